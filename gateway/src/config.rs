@@ -1,0 +1,121 @@
+//! The typed configuration of the `automateos` binary, parsed once by clap with environment
+//! fallbacks (`DATABASE_URL`, `REDIS_URL`, `AOS_MASTER_KEY`, ...). Nothing else reads the
+//! environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use aos_persistence::DatabaseTarget;
+use aos_schema::SecretString;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The AutomateOS server.
+#[derive(Debug, Parser)]
+#[command(name = "automateos", version, about = "AutomateOS: live co-edited workflow automation")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// How log lines are written.
+    #[arg(long, env = "AOS_LOG_FORMAT", value_enum, default_value_t = LogFormatArg::Json, global = true)]
+    pub log_format: LogFormatArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serves the API (and, later, the web apps) on one address.
+    Serve(ServeArgs),
+    /// Applies pending database migrations and exits.
+    Migrate(StoreArgs),
+    /// Manages the master keys of the secrets vault.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Adds a fresh master key and re-encrypts every secret with it.
+    Rotate {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Drop the old keys once every secret is re-encrypted (restart servers first).
+        #[arg(long)]
+        prune: bool,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "AOS_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Redis for work queues and fan-out across nodes; without it everything stays in-process.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Which roles this process plays.
+    #[arg(long, env = "AOS_ROLE", value_enum, default_value_t = Role::All)]
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Where the embedded database, the key file and other local state live.
+    #[arg(long, env = "AOS_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// A Postgres URL; without it the embedded SQLite file in the data dir is used.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Base64 master keys, comma-separated, the active one first; without it a key file in the
+    /// data dir is used (created on first start).
+    #[arg(long, env = "AOS_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+}
+
+impl StoreArgs {
+    /// Where the SQL data lives.
+    pub fn database_target(&self) -> DatabaseTarget {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() && !url.starts_with("sqlite:") => DatabaseTarget::Postgres(url.clone()),
+            Some(url) if url.starts_with("sqlite:") => DatabaseTarget::SqliteFile(PathBuf::from(
+                url.trim_start_matches("sqlite://").trim_start_matches("sqlite:"),
+            )),
+            _ => DatabaseTarget::SqliteFile(self.data_dir.join("automateos.db")),
+        }
+    }
+
+    /// The configured master keys, moved into a redacting type.
+    pub fn master_key(&self) -> Option<SecretString> {
+        self.master_key.as_ref().filter(|key| !key.trim().is_empty()).map(|key| SecretString::new(key.clone()))
+    }
+
+    /// The key file used when no master key is configured.
+    pub fn key_file(&self) -> PathBuf {
+        self.data_dir.join("master.key")
+    }
+}
+
+/// The roles a process can play; `all` is the embedded default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    All,
+    Gateway,
+    Worker,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    Json,
+    Pretty,
+}
+
+impl From<LogFormatArg> for aos_ops::LogFormat {
+    fn from(value: LogFormatArg) -> Self {
+        match value {
+            LogFormatArg::Json => aos_ops::LogFormat::Json,
+            LogFormatArg::Pretty => aos_ops::LogFormat::Pretty,
+        }
+    }
+}

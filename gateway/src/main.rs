@@ -1,0 +1,56 @@
+//! The `automateos` binary: parse the configuration once, start telemetry, run the command.
+
+use aos_gateway::config::KeysCommand;
+use aos_gateway::{BoundServer, Cli, Command};
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    aos_ops::init_telemetry(cli.log_format.into());
+    match cli.command {
+        Command::Serve(args) => {
+            let server = BoundServer::bind(&args).await?;
+            tracing::info!(addr = %server.local_addr()?, role = ?args.role, "automateos serving");
+            server.serve(shutdown_signal()).await?;
+        }
+        Command::Migrate(args) => {
+            aos_gateway::server::open_store(&args).await?;
+        }
+        Command::Keys { command: KeysCommand::Rotate { store, prune } } => {
+            let (count, new_spec) = aos_gateway::server::rotate_keys(&store, prune).await?;
+            tracing::info!(resealed = count, "secrets re-encrypted with the new master key");
+            if let Some(spec) = new_spec {
+                // The operator must store this in their secret manager; it is printed once, here.
+                #[allow(clippy::print_stdout)]
+                {
+                    println!("{}", spec.expose());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,38 @@
+//! Liveness (`/healthz`: the process answers) and readiness (`/readyz`: its stores answer).
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use aos_persistence::Backend;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    if let Err(err) = state.store.ping().await {
+        tracing::warn!(error = %err, "database not ready");
+        return Err(ApiError::NotReady { what: "database" });
+    }
+    if let Some(redis) = &state.redis
+        && let Err(err) = redis.ping().await
+    {
+        tracing::warn!(error = %err, "redis not ready");
+        return Err(ApiError::NotReady { what: "redis" });
+    }
+    let database = match state.store.backend() {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let redis = if state.redis.is_some() { "ok" } else { "not_configured" };
+    Ok(Json(json!({ "status": "ready", "database": database, "redis": redis })))
+}

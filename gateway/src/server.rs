@@ -1,0 +1,105 @@
+//! Starting the server: open the stores named by the configuration, bind, serve until a shutdown
+//! signal. Also the store-only commands (`migrate`, `keys rotate`).
+
+use std::net::SocketAddr;
+
+use aos_persistence::{DatabaseTarget, Keyring, RedisLink, Store, StoreError, VaultError};
+use tokio::net::TcpListener;
+
+use crate::config::{ServeArgs, StoreArgs};
+use crate::routes;
+use crate::state::AppState;
+
+/// Why the server could not start or a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create data dir {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error("server stopped: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A server bound to its address, not yet serving (tests bind `127.0.0.1:0` and read the port).
+#[derive(Debug)]
+pub struct BoundServer {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl BoundServer {
+    /// Opens the stores and binds the listener.
+    pub async fn bind(args: &ServeArgs) -> Result<Self, StartError> {
+        let store = open_store(&args.store).await?;
+        let redis = match &args.redis_url {
+            Some(url) if !url.trim().is_empty() => Some(RedisLink::connect(url).await?),
+            _ => None,
+        };
+        Self::bind_with(args.addr, AppState { store, redis }).await
+    }
+
+    /// Binds a listener for already-open state.
+    pub async fn bind_with(addr: SocketAddr, state: AppState) -> Result<Self, StartError> {
+        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+        Ok(Self { listener, state })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> Result<SocketAddr, StartError> {
+        self.listener.local_addr().map_err(StartError::Serve)
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+        let app = routes::router(self.state);
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await.map_err(StartError::Serve)
+    }
+}
+
+/// Creates the data dir, loads the keyring and opens (migrating) the configured database.
+pub async fn open_store(args: &StoreArgs) -> Result<Store, StartError> {
+    let keyring = load_keyring(args)?;
+    let target = args.database_target();
+    let store = Store::open(&target, keyring).await?;
+    let backend = match target {
+        DatabaseTarget::SqliteFile(path) => format!("sqlite {}", path.display()),
+        DatabaseTarget::Postgres(_) => "postgres".to_owned(),
+    };
+    tracing::info!(%backend, "store open, migrations applied");
+    Ok(store)
+}
+
+/// The keyring from `AOS_MASTER_KEY`, else from the key file in the data dir (created on first use).
+fn load_keyring(args: &StoreArgs) -> Result<Keyring, StartError> {
+    std::fs::create_dir_all(&args.data_dir)
+        .map_err(|source| StartError::DataDir { path: args.data_dir.display().to_string(), source })?;
+    Ok(match args.master_key() {
+        Some(spec) => Keyring::parse(spec.expose())?,
+        None => Keyring::load_or_create(&args.key_file())?,
+    })
+}
+
+/// `automateos keys rotate`: a fresh key seals every secret from now on. With a key file the new
+/// ring is saved before re-sealing, so a crash halfway loses no key. With `AOS_MASTER_KEY` the
+/// operator must store the printed ring in their secret manager. Returns the re-sealed count and,
+/// for the environment case, the new key spec to store.
+pub async fn rotate_keys(args: &StoreArgs, prune: bool) -> Result<(u64, Option<aos_schema::SecretString>), StartError> {
+    let store = open_store(args).await?;
+    let rotated = store.keyring().clone().rotated();
+    let from_env = args.master_key().is_some();
+    if !from_env {
+        rotated.save(&args.key_file())?;
+    }
+    let count = store.secrets().reseal_all(&rotated).await?;
+    let ring = if prune { rotated.pruned() } else { rotated };
+    if from_env {
+        return Ok((count, Some(ring.export_spec())));
+    }
+    ring.save(&args.key_file())?;
+    Ok((count, None))
+}

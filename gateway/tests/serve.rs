@@ -1,0 +1,204 @@
+//! The server as a client sees it: a real listener on 127.0.0.1, real HTTP, real databases.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aos_gateway::config::{ServeArgs, StoreArgs};
+use aos_gateway::{AppState, BoundServer};
+use aos_persistence::testing::TestStore;
+use aos_persistence::{Backend, RedisLink};
+use serde_json::Value;
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("aos-gw-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn redis_url() -> String {
+    std::env::var("AOS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// Serves `state` on an ephemeral port until the returned sender is dropped.
+async fn serve(state: AppState) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let server = BoundServer::bind_with("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.serve(async move {
+        let _ = stopped.await;
+    }));
+    (addr, stop)
+}
+
+async fn get(addr: SocketAddr, path: &str) -> (u16, Value) {
+    let response = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn embedded_default_is_healthy_and_ready() {
+    let dir = temp_dir();
+    let args = ServeArgs {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        store: StoreArgs { data_dir: dir.join("data"), database_url: None, master_key: None },
+        redis_url: None,
+        role: aos_gateway::config::Role::All,
+    };
+    let server = BoundServer::bind(&args).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    tokio::spawn(server.serve(std::future::pending()));
+    assert_eq!(get(addr, "/healthz").await.0, 200);
+    let (status, body) = get(addr, "/readyz").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["database"], "sqlite");
+    assert_eq!(body["redis"], "not_configured");
+    assert!(dir.join("data/automateos.db").exists());
+    assert!(dir.join("data/master.key").exists());
+    let (status, body) = get(addr, "/no/such/thing").await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "not_found");
+    assert_eq!(body["error"]["message"], "no route for GET /no/such/thing");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn ready_on_postgres_and_redis_and_not_ready_when_the_database_goes() {
+    let fixture = TestStore::new(Backend::Postgres).await;
+    let redis = RedisLink::connect(&redis_url()).await.expect("redis for tests (AOS_TEST_REDIS_URL)");
+    let state = AppState { store: fixture.store.clone(), redis: Some(redis) };
+    let (addr, _stop) = serve(state).await;
+    let (status, body) = get(addr, "/readyz").await;
+    assert_eq!((status, body["database"].as_str(), body["redis"].as_str()), (200, Some("postgres"), Some("ok")));
+    // the database disappears under the running server
+    fixture.cleanup().await;
+    let (status, body) = get(addr, "/readyz").await;
+    assert_eq!(status, 503);
+    assert_eq!(body["error"]["code"], "not_ready");
+    assert_eq!(body["error"]["message"], "database is not ready");
+    assert_eq!(get(addr, "/healthz").await.0, 200, "the process itself is still alive");
+}
+
+/// Polls `check` every 50 ms until it is true or `limit` passes.
+async fn wait_until<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn the_binary_serves_the_embedded_default_and_stops_cleanly() {
+    let dir = temp_dir();
+    let port = free_port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_automateos"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir.join("data"))
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("AOS_MASTER_KEY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let up = wait_until(Duration::from_secs(30), || async move {
+        matches!(reqwest::get(format!("http://{addr}/readyz")).await, Ok(r) if r.status() == 200)
+    })
+    .await;
+    assert!(up, "server became ready");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("data/master.key")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the key file is private");
+    }
+    // SIGTERM: graceful shutdown, exit 0
+    let pid = child.id().unwrap();
+    let killed = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status:?}");
+    // migrate on the same data dir is a no-op that succeeds
+    let migrate = std::process::Command::new(env!("CARGO_BIN_EXE_automateos"))
+        .args(["migrate", "--data-dir"])
+        .arg(dir.join("data"))
+        .env_remove("DATABASE_URL")
+        .env_remove("AOS_MASTER_KEY")
+        .output()
+        .unwrap();
+    assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn keys_rotate_reencrypts_secrets_in_the_data_dir() {
+    let dir = temp_dir();
+    let store_args = StoreArgs { data_dir: dir.join("data"), database_url: None, master_key: None };
+    let store = aos_gateway::server::open_store(&store_args).await.unwrap();
+    let (_owner, org) = {
+        let new =
+            aos_persistence::NewUser { email: "o@example.test".into(), name: "O".into(), password_hash: "x".into() };
+        store.orgs().create_user_with_org(&new, "Org", "org").await.unwrap()
+    };
+    let actor = aos_persistence::Actor::System;
+    store.secrets().put(org.id, "TOKEN", &aos_schema::SecretString::new("s3cret-value"), actor).await.unwrap();
+    let old_key = store.keyring().active_key_id().to_owned();
+    store.db().close().await;
+    let rotate = std::process::Command::new(env!("CARGO_BIN_EXE_automateos"))
+        .args(["keys", "rotate", "--prune", "--data-dir"])
+        .arg(dir.join("data"))
+        .env_remove("DATABASE_URL")
+        .env_remove("AOS_MASTER_KEY")
+        .output()
+        .unwrap();
+    assert!(rotate.status.success(), "{}", String::from_utf8_lossy(&rotate.stderr));
+    let logs = String::from_utf8_lossy(&rotate.stderr);
+    assert!(!logs.contains("s3cret-value"));
+    let store = aos_gateway::server::open_store(&store_args).await.unwrap();
+    assert_ne!(store.keyring().active_key_id(), old_key);
+    assert_eq!(store.keyring().key_ids().len(), 1, "pruned to the new key");
+    let usage = aos_persistence::SecretUse { by: actor, purpose: "test".into() };
+    assert_eq!(store.secrets().reveal(org.id, "TOKEN", &usage).await.unwrap().expose(), "s3cret-value");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn bad_configuration_is_a_clear_error_not_a_panic() {
+    let dir = temp_dir();
+    let run = |extra_env: (&str, &str)| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_automateos"))
+            .args(["migrate", "--log-format", "pretty", "--data-dir"])
+            .arg(dir.join("data"))
+            .env_remove("DATABASE_URL")
+            .env_remove("AOS_MASTER_KEY")
+            .env(extra_env.0, extra_env.1)
+            .output()
+            .unwrap()
+    };
+    let bad_key = run(("AOS_MASTER_KEY", "not-a-key"));
+    assert!(!bad_key.status.success());
+    let stderr = String::from_utf8_lossy(&bad_key.stderr);
+    assert!(stderr.contains("master key is invalid"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let bad_url = run(("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none"));
+    assert!(!bad_url.status.success());
+    let stderr = String::from_utf8_lossy(&bad_url.stderr);
+    assert!(stderr.contains("database error"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,0 +1,62 @@
+//! The one error type of the storage layer. Callers match on the variant; the gateway maps each to
+//! an HTTP status in its single error-mapping place.
+
+use thiserror::Error;
+
+/// What went wrong in a store call.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The row asked for does not exist (or belongs to another org, which looks the same).
+    #[error("{entity} {id} not found")]
+    NotFound { entity: &'static str, id: String },
+    /// A unique constraint refused the write (a taken email, a duplicate secret name, ...).
+    #[error("{what} already exists")]
+    Conflict { what: String },
+    /// The database refused to change an append-only row.
+    #[error("{table} is append-only")]
+    AppendOnly { table: String },
+    /// A value read back could not be decoded (a corrupt row, a bad enum string).
+    #[error("stored {what} is invalid: {reason}")]
+    Corrupt { what: &'static str, reason: String },
+    /// The vault could not encrypt or decrypt.
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultError),
+    /// The configuration names a database we cannot use.
+    #[error("database configuration invalid: {reason}")]
+    Config { reason: String },
+    /// Migrations failed to apply.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Redis did not answer or refused a command.
+    #[error("redis error: {reason}")]
+    Redis { reason: String },
+    /// Any other database failure (connection lost, timeout, ...).
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &err {
+            let message = db.message();
+            if let Some(rest) = message.strip_prefix("append_only: ") {
+                let table = rest.split_whitespace().next().unwrap_or("table").to_owned();
+                return StoreError::AppendOnly { table };
+            }
+            if db.is_unique_violation() {
+                let what = db.constraint().map(str::to_owned).unwrap_or_else(|| unique_target(message));
+                return StoreError::Conflict { what };
+            }
+        }
+        StoreError::Database(err)
+    }
+}
+
+/// SQLite names the columns of a violated unique constraint only in its message
+/// ("UNIQUE constraint failed: users.email").
+fn unique_target(message: &str) -> String {
+    message.rsplit(": ").next().unwrap_or("row").to_owned()
+}
+
+/// Shorthand for results of this crate.
+pub type StoreResult<T> = Result<T, StoreError>;

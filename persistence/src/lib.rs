@@ -1,0 +1,117 @@
+//! Storage for AutomateOS: every table of the data model on SQLite (the embedded default) and on
+//! Postgres, behind one [`Store`]. Repositories are split by topic (`store.runs()`,
+//! `store.secrets()`, ...); each query is written once and compiled for both backends, and one
+//! conformance suite proves they behave the same. This is the only crate that imports sqlx or redis.
+
+pub mod audit;
+mod db;
+pub mod error;
+pub mod queries;
+mod redis_link;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod timestamp;
+pub mod vault;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use audit::{Actor, AuditEntry, AuditQuery, AuditRecord, ChainBreak, ChainVerification};
+pub use db::{Backend, Db, now};
+pub use error::{StoreError, StoreResult};
+pub use queries::*;
+pub use redis_link::RedisLink;
+pub use timestamp::Timestamp;
+pub use vault::{Keyring, Sealed, VaultError};
+
+/// Where the SQL data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// An SQLite file (created if absent): the embedded default.
+    SqliteFile(PathBuf),
+    /// A Postgres URL.
+    Postgres(String),
+}
+
+/// The storage face of the platform: a database pool and the vault's keyring.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Db,
+    /// Seals and opens secret values; shared, never mutated (rotation builds a new keyring).
+    keyring: Arc<Keyring>,
+}
+
+impl Store {
+    /// Connects to `target`, applies pending migrations and seeds reference rows.
+    pub async fn open(target: &DatabaseTarget, keyring: Keyring) -> StoreResult<Self> {
+        let db = match target {
+            DatabaseTarget::SqliteFile(path) => Db::open_sqlite(path).await?,
+            DatabaseTarget::Postgres(url) => Db::connect_postgres(url).await?,
+        };
+        Self::from_db(db, keyring).await
+    }
+
+    /// Wraps an open pool, applying pending migrations and seeding reference rows.
+    pub async fn from_db(db: Db, keyring: Keyring) -> StoreResult<Self> {
+        db.migrate().await?;
+        let store = Self { db, keyring: Arc::new(keyring) };
+        store.billing().ensure_default_price_plan().await?;
+        Ok(store)
+    }
+
+    /// The underlying pool.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Which backend this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
+    }
+
+    /// The vault's keyring (for key rotation, which builds a new one from it).
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    /// Checks the database answers.
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.db.ping().await
+    }
+
+    pub fn orgs(&self) -> Orgs<'_> {
+        Orgs { db: &self.db }
+    }
+
+    pub fn workflows(&self) -> Workflows<'_> {
+        Workflows { db: &self.db }
+    }
+
+    pub fn docs(&self) -> Docs<'_> {
+        Docs { db: &self.db }
+    }
+
+    pub fn webhooks(&self) -> Webhooks<'_> {
+        Webhooks { db: &self.db }
+    }
+
+    pub fn runs(&self) -> Runs<'_> {
+        Runs { db: &self.db }
+    }
+
+    pub fn secrets(&self) -> Secrets<'_> {
+        Secrets { db: &self.db, keyring: &self.keyring }
+    }
+
+    pub fn templates(&self) -> Templates<'_> {
+        Templates { db: &self.db }
+    }
+
+    pub fn billing(&self) -> Billing<'_> {
+        Billing { db: &self.db }
+    }
+
+    pub fn audit(&self) -> audit::Audit<'_> {
+        audit::Audit { db: &self.db }
+    }
+}

@@ -1,0 +1,25 @@
+//! The repositories, one module per topic. Each borrows the store's pool; mutations a person makes
+//! write their audit row in the same transaction.
+
+mod billing;
+mod docs;
+mod orgs;
+mod runs;
+mod secrets;
+mod templates;
+mod webhooks;
+mod workflows;
+
+pub use billing::*;
+pub use docs::*;
+pub use orgs::*;
+pub use runs::*;
+pub use secrets::*;
+pub use templates::*;
+pub use webhooks::*;
+pub use workflows::*;
+
+/// Caps a caller's page size to something the database can serve quickly.
+pub(crate) fn page_limit(limit: Option<i64>) -> i64 {
+    limit.unwrap_or(50).clamp(1, 500)
+}

@@ -1,0 +1,516 @@
+//! Runs and everything they leave behind: one row per step attempt (unique per run, node and
+//! attempt, so a redelivered step is never recorded twice), the append-only run log that event
+//! streams replay from, and the dead-letter queue.
+
+use crate::Timestamp;
+use aos_schema::{DlqEntryId, DlqStatus, OrgId, RunId, RunStatus, RunStepId, StepStatus, WorkflowId};
+use serde::Serialize;
+use sqlx::types::Json;
+
+use crate::audit::{Actor, AuditEntry, AuditTx};
+use crate::db::{Db, in_tx, now, with_pool};
+use crate::error::StoreResult;
+use crate::queries::orgs::{corrupt, not_found};
+use crate::queries::page_limit;
+use crate::queries::webhooks::Recorded;
+
+/// One execution of one version of a workflow.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Run {
+    pub id: RunId,
+    pub org_id: OrgId,
+    pub workflow_id: WorkflowId,
+    /// The published version it executes.
+    pub version: i64,
+    pub status: RunStatus,
+    /// What started it: `webhook`, `schedule`, `manual` or `replay`.
+    pub trigger_kind: String,
+    pub idempotency_key: Option<String>,
+    pub input: serde_json::Value,
+    /// The run this one replays, if it is a replay.
+    pub replay_of: Option<RunId>,
+    pub error: Option<String>,
+    pub created_at: Timestamp,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RunRow {
+    id: uuid::Uuid,
+    org_id: uuid::Uuid,
+    workflow_id: uuid::Uuid,
+    version: i64,
+    status: String,
+    trigger_kind: String,
+    idempotency_key: Option<String>,
+    #[sqlx(json)]
+    input: serde_json::Value,
+    replay_of: Option<uuid::Uuid>,
+    error: Option<String>,
+    created_at: Timestamp,
+    started_at: Option<Timestamp>,
+    finished_at: Option<Timestamp>,
+}
+
+impl TryFrom<RunRow> for Run {
+    type Error = crate::StoreError;
+
+    fn try_from(row: RunRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: row.id.into(),
+            org_id: row.org_id.into(),
+            workflow_id: row.workflow_id.into(),
+            version: row.version,
+            status: row.status.parse().map_err(|err| corrupt("run status", err))?,
+            trigger_kind: row.trigger_kind,
+            idempotency_key: row.idempotency_key,
+            input: row.input,
+            replay_of: row.replay_of.map(RunId::from),
+            error: row.error,
+            created_at: row.created_at,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+        })
+    }
+}
+
+/// One attempt of one step.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct RunStep {
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub id: RunStepId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub run_id: RunId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub org_id: OrgId,
+    pub node_id: String,
+    /// 1 for the first try, then 2, 3, ... for retries.
+    pub attempt: i64,
+    #[sqlx(try_from = "String")]
+    pub status: StepStatus,
+    #[sqlx(json(nullable))]
+    pub input: Option<serde_json::Value>,
+    #[sqlx(json(nullable))]
+    pub output: Option<serde_json::Value>,
+    pub error: Option<String>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub duration_ms: Option<i64>,
+}
+
+/// One run-log row: what happened, in order (`seq` is global and increasing).
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct RunLog {
+    pub seq: i64,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub run_id: RunId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub org_id: OrgId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub workflow_id: WorkflowId,
+    pub node_id: Option<String>,
+    pub level: String,
+    /// A run-event name (`step_started`, `step_succeeded`, `run_finished`, ...).
+    pub event: String,
+    pub message: String,
+    #[sqlx(json)]
+    pub data: serde_json::Value,
+    pub created_at: Timestamp,
+}
+
+/// A run waiting in the dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct DlqEntry {
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub id: DlqEntryId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub org_id: OrgId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub run_id: RunId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub workflow_id: WorkflowId,
+    /// The step that exhausted its retries.
+    pub node_id: String,
+    pub error: String,
+    /// The input of the failed step.
+    #[sqlx(json)]
+    pub input: serde_json::Value,
+    #[sqlx(try_from = "String")]
+    pub status: DlqStatus,
+    pub created_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+}
+
+/// A run to create.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub org_id: OrgId,
+    pub workflow_id: WorkflowId,
+    pub version: i64,
+    pub trigger_kind: String,
+    /// Unique per workflow: the same key again returns the first run instead of a second one.
+    pub idempotency_key: Option<String>,
+    pub input: serde_json::Value,
+    pub replay_of: Option<RunId>,
+}
+
+/// Which runs to list.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    pub workflow_id: Option<WorkflowId>,
+    pub status: Option<RunStatus>,
+    pub created_after: Option<Timestamp>,
+    pub created_before: Option<Timestamp>,
+    pub limit: Option<i64>,
+}
+
+/// An attempt being started.
+#[derive(Debug, Clone)]
+pub struct NewAttempt {
+    pub run_id: RunId,
+    pub org_id: OrgId,
+    pub node_id: String,
+    pub attempt: i64,
+    pub status: StepStatus,
+    pub input: Option<serde_json::Value>,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone)]
+pub struct AttemptOutcome {
+    pub status: StepStatus,
+    pub output: Option<serde_json::Value>,
+    pub error: Option<String>,
+    pub duration_ms: Option<i64>,
+}
+
+/// A run-log row to append.
+#[derive(Debug, Clone)]
+pub struct NewRunLog {
+    pub run_id: RunId,
+    pub org_id: OrgId,
+    pub workflow_id: WorkflowId,
+    pub node_id: Option<String>,
+    pub level: &'static str,
+    pub event: &'static str,
+    pub message: String,
+    pub data: serde_json::Value,
+}
+
+/// A failed step that dead-letters its run.
+#[derive(Debug, Clone)]
+pub struct NewDlqEntry {
+    pub run_id: RunId,
+    pub node_id: String,
+    pub error: String,
+    pub input: serde_json::Value,
+}
+
+/// The runs repository.
+#[derive(Debug, Clone, Copy)]
+pub struct Runs<'a> {
+    pub(crate) db: &'a Db,
+}
+
+const NOT_FINISHED: &str = "('queued', 'running')";
+
+impl Runs<'_> {
+    /// Creates a queued run, once per (workflow, idempotency key).
+    pub async fn create(&self, new: &NewRun) -> StoreResult<Recorded<Run>> {
+        let id = RunId::new();
+        let (row, fresh): (RunRow, bool) = with_pool!(self.db, |pool| {
+            let inserted: Option<RunRow> = sqlx::query_as(
+                "INSERT INTO runs (id, org_id, workflow_id, version, status, trigger_kind, idempotency_key, input, replay_of, created_at) \
+                 VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9) ON CONFLICT (workflow_id, idempotency_key) DO NOTHING RETURNING *",
+            )
+            .bind(id.as_uuid())
+            .bind(new.org_id.as_uuid())
+            .bind(new.workflow_id.as_uuid())
+            .bind(new.version)
+            .bind(&new.trigger_kind)
+            .bind(&new.idempotency_key)
+            .bind(Json(&new.input))
+            .bind(new.replay_of.map(|id| id.as_uuid()))
+            .bind(now())
+            .fetch_optional(pool)
+            .await?;
+            match inserted {
+                Some(row) => (row, true),
+                None => (
+                    sqlx::query_as("SELECT * FROM runs WHERE workflow_id = $1 AND idempotency_key = $2")
+                        .bind(new.workflow_id.as_uuid())
+                        .bind(&new.idempotency_key)
+                        .fetch_one(pool)
+                        .await?,
+                    false,
+                ),
+            }
+        });
+        let run = Run::try_from(row)?;
+        Ok(if fresh { Recorded::New(run) } else { Recorded::Duplicate(run) })
+    }
+
+    /// A run by id, whatever its org: callers check membership in `org_id`.
+    pub async fn get(&self, id: RunId) -> StoreResult<Run> {
+        let row: Option<RunRow> = with_pool!(self.db, |pool| {
+            sqlx::query_as("SELECT * FROM runs WHERE id = $1").bind(id.as_uuid()).fetch_optional(pool).await?
+        });
+        row.ok_or_else(|| not_found("run", id))?.try_into()
+    }
+
+    /// Runs of `org`, newest first.
+    pub async fn list(&self, org: OrgId, filter: &RunFilter) -> StoreResult<Vec<Run>> {
+        let rows: Vec<RunRow> = with_pool!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT * FROM runs WHERE org_id = $1 AND ($2 IS NULL OR workflow_id = $2) AND ($3 IS NULL OR status = $3) \
+                 AND ($4 IS NULL OR created_at > $4) AND ($5 IS NULL OR created_at < $5) \
+                 ORDER BY created_at DESC, id DESC LIMIT $6",
+            )
+            .bind(org.as_uuid())
+            .bind(filter.workflow_id.map(|id| id.as_uuid()))
+            .bind(filter.status.map(RunStatus::as_str))
+            .bind(filter.created_after)
+            .bind(filter.created_before)
+            .bind(page_limit(filter.limit))
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(Run::try_from).collect()
+    }
+
+    /// Moves an unfinished run to `status`; a finished run stays as it is. Returns whether it
+    /// moved. Stamps `started_at` on the first move to running and `finished_at` on the last.
+    pub async fn transition(&self, id: RunId, status: RunStatus, error: Option<&str>) -> StoreResult<bool> {
+        let at = now();
+        let started = (status == RunStatus::Running).then_some(at);
+        let finished = status.is_terminal().then_some(at);
+        let sql = format!(
+            "UPDATE runs SET status = $2, error = COALESCE($3, error), started_at = COALESCE(started_at, $4), \
+             finished_at = COALESCE(finished_at, $5) WHERE id = $1 AND status IN {NOT_FINISHED}"
+        );
+        let moved = with_pool!(self.db, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(id.as_uuid())
+                .bind(status.as_str())
+                .bind(error)
+                .bind(started)
+                .bind(finished)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(moved > 0)
+    }
+
+    /// Records the start of an attempt, once per (run, node, attempt): a redelivered step gets
+    /// `Duplicate` with the row already there.
+    pub async fn start_attempt(&self, new: &NewAttempt) -> StoreResult<Recorded<RunStep>> {
+        let id = RunStepId::new();
+        let started = (new.status == StepStatus::Running).then(now);
+        Ok(with_pool!(self.db, |pool| {
+            let inserted: Option<RunStep> = sqlx::query_as(
+                "INSERT INTO run_steps (id, run_id, org_id, node_id, attempt, status, input, started_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, node_id, attempt) DO NOTHING RETURNING *",
+            )
+            .bind(id.as_uuid())
+            .bind(new.run_id.as_uuid())
+            .bind(new.org_id.as_uuid())
+            .bind(&new.node_id)
+            .bind(new.attempt)
+            .bind(new.status.as_str())
+            .bind(new.input.as_ref().map(Json))
+            .bind(started)
+            .fetch_optional(pool)
+            .await?;
+            match inserted {
+                Some(step) => Recorded::New(step),
+                None => Recorded::Duplicate(
+                    sqlx::query_as("SELECT * FROM run_steps WHERE run_id = $1 AND node_id = $2 AND attempt = $3")
+                        .bind(new.run_id.as_uuid())
+                        .bind(&new.node_id)
+                        .bind(new.attempt)
+                        .fetch_one(pool)
+                        .await?,
+                ),
+            }
+        }))
+    }
+
+    /// Records how an attempt ended, once: an attempt already finished is left as it is and this
+    /// returns `false`.
+    pub async fn finish_attempt(
+        &self,
+        run: RunId,
+        node_id: &str,
+        attempt: i64,
+        outcome: &AttemptOutcome,
+    ) -> StoreResult<bool> {
+        let sql = format!(
+            "UPDATE run_steps SET status = $4, output = $5, error = $6, duration_ms = $7, finished_at = $8 \
+             WHERE run_id = $1 AND node_id = $2 AND attempt = $3 AND status IN {NOT_FINISHED}"
+        );
+        let done = with_pool!(self.db, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(run.as_uuid())
+                .bind(node_id)
+                .bind(attempt)
+                .bind(outcome.status.as_str())
+                .bind(outcome.output.as_ref().map(Json))
+                .bind(&outcome.error)
+                .bind(outcome.duration_ms)
+                .bind(now())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    /// Every attempt of a run, in the order they were started.
+    pub async fn steps(&self, run: RunId) -> StoreResult<Vec<RunStep>> {
+        Ok(with_pool!(self.db, |pool| {
+            sqlx::query_as("SELECT * FROM run_steps WHERE run_id = $1 ORDER BY id")
+                .bind(run.as_uuid())
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Appends a run-log row (append-only: never changed afterwards).
+    pub async fn append_log(&self, new: &NewRunLog) -> StoreResult<RunLog> {
+        Ok(with_pool!(self.db, |pool| {
+            sqlx::query_as(
+                "INSERT INTO run_logs (run_id, org_id, workflow_id, node_id, level, event, message, data, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *",
+            )
+            .bind(new.run_id.as_uuid())
+            .bind(new.org_id.as_uuid())
+            .bind(new.workflow_id.as_uuid())
+            .bind(&new.node_id)
+            .bind(new.level)
+            .bind(new.event)
+            .bind(&new.message)
+            .bind(Json(&new.data))
+            .bind(now())
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// Log rows of a run after `after_seq`, in order.
+    pub async fn logs(&self, run: RunId, after_seq: i64, limit: Option<i64>) -> StoreResult<Vec<RunLog>> {
+        Ok(with_pool!(self.db, |pool| {
+            sqlx::query_as("SELECT * FROM run_logs WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+                .bind(run.as_uuid())
+                .bind(after_seq)
+                .bind(page_limit(limit))
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Log rows of every run of a workflow after `after_seq`, in order.
+    pub async fn workflow_logs(
+        &self,
+        workflow: WorkflowId,
+        after_seq: i64,
+        limit: Option<i64>,
+    ) -> StoreResult<Vec<RunLog>> {
+        Ok(with_pool!(self.db, |pool| {
+            sqlx::query_as("SELECT * FROM run_logs WHERE workflow_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+                .bind(workflow.as_uuid())
+                .bind(after_seq)
+                .bind(page_limit(limit))
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Dead-letters an unfinished run: its status and its queue entry change together.
+    pub async fn dead_letter(&self, new: &NewDlqEntry) -> StoreResult<DlqEntry> {
+        let id = DlqEntryId::new();
+        let at = now();
+        let sql = format!(
+            "UPDATE runs SET status = 'dead_lettered', error = $2, finished_at = $3 WHERE id = $1 AND status IN {NOT_FINISHED} \
+             RETURNING org_id, workflow_id"
+        );
+        Ok(in_tx!(self.db, |tx| {
+            let moved: Option<(uuid::Uuid, uuid::Uuid)> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(new.run_id.as_uuid())
+                .bind(&new.error)
+                .bind(at)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some((org_id, workflow_id)) = moved else { return Err(not_found("unfinished run", new.run_id)) };
+            let entry: DlqEntry = sqlx::query_as(
+                "INSERT INTO dlq_entries (id, org_id, run_id, workflow_id, node_id, error, input, status, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) RETURNING *",
+            )
+            .bind(id.as_uuid())
+            .bind(org_id)
+            .bind(new.run_id.as_uuid())
+            .bind(workflow_id)
+            .bind(&new.node_id)
+            .bind(&new.error)
+            .bind(Json(&new.input))
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await?;
+            entry
+        }))
+    }
+
+    /// Dead-letter entries of `org`, newest first, optionally only those in `status`.
+    pub async fn dlq(&self, org: OrgId, status: Option<DlqStatus>, limit: Option<i64>) -> StoreResult<Vec<DlqEntry>> {
+        Ok(with_pool!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT * FROM dlq_entries WHERE org_id = $1 AND ($2 IS NULL OR status = $2) ORDER BY created_at DESC, id DESC LIMIT $3",
+            )
+            .bind(org.as_uuid())
+            .bind(status.map(DlqStatus::as_str))
+            .bind(page_limit(limit))
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// How many entries of `org` are in each status.
+    pub async fn dlq_counts(&self, org: OrgId) -> StoreResult<Vec<(DlqStatus, i64)>> {
+        let rows: Vec<(String, i64)> = with_pool!(self.db, |pool| {
+            sqlx::query_as("SELECT status, COUNT(*) FROM dlq_entries WHERE org_id = $1 GROUP BY status")
+                .bind(org.as_uuid())
+                .fetch_all(pool)
+                .await?
+        });
+        let mut counts = rows
+            .into_iter()
+            .map(|(status, count)| Ok((status.parse().map_err(|err| corrupt("dlq status", err))?, count)))
+            .collect::<StoreResult<Vec<(DlqStatus, i64)>>>()?;
+        counts.sort_by_key(|(status, _)| DlqStatus::ALL.iter().position(|s| s == status));
+        Ok(counts)
+    }
+
+    /// Marks a pending entry of `org` replayed or discarded, audited. Resolving twice is
+    /// `NotFound` (it is no longer pending).
+    pub async fn resolve_dlq(&self, org: OrgId, id: DlqEntryId, status: DlqStatus, by: Actor) -> StoreResult<DlqEntry> {
+        Ok(in_tx!(self.db, |tx| {
+            let entry: Option<DlqEntry> = sqlx::query_as(
+                "UPDATE dlq_entries SET status = $3, resolved_at = $4 WHERE id = $1 AND org_id = $2 AND status = 'pending' RETURNING *",
+            )
+            .bind(id.as_uuid())
+            .bind(org.as_uuid())
+            .bind(status.as_str())
+            .bind(now())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(entry) = entry else { return Err(not_found("pending dead-letter entry", id)) };
+            tx.append_audit(
+                &AuditEntry::new(org, by, "dlq.resolve", ("dlq_entry", id.to_string()))
+                    .with_detail(serde_json::json!({ "status": status, "run_id": entry.run_id })),
+            )
+            .await?;
+            entry
+        }))
+    }
+}

@@ -1,0 +1,293 @@
+//! Webhook sources (endpoints with a hashed token) and the deliveries they receive, deduplicated by
+//! idempotency key per source.
+
+use crate::Timestamp;
+use aos_schema::{OrgId, RunId, WebhookEventId, WebhookSourceId, WorkflowId};
+use serde::Serialize;
+use sqlx::types::Json;
+
+use crate::audit::{Actor, AuditEntry, AuditTx};
+use crate::db::{Db, in_tx, now, with_pool};
+use crate::error::StoreResult;
+use crate::queries::orgs::not_found;
+
+/// A webhook endpoint. Only the token's hash is stored; the token is shown once.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct WebhookSource {
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub id: WebhookSourceId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub org_id: OrgId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub workflow_id: WorkflowId,
+    pub name: String,
+    #[serde(skip)]
+    pub token_hash: String,
+    /// The token's first characters, so people can tell sources apart.
+    pub token_prefix: String,
+    pub enabled: bool,
+    pub created_at: Timestamp,
+    pub rotated_at: Option<Timestamp>,
+}
+
+/// One received delivery.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WebhookEvent {
+    pub id: WebhookEventId,
+    pub source_id: WebhookSourceId,
+    pub org_id: OrgId,
+    pub idempotency_key: String,
+    pub headers: serde_json::Value,
+    pub body: serde_json::Value,
+    /// The run it started, once one was created.
+    pub run_id: Option<RunId>,
+    pub received_at: Timestamp,
+}
+
+#[derive(sqlx::FromRow)]
+struct WebhookEventRow {
+    id: uuid::Uuid,
+    source_id: uuid::Uuid,
+    org_id: uuid::Uuid,
+    idempotency_key: String,
+    #[sqlx(json)]
+    headers: serde_json::Value,
+    #[sqlx(json)]
+    body: serde_json::Value,
+    run_id: Option<uuid::Uuid>,
+    received_at: Timestamp,
+}
+
+impl From<WebhookEventRow> for WebhookEvent {
+    fn from(row: WebhookEventRow) -> Self {
+        Self {
+            id: row.id.into(),
+            source_id: row.source_id.into(),
+            org_id: row.org_id.into(),
+            idempotency_key: row.idempotency_key,
+            headers: row.headers,
+            body: row.body,
+            run_id: row.run_id.map(RunId::from),
+            received_at: row.received_at,
+        }
+    }
+}
+
+/// A new webhook source, its token already hashed.
+#[derive(Debug, Clone)]
+pub struct NewWebhookSource {
+    pub org_id: OrgId,
+    pub workflow_id: WorkflowId,
+    pub name: String,
+    pub token_hash: String,
+    pub token_prefix: String,
+}
+
+/// A delivery to record.
+#[derive(Debug, Clone)]
+pub struct NewWebhookEvent {
+    pub source_id: WebhookSourceId,
+    pub org_id: OrgId,
+    /// The sender's `Idempotency-Key` (or delivery id); a digest of the body when it sent none.
+    pub idempotency_key: String,
+    pub headers: serde_json::Value,
+    pub body: serde_json::Value,
+}
+
+/// Whether a recorded delivery was new or a repeat of one already stored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recorded<T> {
+    New(T),
+    /// The same key was seen before; this is the first delivery's row.
+    Duplicate(T),
+}
+
+impl<T> Recorded<T> {
+    pub fn into_inner(self) -> T {
+        match self {
+            Recorded::New(value) | Recorded::Duplicate(value) => value,
+        }
+    }
+
+    pub fn is_new(&self) -> bool {
+        matches!(self, Recorded::New(_))
+    }
+}
+
+/// The webhook repository.
+#[derive(Debug, Clone, Copy)]
+pub struct Webhooks<'a> {
+    pub(crate) db: &'a Db,
+}
+
+impl Webhooks<'_> {
+    pub async fn create_source(&self, new: &NewWebhookSource, by: Actor) -> StoreResult<WebhookSource> {
+        let id = WebhookSourceId::new();
+        Ok(in_tx!(self.db, |tx| {
+            let source: WebhookSource = sqlx::query_as(
+                "INSERT INTO webhook_sources (id, org_id, workflow_id, name, token_hash, token_prefix, enabled, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
+            )
+            .bind(id.as_uuid())
+            .bind(new.org_id.as_uuid())
+            .bind(new.workflow_id.as_uuid())
+            .bind(&new.name)
+            .bind(&new.token_hash)
+            .bind(&new.token_prefix)
+            .bind(true)
+            .bind(now())
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.append_audit(
+                &AuditEntry::new(new.org_id, by, "webhook.create", ("webhook_source", id.to_string()))
+                    .with_detail(serde_json::json!({ "workflow_id": new.workflow_id, "prefix": new.token_prefix })),
+            )
+            .await?;
+            source
+        }))
+    }
+
+    /// The enabled source whose token hashes to `token_hash`.
+    pub async fn source_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<WebhookSource>> {
+        Ok(with_pool!(self.db, |pool| {
+            sqlx::query_as("SELECT * FROM webhook_sources WHERE token_hash = $1 AND enabled = $2")
+                .bind(token_hash)
+                .bind(true)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    pub async fn source(&self, org: OrgId, id: WebhookSourceId) -> StoreResult<WebhookSource> {
+        with_pool!(self.db, |pool| {
+            sqlx::query_as("SELECT * FROM webhook_sources WHERE id = $1 AND org_id = $2")
+                .bind(id.as_uuid())
+                .bind(org.as_uuid())
+                .fetch_optional(pool)
+                .await?
+        })
+        .ok_or_else(|| not_found("webhook source", id))
+    }
+
+    pub async fn sources(&self, org: OrgId, workflow: WorkflowId) -> StoreResult<Vec<WebhookSource>> {
+        Ok(with_pool!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT * FROM webhook_sources WHERE org_id = $1 AND workflow_id = $2 ORDER BY created_at, id",
+            )
+            .bind(org.as_uuid())
+            .bind(workflow.as_uuid())
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Replaces the token; the old one stops working at once.
+    pub async fn rotate_token(
+        &self,
+        org: OrgId,
+        id: WebhookSourceId,
+        token: (&str, &str),
+        by: Actor,
+    ) -> StoreResult<WebhookSource> {
+        let (token_hash, token_prefix) = token;
+        Ok(in_tx!(self.db, |tx| {
+            let source: Option<WebhookSource> = sqlx::query_as(
+                "UPDATE webhook_sources SET token_hash = $3, token_prefix = $4, rotated_at = $5 \
+                 WHERE id = $1 AND org_id = $2 RETURNING *",
+            )
+            .bind(id.as_uuid())
+            .bind(org.as_uuid())
+            .bind(token_hash)
+            .bind(token_prefix)
+            .bind(now())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(source) = source else { return Err(not_found("webhook source", id)) };
+            tx.append_audit(
+                &AuditEntry::new(org, by, "webhook.rotate", ("webhook_source", id.to_string()))
+                    .with_detail(serde_json::json!({ "prefix": token_prefix })),
+            )
+            .await?;
+            source
+        }))
+    }
+
+    pub async fn delete_source(&self, org: OrgId, id: WebhookSourceId, by: Actor) -> StoreResult<()> {
+        in_tx!(self.db, |tx| {
+            let done = sqlx::query("DELETE FROM webhook_sources WHERE id = $1 AND org_id = $2")
+                .bind(id.as_uuid())
+                .bind(org.as_uuid())
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(not_found("webhook source", id));
+            }
+            tx.append_audit(&AuditEntry::new(org, by, "webhook.delete", ("webhook_source", id.to_string()))).await?;
+        });
+        Ok(())
+    }
+
+    /// Records a delivery once per (source, idempotency key); a repeat returns the first row.
+    pub async fn record_event(&self, new: &NewWebhookEvent) -> StoreResult<Recorded<WebhookEvent>> {
+        let id = WebhookEventId::new();
+        Ok(with_pool!(self.db, |pool| {
+            let inserted: Option<WebhookEventRow> = sqlx::query_as(
+                "INSERT INTO webhook_events (id, source_id, org_id, idempotency_key, headers, body, run_id, received_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, NULL, $7) ON CONFLICT (source_id, idempotency_key) DO NOTHING RETURNING *",
+            )
+            .bind(id.as_uuid())
+            .bind(new.source_id.as_uuid())
+            .bind(new.org_id.as_uuid())
+            .bind(&new.idempotency_key)
+            .bind(Json(&new.headers))
+            .bind(Json(&new.body))
+            .bind(now())
+            .fetch_optional(pool)
+            .await?;
+            match inserted {
+                Some(row) => Recorded::New(row.into()),
+                None => {
+                    let row: WebhookEventRow =
+                        sqlx::query_as("SELECT * FROM webhook_events WHERE source_id = $1 AND idempotency_key = $2")
+                            .bind(new.source_id.as_uuid())
+                            .bind(&new.idempotency_key)
+                            .fetch_one(pool)
+                            .await?;
+                    Recorded::Duplicate(row.into())
+                }
+            }
+        }))
+    }
+
+    /// Links a delivery to the run it started (first link wins).
+    pub async fn link_run(&self, event: WebhookEventId, run: RunId) -> StoreResult<()> {
+        with_pool!(self.db, |pool| {
+            sqlx::query("UPDATE webhook_events SET run_id = $2 WHERE id = $1 AND run_id IS NULL")
+                .bind(event.as_uuid())
+                .bind(run.as_uuid())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Recent deliveries of a source, newest first.
+    pub async fn events(
+        &self,
+        org: OrgId,
+        source: WebhookSourceId,
+        limit: Option<i64>,
+    ) -> StoreResult<Vec<WebhookEvent>> {
+        let rows: Vec<WebhookEventRow> = with_pool!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT * FROM webhook_events WHERE org_id = $1 AND source_id = $2 ORDER BY received_at DESC, id DESC LIMIT $3",
+            )
+            .bind(org.as_uuid())
+            .bind(source.as_uuid())
+            .bind(crate::queries::page_limit(limit))
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(WebhookEvent::from).collect())
+    }
+}

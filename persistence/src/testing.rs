@@ -1,0 +1,140 @@
+//! Test fixtures: a fresh store per test on either backend (a temporary SQLite file, or a freshly
+//! created Postgres database with real migrations, dropped afterwards), and the
+//! [`conformance_suite!`](crate::conformance_suite) macro that runs one test body on both.
+//!
+//! Postgres is found through `AOS_TEST_DATABASE_URL` (default
+//! `postgres://postgres:postgres@127.0.0.1:5432/postgres`); the role needs CREATEDB.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use sqlx::ConnectOptions;
+use sqlx::postgres::PgConnectOptions;
+
+use crate::{Backend, DatabaseTarget, Keyring, Store};
+
+/// The admin URL used to create and drop per-test Postgres databases.
+pub fn postgres_admin_url() -> String {
+    std::env::var("AOS_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A store on a database that exists only for one test.
+#[derive(Debug)]
+pub struct TestStore {
+    pub store: Store,
+    /// The SQLite file or Postgres URL, so a test can open a second store on the same data.
+    pub target: DatabaseTarget,
+    cleanup: Cleanup,
+}
+
+#[derive(Debug)]
+enum Cleanup {
+    Dir(PathBuf),
+    PostgresDatabase(String),
+}
+
+impl TestStore {
+    /// A fresh store on `backend`, with a fresh keyring.
+    pub async fn new(backend: Backend) -> Self {
+        Self::with_keyring(backend, Keyring::generate()).await
+    }
+
+    /// A fresh store on `backend` sealing secrets with `keyring`.
+    pub async fn with_keyring(backend: Backend, keyring: Keyring) -> Self {
+        let (target, cleanup) = match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("aos-test-{}", uuid::Uuid::new_v4().simple()));
+                std::fs::create_dir_all(&dir).expect("create temp dir for test database");
+                (DatabaseTarget::SqliteFile(dir.join("automateos.db")), Cleanup::Dir(dir))
+            }
+            Backend::Postgres => {
+                let name = format!("aos_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = admin_options();
+                let mut conn = admin.connect().await.expect("connect to postgres for tests (AOS_TEST_DATABASE_URL)");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let url = admin.database(&name).to_url_lossy().to_string();
+                (DatabaseTarget::Postgres(url), Cleanup::PostgresDatabase(name))
+            }
+        };
+        let store = Store::open(&target, keyring).await.expect("open test store");
+        Self { store, target, cleanup }
+    }
+
+    /// Closes the store and removes its database.
+    pub async fn cleanup(self) {
+        self.store.db().close().await;
+        match self.cleanup {
+            Cleanup::Dir(dir) => {
+                let _ignored = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::PostgresDatabase(name) => {
+                if let Ok(mut conn) = admin_options().connect().await {
+                    let _ignored =
+                        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                            .execute(&mut conn)
+                            .await;
+                }
+            }
+        }
+    }
+}
+
+fn admin_options() -> PgConnectOptions {
+    PgConnectOptions::from_str(&postgres_admin_url()).expect("AOS_TEST_DATABASE_URL is a postgres url")
+}
+
+/// Runs one conformance test on a fresh store of `backend`, removing the database afterwards even
+/// when the test panics (the panic is then re-raised).
+pub async fn run_on<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(TestContext) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let fixture = TestStore::new(backend).await;
+    let context = TestContext { store: fixture.store.clone(), target: fixture.target.clone(), backend };
+    let outcome = tokio::spawn(test(context)).await;
+    fixture.cleanup().await;
+    if let Err(err) = outcome {
+        if err.is_panic() {
+            std::panic::resume_unwind(err.into_panic());
+        }
+        panic!("conformance test was cancelled: {err}");
+    }
+}
+
+/// What a conformance test gets: the store, where its data lives, and which backend it is.
+#[derive(Debug, Clone)]
+pub struct TestContext {
+    pub store: Store,
+    pub target: DatabaseTarget,
+    pub backend: Backend,
+}
+
+/// Generates, for each listed `async fn(TestContext)`, one test on SQLite and one on Postgres:
+/// `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($($test:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    $crate::testing::run_on($crate::Backend::Sqlite, super::$test).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    $crate::testing::run_on($crate::Backend::Postgres, super::$test).await;
+                }
+            )+
+        }
+    };
+}

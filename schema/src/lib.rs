@@ -1,0 +1,27 @@
+//! The workflow schema shared by every other crate and by the web apps: ids, the workflow graph,
+//! the node catalog, the canonical export format, validation and the DAG compiler. No IO here, so
+//! this crate builds for wasm32 and its logic is tested without sockets or databases.
+
+mod canonical_json;
+pub mod catalog;
+pub mod compile;
+pub mod export;
+pub mod graph;
+pub mod ids;
+pub mod secret;
+pub mod status;
+#[cfg(test)]
+mod testing;
+pub mod validate;
+
+pub use catalog::{
+    Catalog, DynamicOutputs, FieldDescriptor, FieldType, Flow, NodeCategory, NodeDescriptor, PortDescriptor, PortType,
+    SelectOption, kinds,
+};
+pub use compile::{ExecutionPlan, Inbound, Outbound, Step, compile};
+pub use export::{ExportError, ExportFile, FORMAT_V1, ImportError, MAX_EXPORT_BYTES, SUPPORTED_FORMATS, import};
+pub use graph::{Edge, MAX_EDGES, MAX_NODES, Node, Position, WorkflowGraph};
+pub use ids::*;
+pub use secret::SecretString;
+pub use status::{DlqStatus, Role, RunStatus, StepStatus, UnknownWord};
+pub use validate::{ValidationError, ValidationErrors, validate};

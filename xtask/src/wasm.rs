@@ -1,0 +1,67 @@
+//! The wasm32 toolchain: rustup here has no wasm32 target, so the crates the browser runs are built
+//! with Debian's `rustc-web` and `-Zbuild-std` (installed with apt where missing). Where rustup has
+//! the target installed (a developer laptop), that route is used instead.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::Result;
+
+use crate::status;
+
+const DEBIAN_CARGO: &str = "/usr/bin/cargo";
+const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
+const WASM_LINKER: &str = "wasm-ld-22";
+
+/// Builds `package` for wasm32-unknown-unknown (debug), proving it compiles for the browser.
+pub fn check(package: &str) -> Result<()> {
+    let target_dir = wasm_target_dir();
+    if rustup_has_wasm_target() {
+        return status(
+            crate::cargo()
+                .args(["build", "-p", package, "--target", "wasm32-unknown-unknown"])
+                .env("CARGO_TARGET_DIR", &target_dir),
+            "wasm32 build",
+        );
+    }
+    ensure_debian_toolchain()?;
+    let path = format!("/usr/bin:{}", std::env::var("PATH").unwrap_or_default());
+    status(
+        Command::new(DEBIAN_CARGO)
+            .args(["build", "-p", package, "--target", "wasm32-unknown-unknown", "-Zbuild-std=std,panic_abort"])
+            .env("PATH", path)
+            .env("RUSTC", DEBIAN_RUSTC)
+            .env("RUSTC_BOOTSTRAP", "1")
+            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER", WASM_LINKER)
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .env_remove("RUSTUP_TOOLCHAIN")
+            .env_remove("CARGO"),
+        "wasm32 build (rustc-web)",
+    )
+}
+
+/// A target dir beside the native one, so the two toolchains never share artifacts.
+fn wasm_target_dir() -> String {
+    match std::env::var("CARGO_TARGET_DIR") {
+        Ok(dir) => format!("{}-wasm", dir.trim_end_matches('/')),
+        Err(_) => "target/wasm".to_owned(),
+    }
+}
+
+fn rustup_has_wasm_target() -> bool {
+    Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-unknown-unknown"))
+}
+
+fn ensure_debian_toolchain() -> Result<()> {
+    let have_linker = std::env::var_os("PATH")
+        .and_then(|p| p.into_string().ok())
+        .is_some_and(|p| p.split(':').any(|dir| Path::new(dir).join(WASM_LINKER).exists()));
+    let have_std_sources = Path::new("/usr/lib/rustlib/src/rust/library").exists();
+    if Path::new(DEBIAN_RUSTC).exists() && have_std_sources && have_linker {
+        return Ok(());
+    }
+    crate::services::apt_install(&["rustc-web", "cargo-web", "rust-web-src", "lld-22"])
+}
