@@ -91,6 +91,11 @@ pub struct NewApiKey {
     pub role: Role,
 }
 
+const INSERT_USER: &str =
+    "INSERT INTO users (id, email, name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING *";
+const INSERT_ORG: &str = "INSERT INTO orgs (id, name, slug, created_at) VALUES ($1, $2, $3, $4) RETURNING *";
+const INSERT_MEMBERSHIP: &str = "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)";
+
 /// The tenancy repository.
 #[derive(Debug, Clone, Copy)]
 pub struct Orgs<'a> {
@@ -102,16 +107,14 @@ impl Orgs<'_> {
     pub async fn create_user(&self, new: &NewUser) -> StoreResult<User> {
         let email = new.email.trim().to_lowercase();
         Ok(with_pool!(self.db, |pool| {
-            sqlx::query_as(
-                "INSERT INTO users (id, email, name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING *",
-            )
-            .bind(UserId::new().as_uuid())
-            .bind(&email)
-            .bind(&new.name)
-            .bind(&new.password_hash)
-            .bind(now())
-            .fetch_one(pool)
-            .await?
+            sqlx::query_as(INSERT_USER)
+                .bind(UserId::new().as_uuid())
+                .bind(&email)
+                .bind(&new.name)
+                .bind(&new.password_hash)
+                .bind(now())
+                .fetch_one(pool)
+                .await?
         }))
     }
 
@@ -121,25 +124,22 @@ impl Orgs<'_> {
         let user_id = UserId::new();
         let org_id = OrgId::new();
         Ok(in_tx!(self.db, |tx| {
-            let user: User = sqlx::query_as(
-                "INSERT INTO users (id, email, name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING *",
-            )
-            .bind(user_id.as_uuid())
-            .bind(&email)
-            .bind(&user.name)
-            .bind(&user.password_hash)
-            .bind(now())
-            .fetch_one(&mut *tx)
-            .await?;
-            let org: Org =
-                sqlx::query_as("INSERT INTO orgs (id, name, slug, created_at) VALUES ($1, $2, $3, $4) RETURNING *")
-                    .bind(org_id.as_uuid())
-                    .bind(org_name)
-                    .bind(slug)
-                    .bind(now())
-                    .fetch_one(&mut *tx)
-                    .await?;
-            sqlx::query("INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)")
+            let user: User = sqlx::query_as(INSERT_USER)
+                .bind(user_id.as_uuid())
+                .bind(&email)
+                .bind(&user.name)
+                .bind(&user.password_hash)
+                .bind(now())
+                .fetch_one(&mut *tx)
+                .await?;
+            let org: Org = sqlx::query_as(INSERT_ORG)
+                .bind(org_id.as_uuid())
+                .bind(org_name)
+                .bind(slug)
+                .bind(now())
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query(INSERT_MEMBERSHIP)
                 .bind(org_id.as_uuid())
                 .bind(user_id.as_uuid())
                 .bind(Role::Owner.as_str())
@@ -159,15 +159,14 @@ impl Orgs<'_> {
     pub async fn create_org(&self, new: &NewOrg) -> StoreResult<Org> {
         let org_id = OrgId::new();
         Ok(in_tx!(self.db, |tx| {
-            let org: Org =
-                sqlx::query_as("INSERT INTO orgs (id, name, slug, created_at) VALUES ($1, $2, $3, $4) RETURNING *")
-                    .bind(org_id.as_uuid())
-                    .bind(&new.name)
-                    .bind(&new.slug)
-                    .bind(now())
-                    .fetch_one(&mut *tx)
-                    .await?;
-            sqlx::query("INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)")
+            let org: Org = sqlx::query_as(INSERT_ORG)
+                .bind(org_id.as_uuid())
+                .bind(&new.name)
+                .bind(&new.slug)
+                .bind(now())
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query(INSERT_MEMBERSHIP)
                 .bind(org_id.as_uuid())
                 .bind(new.owner.as_uuid())
                 .bind(Role::Owner.as_str())
