@@ -24,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Serves the API (and, later, the web apps) on one address.
     Serve(ServeArgs),
+    /// Serves the step engine on its own (the step protocol over HTTP), for remote execution.
+    Engine(EngineArgs),
     /// Applies pending database migrations and exits.
     Migrate(StoreArgs),
     /// Manages the master keys of the secrets vault.
@@ -58,6 +60,26 @@ pub struct ServeArgs {
     /// Which roles this process plays.
     #[arg(long, env = "AOS_ROLE", value_enum, default_value_t = Role::All)]
     pub role: Role,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// Address the engine listens on.
+    #[arg(long, env = "AOS_ENGINE_ADDR", default_value = "127.0.0.1:8090")]
+    pub addr: SocketAddr,
+    /// Hosts or CIDRs nodes may reach although they are loopback, private or link-local.
+    #[arg(long, env = "AOS_EGRESS_ALLOW", default_value = "")]
+    pub egress_allow: String,
+    /// A shared token callers must present (`Authorization: Bearer …`); requests carry secrets.
+    #[arg(long, env = "AOS_ENGINE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+impl EngineArgs {
+    /// The token, moved into a redacting type.
+    pub fn token(&self) -> Option<SecretString> {
+        self.token.as_ref().filter(|t| !t.trim().is_empty()).map(|t| SecretString::new(t.clone()))
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -7,12 +7,16 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    aos_engine_link::egress::install_crypto_provider();
     aos_ops::init_telemetry(cli.log_format.into());
     match cli.command {
         Command::Serve(args) => {
             let server = BoundServer::bind(&args).await?;
             tracing::info!(addr = %server.local_addr()?, role = ?args.role, "automateos serving");
             server.serve(shutdown_signal()).await?;
+        }
+        Command::Engine(args) => {
+            aos_gateway::server::serve_engine(&args, shutdown_signal()).await?;
         }
         Command::Migrate(args) => {
             aos_gateway::server::open_store(&args).await?;

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use aos_persistence::{DatabaseTarget, Keyring, RedisLink, Store, StoreError, VaultError};
 use tokio::net::TcpListener;
 
-use crate::config::{ServeArgs, StoreArgs};
+use crate::config::{EngineArgs, ServeArgs, StoreArgs};
 use crate::routes;
 use crate::state::AppState;
 
@@ -23,6 +23,23 @@ pub enum StartError {
     Vault(#[from] VaultError),
     #[error("server stopped: {0}")]
     Serve(std::io::Error),
+    #[error(transparent)]
+    Egress(#[from] aos_engine_link::egress::EgressPolicyError),
+    #[error(transparent)]
+    Engine(#[from] aos_engine_link::embedded::EngineBuildError),
+}
+
+/// `automateos engine`: the embedded engine served over the step protocol until `shutdown`.
+pub async fn serve_engine(
+    args: &EngineArgs,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let egress = aos_engine_link::EgressPolicy::parse(&args.egress_allow)?;
+    let engine = aos_engine_link::EmbeddedEngine::new(aos_engine_link::EngineConfig { egress })?;
+    let app = aos_engine_link::server::router(std::sync::Arc::new(engine), args.token());
+    let listener = TcpListener::bind(args.addr).await.map_err(|source| StartError::Bind { addr: args.addr, source })?;
+    tracing::info!(addr = %args.addr, authenticated = args.token.is_some(), "engine serving");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(StartError::Serve)
 }
 
 /// A server bound to its address, not yet serving (tests bind `127.0.0.1:0` and read the port).

@@ -32,7 +32,7 @@ async fn serve(state: AppState) -> (SocketAddr, tokio::sync::oneshot::Sender<()>
 }
 
 async fn get(addr: SocketAddr, path: &str) -> (u16, Value) {
-    let response = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
+    let response = http_get(format!("http://{addr}{path}")).await.unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap())
 }
@@ -117,7 +117,7 @@ async fn the_binary_serves_the_embedded_default_and_stops_cleanly() {
         .unwrap();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let up = wait_until(Duration::from_secs(30), || async move {
-        matches!(reqwest::get(format!("http://{addr}/readyz")).await, Ok(r) if r.status() == 200)
+        matches!(http_get(format!("http://{addr}/readyz")).await, Ok(r) if r.status() == 200)
     })
     .await;
     assert!(up, "server became ready");
@@ -201,4 +201,10 @@ async fn bad_configuration_is_a_clear_error_not_a_panic() {
     assert!(stderr.contains("database error"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `reqwest::get`, after installing the TLS crypto provider reqwest is built to expect.
+async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    aos_engine_link::egress::install_crypto_provider();
+    reqwest::get(url).await
 }

@@ -4,9 +4,13 @@
 //! The canonical byte form is stable so files diff cleanly and checksums mean something: fields in
 //! declaration order, nodes and edges sorted by id, every object key inside configs sorted at every
 //! depth, two-space indentation and a trailing newline. Export → import → export gives the same
-//! bytes.
+//! bytes. The top-level fields are written in this order, absent optional ones left out:
+//! `format`, `name`, `description`, `category`, `tags`, `graph`.
+//!
+//! The starter templates in the repository's `templates/` folder are files of this format, and
+//! `description`, `category` and `tags` are what the template gallery shows of them.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -26,6 +30,20 @@ pub const SUPPORTED_FORMATS: &[&str] = &[FORMAT_V1];
 /// The largest file [`import`] reads: 4 MiB.
 pub const MAX_EXPORT_BYTES: usize = 4 * 1024 * 1024;
 
+/// The shelves of the template gallery, in the order it lists them: what a workflow mainly does.
+/// [`ExportFile::category`] should hold one of these; [`import`] keeps any other text unchanged
+/// (so a file from a newer version with a newer category still reads) and the gallery files it
+/// nowhere.
+///
+/// - `messaging`: posts to chat (Slack).
+/// - `email`: sends email.
+/// - `spreadsheets`: reads or writes Google Sheets.
+/// - `ai`: asks a language model (OpenAI).
+/// - `http`: calls or serves HTTP APIs (requests, relays, webhook responses).
+/// - `scheduling`: runs on a schedule (checks, digests, reminders).
+/// - `logic`: is mostly routing (conditions, switches, fan-out and fan-in, delays).
+pub const GALLERY_CATEGORIES: &[&str] = &["messaging", "email", "spreadsheets", "ai", "http", "scheduling", "logic"];
+
 /// An export file. Unknown fields are refused when reading (at every level), so a typo is an error
 /// rather than silently dropped data; a later format version may add fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +56,9 @@ pub struct ExportFile {
     /// A sentence or two for the gallery; left out of the file when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The gallery shelf, one of [`GALLERY_CATEGORIES`]; left out of the file when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
     /// Gallery tags such as `slack` or `schedule`, in the author's order; left out when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
@@ -114,13 +135,47 @@ impl ImportError {
 impl ExportFile {
     /// A version 1 file of this workflow.
     pub fn new(name: impl Into<String>, graph: WorkflowGraph) -> Self {
-        Self { format: FORMAT_V1.to_owned(), name: name.into(), description: None, tags: Vec::new(), graph }
+        Self {
+            format: FORMAT_V1.to_owned(),
+            name: name.into(),
+            description: None,
+            category: None,
+            tags: Vec::new(),
+            graph,
+        }
     }
 
     /// Sets the description.
     pub fn with_description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
         self
+    }
+
+    /// Sets the gallery category, normally one of [`GALLERY_CATEGORIES`].
+    pub fn with_category(mut self, category: impl Into<String>) -> Self {
+        self.category = Some(category.into());
+        self
+    }
+
+    /// Sets the gallery tags, in the order given.
+    pub fn with_tags<T: Into<String>>(mut self, tags: impl IntoIterator<Item = T>) -> Self {
+        self.tags = tags.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The names of the stored secrets the workflow reads, sorted and each once: every
+    /// `{{ secrets.NAME }}` in any node's config, in nested values, inside longer text
+    /// (`"Bearer {{ secrets.API_KEY }}"`) and inside longer expressions too. It reads only the
+    /// file, so a credential field left empty for its catalog default (`{{ secrets.SLACK_TOKEN }}`)
+    /// is not counted; the starter templates write every credential out for that reason.
+    pub fn required_secrets(&self) -> Vec<String> {
+        let mut names = BTreeSet::new();
+        for node in &self.graph.nodes {
+            for value in node.config.values() {
+                collect_secret_names(value, &mut names);
+            }
+        }
+        names.into_iter().map(str::to_owned).collect()
     }
 
     /// The canonical bytes, as text: see the module documentation.
@@ -187,6 +242,70 @@ pub fn import(bytes: &[u8]) -> Result<ExportFile, ImportError> {
     })?;
     check_unique_ids(&file.graph)?;
     Ok(file)
+}
+
+/// The names of every secret the expressions of a node config read (`{{ secrets.NAME }}`, also
+/// inside longer expressions), sorted: what must be set for the node to run.
+pub fn referenced_secrets(config: &serde_json::Map<String, Value>) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    config.values().for_each(|value| collect_secret_names(value, &mut names));
+    names.into_iter().map(str::to_owned).collect()
+}
+
+/// Adds the name of every secret the value's expressions read, at any depth (object keys are
+/// names, not expressions, and are not read).
+fn collect_secret_names<'a>(value: &'a Value, names: &mut BTreeSet<&'a str>) {
+    match value {
+        Value::String(text) => names.extend(secret_names_in(text)),
+        Value::Array(items) => items.iter().for_each(|item| collect_secret_names(item, names)),
+        Value::Object(map) => map.values().for_each(|item| collect_secret_names(item, names)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// The NAME of every `secrets.NAME` inside the `{{ … }}` expressions and `{% … %}` statements of
+/// the text: the plain `{{ secrets.NAME }}` as well as a secret inside a longer expression
+/// (`{{ secrets.USER ~ ':' ~ secrets.PASSWORD }}`), which is what the engine resolves. A
+/// `secrets.` that follows a name or a dot (`steps.x.output.secrets.y`) is a field, not a secret.
+fn secret_names_in(text: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    for block in template_blocks(text) {
+        let mut rest = block;
+        while let Some(at) = rest.find(SECRETS_PREFIX) {
+            let follows_name = rest[..at].chars().next_back().is_some_and(|c| c.is_alphanumeric() || "_.".contains(c));
+            let after = &rest[at + SECRETS_PREFIX.len()..];
+            let length = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+            if !follows_name && length > 0 {
+                names.push(&after[..length]);
+            }
+            rest = &after[length..];
+        }
+    }
+    names
+}
+
+const SECRETS_PREFIX: &str = "secrets.";
+
+/// The inside of every `{{ … }}` and `{% … %}` of a template string, each closed by the first
+/// matching closer after it; an unclosed block is not a block.
+fn template_blocks(text: &str) -> Vec<&str> {
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let closer = match rest.as_bytes().get(open + 1) {
+            Some(b'{') => "}}",
+            Some(b'%') => "%}",
+            _ => {
+                rest = &rest[open + 1..];
+                continue;
+            }
+        };
+        let inner = &rest[open + 2..];
+        let Some(close) = inner.find(closer) else { break };
+        blocks.push(&inner[..close]);
+        rest = &inner[close + 2..];
+    }
+    blocks
 }
 
 fn check_unique_ids(graph: &WorkflowGraph) -> Result<(), ImportError> {

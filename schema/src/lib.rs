@@ -19,7 +19,10 @@ pub use catalog::{
     SelectOption, kinds,
 };
 pub use compile::{ExecutionPlan, Inbound, Outbound, Step, compile};
-pub use export::{ExportError, ExportFile, FORMAT_V1, ImportError, MAX_EXPORT_BYTES, SUPPORTED_FORMATS, import};
+pub use export::{
+    ExportError, ExportFile, FORMAT_V1, GALLERY_CATEGORIES, ImportError, MAX_EXPORT_BYTES, SUPPORTED_FORMATS, import,
+    referenced_secrets,
+};
 pub use graph::{Edge, MAX_EDGES, MAX_NODES, Node, Position, WorkflowGraph};
 pub use ids::*;
 pub use secret::SecretString;

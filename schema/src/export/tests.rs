@@ -1,6 +1,8 @@
 //! Tests of the export format: the exact canonical bytes, the round trip, the checksum and every
 //! import error.
 
+use std::collections::HashSet;
+
 use serde_json::json;
 
 use super::*;
@@ -19,13 +21,18 @@ fn small() -> ExportFile {
         )
         .with_node(Node::new("a", "trigger.manual").with_label("Start"))
         .with_edge(Edge::new("e1", "a", "b"));
-    ExportFile::new("Demo", graph).with_description("a tiny workflow")
+    ExportFile::new("Demo", graph).with_description("a tiny workflow").with_category("http").with_tags(["demo", "api"])
 }
 
 const SMALL_CANONICAL: &str = r#"{
   "format": "automateos.workflow/v1",
   "name": "Demo",
   "description": "a tiny workflow",
+  "category": "http",
+  "tags": [
+    "demo",
+    "api"
+  ],
   "graph": {
     "nodes": [
       {
@@ -101,12 +108,77 @@ fn the_order_of_the_input_does_not_change_the_bytes() {
             "id": "e1"}], "nodes": [{"config": {"url": "https://example.com", "method": "POST",
             "body": {"a": null, "z": [{"x": 2, "y": 1}]}}, "position": {"y": -3, "x": 10.5},
             "label": "Fetch", "kind": "http.request", "id": "b"}, {"id": "a", "kind":
-            "trigger.manual", "label": "Start"}]}, "description": "a tiny workflow", "name": "Demo",
-            "format": "automateos.workflow/v1"}"#,
+            "trigger.manual", "label": "Start"}]}, "tags": ["demo", "api"], "category": "http",
+            "description": "a tiny workflow", "name": "Demo", "format": "automateos.workflow/v1"}"#,
     )
     .unwrap();
     assert_eq!(shuffled.to_canonical_string().unwrap(), SMALL_CANONICAL);
     assert_eq!(reordered.to_canonical_string().unwrap(), SMALL_CANONICAL);
+}
+
+#[test]
+fn absent_gallery_fields_are_left_out_and_any_category_roundtrips() {
+    let mut file = small();
+    file.category = None;
+    file.tags.clear();
+    let text = file.to_canonical_string().unwrap();
+    assert!(!text.contains("\"category\"") && !text.contains("\"tags\""), "{text}");
+    let back = import_str(&text).unwrap();
+    assert_eq!((back.category, back.tags), (None, Vec::new()));
+
+    // A category this version does not list is kept as it is, byte for byte.
+    let newer = small().with_category("robotics");
+    let text = newer.to_canonical_string().unwrap();
+    assert!(text.contains("  \"category\": \"robotics\",\n  \"tags\""), "{text}");
+    assert_eq!(import_str(&text).unwrap().to_canonical_string().unwrap(), text);
+    assert_eq!(import_str(&text).unwrap().category.as_deref(), Some("robotics"));
+}
+
+#[test]
+fn gallery_categories_are_distinct_lowercase_words() {
+    let unique: HashSet<&str> = GALLERY_CATEGORIES.iter().copied().collect();
+    assert_eq!(unique.len(), GALLERY_CATEGORIES.len());
+    assert!(GALLERY_CATEGORIES.iter().all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase())));
+    for named in ["messaging", "email", "spreadsheets", "ai", "http", "scheduling", "logic"] {
+        assert!(GALLERY_CATEGORIES.contains(&named), "{named}");
+    }
+}
+
+#[test]
+fn required_secrets_finds_every_reference_sorted_and_once() {
+    let graph = WorkflowGraph::new()
+        .with_node(Node::new("start", "trigger.manual"))
+        .with_node(
+            Node::new("notify", "slack.post_message")
+                .with_config("token", "{{ secrets.SLACK_TOKEN }}")
+                .with_config("text", "{{ input.text }}"),
+        )
+        .with_node(
+            Node::new("call", "http.request")
+                .with_config("url", "https://api.example.com/{{secrets.TENANT}}/items")
+                .with_config("headers", json!({"Authorization": "Bearer {{ secrets.API_KEY }}"}))
+                .with_config("body", json!({"keys": ["{{ secrets.SLACK_TOKEN }}", {"deep": "{{ secrets.DEEP_1 }}"}]})),
+        )
+        .with_node(Node::new("noise", "data.transform").with_config(
+            "fields",
+            json!({
+                "{{ secrets.KEY_NAME_IS_NOT_READ }}": "x",
+                "a_field_named_secrets": "{{ steps.call.output.secrets.X }}",
+                "another_variable": "{{ mysecrets.Y ~ secrets_old.Z }}",
+                "unclosed": "{{ secrets.UNCLOSED }",
+                "stray": "{{ {{ secrets.STRAY }} }}",
+                "plain_text_is_not_evaluated": "secrets.PLAIN",
+                "two_in_one": "Basic {{ (secrets.USER ~ ':' ~ secrets.PASSWORD) | b64encode }}",
+                "statement": "{% if secrets.FLAG %}on{% endif %}",
+                "number": 3,
+            }),
+        ));
+    let file = ExportFile::new("Secrets", graph);
+    assert_eq!(
+        file.required_secrets(),
+        ["API_KEY", "DEEP_1", "FLAG", "PASSWORD", "SLACK_TOKEN", "STRAY", "TENANT", "USER"]
+    );
+    assert!(ExportFile::new("none", branching()).required_secrets().is_empty());
 }
 
 #[test]

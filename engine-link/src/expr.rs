@@ -1,0 +1,306 @@
+//! Expressions: data mapping between steps with minijinja. A config string that is exactly one
+//! `{{ expression }}` evaluates to a JSON value of any type (a list stays a list); any other string
+//! is rendered as a template to text. Expressions read `trigger`, `steps.<id>.output`, `input`,
+//! `item`/`index` inside a for-each, and `secrets.<NAME>`. Evaluation is bounded (fuel), so a
+//! hostile template cannot spin forever. Errors name the field and the position in it.
+
+use std::collections::BTreeMap;
+
+use minijinja::value::Serde;
+use minijinja::{Environment, UndefinedBehavior};
+use serde_json::{Map, Value};
+
+use crate::protocol::{StepContext, StepError, WireSecret};
+
+/// Upper bound on template work per evaluation (minijinja "fuel" units).
+const FUEL: u64 = 100_000;
+
+/// Why an expression could not be evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expression in `{field}` at line {line}, column {column}: {reason}")]
+pub struct ExpressionError {
+    /// The config path of the string (`fields.email`, `headers.Authorization`).
+    pub field: String,
+    pub line: usize,
+    pub column: usize,
+    pub reason: String,
+}
+
+impl ExpressionError {
+    /// As a step error, naming the node as well.
+    pub fn into_step_error(self, node: &str) -> StepError {
+        StepError::permanent("bad_expression", format!("node `{node}`: {self}"))
+    }
+}
+
+/// The evaluator, configured once and shared.
+#[derive(Debug)]
+pub struct Expressions {
+    env: Environment<'static>,
+}
+
+impl Default for Expressions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What expressions of one step can read.
+#[derive(Debug)]
+pub struct Scope {
+    value: minijinja::Value,
+}
+
+impl Scope {
+    /// The scope of a step: its context plus the secrets it was sent.
+    pub fn new(context: &StepContext, secrets: &BTreeMap<String, WireSecret>) -> Self {
+        let mut root = Map::new();
+        root.insert("trigger".into(), context.trigger.clone());
+        root.insert("steps".into(), Value::Object(context.steps.clone()));
+        root.insert("input".into(), context.input.clone());
+        if let Some(item) = &context.item {
+            root.insert("item".into(), item.value.clone());
+            root.insert("index".into(), Value::from(item.index));
+        }
+        let secret_values: BTreeMap<&str, &str> = secrets.iter().map(|(k, v)| (k.as_str(), v.0.expose())).collect();
+        let mut value = minijinja::Value::from(Serde(&root));
+        value = minijinja::context! { secrets => Serde(&secret_values), ..value };
+        Self { value }
+    }
+}
+
+impl Expressions {
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Lenient);
+        env.set_fuel(Some(FUEL));
+        env.set_debug(true);
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        Self { env }
+    }
+
+    /// Resolves every string in `config` (recursively) against `scope`.
+    pub fn resolve_config(
+        &self,
+        config: &Map<String, Value>,
+        scope: &Scope,
+    ) -> Result<Map<String, Value>, ExpressionError> {
+        config.iter().map(|(key, value)| Ok((key.clone(), self.resolve_value(value, key, scope)?))).collect()
+    }
+
+    fn resolve_value(&self, value: &Value, path: &str, scope: &Scope) -> Result<Value, ExpressionError> {
+        Ok(match value {
+            Value::String(text) => self.eval_str(text, path, scope)?,
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| self.resolve_value(item, &format!("{path}[{i}]"), scope))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| Ok((k.clone(), self.resolve_value(v, &format!("{path}.{k}"), scope)?)))
+                    .collect::<Result<_, ExpressionError>>()?,
+            ),
+            other => other.clone(),
+        })
+    }
+
+    /// Evaluates one string: a lone `{{ expr }}` to its value, anything else rendered to text.
+    pub fn eval_str(&self, text: &str, field: &str, scope: &Scope) -> Result<Value, ExpressionError> {
+        if !text.contains("{{") && !text.contains("{%") {
+            return Ok(Value::String(text.to_owned()));
+        }
+        if let Some((inner, offset)) = lone_expression(text) {
+            let expression = self.env.compile_expression(inner).map_err(|err| position(&err, text, offset, field))?;
+            let value = expression.eval(scope.value.clone()).map_err(|err| position(&err, text, offset, field))?;
+            if value.is_undefined() || value.is_none() {
+                return Ok(Value::Null);
+            }
+            return serde_json::to_value(&value).map_err(|err| ExpressionError {
+                field: field.to_owned(),
+                line: 1,
+                column: offset + 1,
+                reason: format!("value cannot be used as data: {err}"),
+            });
+        }
+        self.env.render_str(text, scope.value.clone()).map(Value::String).map_err(|err| position(&err, text, 0, field))
+    }
+
+    /// Evaluates a string for its truth (a condition): an empty, false, zero or null result is
+    /// false.
+    pub fn truthy(&self, text: &str, field: &str, scope: &Scope) -> Result<bool, ExpressionError> {
+        Ok(is_truthy(&self.eval_str(text, field, scope)?))
+    }
+}
+
+/// JSON truthiness as people expect it from a condition.
+pub fn is_truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty() && s != "false" && s != "0",
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// `Some((inner, offset of inner))` when `text` is exactly one `{{ … }}` and nothing else.
+fn lone_expression(text: &str) -> Option<(&str, usize)> {
+    let trimmed_start = text.len() - text.trim_start().len();
+    let trimmed = text.trim();
+    let inner = trimmed.strip_prefix("{{")?.strip_suffix("}}")?;
+    if inner.contains("{{") || inner.contains("}}") {
+        return None;
+    }
+    Some((inner, trimmed_start + 2))
+}
+
+/// Turns a minijinja error into one with a line and column within the field's text.
+fn position(err: &minijinja::Error, text: &str, offset: usize, field: &str) -> ExpressionError {
+    let start = err.range().map(|r| r.start + offset).unwrap_or(offset).min(text.len());
+    let before = &text[..floor_char_boundary(text, start)];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let reason = match err.detail() {
+        Some(detail) => format!("{}: {detail}", err.kind()),
+        None => err.kind().to_string(),
+    };
+    ExpressionError { field: field.to_owned(), line, column, reason }
+}
+
+fn floor_char_boundary(text: &str, mut index: usize) -> usize {
+    while index > 0 && !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+/// Replaces secret values with `[redacted]` wherever they appear in text or JSON.
+#[derive(Debug, Default)]
+pub struct Redactor {
+    values: Vec<String>,
+}
+
+/// Secrets shorter than this are not searched for: replacing one or two characters everywhere
+/// would garble every output while protecting nothing.
+const MIN_REDACTED_LEN: usize = 3;
+
+impl Redactor {
+    pub fn new(secrets: &BTreeMap<String, WireSecret>) -> Self {
+        let mut values: Vec<String> = secrets
+            .values()
+            .map(|s| s.0.expose().to_owned())
+            .filter(|v| v.chars().count() >= MIN_REDACTED_LEN)
+            .collect();
+        // longest first, so a secret containing another is replaced whole
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        Self { values }
+    }
+
+    pub fn text(&self, text: &str) -> String {
+        self.values.iter().fold(text.to_owned(), |acc, secret| acc.replace(secret.as_str(), "[redacted]"))
+    }
+
+    pub fn json(&self, value: &mut Value) {
+        if self.values.is_empty() {
+            return;
+        }
+        match value {
+            Value::String(text) if self.values.iter().any(|s| text.contains(s.as_str())) => {
+                *text = self.text(text);
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.json(v)),
+            Value::Object(map) => map.values_mut().for_each(|v| self.json(v)),
+            _ => {}
+        }
+    }
+
+    pub fn error(&self, error: &mut StepError) {
+        error.message = self.text(&error.message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aos_schema::SecretString;
+    use serde_json::json;
+
+    use super::*;
+
+    fn scope() -> Scope {
+        let context = StepContext {
+            trigger: json!({ "body": { "email": "ada@example.test", "n": 3 } }),
+            steps: serde_json::from_value(json!({ "fetch": { "output": { "items": [{ "id": 41 }, { "id": 42 }] } } }))
+                .unwrap(),
+            input: json!({ "tier": "gold" }),
+            item: None,
+        };
+        let mut secrets = BTreeMap::new();
+        secrets.insert("SLACK_TOKEN".to_owned(), WireSecret(SecretString::new("xoxb-123456")));
+        Scope::new(&context, &secrets)
+    }
+
+    #[test]
+    fn lone_expressions_keep_their_type_and_templates_render_text() {
+        let e = Expressions::new();
+        let s = scope();
+        assert_eq!(e.eval_str("{{ trigger.body.email }}", "f", &s).unwrap(), json!("ada@example.test"));
+        assert_eq!(e.eval_str("{{ steps.fetch.output.items[0].id }}", "f", &s).unwrap(), json!(41));
+        assert_eq!(
+            e.eval_str(" {{ steps.fetch.output.items }} ", "f", &s).unwrap(),
+            json!([{ "id": 41 }, { "id": 42 }])
+        );
+        assert_eq!(e.eval_str("hi {{ trigger.body.email }}!", "f", &s).unwrap(), json!("hi ada@example.test!"));
+        assert_eq!(e.eval_str("Bearer {{ secrets.SLACK_TOKEN }}", "f", &s).unwrap(), json!("Bearer xoxb-123456"));
+        assert_eq!(e.eval_str("{{ trigger.body.missing }}", "f", &s).unwrap(), Value::Null);
+        assert_eq!(e.eval_str("plain", "f", &s).unwrap(), json!("plain"));
+        assert!(e.truthy("{{ input.tier == 'gold' }}", "condition", &s).unwrap());
+        assert!(!e.truthy("{{ trigger.body.n > 5 }}", "condition", &s).unwrap());
+    }
+
+    #[test]
+    fn bad_expressions_name_field_and_position() {
+        let e = Expressions::new();
+        let err = e.eval_str("{{ trigger.body. }}", "fields.email", &scope()).unwrap_err();
+        assert_eq!(err.field, "fields.email");
+        assert_eq!(err.line, 1);
+        assert!(err.column > 3, "{err}");
+        assert!(err.to_string().starts_with("expression in `fields.email` at line 1, column"), "{err}");
+        let err = e.eval_str("line one\n{{ 1 + }}", "text", &scope()).unwrap_err();
+        assert_eq!(err.line, 2, "{err}");
+        let err = e.eval_str("{{ trigger.body.missing.deeper }}", "f", &scope()).unwrap_err();
+        assert!(err.reason.contains("undefined"), "{err}");
+    }
+
+    #[test]
+    fn runaway_templates_run_out_of_fuel() {
+        let e = Expressions::new();
+        let err = e.eval_str(
+            "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+            "f",
+            &scope(),
+        );
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn config_resolves_recursively() {
+        let e = Expressions::new();
+        let config = json!({ "fields": { "email": "{{ trigger.body.email }}", "ids": ["{{ steps.fetch.output.items[1].id }}"] }, "n": 5 });
+        let resolved = e.resolve_config(config.as_object().unwrap(), &scope()).unwrap();
+        assert_eq!(Value::Object(resolved), json!({ "fields": { "email": "ada@example.test", "ids": [42] }, "n": 5 }));
+    }
+
+    #[test]
+    fn secret_values_are_redacted() {
+        let mut secrets = BTreeMap::new();
+        secrets.insert("S".to_owned(), WireSecret(SecretString::new("xoxb-123456")));
+        let redactor = Redactor::new(&secrets);
+        let mut out = json!({ "echo": "token=xoxb-123456", "list": ["xoxb-123456"] });
+        redactor.json(&mut out);
+        assert_eq!(out, json!({ "echo": "token=[redacted]", "list": ["[redacted]"] }));
+    }
+}
