@@ -1,8 +1,13 @@
 //! The supervision tree: every workflow, run, webhook source and schedule is a supervised ractor
-//! actor that talks to stores only through `aos-persistence`. Today this crate holds the run's
-//! progress state machine ([`progress`]), the sans-IO core the run actor will drive; the actors
+//! actor that talks to stores only through `aos-persistence`. Today this crate holds the sans-IO
+//! cores the actors will drive: the run's progress state machine ([`progress`]) and the restart and
+//! retry policies ([`policy`]) and the introspection registry ([`registry`]); the actors
 //! themselves arrive with the actors issue.
 
+pub mod policy;
 pub mod progress;
+pub mod registry;
 
+pub use policy::{Backoff, RestartDecision, RestartHistory, RestartPolicy, RetryPolicy};
 pub use progress::{ProgressError, ReadyStep, RunOutcome, RunProgress, StepKey};
+pub use registry::{ActorKind, ActorNode, ActorStats, ActorStatus, Registry};

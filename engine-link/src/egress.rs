@@ -196,6 +196,7 @@ impl GuardedClient {
             .connect_timeout(Duration::from_secs(10))
             .timeout(REQUEST_TIMEOUT)
             .no_proxy()
+            .user_agent(concat!("AutomateOS/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self { client, policy: Arc::new(policy) })
     }

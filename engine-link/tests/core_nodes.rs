@@ -275,3 +275,35 @@ async fn secrets_resolve_inside_the_call_and_never_come_back() {
     let err = run(&e, failing).await.unwrap_err();
     assert!(!err.message.contains("tok-5ecret-value"));
 }
+
+#[tokio::test]
+async fn a_configured_content_type_replaces_the_json_default_and_a_user_agent_is_sent() {
+    let (addr, seen) = echo_server().await;
+    let e = engine("127.0.0.1");
+    run(
+        &e,
+        request(
+            "http.request",
+            json!({
+                "method": "POST",
+                "url": format!("http://{addr}/items"),
+                "headers": { "Content-Type": "application/vnd.api+json" },
+                "body": { "a": 1 }
+            }),
+        ),
+    )
+    .await
+    .unwrap();
+    let requests = seen.requests.lock().unwrap().clone();
+    let types: Vec<&str> = requests[0].1.get_all("content-type").iter().map(|v| v.to_str().unwrap()).collect();
+    assert_eq!(types, ["application/vnd.api+json"]);
+    assert!(requests[0].1["user-agent"].to_str().unwrap().starts_with("AutomateOS/"));
+}
+
+#[tokio::test]
+async fn expressions_can_url_encode() {
+    let e = engine("");
+    let out =
+        run(&e, request("data.transform", json!({ "fields": { "q": "{{ 'a b+c' | urlencode }}" } }))).await.unwrap();
+    assert_eq!(out.output, json!({ "q": "a%20b%2Bc" }));
+}

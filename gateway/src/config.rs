@@ -1,6 +1,7 @@
 //! The typed configuration of the `automateos` binary, parsed once by clap with environment
-//! fallbacks (`DATABASE_URL`, `REDIS_URL`, `AOS_MASTER_KEY`, ...). Nothing else reads the
-//! environment.
+//! fallbacks (`DATABASE_URL`, `REDIS_URL`, `AOS_MASTER_KEY`, `OTEL_EXPORTER_OTLP_ENDPOINT`, ...).
+//! Nothing else reads the environment (the OpenTelemetry SDK itself still honours the standard
+//! `OTEL_*` tuning variables, such as `OTEL_BSP_SCHEDULE_DELAY`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,6 +19,24 @@ pub struct Cli {
     /// How log lines are written.
     #[arg(long, env = "AOS_LOG_FORMAT", value_enum, default_value_t = LogFormatArg::Json, global = true)]
     pub log_format: LogFormatArg,
+    /// Base URL of an OTLP/HTTP collector (traces go to `<url>/v1/traces`); without it no traces
+    /// are exported. Hidden in help: a URL may carry credentials.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", hide_env_values = true, global = true)]
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` this process's traces carry.
+    #[arg(long, env = "AOS_SERVICE_NAME", default_value = "automateos", global = true)]
+    pub service_name: String,
+}
+
+impl Cli {
+    /// What telemetry to install (an empty endpoint counts as none).
+    pub fn telemetry(&self) -> aos_ops::TelemetryConfig {
+        aos_ops::TelemetryConfig {
+            log_format: self.log_format.into(),
+            otlp_endpoint: self.otlp_endpoint.clone().filter(|endpoint| !endpoint.trim().is_empty()),
+            service_name: self.service_name.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

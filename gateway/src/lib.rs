@@ -1,9 +1,10 @@
-//! The gateway: the HTTP face of AutomateOS (health today; the API, webhook ingress, OpenAPI and
-//! the web apps with later issues) and the `automateos` binary's commands. The only crate that
-//! knows HTTP status codes.
+//! The gateway: the HTTP face of AutomateOS (health and metrics today; the API, webhook ingress,
+//! OpenAPI and the web apps with later issues) and the `automateos` binary's commands. The only
+//! crate that knows HTTP status codes.
 
 pub mod config;
 pub mod error;
+pub mod observe;
 mod routes;
 pub mod server;
 pub mod state;

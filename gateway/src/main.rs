@@ -4,12 +4,20 @@ use aos_gateway::config::KeysCommand;
 use aos_gateway::{BoundServer, Cli, Command};
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     aos_engine_link::egress::install_crypto_provider();
-    aos_ops::init_telemetry(cli.log_format.into());
-    match cli.command {
+    let telemetry = aos_ops::init_telemetry(&cli.telemetry())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let outcome = runtime.block_on(run(cli.command));
+    // The runtime first, then the guard: its last export runs on a blocking client, off the runtime.
+    drop(runtime);
+    drop(telemetry);
+    outcome
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Serve(args) => {
             let server = BoundServer::bind(&args).await?;
             tracing::info!(addr = %server.local_addr()?, role = ?args.role, "automateos serving");

@@ -27,16 +27,23 @@ pub enum StartError {
     Egress(#[from] aos_engine_link::egress::EgressPolicyError),
     #[error(transparent)]
     Engine(#[from] aos_engine_link::embedded::EngineBuildError),
+    #[error(transparent)]
+    Telemetry(#[from] aos_ops::TelemetryError),
 }
 
-/// `automateos engine`: the embedded engine served over the step protocol until `shutdown`.
+/// `automateos engine`: the embedded engine served over the step protocol until `shutdown`, with
+/// `/metrics` and the same request spans as the server (so a step call continues the caller's
+/// trace).
 pub async fn serve_engine(
     args: &EngineArgs,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let egress = aos_engine_link::EgressPolicy::parse(&args.egress_allow)?;
     let engine = aos_engine_link::EmbeddedEngine::new(aos_engine_link::EngineConfig { egress })?;
-    let app = aos_engine_link::server::router(std::sync::Arc::new(engine), args.token());
+    let metrics = aos_ops::install_metrics()?;
+    let app = aos_engine_link::server::router(std::sync::Arc::new(engine), args.token())
+        .merge(routes::metrics::routes().with_state(metrics))
+        .layer(axum::middleware::from_fn(crate::observe::observe));
     let listener = TcpListener::bind(args.addr).await.map_err(|source| StartError::Bind { addr: args.addr, source })?;
     tracing::info!(addr = %args.addr, authenticated = args.token.is_some(), "engine serving");
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(StartError::Serve)
@@ -57,7 +64,8 @@ impl BoundServer {
             Some(url) if !url.trim().is_empty() => Some(RedisLink::connect(url).await?),
             _ => None,
         };
-        Self::bind_with(args.addr, AppState { store, redis }).await
+        let metrics = aos_ops::install_metrics()?;
+        Self::bind_with(args.addr, AppState { store, redis, metrics }).await
     }
 
     /// Binds a listener for already-open state.

@@ -60,6 +60,17 @@ async fn embedded_default_is_healthy_and_ready() {
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], "not_found");
     assert_eq!(body["error"]["message"], "no route for GET /no/such/thing");
+    let wrong = {
+        aos_engine_link::egress::install_crypto_provider();
+        reqwest::Client::new()
+    }
+    .post(format!("http://{addr}/healthz"))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(wrong.status().as_u16(), 405);
+    let body: Value = wrong.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "method_not_allowed");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -67,7 +78,8 @@ async fn embedded_default_is_healthy_and_ready() {
 async fn ready_on_postgres_and_redis_and_not_ready_when_the_database_goes() {
     let fixture = TestStore::new(Backend::Postgres).await;
     let redis = RedisLink::connect(&redis_url()).await.expect("redis for tests (AOS_TEST_REDIS_URL)");
-    let state = AppState { store: fixture.store.clone(), redis: Some(redis) };
+    let state =
+        AppState { store: fixture.store.clone(), redis: Some(redis), metrics: aos_ops::install_metrics().unwrap() };
     let (addr, _stop) = serve(state).await;
     let (status, body) = get(addr, "/readyz").await;
     assert_eq!((status, body["database"].as_str(), body["redis"].as_str()), (200, Some("postgres"), Some("ok")));

@@ -26,7 +26,9 @@ pub(super) async fn request(call: &NodeCall<'_>) -> Result<StepOutput, StepError
         Method::from_str(&method_text).map_err(|_| StepError::bad_config("method", "is not an HTTP method"))?;
     let url = call.text("url")?;
     let mut request = call.http.request(method, url)?;
-    for (name, value) in call.string_map("headers")? {
+    let headers = call.string_map("headers")?;
+    let has_content_type = headers.keys().any(|name| name.eq_ignore_ascii_case("content-type"));
+    for (name, value) in headers {
         request = request.header(name, value);
     }
     let mut sent = 0usize;
@@ -39,7 +41,10 @@ pub(super) async fn request(call: &NodeCall<'_>) -> Result<StepOutput, StepError
         Some(json_body) => {
             let bytes = serde_json::to_vec(json_body).map_err(|err| StepError::bad_config("body", err))?;
             sent = bytes.len();
-            request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(bytes);
+            if !has_content_type {
+                request = request.header(reqwest::header::CONTENT_TYPE, "application/json");
+            }
+            request = request.body(bytes);
         }
     }
     let response = request.send().await.map_err(|err| transport_error(&err))?;

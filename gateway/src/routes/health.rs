@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 use aos_persistence::Backend;
 
@@ -19,20 +20,29 @@ async fn healthz() -> Json<Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    if let Err(err) = state.store.ping().await {
-        tracing::warn!(error = %err, "database not ready");
-        return Err(ApiError::NotReady { what: "database" });
-    }
-    if let Some(redis) = &state.redis
-        && let Err(err) = redis.ping().await
-    {
-        tracing::warn!(error = %err, "redis not ready");
-        return Err(ApiError::NotReady { what: "redis" });
-    }
     let database = match state.store.backend() {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
     };
+    let ping = tracing::info_span!("store.ping", db.system.name = database_system(state.store.backend()));
+    if let Err(err) = state.store.ping().instrument(ping).await {
+        tracing::warn!(error = %err, "database not ready");
+        return Err(ApiError::NotReady { what: "database" });
+    }
+    if let Some(redis) = &state.redis
+        && let Err(err) = redis.ping().instrument(tracing::info_span!("redis.ping", db.system.name = "redis")).await
+    {
+        tracing::warn!(error = %err, "redis not ready");
+        return Err(ApiError::NotReady { what: "redis" });
+    }
     let redis = if state.redis.is_some() { "ok" } else { "not_configured" };
     Ok(Json(json!({ "status": "ready", "database": database, "redis": redis })))
+}
+
+/// The database as OpenTelemetry's `db.system.name` spells it.
+fn database_system(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgresql",
+    }
 }
