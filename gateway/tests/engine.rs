@@ -2,6 +2,11 @@
 //! runs steps through it, and an engine that dies mid-step or never answers gives the caller a
 //! retryable error within a bounded time, never a hang.
 
+#[path = "support/http.rs"]
+mod support_http;
+
+use support_http::{http, http_get};
+
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -95,16 +100,8 @@ async fn the_engine_refuses_callers_without_its_token_and_malformed_requests() {
         wrong.execute(request("data.transform", json!({ "fields": {} }))).await.unwrap_err().code,
         "unauthorized"
     );
-    let raw = {
-        aos_engine_link::egress::install_crypto_provider();
-        reqwest::Client::new()
-    }
-    .post(format!("{}/v1/steps", engine.url))
-    .bearer_auth(TOKEN)
-    .body("{not json")
-    .send()
-    .await
-    .unwrap();
+    let raw =
+        http().post(format!("{}/v1/steps", engine.url)).bearer_auth(TOKEN).body("{not json").send().await.unwrap();
     let body: serde_json::Value = raw.json().await.unwrap();
     assert_eq!(body["failed"]["code"], "bad_request");
 }
@@ -165,10 +162,4 @@ async fn an_engine_that_never_answers_times_out_retryably() {
     let step = request("http.request", json!({ "method": "GET", "url": format!("http://{silent}/slow") }));
     let err = tokio::time::timeout(Duration::from_secs(20), remote.execute(step)).await.unwrap().unwrap_err();
     assert_eq!((err.class, err.code.as_str()), (ErrorClass::Retryable, "engine_timeout"));
-}
-
-/// `reqwest::get`, after installing the TLS crypto provider reqwest is built to expect.
-async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
-    aos_engine_link::egress::install_crypto_provider();
-    reqwest::get(url).await
 }

@@ -1,5 +1,10 @@
 //! The server as a client sees it: a real listener on 127.0.0.1, real HTTP, real databases.
 
+#[path = "support/http.rs"]
+mod support_http;
+
+use support_http::{http, http_get, wait_until};
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -60,14 +65,7 @@ async fn embedded_default_is_healthy_and_ready() {
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], "not_found");
     assert_eq!(body["error"]["message"], "no route for GET /no/such/thing");
-    let wrong = {
-        aos_engine_link::egress::install_crypto_provider();
-        reqwest::Client::new()
-    }
-    .post(format!("http://{addr}/healthz"))
-    .send()
-    .await
-    .unwrap();
+    let wrong = http().post(format!("http://{addr}/healthz")).send().await.unwrap();
     assert_eq!(wrong.status().as_u16(), 405);
     let body: Value = wrong.json().await.unwrap();
     assert_eq!(body["error"]["code"], "method_not_allowed");
@@ -90,22 +88,6 @@ async fn ready_on_postgres_and_redis_and_not_ready_when_the_database_goes() {
     assert_eq!(body["error"]["code"], "not_ready");
     assert_eq!(body["error"]["message"], "database is not ready");
     assert_eq!(get(addr, "/healthz").await.0, 200, "the process itself is still alive");
-}
-
-/// Polls `check` every 50 ms until it is true or `limit` passes.
-async fn wait_until<F, Fut>(limit: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    while tokio::time::Instant::now() < deadline {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
 }
 
 fn free_port() -> u16 {
@@ -213,10 +195,4 @@ async fn bad_configuration_is_a_clear_error_not_a_panic() {
     assert!(stderr.contains("database error"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     std::fs::remove_dir_all(dir).unwrap();
-}
-
-/// `reqwest::get`, after installing the TLS crypto provider reqwest is built to expect.
-async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
-    aos_engine_link::egress::install_crypto_provider();
-    reqwest::get(url).await
 }

@@ -3,6 +3,11 @@
 //! the caller's trace continued, Pino-like JSON log lines, and `/metrics` in the Prometheus text
 //! format counting requests by route template and status.
 
+#[path = "support/http.rs"]
+mod support_http;
+
+use support_http::{http, wait_until};
+
 #[path = "support/prometheus.rs"]
 mod prometheus;
 
@@ -44,27 +49,6 @@ fn temp_dir() -> PathBuf {
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn http() -> reqwest::Client {
-    aos_engine_link::egress::install_crypto_provider();
-    reqwest::Client::new()
-}
-
-/// Polls `check` every 50 ms until it is true or `limit` passes.
-async fn wait_until<F, Fut>(limit: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    while tokio::time::Instant::now() < deadline {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
 }
 
 /// An `automateos` child process whose stderr (its log lines) goes to a file; killed if dropped.
