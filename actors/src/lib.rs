@@ -7,7 +7,12 @@
 pub mod policy;
 pub mod progress;
 pub mod registry;
+pub mod supervisor;
 
 pub use policy::{Backoff, RestartDecision, RestartHistory, RestartPolicy, RetryPolicy};
 pub use progress::{ProgressError, ReadyStep, RunOutcome, RunProgress, StepKey};
 pub use registry::{ActorKind, ActorNode, ActorStats, ActorStatus, Registry};
+pub use supervisor::{
+    ChildFactory, StartedChild, Supervisor, SupervisorArgs, SupervisorError, SupervisorFactory, SupervisorHandle,
+    SupervisorMsg,
+};

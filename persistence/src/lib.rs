@@ -7,6 +7,7 @@ pub mod audit;
 mod db;
 pub mod error;
 pub mod queries;
+pub mod queue;
 mod redis_link;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -20,6 +21,10 @@ pub use audit::{Actor, AuditEntry, AuditQuery, AuditRecord, ChainBreak, ChainVer
 pub use db::{Backend, Db, now};
 pub use error::{StoreError, StoreResult};
 pub use queries::*;
+pub use queue::{
+    Delivery, DeliveryId, MemoryStepQueue, QueueDepth, QueueFuture, RedisQueueConfig, RedisStepQueue, StepJob,
+    StepQueue,
+};
 pub use redis_link::RedisLink;
 pub use timestamp::Timestamp;
 pub use vault::{Keyring, Sealed, VaultError};

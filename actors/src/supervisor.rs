@@ -1,0 +1,324 @@
+//! The supervisor: ractor gives linking and supervision events; this adds the restart strategy.
+//! A [`Supervisor`] owns the children of one kind (or, for the root, the kind supervisors). It
+//! starts a child through that kind's [`ChildFactory`], registers it for introspection, and when a
+//! child fails it restarts it one-for-one after the policy's backoff — the child's `pre_start`
+//! reloads its state from the database, since the database is the truth and the actor its cache.
+//! When a child fails more often than the policy's intensity allows, the supervisor escalates: it
+//! fails itself, so its own supervisor decides (and ultimately the process logs and gives up on
+//! that subtree rather than restarting forever).
+//!
+//! Ordering: a supervisor handles one message or supervision event at a time, so starts, stops
+//! and restarts of its children never interleave. A child stopped on purpose (`Stop`, or a clean
+//! exit) is forgotten, never restarted.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr, SupervisionEvent};
+
+use crate::policy::{RestartDecision, RestartHistory, RestartPolicy};
+use crate::registry::{ActorKind, ActorStats, ActorStatus, Registry};
+
+/// A boxed future, so factories of different child types fit behind one trait object.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// How to start one kind of child.
+pub trait ChildFactory: Send + Sync + 'static {
+    /// The kind of the children it starts.
+    fn kind(&self) -> ActorKind;
+
+    /// Starts the child called `key`, linked to `supervisor`. The child counts each message it
+    /// takes with `stats.dequeued()` and reloads its state in `pre_start`.
+    fn start(
+        &self,
+        key: String,
+        supervisor: ActorCell,
+        stats: Arc<ActorStats>,
+    ) -> BoxFuture<Result<ActorCell, SpawnErr>>;
+}
+
+/// What a supervisor is given at start.
+#[derive(Clone)]
+pub struct SupervisorArgs {
+    pub name: String,
+    pub policy: RestartPolicy,
+    pub factory: Arc<dyn ChildFactory>,
+    pub registry: Arc<Registry>,
+    /// The supervisor's own registry entry (its children hang under it).
+    pub stats: Arc<ActorStats>,
+}
+
+impl std::fmt::Debug for SupervisorArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SupervisorArgs").field("name", &self.name).field("policy", &self.policy).finish_non_exhaustive()
+    }
+}
+
+/// Requests a supervisor answers.
+#[derive(Debug)]
+pub enum SupervisorMsg {
+    /// Starts the child `key` unless it runs already; answers it either way.
+    Start { key: String, reply: RpcReplyPort<Result<StartedChild, String>> },
+    /// Stops the child `key` for good.
+    Stop { key: String },
+    /// Starts a failed child again (sent to itself after the backoff, or by an admin).
+    Restart { key: String },
+    /// The keys of the live children.
+    Children(RpcReplyPort<Vec<String>>),
+}
+
+/// A running child: its cell and its counters (count what you send it with `stats.enqueued()`).
+#[derive(Debug, Clone)]
+pub struct StartedChild {
+    pub cell: ActorCell,
+    pub stats: Arc<ActorStats>,
+}
+
+/// The restart-strategy actor.
+#[derive(Debug, Default)]
+pub struct Supervisor;
+
+/// A supervisor's children.
+#[derive(Debug)]
+pub struct SupervisorState {
+    args: SupervisorArgs,
+    children: HashMap<String, Child>,
+    by_id: HashMap<ActorId, String>,
+}
+
+#[derive(Debug)]
+struct Child {
+    /// `None` while waiting out a restart backoff.
+    cell: Option<ActorCell>,
+    stats: Arc<ActorStats>,
+    history: RestartHistory,
+}
+
+impl SupervisorState {
+    async fn start_child(&mut self, key: &str, supervisor: ActorCell) -> Result<StartedChild, String> {
+        if let Some(Child { cell: Some(cell), stats, .. }) = self.children.get(key) {
+            return Ok(StartedChild { cell: cell.clone(), stats: Arc::clone(stats) });
+        }
+        let stats = match self.children.get(key) {
+            Some(child) => Arc::clone(&child.stats),
+            None => self.args.registry.register(self.args.factory.kind(), key, Some(self.args.stats.id)),
+        };
+        let restarting = self.children.contains_key(key);
+        match self.args.factory.start(key.to_owned(), supervisor, Arc::clone(&stats)).await {
+            Ok(cell) => {
+                if restarting {
+                    stats.restarted();
+                }
+                stats.set_status(ActorStatus::Running);
+                self.by_id.insert(cell.get_id(), key.to_owned());
+                let history = self.children.remove(key).map(|c| c.history).unwrap_or_default();
+                self.children
+                    .insert(key.to_owned(), Child { cell: Some(cell.clone()), stats: Arc::clone(&stats), history });
+                Ok(StartedChild { cell, stats })
+            }
+            Err(err) => {
+                if !restarting {
+                    self.args.registry.deregister(stats.id);
+                }
+                Err(format!("{} could not start {key}: {err}", self.args.name))
+            }
+        }
+    }
+
+    fn forget(&mut self, key: &str) {
+        if let Some(child) = self.children.remove(key) {
+            self.args.registry.deregister(child.stats.id);
+        }
+    }
+}
+
+impl Actor for Supervisor {
+    type Msg = SupervisorMsg;
+    type State = SupervisorState;
+    type Arguments = SupervisorArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        args: SupervisorArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        args.stats.set_status(ActorStatus::Running);
+        Ok(SupervisorState { args, children: HashMap::new(), by_id: HashMap::new() })
+    }
+
+    async fn post_stop(&self, myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        myself.stop_children(Some("supervisor stopped".into()));
+        let keys: Vec<String> = state.children.keys().cloned().collect();
+        keys.iter().for_each(|key| state.forget(key));
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        state.args.stats.dequeued();
+        match message {
+            SupervisorMsg::Start { key, reply } => {
+                let started = state.start_child(&key, myself.get_cell()).await;
+                let _receiver_gone = reply.send(started);
+            }
+            SupervisorMsg::Stop { key } => {
+                if let Some(cell) = state.children.get(&key).and_then(|c| c.cell.clone()) {
+                    state.children.get(&key).inspect(|c| c.stats.set_status(ActorStatus::Stopping));
+                    cell.stop(Some("stopped by request".into()));
+                } else {
+                    state.forget(&key);
+                }
+            }
+            SupervisorMsg::Restart { key } => {
+                let waiting = state.children.get(&key).is_some_and(|c| c.cell.is_none());
+                if waiting && let Err(err) = state.start_child(&key, myself.get_cell()).await {
+                    tracing::warn!(supervisor = %state.args.name, %key, error = %err, "restart failed");
+                    return Err(err.into());
+                }
+            }
+            SupervisorMsg::Children(reply) => {
+                let mut keys: Vec<String> = state.children.keys().cloned().collect();
+                keys.sort();
+                let _receiver_gone = reply.send(keys);
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        event: SupervisionEvent,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match event {
+            SupervisionEvent::ActorFailed(cell, error) => {
+                let Some(key) = state.by_id.remove(&cell.get_id()) else { return Ok(()) };
+                let policy = state.args.policy;
+                let Some(child) = state.children.get_mut(&key) else { return Ok(()) };
+                child.cell = None;
+                match child.history.on_failure(&policy, Instant::now()) {
+                    RestartDecision::Restart { after, recent } => {
+                        child.stats.set_status(ActorStatus::Restarting);
+                        tracing::warn!(
+                            supervisor = %state.args.name, %key, error = %error, recent,
+                            backoff_ms = after.as_millis() as u64, "child failed, restarting"
+                        );
+                        state.args.stats.enqueued();
+                        let restart_key = key.clone();
+                        myself.send_after(after, move || SupervisorMsg::Restart { key: restart_key });
+                    }
+                    RestartDecision::Escalate { recent } => {
+                        tracing::error!(supervisor = %state.args.name, %key, error = %error, recent, "restart intensity exceeded, escalating");
+                        state.forget(&key);
+                        return Err(format!(
+                            "{}: child {key} failed {recent} times within {:?}",
+                            state.args.name, policy.within
+                        )
+                        .into());
+                    }
+                }
+            }
+            SupervisionEvent::ActorTerminated(cell, _, _) => {
+                if let Some(key) = state.by_id.remove(&cell.get_id()) {
+                    state.forget(&key);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// A supervisor as a child of another supervisor: the factory of a kind's supervisor.
+#[derive(Clone)]
+pub struct SupervisorFactory {
+    pub policy: RestartPolicy,
+    pub factory: Arc<dyn ChildFactory>,
+    pub registry: Arc<Registry>,
+}
+
+impl std::fmt::Debug for SupervisorFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SupervisorFactory").field("policy", &self.policy).finish_non_exhaustive()
+    }
+}
+
+impl ChildFactory for SupervisorFactory {
+    fn kind(&self) -> ActorKind {
+        ActorKind::Supervisor
+    }
+
+    fn start(
+        &self,
+        key: String,
+        supervisor: ActorCell,
+        stats: Arc<ActorStats>,
+    ) -> BoxFuture<Result<ActorCell, SpawnErr>> {
+        let args = SupervisorArgs {
+            name: key.clone(),
+            policy: self.policy,
+            factory: Arc::clone(&self.factory),
+            registry: Arc::clone(&self.registry),
+            stats,
+        };
+        Box::pin(async move {
+            let (actor, _handle) = Supervisor::spawn_linked(Some(key), Supervisor, args, supervisor).await?;
+            Ok(actor.get_cell())
+        })
+    }
+}
+
+/// A supervisor's address, counting what it sends into the supervisor's mailbox.
+#[derive(Debug, Clone)]
+pub struct SupervisorHandle {
+    pub actor: ActorRef<SupervisorMsg>,
+    pub stats: Arc<ActorStats>,
+}
+
+/// Why a request to a supervisor failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SupervisorError {
+    #[error("supervisor is not running")]
+    Unavailable,
+    #[error("{0}")]
+    StartFailed(String),
+}
+
+impl SupervisorHandle {
+    /// Starts (or finds) the child `key`.
+    pub async fn start(&self, key: &str) -> Result<StartedChild, SupervisorError> {
+        self.stats.enqueued();
+        let key = key.to_owned();
+        let answer = self.actor.call(|reply| SupervisorMsg::Start { key, reply }, None).await;
+        match answer {
+            Ok(ractor::rpc::CallResult::Success(result)) => result.map_err(SupervisorError::StartFailed),
+            _ => Err(SupervisorError::Unavailable),
+        }
+    }
+
+    /// Stops the child `key` for good.
+    pub fn stop(&self, key: &str) -> Result<(), SupervisorError> {
+        self.stats.enqueued();
+        self.actor.send_message(SupervisorMsg::Stop { key: key.to_owned() }).map_err(|_| {
+            self.stats.dequeued();
+            SupervisorError::Unavailable
+        })
+    }
+
+    /// The keys of the live children.
+    pub async fn children(&self) -> Result<Vec<String>, SupervisorError> {
+        self.stats.enqueued();
+        match self.actor.call(SupervisorMsg::Children, None).await {
+            Ok(ractor::rpc::CallResult::Success(keys)) => Ok(keys),
+            _ => Err(SupervisorError::Unavailable),
+        }
+    }
+}
