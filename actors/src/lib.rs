@@ -7,13 +7,15 @@
 pub mod policy;
 pub mod progress;
 pub mod registry;
+pub mod replay;
 pub mod run;
 pub mod supervisor;
 
 pub use policy::{Backoff, RestartDecision, RestartHistory, RestartPolicy, RetryPolicy};
 pub use progress::{ProgressError, ReadyStep, RunOutcome, RunProgress, StepKey};
 pub use registry::{ActorKind, ActorNode, ActorStats, ActorStatus, Registry};
-pub use run::{RunActor, RunArgs, RunDeps, RunMsg};
+pub use replay::{ReplayFrom, replay_run};
+pub use run::{RunActor, RunArgs, RunDeps, RunFactory, RunMsg};
 pub use supervisor::{
     ChildFactory, StartedChild, Supervisor, SupervisorArgs, SupervisorError, SupervisorFactory, SupervisorHandle,
     SupervisorMsg,

@@ -104,6 +104,16 @@ impl Actor for RunActor {
         let mut progress = RunProgress::new(Arc::new(plan), run.input.clone());
         let recorded = store.runs().steps(run.id).await?;
         let recovered = replay(&mut progress, &recorded);
+        // attempts the previous actor started but never finished will not report: close them
+        let interrupted = AttemptOutcome {
+            status: StepStatus::Failed,
+            output: None,
+            error: Some("interrupted: the run's actor restarted before this attempt finished".into()),
+            duration_ms: None,
+        };
+        for step in recorded.iter().filter(|s| s.status == StepStatus::Running) {
+            store.runs().finish_attempt(run.id, &step.node_id, step.attempt, &interrupted).await?;
+        }
         let mut attempts: HashMap<String, u32> = HashMap::new();
         for step in &recorded {
             let last = attempts.entry(step.node_id.clone()).or_default();
@@ -473,4 +483,32 @@ impl RunState {
 /// A value in `[0, 1)` for retry jitter, from the process's random source.
 fn jitter() -> f64 {
     (uuid::Uuid::new_v4().as_u128() >> 75) as f64 / (1u64 << 53) as f64
+}
+
+/// Starts run actors under the runs supervisor: the child key is the run id.
+#[derive(Debug, Clone)]
+pub struct RunFactory {
+    pub deps: RunDeps,
+}
+
+impl crate::supervisor::ChildFactory for RunFactory {
+    fn kind(&self) -> crate::registry::ActorKind {
+        crate::registry::ActorKind::Run
+    }
+
+    fn start(
+        &self,
+        key: String,
+        supervisor: ractor::ActorCell,
+        stats: Arc<ActorStats>,
+    ) -> crate::supervisor::BoxFuture<Result<ractor::ActorCell, ractor::SpawnErr>> {
+        let deps = self.deps.clone();
+        Box::pin(async move {
+            let run_id: RunId =
+                key.parse().map_err(|_| ractor::SpawnErr::StartupFailed(format!("{key:?} is not a run id").into()))?;
+            let (actor, _) =
+                Actor::spawn_linked(Some(key), RunActor, RunArgs { run_id, deps, stats }, supervisor).await?;
+            Ok(actor.get_cell())
+        })
+    }
 }

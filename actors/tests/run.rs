@@ -301,7 +301,99 @@ async fn a_cancelled_run_stops_waiting(cx: TestContext) {
     assert!(cx.store.runs().steps(run).await.unwrap().iter().all(|s| s.node_id != "after"));
 }
 
+/// start → first (/ok on one service) → second (/flaky/2 on another): with two tries the run
+/// dead-letters at `second` after two calls.
+async fn dead_lettered_at_second(store: &Store) -> (OrgId, RunId, Arc<AtomicU32>, Arc<AtomicU32>) {
+    let (first_base, first_calls) = service().await;
+    let (second_base, second_calls) = service().await;
+    let g = graph(
+        vec![http_get("first", format!("{first_base}/ok")), http_get("second", format!("{second_base}/flaky/2"))],
+        &[("start", "out", "first"), ("first", "out", "second")],
+    );
+    let (org, run) = queued_run(store, g, json!({ "n": 7 })).await;
+    run_to_end(store, run, 2).await;
+    assert_eq!(store.runs().get(run).await.unwrap().status, RunStatus::DeadLettered);
+    (org, run, first_calls, second_calls)
+}
+
+async fn replay_from_the_failed_step_reuses_what_succeeded(cx: TestContext) {
+    let (org, old, first_calls, second_calls) = dead_lettered_at_second(&cx.store).await;
+    assert_eq!((first_calls.load(Ordering::SeqCst), second_calls.load(Ordering::SeqCst)), (1, 2));
+    let new = aos_actors::replay_run(&cx.store, old, aos_actors::ReplayFrom::Failed, By::System).await.unwrap();
+    assert_eq!((new.replay_of, new.trigger_kind.as_str(), new.input.clone()), (Some(old), "replay", json!({ "n": 7 })));
+    run_to_end(&cx.store, new.id, 2).await;
+    assert_eq!(cx.store.runs().get(new.id).await.unwrap().status, RunStatus::Succeeded);
+    assert_eq!(first_calls.load(Ordering::SeqCst), 1, "the step that succeeded did not run again");
+    assert_eq!(second_calls.load(Ordering::SeqCst), 3);
+    let dlq = cx.store.runs().dlq(org, None, None).await.unwrap();
+    assert_eq!((dlq.len(), dlq[0].status), (1, DlqStatus::Replayed));
+    let audit = cx.store.audit().list(org, &Default::default()).await.unwrap();
+    assert!(audit.iter().any(|r| r.action == "run.replay"));
+    // a run that is still going cannot be replayed
+    let again = aos_actors::replay_run(&cx.store, new.id, aos_actors::ReplayFrom::Start, By::System).await.unwrap();
+    let err = aos_actors::replay_run(&cx.store, again.id, aos_actors::ReplayFrom::Start, By::System).await.unwrap_err();
+    assert!(matches!(err, aos_persistence::StoreError::Conflict { .. }), "{err:?}");
+}
+
+async fn replay_from_the_start_runs_everything_again(cx: TestContext) {
+    let (_org, old, first_calls, _second_calls) = dead_lettered_at_second(&cx.store).await;
+    let new = aos_actors::replay_run(&cx.store, old, aos_actors::ReplayFrom::Start, By::System).await.unwrap();
+    run_to_end(&cx.store, new.id, 2).await;
+    assert_eq!(cx.store.runs().get(new.id).await.unwrap().status, RunStatus::Succeeded);
+    assert_eq!(first_calls.load(Ordering::SeqCst), 2, "every step ran again");
+}
+
+async fn a_failing_run_actor_is_restarted_by_its_supervisor_and_the_run_completes(cx: TestContext) {
+    let (base, calls) = service().await;
+    let shape =
+        Node::new("shape", "data.transform").with_config("fields", json!({ "ok": "{{ steps.fetch.output.body.ok }}" }));
+    let g = graph(
+        vec![http_get("fetch", format!("{base}/flaky/1")), shape],
+        &[("start", "out", "fetch"), ("fetch", "out", "shape")],
+    );
+    let (_org, run) = queued_run(&cx.store, g, json!({})).await;
+    let registry = Arc::new(Registry::default());
+    let stats = registry.register(ActorKind::Supervisor, "runs", None);
+    let args = aos_actors::SupervisorArgs {
+        name: "runs".into(),
+        policy: aos_actors::RestartPolicy {
+            max_restarts: 3,
+            within: Duration::from_secs(30),
+            backoff: Backoff { initial: Duration::from_millis(10), max: Duration::from_millis(50), multiplier: 2.0 },
+        },
+        factory: Arc::new(aos_actors::RunFactory { deps: deps(&cx.store, 5) }),
+        registry: Arc::clone(&registry),
+        stats: Arc::clone(&stats),
+    };
+    let (supervisor, _) = Actor::spawn(None, aos_actors::Supervisor, args).await.unwrap();
+    let runs = aos_actors::SupervisorHandle { actor: supervisor, stats };
+    let child = runs.start(&run.to_string()).await.unwrap();
+    // a result for a step the run never started: the actor fails on it
+    let actor: ractor::ActorRef<RunMsg> = child.cell.clone().into();
+    child.stats.enqueued();
+    actor
+        .send_message(RunMsg::Resume { key: aos_actors::StepKey::top("no_such_step"), output: StepOutput::default() })
+        .unwrap();
+    let mut finished = false;
+    for _ in 0..1000 {
+        if cx.store.runs().get(run).await.unwrap().status == RunStatus::Succeeded {
+            finished = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(finished, "the restarted actor reloaded the run and finished it");
+    assert_eq!(child.stats.restarts(), 1, "the supervisor restarted the run actor once");
+    let steps = cx.store.runs().steps(run).await.unwrap();
+    assert!(steps.iter().all(|s| s.status != StepStatus::Running), "no attempt is left running: {steps:?}");
+    assert_eq!(steps.iter().filter(|s| s.status == StepStatus::Succeeded).count(), 3, "each step succeeded once");
+    assert!(calls.load(Ordering::SeqCst) >= 2);
+}
+
 aos_persistence::conformance_suite!(
+    a_failing_run_actor_is_restarted_by_its_supervisor_and_the_run_completes,
+    replay_from_the_failed_step_reuses_what_succeeded,
+    replay_from_the_start_runs_everything_again,
     a_linear_run_succeeds_and_records_every_transition,
     the_untaken_branch_is_recorded_skipped,
     retryable_failures_are_retried_until_they_succeed,
