@@ -10,6 +10,7 @@ pub mod registry;
 pub mod replay;
 pub mod run;
 pub mod supervisor;
+pub mod system;
 
 pub use policy::{Backoff, RestartDecision, RestartHistory, RestartPolicy, RetryPolicy};
 pub use progress::{ProgressError, ReadyStep, RunOutcome, RunProgress, StepKey};
@@ -20,3 +21,4 @@ pub use supervisor::{
     ChildFactory, StartedChild, Supervisor, SupervisorArgs, SupervisorError, SupervisorFactory, SupervisorHandle,
     SupervisorMsg,
 };
+pub use system::{ActorSystem, SystemError};

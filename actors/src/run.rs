@@ -103,7 +103,7 @@ impl Actor for RunActor {
         let plan: ExecutionPlan = serde_json::from_value(version.plan.clone())?;
         let mut progress = RunProgress::new(Arc::new(plan), run.input.clone());
         let recorded = store.runs().steps(run.id).await?;
-        let recovered = replay(&mut progress, &recorded);
+        let Replayed { pending: recovered, waiting } = replay(&mut progress, &recorded);
         // attempts the previous actor started but never finished will not report: close them
         let interrupted = AttemptOutcome {
             status: StepStatus::Failed,
@@ -130,6 +130,10 @@ impl Actor for RunActor {
             stats: args.stats,
         };
         if !state.status.is_terminal() {
+            for (key, output, remaining) in waiting {
+                state.stats.enqueued();
+                myself.send_after(remaining, move || RunMsg::Resume { key, output });
+            }
             state.stats.enqueued();
             myself.send_message(RunMsg::Advance)?;
         }
@@ -179,29 +183,51 @@ impl Actor for RunActor {
     }
 }
 
-/// Feeds recorded successes back into `progress` until it asks for a step that has none; returns
-/// the steps that were dispatched but have no recorded success (they need to run again).
-fn replay(progress: &mut RunProgress, recorded: &[aos_persistence::RunStep]) -> Vec<ReadyStep> {
-    let mut pending = Vec::new();
+/// What a reloaded run resumes with.
+#[derive(Debug, Default)]
+struct Replayed {
+    /// Dispatched steps with no recorded success: they run again.
+    pending: Vec<ReadyStep>,
+    /// Delay steps whose wait had not ended: their result flows on after the rest of the wait.
+    waiting: Vec<(StepKey, StepOutput, Duration)>,
+}
+
+/// Feeds recorded successes back into `progress` until it asks for a step that has none.
+fn replay(progress: &mut RunProgress, recorded: &[aos_persistence::RunStep]) -> Replayed {
+    let mut replayed = Replayed::default();
+    let now = aos_persistence::Timestamp::now();
     loop {
         let ready = progress.ready();
         if ready.is_empty() {
-            return pending;
+            return replayed;
         }
-        let mut replayed = false;
+        let mut advanced = false;
         for step in ready {
             let name = step.key.to_string();
-            let done = recorded
-                .iter()
-                .filter(|r| r.node_id == name && r.status == StepStatus::Succeeded)
-                .find_map(|r| r.output.clone().and_then(|o| serde_json::from_value::<StepOutput>(o).ok()));
-            match done {
-                Some(output) if progress.complete(&step.key, &output).is_ok() => replayed = true,
-                _ => pending.push(step),
+            let done =
+                recorded.iter().filter(|r| r.node_id == name && r.status == StepStatus::Succeeded).find_map(|r| {
+                    let output = serde_json::from_value::<StepOutput>(r.output.clone()?).ok()?;
+                    Some((output, r.finished_at))
+                });
+            let Some((output, finished_at)) = done else {
+                replayed.pending.push(step);
+                continue;
+            };
+            let remaining = match (output.wait_ms, finished_at) {
+                (Some(wait), Some(at)) => {
+                    let due = at + time::Duration::milliseconds(i64::try_from(wait).unwrap_or(i64::MAX));
+                    Duration::try_from(due.as_offset() - now.as_offset()).unwrap_or_default()
+                }
+                _ => Duration::ZERO,
+            };
+            if remaining > Duration::ZERO {
+                replayed.waiting.push((step.key, output, remaining));
+            } else if progress.complete(&step.key, &output).is_ok() {
+                advanced = true;
             }
         }
-        if !replayed {
-            return pending;
+        if !advanced {
+            return replayed;
         }
     }
 }

@@ -79,6 +79,9 @@ pub struct ServeArgs {
     /// Which roles this process plays.
     #[arg(long, env = "AOS_ROLE", value_enum, default_value_t = Role::All)]
     pub role: Role,
+    /// Hosts or CIDRs workflow steps may reach although they are loopback, private or link-local.
+    #[arg(long, env = "AOS_EGRESS_ALLOW", default_value = "")]
+    pub egress_allow: String,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -2,11 +2,14 @@
 //! signal. Also the store-only commands (`migrate`, `keys rotate`).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+use aos_actors::{ActorSystem, RetryPolicy, RunDeps};
 
 use aos_persistence::{DatabaseTarget, Keyring, RedisLink, Store, StoreError, VaultError};
 use tokio::net::TcpListener;
 
-use crate::config::{EngineArgs, ServeArgs, StoreArgs};
+use crate::config::{EngineArgs, Role, ServeArgs, StoreArgs};
 use crate::routes;
 use crate::state::AppState;
 
@@ -27,6 +30,8 @@ pub enum StartError {
     Egress(#[from] aos_engine_link::egress::EgressPolicyError),
     #[error(transparent)]
     Engine(#[from] aos_engine_link::embedded::EngineBuildError),
+    #[error(transparent)]
+    Actors(#[from] aos_actors::SystemError),
     #[error(transparent)]
     Telemetry(#[from] aos_ops::TelemetryError),
 }
@@ -65,7 +70,11 @@ impl BoundServer {
             _ => None,
         };
         let metrics = aos_ops::install_metrics()?;
-        Self::bind_with(args.addr, AppState { store, redis, metrics }).await
+        let actors = match args.role {
+            Role::All | Role::Worker => Some(Arc::new(start_actors(&store, &args.egress_allow).await?)),
+            Role::Gateway => None,
+        };
+        Self::bind_with(args.addr, AppState { store, redis, metrics, actors }).await
     }
 
     /// Binds a listener for already-open state.
@@ -81,9 +90,30 @@ impl BoundServer {
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+        let actors = self.state.actors.clone();
         let app = routes::router(self.state);
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await.map_err(StartError::Serve)
+        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await.map_err(StartError::Serve);
+        if let Some(actors) = actors {
+            actors.stop();
+        }
+        served
     }
+}
+
+/// Starts the actor tree with the embedded engine and resumes every unfinished run.
+async fn start_actors(store: &Store, egress_allow: &str) -> Result<ActorSystem, StartError> {
+    let egress = aos_engine_link::EgressPolicy::parse(egress_allow)?;
+    let engine = aos_engine_link::EmbeddedEngine::new(aos_engine_link::EngineConfig { egress })?;
+    let deps = RunDeps {
+        store: store.clone(),
+        engine: Arc::new(engine),
+        retry: RetryPolicy::default(),
+        step_timeout: aos_engine_link::remote::DEFAULT_STEP_TIMEOUT,
+    };
+    let actors = ActorSystem::start(deps).await?;
+    let resumed = actors.resume_unfinished().await?;
+    tracing::info!(resumed, "actor tree started, unfinished runs resumed");
+    Ok(actors)
 }
 
 /// Creates the data dir, loads the keyring and opens (migrating) the configured database.

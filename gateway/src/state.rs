@@ -1,5 +1,8 @@
 //! What every handler shares.
 
+use std::sync::Arc;
+
+use aos_actors::ActorSystem;
 use aos_ops::MetricsHandle;
 use aos_persistence::{RedisLink, Store};
 use axum::extract::FromRef;
@@ -12,6 +15,8 @@ pub struct AppState {
     pub redis: Option<RedisLink>,
     /// Renders `/metrics`; the process-wide recorder from `aos_ops::install_metrics`.
     pub metrics: MetricsHandle,
+    /// The actor tree of this process, when it plays the worker role.
+    pub actors: Option<Arc<ActorSystem>>,
 }
 
 impl FromRef<AppState> for MetricsHandle {

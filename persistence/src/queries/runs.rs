@@ -259,6 +259,15 @@ impl Runs<'_> {
         row.ok_or_else(|| not_found("run", id))?.try_into()
     }
 
+    /// Runs of every org that have not finished, oldest first: what a starting node resumes.
+    pub async fn unfinished(&self, limit: i64) -> StoreResult<Vec<Run>> {
+        let sql = format!("SELECT * FROM runs WHERE status IN {NOT_FINISHED} ORDER BY created_at, id LIMIT $1");
+        let rows: Vec<RunRow> = with_pool!(self.db, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(limit.clamp(1, 100_000)).fetch_all(pool).await?
+        });
+        rows.into_iter().map(Run::try_from).collect()
+    }
+
     /// Runs of `org`, newest first.
     pub async fn list(&self, org: OrgId, filter: &RunFilter) -> StoreResult<Vec<Run>> {
         let rows: Vec<RunRow> = with_pool!(self.db, |pool| {

@@ -65,10 +65,12 @@ async fn runs_move_forward_only_and_filter(cx: TestContext) {
     let runs = cx.store.runs();
     let a = runs.create(&run(&org, wf, None)).await.unwrap().into_inner();
     let b = runs.create(&run(&org, wf, None)).await.unwrap().into_inner();
+    assert_eq!(runs.unfinished(100).await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), [a.id, b.id]);
     assert!(runs.transition(a.id, RunStatus::Running, None).await.unwrap());
     assert!(runs.transition(a.id, RunStatus::Succeeded, None).await.unwrap());
     assert!(!runs.transition(a.id, RunStatus::Running, None).await.unwrap(), "a finished run stays finished");
     assert!(runs.transition(b.id, RunStatus::Cancelled, Some("cancelled by user")).await.unwrap());
+    assert!(runs.unfinished(100).await.unwrap().is_empty(), "both finished");
     let a = runs.get(a.id).await.unwrap();
     assert_eq!(a.status, RunStatus::Succeeded);
     assert!(a.started_at.is_some() && a.finished_at.is_some());

@@ -1,0 +1,121 @@
+//! The actor tree of one process: a root supervisor over one supervisor per kind. Today the kinds
+//! are `runs` (run actors); the workflow, webhook-source, schedule, doc-room and step-worker kinds
+//! join as they are built. On start a node resumes every unfinished run it finds in the database,
+//! which is how a run survives the loss of the process that was running it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aos_schema::RunId;
+use ractor::{Actor, ActorCell, SpawnErr};
+
+use crate::policy::RestartPolicy;
+use crate::registry::{ActorKind, ActorNode, ActorStats, Registry};
+use crate::run::{RunDeps, RunFactory};
+use crate::supervisor::{BoxFuture, ChildFactory, Supervisor, SupervisorArgs, SupervisorError, SupervisorHandle};
+
+/// The kind supervisors the root starts, by name.
+#[derive(Clone)]
+struct KindSupervisors {
+    kinds: BTreeMap<String, (RestartPolicy, Arc<dyn ChildFactory>)>,
+    registry: Arc<Registry>,
+}
+
+impl ChildFactory for KindSupervisors {
+    fn kind(&self) -> ActorKind {
+        ActorKind::Supervisor
+    }
+
+    fn start(
+        &self,
+        key: String,
+        supervisor: ActorCell,
+        stats: Arc<ActorStats>,
+    ) -> BoxFuture<Result<ActorCell, SpawnErr>> {
+        let spec = self.kinds.get(&key).cloned();
+        let registry = Arc::clone(&self.registry);
+        Box::pin(async move {
+            let (policy, factory) =
+                spec.ok_or_else(|| SpawnErr::StartupFailed(format!("no supervisor kind {key:?}").into()))?;
+            let args = SupervisorArgs { name: key.clone(), policy, factory, registry, stats };
+            let (actor, _) = Supervisor::spawn_linked(Some(key), Supervisor, args, supervisor).await?;
+            Ok(actor.get_cell())
+        })
+    }
+}
+
+/// Why the tree could not start or answer.
+#[derive(Debug, thiserror::Error)]
+pub enum SystemError {
+    #[error("actor tree could not start: {0}")]
+    Spawn(#[from] SpawnErr),
+    #[error(transparent)]
+    Supervisor(#[from] SupervisorError),
+    #[error(transparent)]
+    Store(#[from] aos_persistence::StoreError),
+}
+
+/// The running tree.
+#[derive(Debug)]
+pub struct ActorSystem {
+    registry: Arc<Registry>,
+    root: SupervisorHandle,
+    runs: SupervisorHandle,
+    deps: RunDeps,
+}
+
+/// The name of the runs supervisor.
+pub const RUNS: &str = "runs";
+
+impl ActorSystem {
+    /// Starts the root and the kind supervisors.
+    pub async fn start(deps: RunDeps) -> Result<Self, SystemError> {
+        let registry = Arc::new(Registry::default());
+        let mut kinds: BTreeMap<String, (RestartPolicy, Arc<dyn ChildFactory>)> = BTreeMap::new();
+        kinds.insert(RUNS.into(), (RestartPolicy::default(), Arc::new(RunFactory { deps: deps.clone() })));
+        let root_stats = registry.register(ActorKind::Root, "root", None);
+        let args = SupervisorArgs {
+            name: "root".into(),
+            policy: RestartPolicy::default(),
+            factory: Arc::new(KindSupervisors { kinds, registry: Arc::clone(&registry) }),
+            registry: Arc::clone(&registry),
+            stats: Arc::clone(&root_stats),
+        };
+        let (root_actor, _) = Actor::spawn(Some("root".into()), Supervisor, args).await?;
+        let root = SupervisorHandle { actor: root_actor, stats: root_stats };
+        let runs = root.start(RUNS).await?;
+        let runs = SupervisorHandle { actor: runs.cell.into(), stats: runs.stats };
+        Ok(Self { registry, root, runs, deps })
+    }
+
+    /// Starts (or finds) the actor of a run.
+    pub async fn start_run(&self, run: RunId) -> Result<(), SystemError> {
+        self.runs.start(&run.to_string()).await?;
+        Ok(())
+    }
+
+    /// Starts an actor for every run the database says is unfinished. Returns how many.
+    pub async fn resume_unfinished(&self) -> Result<usize, SystemError> {
+        let runs = self.deps.store.runs().unfinished(100_000).await?;
+        for run in &runs {
+            if let Err(err) = self.start_run(run.id).await {
+                tracing::warn!(run_id = %run.id, error = %err, "could not resume run");
+            }
+        }
+        Ok(runs.len())
+    }
+
+    /// The live tree, for introspection.
+    pub fn snapshot(&self) -> Vec<ActorNode> {
+        self.registry.snapshot()
+    }
+
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// Stops the whole tree.
+    pub fn stop(&self) {
+        self.root.actor.stop(Some("shutting down".into()));
+    }
+}

@@ -1,0 +1,129 @@
+//! A run survives the loss of the process running it: `automateos serve` is SIGKILLed mid-run
+//! (inside a delay), started again on the same database, resumes the run from what was recorded
+//! and finishes it; every step is recorded and billed exactly once. On SQLite and on Postgres.
+
+#[path = "support/http.rs"]
+mod support_http;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use aos_persistence::testing::TestStore;
+use aos_persistence::{Actor as By, Backend, DatabaseTarget, NewRun, NewUser, NewVersion, NewWorkflow, Store};
+use aos_schema::{Catalog, Edge, ExportFile, Node, RunId, RunStatus, StepStatus, WorkflowGraph, compile};
+use serde_json::json;
+use support_http::wait_until;
+
+async fn queued_run(store: &Store) -> RunId {
+    let user = NewUser { email: "o@example.test".into(), name: "O".into(), password_hash: "x".into() };
+    let (_, org) = store.orgs().create_user_with_org(&user, "Org", "org").await.unwrap();
+    let workflow = store
+        .workflows()
+        .create(&NewWorkflow { org_id: org.id, name: "wf".into(), description: String::new() }, By::System)
+        .await
+        .unwrap();
+    let graph = WorkflowGraph::new()
+        .with_node(Node::new("start", "trigger.manual"))
+        .with_node(Node::new("wait", "logic.delay").with_config("seconds", 2))
+        .with_node(Node::new("shape", "data.transform").with_config("fields", json!({ "n": "{{ trigger.n }}" })))
+        .with_edge(Edge::new("e1", "start", "wait"))
+        .with_edge(Edge::new("e2", "wait", "shape"));
+    let plan = serde_json::to_value(compile(&graph, &Catalog::builtin()).unwrap()).unwrap();
+    let export = ExportFile::new("wf", graph.clone());
+    let (text, checksum) = (export.to_canonical_string().unwrap(), export.checksum().unwrap());
+    let new = NewVersion {
+        workflow_id: workflow.id,
+        org_id: org.id,
+        export: &text,
+        checksum: &checksum,
+        plan: &plan,
+        graph: &graph,
+    };
+    let version = store.workflows().publish(&new, By::System).await.unwrap();
+    let run = NewRun {
+        org_id: org.id,
+        workflow_id: workflow.id,
+        version: version.version,
+        trigger_kind: "manual".into(),
+        idempotency_key: None,
+        input: json!({ "n": 42 }),
+        replay_of: None,
+    };
+    store.runs().create(&run).await.unwrap().into_inner().id
+}
+
+fn serve(target: &DatabaseTarget, data_dir: &std::path::Path) -> tokio::process::Child {
+    let url = match target {
+        DatabaseTarget::SqliteFile(path) => format!("sqlite:{}", path.display()),
+        DatabaseTarget::Postgres(url) => url.clone(),
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_automateos"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data_dir)
+        .env("DATABASE_URL", url)
+        .env_remove("REDIS_URL")
+        .env_remove("AOS_MASTER_KEY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+async fn step_status(store: &Store, run: RunId, node: &str) -> Option<StepStatus> {
+    store.runs().steps(run).await.unwrap().into_iter().filter(|s| s.node_id == node).map(|s| s.status).next_back()
+}
+
+async fn a_run_survives_sigkill(backend: Backend) {
+    let fixture = TestStore::new(backend).await;
+    let store = fixture.store.clone();
+    let run = queued_run(&store).await;
+    let data_dir = std::env::temp_dir().join(format!("aos-durable-{}", uuid::Uuid::new_v4().simple()));
+
+    let mut first = serve(&fixture.target, &data_dir);
+    let waiting = wait_until(Duration::from_secs(30), || {
+        let store = store.clone();
+        async move { step_status(&store, run, "wait").await == Some(StepStatus::Succeeded) }
+    })
+    .await;
+    assert!(waiting, "the first process reached the delay");
+    first.start_kill().unwrap(); // SIGKILL
+    first.wait().await.unwrap();
+    assert_eq!(store.runs().get(run).await.unwrap().status, RunStatus::Running, "killed mid-run");
+    assert_eq!(step_status(&store, run, "shape").await, None, "the step after the delay had not run");
+
+    let mut second = serve(&fixture.target, &data_dir);
+    let finished = wait_until(Duration::from_secs(30), || {
+        let store = store.clone();
+        async move { store.runs().get(run).await.unwrap().status == RunStatus::Succeeded }
+    })
+    .await;
+    assert!(finished, "the restarted process finished the run");
+    second.start_kill().unwrap();
+    second.wait().await.unwrap();
+
+    let steps = store.runs().steps(run).await.unwrap();
+    for node in ["start", "wait", "shape"] {
+        let succeeded = steps.iter().filter(|s| s.node_id == node && s.status == StepStatus::Succeeded).count();
+        assert_eq!(succeeded, 1, "{node} recorded once: {steps:?}");
+    }
+    let waited = steps.iter().find(|s| s.node_id == "wait" && s.status == StepStatus::Succeeded).unwrap();
+    let shaped = steps.iter().find(|s| s.node_id == "shape").unwrap();
+    let gap = shaped.started_at.unwrap().as_offset() - waited.finished_at.unwrap().as_offset();
+    assert!(gap >= time::Duration::seconds(2), "the restart did not shorten the delay ({gap})");
+    let org = store.runs().get(run).await.unwrap().org_id;
+    assert_eq!(store.billing().run_usage(org, run).await.unwrap().steps, 3, "billed once per step");
+    fixture.cleanup().await;
+    let _ = std::fs::remove_dir_all(data_dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_survives_sigkill_on_sqlite() {
+    a_run_survives_sigkill(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_survives_sigkill_on_postgres() {
+    a_run_survives_sigkill(Backend::Postgres).await;
+}
