@@ -9,21 +9,14 @@ use std::time::Duration;
 
 use aos_actors::{ActorKind, Registry, RetryPolicy, RunActor, RunArgs, RunDeps};
 use aos_engine_link::{EgressPolicy, EmbeddedEngine, EngineConfig};
-use aos_persistence::testing::TestStore;
-use aos_persistence::{Actor as By, Backend, NewRun, NewUser, NewVersion, NewWorkflow, Store};
-use aos_schema::{Catalog, Edge, ExportFile, Node, OrgId, WorkflowGraph, WorkflowId, compile};
+use aos_persistence::Backend;
+use aos_persistence::testing::{self, TestStore};
+use aos_schema::{Edge, Node, WorkflowGraph};
 use criterion::{Criterion, criterion_group, criterion_main};
 use ractor::Actor;
 use serde_json::json;
 
-async fn ten_step_workflow(store: &Store) -> (OrgId, WorkflowId, i64) {
-    let user = NewUser { email: "b@example.test".into(), name: "B".into(), password_hash: "x".into() };
-    let (_, org) = store.orgs().create_user_with_org(&user, "Bench", "bench").await.expect("org");
-    let wf = store
-        .workflows()
-        .create(&NewWorkflow { org_id: org.id, name: "noop".into(), description: String::new() }, By::System)
-        .await
-        .expect("workflow");
+fn ten_step_workflow() -> WorkflowGraph {
     let mut graph = WorkflowGraph::new().with_node(Node::new("s0", "trigger.webhook"));
     for i in 1..=10 {
         graph = graph.with_node(Node::new(format!("s{i}"), "logic.merge")).with_edge(Edge::new(
@@ -32,19 +25,7 @@ async fn ten_step_workflow(store: &Store) -> (OrgId, WorkflowId, i64) {
             format!("s{i}"),
         ));
     }
-    let plan = serde_json::to_value(compile(&graph, &Catalog::builtin()).expect("plan")).expect("json");
-    let export = ExportFile::new("noop", graph.clone());
-    let (text, checksum) = (export.to_canonical_string().expect("export"), export.checksum().expect("checksum"));
-    let new = NewVersion {
-        workflow_id: wf.id,
-        org_id: org.id,
-        export: &text,
-        checksum: &checksum,
-        plan: &plan,
-        graph: &graph,
-    };
-    let version = store.workflows().publish(&new, By::System).await.expect("publish");
-    (org.id, wf.id, version.version)
+    graph
 }
 
 fn run_throughput(c: &mut Criterion) {
@@ -52,7 +33,7 @@ fn run_throughput(c: &mut Criterion) {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let fixture = runtime.block_on(TestStore::new(backend));
         let store = fixture.store.clone();
-        let (org, workflow, version) = runtime.block_on(ten_step_workflow(&store));
+        let published = runtime.block_on(testing::published_workflow(&store, &ten_step_workflow()));
         let engine =
             Arc::new(EmbeddedEngine::new(EngineConfig { egress: EgressPolicy::public_only() }).expect("engine"));
         let deps = RunDeps {
@@ -64,16 +45,7 @@ fn run_throughput(c: &mut Criterion) {
         let registry = Registry::default();
         c.bench_function(&format!("ten_step_noop_run_{backend:?}").to_lowercase(), |b| {
             b.to_async(&runtime).iter(|| async {
-                let run = NewRun {
-                    org_id: org,
-                    workflow_id: workflow,
-                    version,
-                    trigger_kind: "webhook".into(),
-                    idempotency_key: None,
-                    input: json!({ "body": { "n": 1 } }),
-                    replay_of: None,
-                };
-                let run_id = store.runs().create(&run).await.expect("run").into_inner().id;
+                let run_id = testing::queued_run(&store, published, json!({ "body": { "n": 1 } })).await;
                 let args =
                     RunArgs { run_id, deps: deps.clone(), stats: registry.register(ActorKind::Run, "run", None) };
                 let (_actor, done) = Actor::spawn(None, RunActor, args).await.expect("spawn");

@@ -11,7 +11,7 @@
 //! and restarts of its children never interleave. A child stopped on purpose (`Stop`, or a clean
 //! exit) is forgotten, never restarted.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -237,17 +237,31 @@ impl Actor for Supervisor {
     }
 }
 
-/// A supervisor as a child of another supervisor: the factory of a kind's supervisor.
+/// Starts supervisors as children of another supervisor (the root's kind supervisors): the
+/// child key names the kind, each with its own policy and child factory.
 #[derive(Clone)]
 pub struct SupervisorFactory {
-    pub policy: RestartPolicy,
-    pub factory: Arc<dyn ChildFactory>,
-    pub registry: Arc<Registry>,
+    kinds: BTreeMap<String, (RestartPolicy, Arc<dyn ChildFactory>)>,
+    registry: Arc<Registry>,
 }
 
 impl std::fmt::Debug for SupervisorFactory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SupervisorFactory").field("policy", &self.policy).finish_non_exhaustive()
+        f.debug_struct("SupervisorFactory")
+            .field("kinds", &self.kinds.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SupervisorFactory {
+    pub fn new(registry: Arc<Registry>) -> Self {
+        Self { kinds: BTreeMap::new(), registry }
+    }
+
+    /// Adds the kind `name`: its supervisor restarts children under `policy`, started by `factory`.
+    pub fn with_kind(mut self, name: &str, policy: RestartPolicy, factory: Arc<dyn ChildFactory>) -> Self {
+        self.kinds.insert(name.to_owned(), (policy, factory));
+        self
     }
 }
 
@@ -262,15 +276,13 @@ impl ChildFactory for SupervisorFactory {
         supervisor: ActorCell,
         stats: Arc<ActorStats>,
     ) -> BoxFuture<Result<ActorCell, SpawnErr>> {
-        let args = SupervisorArgs {
-            name: key.clone(),
-            policy: self.policy,
-            factory: Arc::clone(&self.factory),
-            registry: Arc::clone(&self.registry),
-            stats,
-        };
+        let spec = self.kinds.get(&key).cloned();
+        let registry = Arc::clone(&self.registry);
         Box::pin(async move {
-            let (actor, _handle) = Supervisor::spawn_linked(Some(key), Supervisor, args, supervisor).await?;
+            let (policy, factory) =
+                spec.ok_or_else(|| SpawnErr::StartupFailed(format!("no supervisor kind {key:?}").into()))?;
+            let args = SupervisorArgs { name: key.clone(), policy, factory, registry, stats };
+            let (actor, _) = Supervisor::spawn_linked(Some(key), Supervisor, args, supervisor).await?;
             Ok(actor.get_cell())
         })
     }

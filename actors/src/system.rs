@@ -3,46 +3,15 @@
 //! join as they are built. On start a node resumes every unfinished run it finds in the database,
 //! which is how a run survives the loss of the process that was running it.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aos_schema::RunId;
-use ractor::{Actor, ActorCell, SpawnErr};
+use ractor::{Actor, SpawnErr};
 
 use crate::policy::RestartPolicy;
-use crate::registry::{ActorKind, ActorNode, ActorStats, Registry};
+use crate::registry::{ActorKind, ActorNode, Registry};
 use crate::run::{RunDeps, RunFactory};
-use crate::supervisor::{BoxFuture, ChildFactory, Supervisor, SupervisorArgs, SupervisorError, SupervisorHandle};
-
-/// The kind supervisors the root starts, by name.
-#[derive(Clone)]
-struct KindSupervisors {
-    kinds: BTreeMap<String, (RestartPolicy, Arc<dyn ChildFactory>)>,
-    registry: Arc<Registry>,
-}
-
-impl ChildFactory for KindSupervisors {
-    fn kind(&self) -> ActorKind {
-        ActorKind::Supervisor
-    }
-
-    fn start(
-        &self,
-        key: String,
-        supervisor: ActorCell,
-        stats: Arc<ActorStats>,
-    ) -> BoxFuture<Result<ActorCell, SpawnErr>> {
-        let spec = self.kinds.get(&key).cloned();
-        let registry = Arc::clone(&self.registry);
-        Box::pin(async move {
-            let (policy, factory) =
-                spec.ok_or_else(|| SpawnErr::StartupFailed(format!("no supervisor kind {key:?}").into()))?;
-            let args = SupervisorArgs { name: key.clone(), policy, factory, registry, stats };
-            let (actor, _) = Supervisor::spawn_linked(Some(key), Supervisor, args, supervisor).await?;
-            Ok(actor.get_cell())
-        })
-    }
-}
+use crate::supervisor::{Supervisor, SupervisorArgs, SupervisorError, SupervisorFactory, SupervisorHandle};
 
 /// Why the tree could not start or answer.
 #[derive(Debug, thiserror::Error)]
@@ -71,13 +40,16 @@ impl ActorSystem {
     /// Starts the root and the kind supervisors.
     pub async fn start(deps: RunDeps) -> Result<Self, SystemError> {
         let registry = Arc::new(Registry::default());
-        let mut kinds: BTreeMap<String, (RestartPolicy, Arc<dyn ChildFactory>)> = BTreeMap::new();
-        kinds.insert(RUNS.into(), (RestartPolicy::default(), Arc::new(RunFactory { deps: deps.clone() })));
+        let kinds = SupervisorFactory::new(Arc::clone(&registry)).with_kind(
+            RUNS,
+            RestartPolicy::default(),
+            Arc::new(RunFactory { deps: deps.clone() }),
+        );
         let root_stats = registry.register(ActorKind::Root, "root", None);
         let args = SupervisorArgs {
             name: "root".into(),
             policy: RestartPolicy::default(),
-            factory: Arc::new(KindSupervisors { kinds, registry: Arc::clone(&registry) }),
+            factory: Arc::new(kinds),
             registry: Arc::clone(&registry),
             stats: Arc::clone(&root_stats),
         };

@@ -9,11 +9,9 @@ use std::time::Duration;
 
 use aos_actors::{ActorKind, Backoff, Registry, RetryPolicy, RunActor, RunArgs, RunDeps, RunMsg};
 use aos_engine_link::{EgressPolicy, EmbeddedEngine, EngineConfig, StepOutput};
-use aos_persistence::testing::TestContext;
-use aos_persistence::{Actor as By, AttemptOutcome, NewAttempt, NewRun, NewVersion, NewWorkflow, Store};
-use aos_schema::{
-    Catalog, DlqStatus, Edge, ExportFile, Node, OrgId, RunId, RunStatus, StepStatus, WorkflowGraph, compile,
-};
+use aos_persistence::testing::{self, TestContext};
+use aos_persistence::{Actor as By, AttemptOutcome, NewAttempt, Store};
+use aos_schema::{DlqStatus, Edge, Node, OrgId, RunId, RunStatus, StepStatus, WorkflowGraph};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -73,43 +71,8 @@ fn deps(store: &Store, max_attempts: u32) -> RunDeps {
 
 /// Publishes `graph` as a new workflow of a fresh org and creates a queued run of it.
 async fn queued_run(store: &Store, graph: WorkflowGraph, input: Value) -> (OrgId, RunId) {
-    let user = aos_persistence::NewUser {
-        email: format!("o-{}@example.test", uuid::Uuid::new_v4().simple()),
-        name: "O".into(),
-        password_hash: "x".into(),
-    };
-    let (_, org) = store
-        .orgs()
-        .create_user_with_org(&user, "Org", &format!("org-{}", uuid::Uuid::new_v4().simple()))
-        .await
-        .unwrap();
-    let workflow = store
-        .workflows()
-        .create(&NewWorkflow { org_id: org.id, name: "wf".into(), description: String::new() }, By::System)
-        .await
-        .unwrap();
-    let plan = serde_json::to_value(compile(&graph, &Catalog::builtin()).expect("valid graph")).unwrap();
-    let export = ExportFile::new("wf", graph.clone());
-    let (text, checksum) = (export.to_canonical_string().unwrap(), export.checksum().unwrap());
-    let new = NewVersion {
-        workflow_id: workflow.id,
-        org_id: org.id,
-        export: &text,
-        checksum: &checksum,
-        plan: &plan,
-        graph: &graph,
-    };
-    let version = store.workflows().publish(&new, By::System).await.unwrap();
-    let run = NewRun {
-        org_id: org.id,
-        workflow_id: workflow.id,
-        version: version.version,
-        trigger_kind: "manual".into(),
-        idempotency_key: None,
-        input,
-        replay_of: None,
-    };
-    (org.id, store.runs().create(&run).await.unwrap().into_inner().id)
+    let published = testing::published_workflow(store, &graph).await;
+    (published.org, testing::queued_run(store, published, input).await)
 }
 
 /// Runs the actor to its end (bounded).

@@ -164,11 +164,11 @@ async fn an_escalating_supervisor_is_restarted_by_its_parent() {
     let registry = Arc::new(Registry::default());
     let store = Arc::new(Store::default());
     let root_stats = registry.register(ActorKind::Root, "root", None);
-    let kind_supervisors = SupervisorFactory {
-        policy: policy(1),
-        factory: Arc::new(FlakyFactory { store: Arc::clone(&store) }),
-        registry: Arc::clone(&registry),
-    };
+    let kind_supervisors = SupervisorFactory::new(Arc::clone(&registry)).with_kind(
+        "step-workers",
+        policy(1),
+        Arc::new(FlakyFactory { store: Arc::clone(&store) }),
+    );
     let args = SupervisorArgs {
         name: "root".into(),
         policy: policy(3),

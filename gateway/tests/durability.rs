@@ -8,48 +8,21 @@ mod support_http;
 use std::process::Stdio;
 use std::time::Duration;
 
-use aos_persistence::testing::TestStore;
-use aos_persistence::{Actor as By, Backend, DatabaseTarget, NewRun, NewUser, NewVersion, NewWorkflow, Store};
-use aos_schema::{Catalog, Edge, ExportFile, Node, RunId, RunStatus, StepStatus, WorkflowGraph, compile};
+use aos_persistence::testing::{self, TestStore};
+use aos_persistence::{Backend, DatabaseTarget, Store};
+use aos_schema::{Edge, Node, RunId, RunStatus, StepStatus, WorkflowGraph};
 use serde_json::json;
 use support_http::wait_until;
 
 async fn queued_run(store: &Store) -> RunId {
-    let user = NewUser { email: "o@example.test".into(), name: "O".into(), password_hash: "x".into() };
-    let (_, org) = store.orgs().create_user_with_org(&user, "Org", "org").await.unwrap();
-    let workflow = store
-        .workflows()
-        .create(&NewWorkflow { org_id: org.id, name: "wf".into(), description: String::new() }, By::System)
-        .await
-        .unwrap();
     let graph = WorkflowGraph::new()
         .with_node(Node::new("start", "trigger.manual"))
         .with_node(Node::new("wait", "logic.delay").with_config("seconds", 2))
         .with_node(Node::new("shape", "data.transform").with_config("fields", json!({ "n": "{{ trigger.n }}" })))
         .with_edge(Edge::new("e1", "start", "wait"))
         .with_edge(Edge::new("e2", "wait", "shape"));
-    let plan = serde_json::to_value(compile(&graph, &Catalog::builtin()).unwrap()).unwrap();
-    let export = ExportFile::new("wf", graph.clone());
-    let (text, checksum) = (export.to_canonical_string().unwrap(), export.checksum().unwrap());
-    let new = NewVersion {
-        workflow_id: workflow.id,
-        org_id: org.id,
-        export: &text,
-        checksum: &checksum,
-        plan: &plan,
-        graph: &graph,
-    };
-    let version = store.workflows().publish(&new, By::System).await.unwrap();
-    let run = NewRun {
-        org_id: org.id,
-        workflow_id: workflow.id,
-        version: version.version,
-        trigger_kind: "manual".into(),
-        idempotency_key: None,
-        input: json!({ "n": 42 }),
-        replay_of: None,
-    };
-    store.runs().create(&run).await.unwrap().into_inner().id
+    let published = testing::published_workflow(store, &graph).await;
+    testing::queued_run(store, published, json!({ "n": 42 })).await
 }
 
 fn serve(target: &DatabaseTarget, data_dir: &std::path::Path) -> tokio::process::Child {

@@ -138,3 +138,54 @@ macro_rules! conformance_suite {
         }
     };
 }
+
+/// A workflow published by [`published_workflow`].
+#[derive(Debug, Clone, Copy)]
+pub struct PublishedWorkflow {
+    pub org: aos_schema::OrgId,
+    pub workflow: aos_schema::WorkflowId,
+    pub version: i64,
+}
+
+/// Publishes `graph` (compiled against the built-in catalog) as the first version of a new
+/// workflow of a fresh org.
+pub async fn published_workflow(store: &Store, graph: &aos_schema::WorkflowGraph) -> PublishedWorkflow {
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let user = crate::NewUser {
+        email: format!("owner-{unique}@example.test"),
+        name: "Owner".into(),
+        password_hash: "x".into(),
+    };
+    let (_, org) = store.orgs().create_user_with_org(&user, "Org", &format!("org-{unique}")).await.expect("org");
+    let new = crate::NewWorkflow { org_id: org.id, name: "workflow".into(), description: String::new() };
+    let workflow = store.workflows().create(&new, crate::Actor::System).await.expect("workflow");
+    let plan = aos_schema::compile(graph, &aos_schema::Catalog::builtin()).expect("a valid graph");
+    let plan = serde_json::to_value(plan).expect("plan as json");
+    let export = aos_schema::ExportFile::new("workflow", graph.clone());
+    let text = export.to_canonical_string().expect("export");
+    let checksum = export.checksum().expect("checksum");
+    let version = crate::NewVersion {
+        workflow_id: workflow.id,
+        org_id: org.id,
+        export: &text,
+        checksum: &checksum,
+        plan: &plan,
+        graph,
+    };
+    let version = store.workflows().publish(&version, crate::Actor::System).await.expect("publish");
+    PublishedWorkflow { org: org.id, workflow: workflow.id, version: version.version }
+}
+
+/// A queued manual run of a published workflow.
+pub async fn queued_run(store: &Store, published: PublishedWorkflow, input: serde_json::Value) -> aos_schema::RunId {
+    let run = crate::NewRun {
+        org_id: published.org,
+        workflow_id: published.workflow,
+        version: published.version,
+        trigger_kind: "manual".into(),
+        idempotency_key: None,
+        input,
+        replay_of: None,
+    };
+    store.runs().create(&run).await.expect("run").into_inner().id
+}
