@@ -9,6 +9,7 @@ pub mod progress;
 pub mod registry;
 pub mod replay;
 pub mod run;
+pub mod schedule;
 pub mod supervisor;
 pub mod system;
 
@@ -17,6 +18,7 @@ pub use progress::{ProgressError, ReadyStep, RunOutcome, RunProgress, StepKey};
 pub use registry::{ActorKind, ActorNode, ActorStats, ActorStatus, Registry};
 pub use replay::{ReplayFrom, replay_run};
 pub use run::{RunActor, RunArgs, RunDeps, RunFactory, RunMsg};
+pub use schedule::{CronSchedule, ScheduleActor, ScheduleArgs, ScheduleError, ScheduleFactory, ScheduleMsg, due_ticks};
 pub use supervisor::{
     ChildFactory, StartedChild, Supervisor, SupervisorArgs, SupervisorError, SupervisorFactory, SupervisorHandle,
     SupervisorMsg,

@@ -532,8 +532,7 @@ impl crate::supervisor::ChildFactory for RunFactory {
         Box::pin(async move {
             let run_id: RunId =
                 key.parse().map_err(|_| ractor::SpawnErr::StartupFailed(format!("{key:?} is not a run id").into()))?;
-            let (actor, _) =
-                Actor::spawn_linked(Some(key), RunActor, RunArgs { run_id, deps, stats }, supervisor).await?;
+            let (actor, _) = Actor::spawn_linked(None, RunActor, RunArgs { run_id, deps, stats }, supervisor).await?;
             Ok(actor.get_cell())
         })
     }

@@ -7,6 +7,9 @@
 //! fails itself, so its own supervisor decides (and ultimately the process logs and gives up on
 //! that subtree rather than restarting forever).
 //!
+//! Actors are spawned unnamed in ractor's process-wide registry (names live in our [`Registry`]),
+//! so several trees, or two supervisors holding the same key, can coexist in one process.
+//!
 //! Ordering: a supervisor handles one message or supervision event at a time, so starts, stops
 //! and restarts of its children never interleave. A child stopped on purpose (`Stop`, or a clean
 //! exit) is forgotten, never restarted.
@@ -282,7 +285,7 @@ impl ChildFactory for SupervisorFactory {
             let (policy, factory) =
                 spec.ok_or_else(|| SpawnErr::StartupFailed(format!("no supervisor kind {key:?}").into()))?;
             let args = SupervisorArgs { name: key.clone(), policy, factory, registry, stats };
-            let (actor, _) = Supervisor::spawn_linked(Some(key), Supervisor, args, supervisor).await?;
+            let (actor, _) = Supervisor::spawn_linked(None, Supervisor, args, supervisor).await?;
             Ok(actor.get_cell())
         })
     }

@@ -1,5 +1,5 @@
 //! The actor tree of one process: a root supervisor over one supervisor per kind. Today the kinds
-//! are `runs` (run actors); the workflow, webhook-source, schedule, doc-room and step-worker kinds
+//! are `runs` (run actors) and `schedules` (one schedule actor per scheduled workflow); the workflow, webhook-source, schedule, doc-room and step-worker kinds
 //! join as they are built. On start a node resumes every unfinished run it finds in the database,
 //! which is how a run survives the loss of the process that was running it.
 
@@ -11,6 +11,7 @@ use ractor::{Actor, SpawnErr};
 use crate::policy::RestartPolicy;
 use crate::registry::{ActorKind, ActorNode, Registry};
 use crate::run::{RunDeps, RunFactory};
+use crate::schedule::ScheduleFactory;
 use crate::supervisor::{Supervisor, SupervisorArgs, SupervisorError, SupervisorFactory, SupervisorHandle};
 
 /// Why the tree could not start or answer.
@@ -30,21 +31,27 @@ pub struct ActorSystem {
     registry: Arc<Registry>,
     root: SupervisorHandle,
     runs: SupervisorHandle,
+    schedules: SupervisorHandle,
     deps: RunDeps,
 }
 
 /// The name of the runs supervisor.
 pub const RUNS: &str = "runs";
+/// The name of the schedules supervisor.
+pub const SCHEDULES: &str = "schedules";
 
 impl ActorSystem {
     /// Starts the root and the kind supervisors.
     pub async fn start(deps: RunDeps) -> Result<Self, SystemError> {
         let registry = Arc::new(Registry::default());
-        let kinds = SupervisorFactory::new(Arc::clone(&registry)).with_kind(
-            RUNS,
-            RestartPolicy::default(),
-            Arc::new(RunFactory { deps: deps.clone() }),
-        );
+        let runs_handle = Arc::new(std::sync::OnceLock::new());
+        let kinds = SupervisorFactory::new(Arc::clone(&registry))
+            .with_kind(RUNS, RestartPolicy::default(), Arc::new(RunFactory { deps: deps.clone() }))
+            .with_kind(
+                SCHEDULES,
+                RestartPolicy::default(),
+                Arc::new(ScheduleFactory { store: deps.store.clone(), runs: Arc::clone(&runs_handle) }),
+            );
         let root_stats = registry.register(ActorKind::Root, "root", None);
         let args = SupervisorArgs {
             name: "root".into(),
@@ -53,11 +60,14 @@ impl ActorSystem {
             registry: Arc::clone(&registry),
             stats: Arc::clone(&root_stats),
         };
-        let (root_actor, _) = Actor::spawn(Some("root".into()), Supervisor, args).await?;
+        let (root_actor, _) = Actor::spawn(None, Supervisor, args).await?;
         let root = SupervisorHandle { actor: root_actor, stats: root_stats };
         let runs = root.start(RUNS).await?;
         let runs = SupervisorHandle { actor: runs.cell.into(), stats: runs.stats };
-        Ok(Self { registry, root, runs, deps })
+        let _first_start = runs_handle.set(runs.clone());
+        let schedules = root.start(SCHEDULES).await?;
+        let schedules = SupervisorHandle { actor: schedules.cell.into(), stats: schedules.stats };
+        Ok(Self { registry, root, runs, schedules, deps })
     }
 
     /// Starts (or finds) the actor of a run.
@@ -75,6 +85,18 @@ impl ActorSystem {
             }
         }
         Ok(runs.len())
+    }
+
+    /// Starts a schedule actor for every enabled scheduled workflow not yet running here.
+    /// Returns how many workflows are scheduled.
+    pub async fn sync_schedules(&self) -> Result<usize, SystemError> {
+        let scheduled = self.deps.store.workflows().scheduled().await?;
+        for workflow in &scheduled {
+            if let Err(err) = self.schedules.start(&workflow.workflow_id.to_string()).await {
+                tracing::warn!(workflow_id = %workflow.workflow_id, error = %err, "could not start schedule");
+            }
+        }
+        Ok(scheduled.len())
     }
 
     /// The live tree, for introspection.

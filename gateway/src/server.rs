@@ -112,7 +112,8 @@ async fn start_actors(store: &Store, egress_allow: &str) -> Result<ActorSystem, 
     };
     let actors = ActorSystem::start(deps).await?;
     let resumed = actors.resume_unfinished().await?;
-    tracing::info!(resumed, "actor tree started, unfinished runs resumed");
+    let scheduled = actors.sync_schedules().await?;
+    tracing::info!(resumed, scheduled, "actor tree started, unfinished runs resumed, schedules running");
     Ok(actors)
 }
 

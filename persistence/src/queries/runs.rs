@@ -268,6 +268,20 @@ impl Runs<'_> {
         rows.into_iter().map(Run::try_from).collect()
     }
 
+    /// The newest run of `workflow` started by `trigger_kind` (a schedule's last tick).
+    pub async fn latest_by_trigger(&self, workflow: WorkflowId, trigger_kind: &str) -> StoreResult<Option<Run>> {
+        let row: Option<RunRow> = with_pool!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT * FROM runs WHERE workflow_id = $1 AND trigger_kind = $2 ORDER BY created_at DESC, id DESC LIMIT 1",
+            )
+            .bind(workflow.as_uuid())
+            .bind(trigger_kind)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(Run::try_from).transpose()
+    }
+
     /// Runs of `org`, newest first.
     pub async fn list(&self, org: OrgId, filter: &RunFilter) -> StoreResult<Vec<Run>> {
         let rows: Vec<RunRow> = with_pool!(self.db, |pool| {

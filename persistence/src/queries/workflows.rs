@@ -74,6 +74,19 @@ pub struct VersionEdge {
     pub to_port: String,
 }
 
+/// An enabled workflow whose current version starts on a schedule.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ScheduledWorkflow {
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub workflow_id: WorkflowId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub org_id: OrgId,
+    pub version: i64,
+    /// The schedule trigger node's config (`cron`, `timezone`, `missed`).
+    #[sqlx(json)]
+    pub config: serde_json::Value,
+}
+
 /// A new workflow.
 #[derive(Debug, Clone)]
 pub struct NewWorkflow {
@@ -163,6 +176,21 @@ impl Workflows<'_> {
         });
         workflows.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         Ok(workflows)
+    }
+
+    /// Every enabled workflow whose current version has a `trigger.schedule` node.
+    pub async fn scheduled(&self) -> StoreResult<Vec<ScheduledWorkflow>> {
+        Ok(with_pool!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT w.id AS workflow_id, w.org_id, v.version, n.config FROM workflows w \
+                 JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.current_version \
+                 JOIN workflow_nodes n ON n.version_id = v.id \
+                 WHERE w.enabled = $1 AND n.kind = 'trigger.schedule' ORDER BY w.id",
+            )
+            .bind(true)
+            .fetch_all(pool)
+            .await?
+        }))
     }
 
     pub async fn update(&self, org: OrgId, id: WorkflowId, patch: &WorkflowPatch, by: Actor) -> StoreResult<Workflow> {

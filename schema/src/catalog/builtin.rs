@@ -144,6 +144,9 @@ fn triggers() -> Vec<NodeDescriptor> {
                     .with_placeholder("0 9 * * MON-FRI")
                     .with_help("minute hour day-of-month month day-of-week, or @hourly, @daily..."),
                 field("timezone", "Time zone", FieldType::Text).with_default("UTC").with_placeholder("Europe/Paris"),
+                field("missed", "Missed ticks", select(&["skip", "catch_up"]))
+                    .with_default("skip")
+                    .with_help("after downtime: skip the ticks that passed, or run them (at most 10)"),
             ],
             output_description: "{fired_at, scheduled_for}".into(),
             ..descriptor(kinds::TRIGGER_SCHEDULE, "Schedule", Cat, Flow::Trigger)

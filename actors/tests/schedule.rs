@@ -1,0 +1,59 @@
+//! Schedules on two "nodes" (two actor trees on one database, SQLite and Postgres): every tick
+//! fires exactly one run, whichever node wins the tick, and the runs complete.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aos_actors::{ActorSystem, RetryPolicy, RunDeps};
+use aos_engine_link::{EgressPolicy, EmbeddedEngine, EngineConfig};
+use aos_persistence::testing::{self, TestContext};
+use aos_persistence::{RunFilter, Timestamp};
+use aos_schema::{Edge, Node, RunStatus, WorkflowGraph};
+use serde_json::json;
+
+async fn every_tick_fires_exactly_one_run_across_two_nodes(cx: TestContext) {
+    let graph = WorkflowGraph::new()
+        .with_node(
+            Node::new("tick", "trigger.schedule").with_config("cron", "* * * * * *").with_config("missed", "catch_up"),
+        )
+        .with_node(
+            Node::new("note", "data.transform").with_config("fields", json!({ "at": "{{ trigger.scheduled_for }}" })),
+        )
+        .with_edge(Edge::new("e1", "tick", "note"));
+    let published = testing::published_workflow(&cx.store, &graph).await;
+    let deps = || RunDeps {
+        store: cx.store.clone(),
+        engine: Arc::new(EmbeddedEngine::new(EngineConfig { egress: EgressPolicy::public_only() }).unwrap()),
+        retry: RetryPolicy::default(),
+        step_timeout: Duration::from_secs(10),
+    };
+    let node_a = ActorSystem::start(deps()).await.unwrap();
+    let node_b = ActorSystem::start(deps()).await.unwrap();
+    assert_eq!(node_a.sync_schedules().await.unwrap(), 1);
+    assert_eq!(node_b.sync_schedules().await.unwrap(), 1);
+    let filter = RunFilter { workflow_id: Some(published.workflow), limit: Some(500), ..RunFilter::default() };
+    let mut runs = Vec::new();
+    for _ in 0..600 {
+        runs = cx.store.runs().list(published.org, &filter).await.unwrap();
+        if runs.iter().filter(|r| r.status == RunStatus::Succeeded).count() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    node_a.stop();
+    node_b.stop();
+    assert!(runs.iter().filter(|r| r.status == RunStatus::Succeeded).count() >= 3, "runs fired and finished: {runs:?}");
+    let mut ticks: Vec<Timestamp> =
+        runs.iter().map(|r| serde_json::from_value(r.input["scheduled_for"].clone()).expect("scheduled_for")).collect();
+    ticks.sort();
+    let count = ticks.len();
+    ticks.dedup();
+    assert_eq!(ticks.len(), count, "no tick fired twice");
+    for pair in ticks.windows(2) {
+        let gap = pair[1].as_offset() - pair[0].as_offset();
+        assert_eq!(gap, time::Duration::seconds(1), "no tick skipped between {} and {}", pair[0], pair[1]);
+    }
+    assert!(runs.iter().all(|r| r.trigger_kind == "schedule"));
+}
+
+aos_persistence::conformance_suite!(every_tick_fires_exactly_one_run_across_two_nodes);
