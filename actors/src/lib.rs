@@ -12,6 +12,7 @@ pub mod run;
 pub mod schedule;
 pub mod supervisor;
 pub mod system;
+pub mod webhook;
 
 pub use policy::{Backoff, RestartDecision, RestartHistory, RestartPolicy, RetryPolicy};
 pub use progress::{ProgressError, ReadyStep, RunOutcome, RunProgress, StepKey};
@@ -24,3 +25,4 @@ pub use supervisor::{
     SupervisorMsg,
 };
 pub use system::{ActorSystem, SystemError};
+pub use webhook::{Accepted, Delivery, DeliveryError, WebhookArgs, WebhookFactory, WebhookMsg, WebhookSourceActor};

@@ -1,11 +1,12 @@
 //! The actor tree of one process: a root supervisor over one supervisor per kind. Today the kinds
-//! are `runs` (run actors) and `schedules` (one schedule actor per scheduled workflow); the workflow, webhook-source, schedule, doc-room and step-worker kinds
+//! are `runs` (run actors), `schedules` (one actor per scheduled workflow) and `webhook-sources`
+//! (one actor per source that received a delivery); the workflow, webhook-source, schedule, doc-room and step-worker kinds
 //! join as they are built. On start a node resumes every unfinished run it finds in the database,
 //! which is how a run survives the loss of the process that was running it.
 
 use std::sync::Arc;
 
-use aos_schema::RunId;
+use aos_schema::{RunId, WebhookSourceId};
 use ractor::{Actor, SpawnErr};
 
 use crate::policy::RestartPolicy;
@@ -13,6 +14,7 @@ use crate::registry::{ActorKind, ActorNode, Registry};
 use crate::run::{RunDeps, RunFactory};
 use crate::schedule::ScheduleFactory;
 use crate::supervisor::{Supervisor, SupervisorArgs, SupervisorError, SupervisorFactory, SupervisorHandle};
+use crate::webhook::{Accepted, Delivery, DeliveryError, WebhookFactory, WebhookMsg};
 
 /// Why the tree could not start or answer.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +34,7 @@ pub struct ActorSystem {
     root: SupervisorHandle,
     runs: SupervisorHandle,
     schedules: SupervisorHandle,
+    webhooks: SupervisorHandle,
     deps: RunDeps,
 }
 
@@ -39,6 +42,8 @@ pub struct ActorSystem {
 pub const RUNS: &str = "runs";
 /// The name of the schedules supervisor.
 pub const SCHEDULES: &str = "schedules";
+/// The name of the webhook-sources supervisor.
+pub const WEBHOOK_SOURCES: &str = "webhook-sources";
 
 impl ActorSystem {
     /// Starts the root and the kind supervisors.
@@ -51,6 +56,11 @@ impl ActorSystem {
                 SCHEDULES,
                 RestartPolicy::default(),
                 Arc::new(ScheduleFactory { store: deps.store.clone(), runs: Arc::clone(&runs_handle) }),
+            )
+            .with_kind(
+                WEBHOOK_SOURCES,
+                RestartPolicy::default(),
+                Arc::new(WebhookFactory { store: deps.store.clone(), runs: Arc::clone(&runs_handle) }),
             );
         let root_stats = registry.register(ActorKind::Root, "root", None);
         let args = SupervisorArgs {
@@ -67,7 +77,9 @@ impl ActorSystem {
         let _first_start = runs_handle.set(runs.clone());
         let schedules = root.start(SCHEDULES).await?;
         let schedules = SupervisorHandle { actor: schedules.cell.into(), stats: schedules.stats };
-        Ok(Self { registry, root, runs, schedules, deps })
+        let webhooks = root.start(WEBHOOK_SOURCES).await?;
+        let webhooks = SupervisorHandle { actor: webhooks.cell.into(), stats: webhooks.stats };
+        Ok(Self { registry, root, runs, schedules, webhooks, deps })
     }
 
     /// Starts (or finds) the actor of a run.
@@ -85,6 +97,17 @@ impl ActorSystem {
             }
         }
         Ok(runs.len())
+    }
+
+    /// Hands a delivery to its source's actor (starting it if needed) and waits for the verdict.
+    pub async fn deliver(&self, source: WebhookSourceId, delivery: Delivery) -> Result<Accepted, DeliveryError> {
+        let child = self.webhooks.start(&source.to_string()).await.map_err(|_| DeliveryError::Unavailable)?;
+        let actor: ractor::ActorRef<WebhookMsg> = child.cell.into();
+        child.stats.enqueued();
+        match actor.call(|reply| WebhookMsg::Deliver { delivery, reply }, None).await {
+            Ok(ractor::rpc::CallResult::Success(outcome)) => outcome,
+            _ => Err(DeliveryError::Unavailable),
+        }
     }
 
     /// Starts a schedule actor for every enabled scheduled workflow not yet running here.

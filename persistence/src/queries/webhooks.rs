@@ -28,6 +28,29 @@ pub struct WebhookSource {
     pub enabled: bool,
     pub created_at: Timestamp,
     pub rotated_at: Option<Timestamp>,
+    #[sqlx(json)]
+    pub settings: WebhookSettings,
+}
+
+/// How a source checks and limits its deliveries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct WebhookSettings {
+    /// The vault secret whose value signs deliveries (HMAC-SHA256 of the body); none = unsigned.
+    pub signing_secret: Option<String>,
+    /// A provider's delivery-id header (e.g. `X-GitHub-Delivery`) to dedupe on when the sender
+    /// gives no `Idempotency-Key`.
+    pub dedupe_header: Option<String>,
+    /// Deliveries accepted per minute (a token bucket refilled continuously).
+    pub rate_per_minute: u32,
+    /// The largest body accepted.
+    pub max_body_bytes: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self { signing_secret: None, dedupe_header: None, rate_per_minute: 600, max_body_bytes: 1024 * 1024 }
+    }
 }
 
 /// One received delivery.
@@ -81,6 +104,7 @@ pub struct NewWebhookSource {
     pub name: String,
     pub token_hash: String,
     pub token_prefix: String,
+    pub settings: WebhookSettings,
 }
 
 /// A delivery to record.
@@ -125,8 +149,8 @@ impl Webhooks<'_> {
         let id = WebhookSourceId::new();
         Ok(in_tx!(self.db, |tx| {
             let source: WebhookSource = sqlx::query_as(
-                "INSERT INTO webhook_sources (id, org_id, workflow_id, name, token_hash, token_prefix, enabled, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
+                "INSERT INTO webhook_sources (id, org_id, workflow_id, name, token_hash, token_prefix, enabled, created_at, settings) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *",
             )
             .bind(id.as_uuid())
             .bind(new.org_id.as_uuid())
@@ -136,6 +160,7 @@ impl Webhooks<'_> {
             .bind(&new.token_prefix)
             .bind(true)
             .bind(now())
+            .bind(Json(&new.settings))
             .fetch_one(&mut *tx)
             .await?;
             tx.append_audit(
@@ -156,6 +181,17 @@ impl Webhooks<'_> {
                 .fetch_optional(pool)
                 .await?
         }))
+    }
+
+    /// A source by id, whatever its org (for the source's own actor).
+    pub async fn source_by_id(&self, id: WebhookSourceId) -> StoreResult<WebhookSource> {
+        with_pool!(self.db, |pool| {
+            sqlx::query_as("SELECT * FROM webhook_sources WHERE id = $1")
+                .bind(id.as_uuid())
+                .fetch_optional(pool)
+                .await?
+        })
+        .ok_or_else(|| not_found("webhook source", id))
     }
 
     pub async fn source(&self, org: OrgId, id: WebhookSourceId) -> StoreResult<WebhookSource> {

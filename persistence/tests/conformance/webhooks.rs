@@ -21,8 +21,11 @@ async fn sources_are_found_by_token_hash_and_rotate(cx: TestContext) {
         name: "github".into(),
         token_hash: "h1".into(),
         token_prefix: "whk_ab".into(),
+        settings: Default::default(),
     };
     let source = hooks.create_source(&new, by(&owner)).await.unwrap();
+    assert_eq!(source.settings, aos_persistence::WebhookSettings::default());
+    assert_eq!(hooks.source_by_id(source.id).await.unwrap().id, source.id);
     assert_eq!(hooks.source_by_token_hash("h1").await.unwrap().unwrap().id, source.id);
     assert!(matches!(hooks.source(other_org.id, source.id).await, Err(StoreError::NotFound { .. })));
     hooks.rotate_token(org.id, source.id, ("h2", "whk_cd"), by(&owner)).await.unwrap();
@@ -50,6 +53,7 @@ async fn the_same_delivery_key_is_recorded_once(cx: TestContext) {
                 name: "s".into(),
                 token_hash: "t".into(),
                 token_prefix: "p".into(),
+                settings: Default::default(),
             },
             by(&owner),
         )

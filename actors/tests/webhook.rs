@@ -1,0 +1,170 @@
+//! Webhook deliveries through the webhook-source actors of two "nodes" (two actor trees on one
+//! database, SQLite and Postgres): 1,000 concurrent deliveries with one idempotency key make
+//! exactly one run; signatures, size, rate limits, bad bodies and private headers are handled.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aos_actors::{ActorSystem, Delivery, DeliveryError, RetryPolicy, RunDeps};
+use aos_engine_link::{EgressPolicy, EmbeddedEngine, EngineConfig};
+use aos_persistence::testing::{self, TestContext};
+use aos_persistence::{Actor as By, NewWebhookSource, RunFilter, Store, WebhookSettings};
+use aos_schema::{Edge, Node, RunStatus, SecretString, WebhookSourceId, WorkflowGraph};
+use hmac::{Hmac, Mac};
+use serde_json::{Map, json};
+use sha2::Sha256;
+
+fn deps(store: &Store) -> RunDeps {
+    RunDeps {
+        store: store.clone(),
+        engine: Arc::new(EmbeddedEngine::new(EngineConfig { egress: EgressPolicy::public_only() }).unwrap()),
+        retry: RetryPolicy::default(),
+        step_timeout: Duration::from_secs(10),
+    }
+}
+
+async fn source(store: &Store, settings: WebhookSettings) -> (testing::PublishedWorkflow, WebhookSourceId) {
+    let graph = WorkflowGraph::new()
+        .with_node(Node::new("hook", "trigger.webhook"))
+        .with_node(
+            Node::new("shape", "data.transform").with_config("fields", json!({ "email": "{{ trigger.body.email }}" })),
+        )
+        .with_edge(Edge::new("e1", "hook", "shape"));
+    let published = testing::published_workflow(store, &graph).await;
+    let new = NewWebhookSource {
+        org_id: published.org,
+        workflow_id: published.workflow,
+        name: "hook".into(),
+        token_hash: format!("hash-{}", uuid::Uuid::new_v4()),
+        token_prefix: "whk".into(),
+        settings,
+    };
+    let source = store.webhooks().create_source(&new, By::System).await.unwrap();
+    (published, source.id)
+}
+
+fn delivery(headers: &[(&str, &str)], body: &str) -> Delivery {
+    Delivery {
+        headers: headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), (*v).to_owned())).collect(),
+        query: Map::new(),
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+async fn a_thousand_concurrent_deliveries_with_one_key_make_one_run(cx: TestContext) {
+    let (published, source) =
+        source(&cx.store, WebhookSettings { rate_per_minute: 100_000, ..Default::default() }).await;
+    let node_a = Arc::new(ActorSystem::start(deps(&cx.store)).await.unwrap());
+    let node_b = Arc::new(ActorSystem::start(deps(&cx.store)).await.unwrap());
+    let mut tasks = Vec::new();
+    for i in 0..1000 {
+        let node = if i % 2 == 0 { Arc::clone(&node_a) } else { Arc::clone(&node_b) };
+        tasks.push(tokio::spawn(async move {
+            node.deliver(source, delivery(&[("Idempotency-Key", "order-42")], r#"{"email":"ada@example.test"}"#)).await
+        }));
+    }
+    let mut run_ids = Vec::new();
+    for task in tasks {
+        run_ids.push(task.await.unwrap().expect("accepted").run_id);
+    }
+    run_ids.sort();
+    run_ids.dedup();
+    assert_eq!(run_ids.len(), 1, "every delivery got the same run");
+    let filter = RunFilter { workflow_id: Some(published.workflow), ..RunFilter::default() };
+    let mut runs = Vec::new();
+    for _ in 0..500 {
+        runs = cx.store.runs().list(published.org, &filter).await.unwrap();
+        if runs.iter().all(|r| r.status == RunStatus::Succeeded) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(runs.len(), 1, "exactly one run");
+    assert_eq!(runs[0].status, RunStatus::Succeeded);
+    assert_eq!(cx.store.webhooks().events(published.org, source, None).await.unwrap().len(), 1);
+    node_a.stop();
+    node_b.stop();
+}
+
+async fn deliveries_are_checked_before_anything_is_recorded(cx: TestContext) {
+    let settings = WebhookSettings {
+        signing_secret: Some("HOOK_SECRET".into()),
+        dedupe_header: Some("X-GitHub-Delivery".into()),
+        rate_per_minute: 3,
+        max_body_bytes: 64,
+    };
+    let (published, source) = source(&cx.store, settings).await;
+    cx.store.secrets().put(published.org, "HOOK_SECRET", &SecretString::new("sign-me"), By::System).await.unwrap();
+    let node = ActorSystem::start(deps(&cx.store)).await.unwrap();
+    let sign = |body: &str| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"sign-me").unwrap();
+        mac.update(body.as_bytes());
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    };
+    let body = r#"{"email":"a@example.test"}"#;
+    let unsigned = node.deliver(source, delivery(&[], body)).await;
+    assert_eq!(unsigned, Err(DeliveryError::BadSignature));
+    let forged = node.deliver(source, delivery(&[("X-Hub-Signature-256", &sign("{}"))], body)).await;
+    assert_eq!(forged, Err(DeliveryError::BadSignature));
+    let big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(100));
+    assert!(matches!(node.deliver(source, delivery(&[], &big)).await, Err(DeliveryError::TooLarge { .. })));
+    let signature = sign(body);
+    let first = node
+        .deliver(
+            source,
+            delivery(
+                &[("X-Hub-Signature-256", &signature), ("X-GitHub-Delivery", "d-1"), ("Authorization", "Bearer nope")],
+                body,
+            ),
+        )
+        .await
+        .unwrap();
+    assert!(!first.duplicate);
+    let again = node
+        .deliver(source, delivery(&[("X-Hub-Signature-256", &signature), ("X-GitHub-Delivery", "d-1")], body))
+        .await
+        .unwrap();
+    assert_eq!((again.run_id, again.duplicate), (first.run_id, true), "the provider delivery id dedupes");
+    let not_json = "not json";
+    let bad = node.deliver(source, delivery(&[("X-Hub-Signature-256", &sign(not_json))], not_json)).await;
+    assert!(matches!(bad, Err(DeliveryError::BadBody { .. })), "{bad:?}");
+    let limited = node.deliver(source, delivery(&[("X-Hub-Signature-256", &signature)], body)).await;
+    assert!(matches!(limited, Err(DeliveryError::RateLimited { .. })), "three per minute: {limited:?}");
+    let run = cx.store.runs().get(first.run_id).await.unwrap();
+    assert_eq!(run.input["body"]["email"], "a@example.test");
+    assert_eq!(run.input["headers"]["x-github-delivery"], "d-1");
+    assert!(run.input["headers"].get("authorization").is_none(), "credentials stay out of the run");
+    assert!(run.input["headers"].get("x-hub-signature-256").is_none());
+    assert_eq!(
+        cx.store.webhooks().events(published.org, source, None).await.unwrap().len(),
+        1,
+        "refused deliveries left no record"
+    );
+    node.stop();
+}
+
+async fn deliveries_without_a_key_are_separate_runs(cx: TestContext) {
+    let (published, source) = source(&cx.store, WebhookSettings::default()).await;
+    let node = ActorSystem::start(deps(&cx.store)).await.unwrap();
+    let a = node.deliver(source, delivery(&[], r#"{"n":1}"#)).await.unwrap();
+    let b = node.deliver(source, delivery(&[], r#"{"n":1}"#)).await.unwrap();
+    assert_ne!(a.run_id, b.run_id);
+    cx.store
+        .workflows()
+        .update(
+            published.org,
+            published.workflow,
+            &aos_persistence::WorkflowPatch { enabled: Some(false), ..Default::default() },
+            By::System,
+        )
+        .await
+        .unwrap();
+    assert_eq!(node.deliver(source, delivery(&[], "{}")).await, Err(DeliveryError::NotRunnable));
+    node.stop();
+}
+
+aos_persistence::conformance_suite!(
+    a_thousand_concurrent_deliveries_with_one_key_make_one_run,
+    deliveries_are_checked_before_anything_is_recorded,
+    deliveries_without_a_key_are_separate_runs,
+);

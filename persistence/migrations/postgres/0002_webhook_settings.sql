@@ -1,0 +1,2 @@
+-- Per-source webhook settings: signature secret name, dedupe header, rate and size limits.
+ALTER TABLE webhook_sources ADD COLUMN settings JSONB NOT NULL DEFAULT '{}';
