@@ -315,7 +315,7 @@ impl RunState {
             secrets,
         };
         let engine = Arc::clone(&self.deps.engine);
-        let timeout = self.deps.step_timeout;
+        let timeout = step_timeout(&step.config).unwrap_or(self.deps.step_timeout);
         let reply = myself.clone();
         let stats = Arc::clone(&self.stats);
         let key = step.key;
@@ -504,6 +504,12 @@ impl RunState {
             .await?;
         Ok(())
     }
+}
+
+/// A node's own limit, from its optional `timeout_seconds` config field.
+fn step_timeout(config: &serde_json::Map<String, serde_json::Value>) -> Option<Duration> {
+    let seconds = config.get("timeout_seconds")?.as_f64()?;
+    (seconds.is_finite() && seconds > 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
 }
 
 /// A value in `[0, 1)` for retry jitter, from the process's random source.

@@ -353,7 +353,34 @@ async fn a_failing_run_actor_is_restarted_by_its_supervisor_and_the_run_complete
     assert!(calls.load(Ordering::SeqCst) >= 2);
 }
 
+/// A server that accepts connections and never answers.
+async fn silent() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    format!("http://{addr}")
+}
+
+async fn a_node_timeout_is_a_retryable_failure(cx: TestContext) {
+    let base = silent().await;
+    let slow = http_get("slow", format!("{base}/never")).with_config("timeout_seconds", 0.2);
+    let g = graph(vec![slow], &[("start", "out", "slow")]);
+    let (org, run) = queued_run(&cx.store, g, json!({})).await;
+    run_to_end(&cx.store, run, 2).await;
+    assert_eq!(cx.store.runs().get(run).await.unwrap().status, RunStatus::DeadLettered);
+    let attempts = cx.store.runs().steps(run).await.unwrap().into_iter().filter(|s| s.node_id == "slow").count();
+    assert_eq!(attempts, 2, "the timeout was retried");
+    let dlq = cx.store.runs().dlq(org, None, None).await.unwrap();
+    assert!(dlq[0].error.contains("step_timeout"), "{}", dlq[0].error);
+}
+
 aos_persistence::conformance_suite!(
+    a_node_timeout_is_a_retryable_failure,
     a_failing_run_actor_is_restarted_by_its_supervisor_and_the_run_completes,
     replay_from_the_failed_step_reuses_what_succeeded,
     replay_from_the_start_runs_everything_again,
