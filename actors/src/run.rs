@@ -295,8 +295,14 @@ impl RunState {
         let mut secrets = BTreeMap::new();
         for secret in referenced_secrets(&step.config) {
             let usage = SecretUse { by: AuditActor::System, purpose: format!("run:{}/step:{name}", self.run.id) };
-            if let Ok(value) = self.deps.store.secrets().reveal(self.run.org_id, &secret, &usage).await {
-                secrets.insert(secret, WireSecret(value));
+            // a secret that is not set is left out: the engine reports it as `missing_secret`;
+            // any other failure (the database is down) fails this actor, whose restart retries
+            match self.deps.store.secrets().reveal(self.run.org_id, &secret, &usage).await {
+                Ok(value) => {
+                    secrets.insert(secret, WireSecret(value));
+                }
+                Err(aos_persistence::StoreError::NotFound { .. }) => {}
+                Err(other) => return Err(other.into()),
             }
         }
         let request = StepRequest {
