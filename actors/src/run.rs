@@ -410,7 +410,8 @@ impl RunState {
                 .await?;
                 let retry_after = error.retry_after_ms.map(Duration::from_millis);
                 let delay = if error.is_retryable() {
-                    self.deps.retry.next_delay(attempt, jitter(), retry_after)
+                    let config = self.in_flight.get(&key).map(|s| &s.config);
+                    retry_policy(self.deps.retry, config).next_delay(attempt, jitter(), retry_after)
                 } else {
                     None
                 };
@@ -509,6 +510,15 @@ impl RunState {
             })
             .await?;
         Ok(())
+    }
+}
+
+/// The retry policy of a node: the platform's, with the node's `max_attempts` when it sets one.
+fn retry_policy(base: RetryPolicy, config: Option<&serde_json::Map<String, serde_json::Value>>) -> RetryPolicy {
+    let attempts = config.and_then(|c| c.get("max_attempts")).and_then(serde_json::Value::as_f64);
+    match attempts {
+        Some(n) if n.is_finite() && n >= 1.0 => RetryPolicy { max_attempts: n.min(20.0) as u32, ..base },
+        _ => base,
     }
 }
 

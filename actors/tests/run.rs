@@ -368,13 +368,14 @@ async fn silent() -> String {
 
 async fn a_node_timeout_is_a_retryable_failure(cx: TestContext) {
     let base = silent().await;
-    let slow = http_get("slow", format!("{base}/never")).with_config("timeout_seconds", 0.2);
+    let slow =
+        http_get("slow", format!("{base}/never")).with_config("timeout_seconds", 0.2).with_config("max_attempts", 2);
     let g = graph(vec![slow], &[("start", "out", "slow")]);
     let (org, run) = queued_run(&cx.store, g, json!({})).await;
-    run_to_end(&cx.store, run, 2).await;
+    run_to_end(&cx.store, run, 5).await;
     assert_eq!(cx.store.runs().get(run).await.unwrap().status, RunStatus::DeadLettered);
     let attempts = cx.store.runs().steps(run).await.unwrap().into_iter().filter(|s| s.node_id == "slow").count();
-    assert_eq!(attempts, 2, "the timeout was retried");
+    assert_eq!(attempts, 2, "the timeout was retried, as often as the node's max_attempts says");
     let dlq = cx.store.runs().dlq(org, None, None).await.unwrap();
     assert!(dlq[0].error.contains("step_timeout"), "{}", dlq[0].error);
 }

@@ -118,8 +118,21 @@ fn descriptor(kind: &str, title: &str, category: NodeCategory, flow: Flow) -> No
 pub(super) fn descriptors() -> Vec<NodeDescriptor> {
     let mut all = triggers();
     all.extend(logic());
-    all.extend(integrations());
+    let mut actions = integrations();
+    actions.iter_mut().for_each(|action| action.fields.extend(run_settings()));
+    all.extend(actions);
     all
+}
+
+/// Optional fields every action node has: how long one try may take and how often it is retried.
+/// Empty means the platform's defaults.
+fn run_settings() -> Vec<FieldDescriptor> {
+    vec![
+        field("timeout_seconds", "Timeout (seconds)", number(Some(0.1), Some(86_400.0)))
+            .with_help("how long one try may take before it counts as a retryable failure"),
+        field("max_attempts", "Tries", number(Some(1.0), Some(20.0)))
+            .with_help("tries in all when a step fails retryably (1 = never retry)"),
+    ]
 }
 
 fn triggers() -> Vec<NodeDescriptor> {

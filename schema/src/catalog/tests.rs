@@ -67,7 +67,8 @@ fn the_contract_configs_of_transform_and_http_request() {
     assert_eq!(transform.field("fields").unwrap().field_type, FieldType::KeyValue);
     let http = catalog.get("http.request").unwrap();
     let names: Vec<&str> = http.fields.iter().map(|f| f.name.as_str()).collect();
-    assert_eq!(names, ["method", "url", "headers", "body"]);
+    assert_eq!(names, ["method", "url", "headers", "body", "timeout_seconds", "max_attempts"]);
+    assert!(http.fields[4..].iter().all(|f| !f.required && f.default.is_none()), "run settings are optional");
     assert_eq!(http.output_type("out", &Map::new()), Some(PortType::Object));
 }
 
