@@ -26,6 +26,7 @@ use serde_json::json;
 use crate::policy::RetryPolicy;
 use crate::progress::{ReadyStep, RunOutcome, RunProgress, StepKey};
 use crate::registry::ActorStats;
+use crate::supervisor::{spawn_child, startup_failed};
 
 /// What every run actor needs.
 #[derive(Clone)]
@@ -552,10 +553,8 @@ impl crate::supervisor::ChildFactory for RunFactory {
     ) -> crate::supervisor::BoxFuture<Result<ractor::ActorCell, ractor::SpawnErr>> {
         let deps = self.deps.clone();
         Box::pin(async move {
-            let run_id: RunId =
-                key.parse().map_err(|_| ractor::SpawnErr::StartupFailed(format!("{key:?} is not a run id").into()))?;
-            let (actor, _) = Actor::spawn_linked(None, RunActor, RunArgs { run_id, deps, stats }, supervisor).await?;
-            Ok(actor.get_cell())
+            let run_id: RunId = key.parse().map_err(|_| startup_failed(format!("{key:?} is not a run id")))?;
+            spawn_child(RunActor, RunArgs { run_id, deps, stats }, supervisor).await
         })
     }
 }

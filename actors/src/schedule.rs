@@ -17,7 +17,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use serde_json::json;
 
 use crate::registry::ActorStats;
-use crate::supervisor::SupervisorHandle;
+use crate::supervisor::{SupervisorHandle, runs_ready, spawn_child, startup_failed};
 
 /// Missed ticks run after downtime, at most.
 pub const MAX_CATCH_UP: usize = 10;
@@ -264,18 +264,15 @@ impl crate::supervisor::ChildFactory for ScheduleFactory {
         stats: Arc<ActorStats>,
     ) -> crate::supervisor::BoxFuture<Result<ractor::ActorCell, ractor::SpawnErr>> {
         let store = self.store.clone();
-        let runs = self.runs.get().cloned();
+        let runs = runs_ready(&self.runs);
         Box::pin(async move {
-            let failed = |reason: String| ractor::SpawnErr::StartupFailed(reason.into());
-            let runs = runs.ok_or_else(|| failed("the runs supervisor is not up".into()))?;
-            let scheduled = store.workflows().scheduled().await.map_err(|err| failed(err.to_string()))?;
+            let runs = runs?;
+            let scheduled = store.workflows().scheduled().await.map_err(|err| startup_failed(err.to_string()))?;
             let workflow = scheduled
                 .into_iter()
                 .find(|w| w.workflow_id.to_string() == key)
-                .ok_or_else(|| failed(format!("workflow {key} has no schedule")))?;
-            let args = ScheduleArgs { workflow, store, runs, stats };
-            let (actor, _) = Actor::spawn_linked(None, ScheduleActor, args, supervisor).await?;
-            Ok(actor.get_cell())
+                .ok_or_else(|| startup_failed(format!("workflow {key} has no schedule")))?;
+            spawn_child(ScheduleActor, ScheduleArgs { workflow, store, runs, stats }, supervisor).await
         })
     }
 }

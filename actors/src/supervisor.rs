@@ -43,6 +43,22 @@ pub trait ChildFactory: Send + Sync + 'static {
     ) -> BoxFuture<Result<ActorCell, SpawnErr>>;
 }
 
+/// Spawns `actor` linked under `supervisor`, unnamed: the common end of every factory's `start`.
+pub async fn spawn_child<A: Actor>(actor: A, args: A::Arguments, supervisor: ActorCell) -> Result<ActorCell, SpawnErr> {
+    let (actor, _) = A::spawn_linked(None, actor, args, supervisor).await?;
+    Ok(actor.get_cell())
+}
+
+/// A child that could not start, and why.
+pub fn startup_failed(reason: impl Into<String>) -> SpawnErr {
+    SpawnErr::StartupFailed(reason.into().into())
+}
+
+/// The runs supervisor a factory needs, once the tree has started it.
+pub fn runs_ready(runs: &std::sync::OnceLock<SupervisorHandle>) -> Result<SupervisorHandle, SpawnErr> {
+    runs.get().cloned().ok_or_else(|| startup_failed("the runs supervisor is not up"))
+}
+
 /// What a supervisor is given at start.
 #[derive(Clone)]
 pub struct SupervisorArgs {
@@ -282,11 +298,9 @@ impl ChildFactory for SupervisorFactory {
         let spec = self.kinds.get(&key).cloned();
         let registry = Arc::clone(&self.registry);
         Box::pin(async move {
-            let (policy, factory) =
-                spec.ok_or_else(|| SpawnErr::StartupFailed(format!("no supervisor kind {key:?}").into()))?;
+            let (policy, factory) = spec.ok_or_else(|| startup_failed(format!("no supervisor kind {key:?}")))?;
             let args = SupervisorArgs { name: key.clone(), policy, factory, registry, stats };
-            let (actor, _) = Supervisor::spawn_linked(None, Supervisor, args, supervisor).await?;
-            Ok(actor.get_cell())
+            spawn_child(Supervisor, args, supervisor).await
         })
     }
 }

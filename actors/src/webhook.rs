@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use sha2::Sha256;
 
 use crate::registry::ActorStats;
-use crate::supervisor::SupervisorHandle;
+use crate::supervisor::{SupervisorHandle, runs_ready, spawn_child, startup_failed};
 
 /// Headers never copied into the run's trigger payload (they carry credentials).
 const PRIVATE_HEADERS: [&str; 6] =
@@ -276,14 +276,12 @@ impl crate::supervisor::ChildFactory for WebhookFactory {
         stats: Arc<ActorStats>,
     ) -> crate::supervisor::BoxFuture<Result<ractor::ActorCell, ractor::SpawnErr>> {
         let store = self.store.clone();
-        let runs = self.runs.get().cloned();
+        let runs = runs_ready(&self.runs);
         Box::pin(async move {
-            let failed = |reason: String| ractor::SpawnErr::StartupFailed(reason.into());
-            let runs = runs.ok_or_else(|| failed("the runs supervisor is not up".into()))?;
-            let source: WebhookSourceId = key.parse().map_err(|_| failed(format!("{key:?} is not a source id")))?;
-            let args = WebhookArgs { source, store, runs, stats };
-            let (actor, _) = Actor::spawn_linked(None, WebhookSourceActor, args, supervisor).await?;
-            Ok(actor.get_cell())
+            let runs = runs?;
+            let source: WebhookSourceId =
+                key.parse().map_err(|_| startup_failed(format!("{key:?} is not a source id")))?;
+            spawn_child(WebhookSourceActor, WebhookArgs { source, store, runs, stats }, supervisor).await
         })
     }
 }
