@@ -25,7 +25,7 @@ pub use queue::{
     Delivery, DeliveryId, MemoryStepQueue, QueueDepth, QueueFuture, RedisQueueConfig, RedisStepQueue, StepJob,
     StepQueue,
 };
-pub use redis_link::RedisLink;
+pub use redis_link::{RedisLink, Subscription};
 pub use timestamp::Timestamp;
 pub use vault::{Keyring, Sealed, VaultError};
 
@@ -102,6 +102,10 @@ impl Store {
 
     pub fn runs(&self) -> Runs<'_> {
         Runs { db: &self.db }
+    }
+
+    pub fn nodes(&self) -> Nodes<'_> {
+        Nodes { db: &self.db }
     }
 
     pub fn secrets(&self) -> Secrets<'_> {

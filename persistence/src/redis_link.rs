@@ -58,3 +58,40 @@ impl RedisLink {
 pub(crate) fn redis_error(err: redis::RedisError) -> StoreError {
     StoreError::Redis { reason: err.to_string() }
 }
+
+/// Messages of one pub/sub channel, as they arrive. Ends when the connection drops: the caller
+/// subscribes again (messages published meanwhile are gone; pub/sub is a hint, never the truth).
+pub struct Subscription {
+    messages: redis::aio::PubSubStream,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription").finish_non_exhaustive()
+    }
+}
+
+impl Subscription {
+    /// The next message's payload, or `None` once the connection is gone.
+    pub async fn next(&mut self) -> Option<Vec<u8>> {
+        use futures_util::StreamExt;
+        self.messages.next().await.map(|msg| msg.get_payload_bytes().to_vec())
+    }
+}
+
+impl RedisLink {
+    /// Sends `payload` to every current subscriber of `channel` (on any node). Returns how many
+    /// subscribers received it.
+    pub async fn publish(&self, channel: &str, payload: &[u8]) -> StoreResult<u64> {
+        let mut conn = self.manager.clone();
+        redis::cmd("PUBLISH").arg(channel).arg(payload).query_async(&mut conn).await.map_err(redis_error)
+    }
+
+    /// Subscribes to `channel` on a connection of its own. Messages published after this returns
+    /// are delivered.
+    pub async fn subscribe(&self, channel: &str) -> StoreResult<Subscription> {
+        let mut pubsub = self.client.get_async_pubsub().await.map_err(redis_error)?;
+        pubsub.subscribe(channel).await.map_err(redis_error)?;
+        Ok(Subscription { messages: pubsub.into_on_message() })
+    }
+}

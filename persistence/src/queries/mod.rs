@@ -3,6 +3,7 @@
 
 mod billing;
 mod docs;
+mod nodes;
 mod orgs;
 mod runs;
 mod secrets;
@@ -12,6 +13,7 @@ mod workflows;
 
 pub use billing::*;
 pub use docs::*;
+pub use nodes::*;
 pub use orgs::*;
 pub use runs::*;
 pub use secrets::*;

@@ -193,6 +193,23 @@ impl Workflows<'_> {
         }))
     }
 
+    /// The schedule of one workflow, if it is enabled and its current version has a
+    /// `trigger.schedule` node.
+    pub async fn scheduled_workflow(&self, id: WorkflowId) -> StoreResult<Option<ScheduledWorkflow>> {
+        Ok(with_pool!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT w.id AS workflow_id, w.org_id, v.version, n.config FROM workflows w \
+                 JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.current_version \
+                 JOIN workflow_nodes n ON n.version_id = v.id \
+                 WHERE w.id = $1 AND w.enabled = $2 AND n.kind = 'trigger.schedule' LIMIT 1",
+            )
+            .bind(id.as_uuid())
+            .bind(true)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+
     pub async fn update(&self, org: OrgId, id: WorkflowId, patch: &WorkflowPatch, by: Actor) -> StoreResult<Workflow> {
         Ok(in_tx!(self.db, |tx| {
             let updated: Option<Workflow> = sqlx::query_as(

@@ -5,6 +5,7 @@ mod audit;
 mod billing;
 mod docs;
 mod fixtures;
+mod nodes;
 mod orgs;
 mod runs;
 mod secrets;
