@@ -4,29 +4,64 @@
 //! retryable failures that exhaust it dead-letter the run, permanent ones fail it. A delay step's
 //! wait is a timer message, never a sleeping task.
 //!
-//! The database is the truth: `pre_start` rebuilds the progress from the run's recorded results, so
-//! a restarted (or re-created, on another node) actor continues where the last one stopped, and a
-//! step already recorded as succeeded is never executed again.
+//! The database is the truth: `pre_start` claims the run for this node and rebuilds the progress
+//! from the run's recorded results, so a restarted (or re-created, on another node) actor continues
+//! where the last one stopped, and a step already recorded as succeeded is never executed again.
 //!
-//! Steps run as tasks of this process that send their result back as a message; the step queue
-//! (`aos_persistence::StepQueue`) carrying them to workers on other nodes plugs in here.
+//! Steps reach the engine one of two ways ([`Dispatch`]): as tasks of this process that send their
+//! result back as a message, or as jobs on the step queue that step workers (on any node) execute
+//! and record; the actor then learns of the recorded result from a notice or its own check.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use aos_engine_link::{Engine, PROTOCOL_VERSION, StepError, StepMeta, StepOutput, StepRequest, WireSecret};
-use aos_persistence::{
-    Actor as AuditActor, AttemptOutcome, NewAttempt, NewDlqEntry, NewRunLog, NewUsage, Run, SecretUse, Store,
-};
-use aos_schema::{ExecutionPlan, NodeId, RunId, RunStatus, StepStatus, referenced_secrets};
+use aos_engine_link::{Engine, StepOutput};
+use aos_persistence::{AttemptOutcome, NewAttempt, NewDlqEntry, NewRunLog, Run, RunClaim, StepJob, StepQueue, Store};
+use aos_schema::{ExecutionPlan, RunId, RunStatus, StepStatus};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde_json::json;
 
 use crate::policy::RetryPolicy;
 use crate::progress::{ReadyStep, RunOutcome, RunProgress, StepKey};
+use crate::recorded::{Replayed, Waits, replay};
 use crate::registry::ActorStats;
+use crate::step::{self, StepResult};
 use crate::supervisor::{spawn_child, startup_failed};
+
+/// How a run's steps reach the engine.
+#[derive(Clone)]
+pub enum Dispatch {
+    /// As tasks of the run actor's own process: the embedded default.
+    Local,
+    /// As jobs on the step queue, executed and recorded by step workers on any node.
+    Queue(Arc<dyn StepQueue>),
+}
+
+impl std::fmt::Debug for Dispatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Local => f.write_str("Local"),
+            Self::Queue(queue) => f.debug_tuple("Queue").field(queue).finish(),
+        }
+    }
+}
+
+/// This node, as run ownership sees it.
+#[derive(Debug, Clone)]
+pub struct NodeIdentity {
+    /// Unique among live nodes; stable across restarts of one node, so it takes its runs back at
+    /// once instead of waiting for its old heartbeat to go stale.
+    pub id: String,
+    /// A node whose heartbeat is older than this is gone, and its runs are adopted.
+    pub stale_after: Duration,
+}
+
+impl Default for NodeIdentity {
+    fn default() -> Self {
+        Self { id: "local".into(), stale_after: Duration::from_secs(15) }
+    }
+}
 
 /// What every run actor needs.
 #[derive(Clone)]
@@ -36,6 +71,25 @@ pub struct RunDeps {
     pub retry: RetryPolicy,
     /// Longest a single step may take before it counts as a retryable timeout.
     pub step_timeout: Duration,
+    pub dispatch: Dispatch,
+    pub node: NodeIdentity,
+    /// How often a run with steps on the queue reads their rows (a notice makes it look sooner).
+    pub check_every: Duration,
+}
+
+impl RunDeps {
+    /// In-process dispatch, the default retry policy and step timeout, the node `local`.
+    pub fn new(store: Store, engine: Arc<dyn Engine>) -> Self {
+        Self {
+            store,
+            engine,
+            retry: RetryPolicy::default(),
+            step_timeout: aos_engine_link::remote::DEFAULT_STEP_TIMEOUT,
+            dispatch: Dispatch::Local,
+            node: NodeIdentity::default(),
+            check_every: Duration::from_secs(2),
+        }
+    }
 }
 
 impl std::fmt::Debug for RunDeps {
@@ -43,6 +97,8 @@ impl std::fmt::Debug for RunDeps {
         f.debug_struct("RunDeps")
             .field("retry", &self.retry)
             .field("step_timeout", &self.step_timeout)
+            .field("dispatch", &self.dispatch)
+            .field("node", &self.node)
             .finish_non_exhaustive()
     }
 }
@@ -60,8 +116,12 @@ pub struct RunArgs {
 pub enum RunMsg {
     /// Dispatch whatever is ready.
     Advance,
-    /// A step attempt ended.
-    Finished { key: StepKey, attempt: u32, result: Result<StepOutput, StepError>, elapsed_ms: u64 },
+    /// A step attempt this process ran ended (in-process dispatch).
+    Finished { key: StepKey, attempt: u32, result: StepResult, elapsed_ms: u64 },
+    /// A worker recorded the result of attempt `attempt` of step `step` (queue dispatch).
+    Recorded { step: String, attempt: u32 },
+    /// Read the rows of the steps on the queue (queue dispatch).
+    Check,
     /// Try a step again (after its backoff).
     Retry { key: StepKey, attempt: u32 },
     /// A delay step's wait is over: its result may flow on.
@@ -76,18 +136,28 @@ pub enum RunMsg {
 #[derive(Debug, Default)]
 pub struct RunActor;
 
+/// A dispatched step.
+#[derive(Debug, Clone)]
+struct InFlight {
+    step: ReadyStep,
+    /// The attempt under way, `None` while a retry waits out its backoff.
+    attempt: Option<u32>,
+}
+
 /// A live run.
 #[derive(Debug)]
 pub struct RunState {
     run: Run,
     progress: RunProgress,
     /// The dispatched steps, kept for retries.
-    in_flight: HashMap<StepKey, ReadyStep>,
+    in_flight: HashMap<StepKey, InFlight>,
     /// Steps the last actor of this run had dispatched but not finished: they run again first.
     recovered: Vec<ReadyStep>,
     /// The last attempt number used per step row name, so a new try never reuses a recorded one.
     attempts: HashMap<String, u32>,
     status: RunStatus,
+    /// A `Check` is on its way (queue dispatch).
+    checking: bool,
     deps: RunDeps,
     stats: Arc<ActorStats>,
 }
@@ -99,45 +169,79 @@ impl Actor for RunActor {
 
     async fn pre_start(&self, myself: ActorRef<RunMsg>, args: RunArgs) -> Result<RunState, ActorProcessingErr> {
         let store = &args.deps.store;
+        let claim = store.nodes().claim_run(args.run_id, &args.deps.node.id, args.deps.node.stale_after).await?;
         let run = store.runs().get(args.run_id).await?;
         let version = store.workflows().version(run.org_id, run.workflow_id, run.version).await?;
         let plan: ExecutionPlan = serde_json::from_value(version.plan.clone())?;
         let mut progress = RunProgress::new(Arc::new(plan), run.input.clone());
-        let recorded = store.runs().steps(run.id).await?;
-        let Replayed { pending: recovered, waiting } = replay(&mut progress, &recorded);
-        // attempts the previous actor started but never finished will not report: close them
-        let interrupted = AttemptOutcome {
-            status: StepStatus::Failed,
-            output: None,
-            error: Some("interrupted: the run's actor restarted before this attempt finished".into()),
-            duration_ms: None,
-        };
-        for step in recorded.iter().filter(|s| s.status == StepStatus::Running) {
-            store.runs().finish_attempt(run.id, &step.node_id, step.attempt, &interrupted).await?;
+        if let RunClaim::OwnedBy(node) = &claim {
+            tracing::info!(run_id = %run.id, %node, "run is driven by another node");
         }
-        let mut attempts: HashMap<String, u32> = HashMap::new();
-        for step in &recorded {
-            let last = attempts.entry(step.node_id.clone()).or_default();
-            *last = (*last).max(u32::try_from(step.attempt).unwrap_or(u32::MAX));
-        }
-        let state = RunState {
-            attempts,
+        let live = claim == RunClaim::Claimed && !run.status.is_terminal();
+        let recorded = if live { store.runs().steps(run.id).await? } else { Vec::new() };
+        let Replayed { pending, waiting } = replay(&mut progress, &recorded, Waits::Keep);
+        let mut state = RunState {
+            attempts: HashMap::new(),
             status: run.status,
             run,
             progress,
             in_flight: HashMap::new(),
-            recovered,
+            recovered: Vec::new(),
+            checking: false,
             deps: args.deps,
             stats: args.stats,
         };
-        if !state.status.is_terminal() {
-            for (key, output, remaining) in waiting {
-                state.stats.enqueued();
-                myself.send_after(remaining, move || RunMsg::Resume { key, output });
-            }
-            state.stats.enqueued();
-            myself.send_message(RunMsg::Advance)?;
+        if !live {
+            myself.stop(None);
+            return Ok(state);
         }
+        for step in &recorded {
+            let last = state.attempts.entry(step.node_id.clone()).or_default();
+            *last = (*last).max(u32::try_from(step.attempt).unwrap_or(u32::MAX));
+        }
+        match state.deps.dispatch {
+            Dispatch::Local => {
+                // attempts the previous actor started and never finished will not report: close them
+                let interrupted = AttemptOutcome {
+                    status: StepStatus::Failed,
+                    output: None,
+                    error: Some("interrupted: the run's actor restarted before this attempt finished".into()),
+                    duration_ms: None,
+                };
+                for step in recorded.iter().filter(|s| s.status == StepStatus::Running) {
+                    let runs = state.deps.store.runs();
+                    runs.finish_attempt(state.run.id, &step.node_id, step.attempt, &interrupted).await?;
+                }
+                state.recovered = pending;
+            }
+            Dispatch::Queue(_) => {
+                // a worker holds (or the queue keeps) every started attempt: wait for its result;
+                // a step with no attempt row yet is queued again (a job that is still waiting
+                // has the same attempt number, and only one of the two gets to start it)
+                for step in pending {
+                    let name = step.key.to_string();
+                    let last = recorded.iter().filter(|r| r.node_id == name).max_by_key(|r| r.attempt);
+                    match last {
+                        Some(row) if row.status != StepStatus::Succeeded => {
+                            let attempt = u32::try_from(row.attempt).unwrap_or(u32::MAX);
+                            state.in_flight.insert(step.key.clone(), InFlight { step, attempt: Some(attempt) });
+                        }
+                        _ => state.recovered.push(step),
+                    }
+                }
+                if !state.in_flight.is_empty() {
+                    state.stats.enqueued();
+                    myself.send_message(RunMsg::Check)?;
+                    state.checking = true;
+                }
+            }
+        }
+        for (key, output, remaining) in waiting {
+            state.stats.enqueued();
+            myself.send_after(remaining, move || RunMsg::Resume { key, output });
+        }
+        state.stats.enqueued();
+        myself.send_message(RunMsg::Advance)?;
         Ok(state)
     }
 
@@ -157,10 +261,19 @@ impl Actor for RunActor {
         match msg {
             RunMsg::Advance => {}
             RunMsg::Finished { key, attempt, result, elapsed_ms } => {
-                state.finished(&myself, key, attempt, result, elapsed_ms).await?;
+                let name = key.to_string();
+                if !step::record(&state.deps.store, &state.run, &name, attempt, &result, elapsed_ms).await? {
+                    return Ok(()); // recorded already: a duplicate delivery
+                }
+                state.apply(&myself, key, attempt, result).await?;
+            }
+            RunMsg::Recorded { .. } => state.collect(&myself).await?,
+            RunMsg::Check => {
+                state.checking = false;
+                state.collect(&myself).await?;
             }
             RunMsg::Retry { key, .. } => {
-                if let Some(step) = state.in_flight.get(&key).cloned() {
+                if let Some(step) = state.in_flight.get(&key).map(|f| f.step.clone()) {
                     let attempt = state.next_attempt(&key);
                     state.dispatch(&myself, step, attempt).await?;
                 }
@@ -179,57 +292,10 @@ impl Actor for RunActor {
                 return Ok(());
             }
         }
-        state.advance(&myself).await?;
+        if !state.status.is_terminal() {
+            state.advance(&myself).await?;
+        }
         Ok(())
-    }
-}
-
-/// What a reloaded run resumes with.
-#[derive(Debug, Default)]
-struct Replayed {
-    /// Dispatched steps with no recorded success: they run again.
-    pending: Vec<ReadyStep>,
-    /// Delay steps whose wait had not ended: their result flows on after the rest of the wait.
-    waiting: Vec<(StepKey, StepOutput, Duration)>,
-}
-
-/// Feeds recorded successes back into `progress` until it asks for a step that has none.
-fn replay(progress: &mut RunProgress, recorded: &[aos_persistence::RunStep]) -> Replayed {
-    let mut replayed = Replayed::default();
-    let now = aos_persistence::Timestamp::now();
-    loop {
-        let ready = progress.ready();
-        if ready.is_empty() {
-            return replayed;
-        }
-        let mut advanced = false;
-        for step in ready {
-            let name = step.key.to_string();
-            let done =
-                recorded.iter().filter(|r| r.node_id == name && r.status == StepStatus::Succeeded).find_map(|r| {
-                    let output = serde_json::from_value::<StepOutput>(r.output.clone()?).ok()?;
-                    Some((output, r.finished_at))
-                });
-            let Some((output, finished_at)) = done else {
-                replayed.pending.push(step);
-                continue;
-            };
-            let remaining = match (output.wait_ms, finished_at) {
-                (Some(wait), Some(at)) => {
-                    let due = at + time::Duration::milliseconds(i64::try_from(wait).unwrap_or(i64::MAX));
-                    Duration::try_from(due.as_offset() - now.as_offset()).unwrap_or_default()
-                }
-                _ => Duration::ZERO,
-            };
-            if remaining > Duration::ZERO {
-                replayed.waiting.push((step.key, output, remaining));
-            } else if progress.complete(&step.key, &output).is_ok() {
-                advanced = true;
-            }
-        }
-        if !advanced {
-            return replayed;
-        }
     }
 }
 
@@ -242,7 +308,6 @@ impl RunState {
         self.log_skipped().await?;
         for step in to_run {
             let attempt = self.next_attempt(&step.key);
-            self.in_flight.insert(step.key.clone(), step.clone());
             self.dispatch(myself, step, attempt).await?;
         }
         match self.progress.outcome() {
@@ -275,16 +340,53 @@ impl RunState {
             self.log(None, "info", "run_started", "run started".into(), json!({})).await?;
         }
         let name = step.key.to_string();
-        let runs = self.deps.store.runs();
-        runs.start_attempt(&NewAttempt {
-            run_id: self.run.id,
-            org_id: self.run.org_id,
-            node_id: name.clone(),
-            attempt: i64::from(attempt),
-            status: StepStatus::Running,
-            input: Some(step.context.input.clone()),
-        })
+        self.in_flight.insert(step.key.clone(), InFlight { step: step.clone(), attempt: Some(attempt) });
+        self.log(
+            Some(&name),
+            "info",
+            "step_queued",
+            format!("{name} queued"),
+            json!({ "attempt": attempt, "kind": step.kind }),
+        )
         .await?;
+        match &self.deps.dispatch {
+            Dispatch::Local => self.run_here(myself, step, attempt).await,
+            Dispatch::Queue(queue) => {
+                let job = StepJob {
+                    run_id: self.run.id,
+                    org_id: self.run.org_id,
+                    workflow_id: self.run.workflow_id,
+                    step_key: name,
+                    attempt,
+                    enqueued_at: aos_persistence::Timestamp::now(),
+                };
+                queue.enqueue(&job).await?;
+                self.schedule_check(myself);
+                Ok(())
+            }
+        }
+    }
+
+    /// Starts the attempt as a task of this process.
+    async fn run_here(
+        &mut self,
+        myself: &ActorRef<RunMsg>,
+        step: ReadyStep,
+        attempt: u32,
+    ) -> Result<(), ActorProcessingErr> {
+        let name = step.key.to_string();
+        self.deps
+            .store
+            .runs()
+            .start_attempt(&NewAttempt {
+                run_id: self.run.id,
+                org_id: self.run.org_id,
+                node_id: name.clone(),
+                attempt: i64::from(attempt),
+                status: StepStatus::Running,
+                input: Some(step.context.input.clone()),
+            })
+            .await?;
         self.log(
             Some(&name),
             "info",
@@ -293,95 +395,69 @@ impl RunState {
             json!({ "attempt": attempt, "kind": step.kind }),
         )
         .await?;
-        let mut secrets = BTreeMap::new();
-        for secret in referenced_secrets(&step.config) {
-            let usage = SecretUse { by: AuditActor::System, purpose: format!("run:{}/step:{name}", self.run.id) };
-            // a secret that is not set is left out: the engine reports it as `missing_secret`;
-            // any other failure (the database is down) fails this actor, whose restart retries
-            match self.deps.store.secrets().reveal(self.run.org_id, &secret, &usage).await {
-                Ok(value) => {
-                    secrets.insert(secret, WireSecret(value));
-                }
-                Err(aos_persistence::StoreError::NotFound { .. }) => {}
-                Err(other) => return Err(other.into()),
-            }
-        }
-        let request = StepRequest {
-            protocol: PROTOCOL_VERSION.to_owned(),
-            meta: StepMeta {
-                org_id: self.run.org_id.to_string(),
-                workflow_id: self.run.workflow_id.to_string(),
-                run_id: self.run.id.to_string(),
-                node_id: name,
-                attempt,
-                traceparent: None,
-            },
-            kind: step.kind.clone(),
-            config: step.config.clone(),
-            context: step.context.clone(),
-            secrets,
-        };
+        // a secret the store cannot read fails this actor, whose restart retries
+        let request = step::request_for(&self.deps.store, &self.run, &step, attempt).await?;
         let engine = Arc::clone(&self.deps.engine);
-        let timeout = step_timeout(&step.config).unwrap_or(self.deps.step_timeout);
+        let timeout = step::node_timeout(&step.config).unwrap_or(self.deps.step_timeout);
         let reply = myself.clone();
         let stats = Arc::clone(&self.stats);
         let key = step.key;
         tokio::spawn(async move {
-            let started = Instant::now();
-            let result = match tokio::time::timeout(timeout, engine.execute(request)).await {
-                Ok(result) => result,
-                Err(_) => Err(StepError::retryable("step_timeout", format!("the step took longer than {timeout:?}"))),
-            };
-            let elapsed_ms = started.elapsed().as_millis() as u64;
+            let (result, elapsed_ms) = step::execute(&engine, request, timeout).await;
             stats.enqueued();
             let _run_gone = reply.send_message(RunMsg::Finished { key, attempt, result, elapsed_ms });
         });
         Ok(())
     }
 
-    async fn finished(
+    /// Sends this actor a `Check` after `check_every`, unless one is on its way.
+    fn schedule_check(&mut self, myself: &ActorRef<RunMsg>) {
+        if !self.checking {
+            self.checking = true;
+            self.stats.enqueued();
+            myself.send_after(self.deps.check_every, || RunMsg::Check);
+        }
+    }
+
+    /// Applies every result workers recorded for the attempts under way (queue dispatch), and
+    /// keeps checking while some are.
+    async fn collect(&mut self, myself: &ActorRef<RunMsg>) -> Result<(), ActorProcessingErr> {
+        let rows = self.deps.store.runs().steps(self.run.id).await?;
+        let mut done: Vec<(StepKey, u32, StepResult)> = self
+            .in_flight
+            .iter()
+            .filter_map(|(key, flight)| {
+                let attempt = flight.attempt?;
+                let name = key.to_string();
+                let row = rows.iter().find(|r| r.node_id == name && r.attempt == i64::from(attempt))?;
+                Some((key.clone(), attempt, step::recorded_result(row)?))
+            })
+            .collect();
+        done.sort_by(|a, b| a.0.cmp(&b.0));
+        for (key, attempt, result) in done {
+            if self.status.is_terminal() {
+                return Ok(());
+            }
+            self.apply(myself, key, attempt, result).await?;
+        }
+        if self.in_flight.values().any(|f| f.attempt.is_some()) {
+            self.schedule_check(myself);
+        }
+        Ok(())
+    }
+
+    /// Moves the run on from a recorded result: the output flows on (after a delay's wait), or the
+    /// failure is retried, dead-lettered or fails the run.
+    async fn apply(
         &mut self,
         myself: &ActorRef<RunMsg>,
         key: StepKey,
         attempt: u32,
-        result: Result<StepOutput, StepError>,
-        elapsed_ms: u64,
+        result: StepResult,
     ) -> Result<(), ActorProcessingErr> {
         let name = key.to_string();
-        let runs = self.deps.store.runs();
         match result {
             Ok(output) => {
-                let recorded = AttemptOutcome {
-                    status: StepStatus::Succeeded,
-                    output: Some(serde_json::to_value(&output)?),
-                    error: None,
-                    duration_ms: Some(elapsed_ms as i64),
-                };
-                if !runs.finish_attempt(self.run.id, &name, i64::from(attempt), &recorded).await? {
-                    return Ok(()); // recorded already: a duplicate delivery
-                }
-                self.deps
-                    .store
-                    .billing()
-                    .record_usage(&NewUsage {
-                        org: self.run.org_id,
-                        workflow: self.run.workflow_id,
-                        run: self.run.id,
-                        node_id: NodeId::from(name.clone()),
-                        attempt: i64::from(attempt),
-                        steps: 1,
-                        compute_ms: elapsed_ms as i64,
-                        bytes: output.bytes as i64,
-                    })
-                    .await?;
-                self.log(
-                    Some(&name),
-                    "info",
-                    "step_succeeded",
-                    format!("{name} succeeded"),
-                    json!({ "attempt": attempt, "duration_ms": elapsed_ms }),
-                )
-                .await?;
                 self.in_flight.remove(&key);
                 match output.wait_ms {
                     Some(wait) if wait > 0 => {
@@ -392,69 +468,53 @@ impl RunState {
                 }
             }
             Err(error) => {
-                let recorded = AttemptOutcome {
-                    status: StepStatus::Failed,
-                    output: None,
-                    error: Some(error.to_string()),
-                    duration_ms: Some(elapsed_ms as i64),
-                };
-                if !runs.finish_attempt(self.run.id, &name, i64::from(attempt), &recorded).await? {
-                    return Ok(());
-                }
-                self.log(
-                    Some(&name),
-                    "warn",
-                    "step_failed",
-                    format!("{name} failed: {error}"),
-                    json!({ "attempt": attempt, "code": error.code, "retryable": error.is_retryable() }),
-                )
-                .await?;
                 let retry_after = error.retry_after_ms.map(Duration::from_millis);
+                let config = self.in_flight.get(&key).map(|f| &f.step.config);
                 let delay = if error.is_retryable() {
-                    let config = self.in_flight.get(&key).map(|s| &s.config);
                     retry_policy(self.deps.retry, config).next_delay(attempt, jitter(), retry_after)
                 } else {
                     None
                 };
-                match delay {
-                    Some(delay) => {
-                        self.log(
-                            Some(&name),
-                            "info",
-                            "step_retrying",
-                            format!("{name} retries in {} ms", delay.as_millis()),
-                            json!({ "attempt": attempt + 1, "delay_ms": delay.as_millis() as u64 }),
-                        )
-                        .await?;
-                        self.stats.enqueued();
-                        myself.send_after(delay, move || RunMsg::Retry { key, attempt: attempt + 1 });
+                if let Some(delay) = delay {
+                    self.log(
+                        Some(&name),
+                        "info",
+                        "step_retrying",
+                        format!("{name} retries in {} ms", delay.as_millis()),
+                        json!({ "attempt": attempt + 1, "delay_ms": delay.as_millis() as u64 }),
+                    )
+                    .await?;
+                    if let Some(flight) = self.in_flight.get_mut(&key) {
+                        flight.attempt = None;
                     }
-                    None => {
-                        self.progress.fail(&key)?;
-                        let input = self.in_flight.get(&key).map(|s| s.context.input.clone()).unwrap_or_default();
-                        if error.is_retryable() {
-                            runs.dead_letter(&NewDlqEntry {
-                                run_id: self.run.id,
-                                node_id: name.clone(),
-                                error: error.to_string(),
-                                input,
-                            })
-                            .await?;
-                            self.status = RunStatus::DeadLettered;
-                            self.log(
-                                Some(&name),
-                                "error",
-                                "run_finished",
-                                format!("run dead-lettered at {name}"),
-                                json!({ "status": "dead_lettered" }),
-                            )
-                            .await?;
-                        } else {
-                            self.end(RunStatus::Failed, Some(&error.to_string())).await?;
-                        }
-                        myself.stop(None);
-                    }
+                    self.stats.enqueued();
+                    myself.send_after(delay, move || RunMsg::Retry { key, attempt: attempt + 1 });
+                    return Ok(());
                 }
+                self.progress.fail(&key)?;
+                let input = self.in_flight.get(&key).map(|f| f.step.context.input.clone()).unwrap_or_default();
+                if error.is_retryable() {
+                    let runs = self.deps.store.runs();
+                    runs.dead_letter(&NewDlqEntry {
+                        run_id: self.run.id,
+                        node_id: name.clone(),
+                        error: error.to_string(),
+                        input,
+                    })
+                    .await?;
+                    self.status = RunStatus::DeadLettered;
+                    self.log(
+                        Some(&name),
+                        "error",
+                        "run_finished",
+                        format!("run dead-lettered at {name}"),
+                        json!({ "status": "dead_lettered" }),
+                    )
+                    .await?;
+                } else {
+                    self.end(RunStatus::Failed, Some(&error.to_string())).await?;
+                }
+                myself.stop(None);
             }
         }
         Ok(())
@@ -514,19 +574,26 @@ impl RunState {
     }
 }
 
-/// The retry policy of a node: the platform's, with the node's `max_attempts` when it sets one.
+/// The retry policy of a node: the platform's, with the node's own `max_attempts`,
+/// `backoff_initial_ms`, `backoff_max_ms` and `jitter` where it sets them.
 fn retry_policy(base: RetryPolicy, config: Option<&serde_json::Map<String, serde_json::Value>>) -> RetryPolicy {
-    let attempts = config.and_then(|c| c.get("max_attempts")).and_then(serde_json::Value::as_f64);
-    match attempts {
-        Some(n) if n.is_finite() && n >= 1.0 => RetryPolicy { max_attempts: n.min(20.0) as u32, ..base },
-        _ => base,
+    let field = |name: &str| {
+        config.and_then(|c| c.get(name)).and_then(serde_json::Value::as_f64).filter(|n| n.is_finite() && *n >= 0.0)
+    };
+    let mut policy = base;
+    if let Some(n) = field("max_attempts").filter(|n| *n >= 1.0) {
+        policy.max_attempts = n.min(20.0) as u32;
     }
-}
-
-/// A node's own limit, from its optional `timeout_seconds` config field.
-fn step_timeout(config: &serde_json::Map<String, serde_json::Value>) -> Option<Duration> {
-    let seconds = config.get("timeout_seconds")?.as_f64()?;
-    (seconds.is_finite() && seconds > 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
+    if let Some(ms) = field("backoff_initial_ms") {
+        policy.backoff.initial = Duration::from_millis(ms.min(3_600_000.0) as u64);
+    }
+    if let Some(ms) = field("backoff_max_ms") {
+        policy.backoff.max = Duration::from_millis(ms.min(86_400_000.0) as u64);
+    }
+    if let Some(jitter) = field("jitter") {
+        policy.jitter = jitter.min(1.0);
+    }
+    policy
 }
 
 /// A value in `[0, 1)` for retry jitter, from the process's random source.

@@ -109,6 +109,14 @@ fn from_chrono(at: DateTime<Utc>) -> Timestamp {
         .unwrap_or_else(|_| Timestamp::now())
 }
 
+/// A `trigger.schedule` node's cron, zone and missed-tick policy.
+fn parse_trigger(config: &serde_json::Value) -> Result<(CronSchedule, Missed), ScheduleError> {
+    let text = |field: &str| config.get(field).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let schedule = CronSchedule::parse(&text("cron"), &text("timezone"))?;
+    let missed = if text("missed") == "catch_up" { Missed::CatchUp } else { Missed::Skip };
+    Ok((schedule, missed))
+}
+
 /// A schedule actor's start arguments.
 #[derive(Debug, Clone)]
 pub struct ScheduleArgs {
@@ -122,8 +130,11 @@ pub struct ScheduleArgs {
 /// What a schedule actor handles.
 #[derive(Debug)]
 pub enum ScheduleMsg {
-    /// Fire whatever is due, then sleep until the next tick.
-    Tick,
+    /// Fire whatever is due, then sleep until the next tick. Carries the timer's generation: a
+    /// reload starts a new one, and ticks of an older generation are dropped.
+    Tick(u64),
+    /// The workflow changed (a new version, enabled or disabled): read the schedule again.
+    Reload,
 }
 
 /// One workflow's schedule on this node.
@@ -138,6 +149,8 @@ pub struct ScheduleState {
     missed: Missed,
     /// The newest tick fired (by any node), so ticks are neither repeated nor skipped.
     last_fired: Timestamp,
+    /// The live timer chain's generation.
+    generation: u64,
 }
 
 impl Actor for ScheduleActor {
@@ -150,10 +163,7 @@ impl Actor for ScheduleActor {
         myself: ActorRef<ScheduleMsg>,
         args: ScheduleArgs,
     ) -> Result<ScheduleState, ActorProcessingErr> {
-        let config = &args.workflow.config;
-        let text = |field: &str| config.get(field).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-        let schedule = CronSchedule::parse(&text("cron"), &text("timezone"))?;
-        let missed = if text("missed") == "catch_up" { Missed::CatchUp } else { Missed::Skip };
+        let (schedule, missed) = parse_trigger(&args.workflow.config)?;
         let last = args.store.runs().latest_by_trigger(args.workflow.workflow_id, "schedule").await?;
         let last_fired = last
             .and_then(|run| {
@@ -161,17 +171,33 @@ impl Actor for ScheduleActor {
             })
             .unwrap_or_else(Timestamp::now);
         args.stats.enqueued();
-        myself.send_message(ScheduleMsg::Tick)?;
-        Ok(ScheduleState { args, schedule, missed, last_fired })
+        myself.send_message(ScheduleMsg::Tick(0))?;
+        Ok(ScheduleState { args, schedule, missed, last_fired, generation: 0 })
     }
 
     async fn handle(
         &self,
         myself: ActorRef<ScheduleMsg>,
-        _msg: ScheduleMsg,
+        msg: ScheduleMsg,
         state: &mut ScheduleState,
     ) -> Result<(), ActorProcessingErr> {
         state.args.stats.dequeued();
+        match msg {
+            ScheduleMsg::Tick(generation) if generation != state.generation => return Ok(()),
+            ScheduleMsg::Tick(_) => {}
+            ScheduleMsg::Reload => state.generation += 1,
+        }
+        // the current version's schedule, read at every wake: a new version or a disabled
+        // workflow takes effect here (and a workflow no longer scheduled ends its actor)
+        let Some(current) = state.args.store.workflows().scheduled_workflow(state.args.workflow.workflow_id).await?
+        else {
+            myself.stop(Some("no longer scheduled".into()));
+            return Ok(());
+        };
+        if current.config != state.args.workflow.config {
+            (state.schedule, state.missed) = parse_trigger(&current.config)?;
+        }
+        state.args.workflow = current;
         let now = Timestamp::now();
         for tick in due_ticks(&state.schedule, Some(state.last_fired), now, state.missed) {
             state.fire(tick, now).await?;
@@ -179,7 +205,8 @@ impl Actor for ScheduleActor {
         if let Some(next) = state.schedule.next_after(state.last_fired.max(now)) {
             let wait = Duration::try_from(next.as_offset() - Timestamp::now().as_offset()).unwrap_or_default();
             state.args.stats.enqueued();
-            myself.send_after(wait, || ScheduleMsg::Tick);
+            let generation = state.generation;
+            myself.send_after(wait, move || ScheduleMsg::Tick(generation));
         }
         Ok(())
     }

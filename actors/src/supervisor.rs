@@ -87,6 +87,8 @@ pub enum SupervisorMsg {
     Restart { key: String },
     /// The keys of the live children.
     Children(RpcReplyPort<Vec<String>>),
+    /// The child `key` if it runs now (never starts one).
+    Find { key: String, reply: RpcReplyPort<Option<StartedChild>> },
 }
 
 /// A running child: its cell and its counters (count what you send it with `stats.enqueued()`).
@@ -201,6 +203,12 @@ impl Actor for Supervisor {
                     tracing::warn!(supervisor = %state.args.name, %key, error = %err, "restart failed");
                     return Err(err.into());
                 }
+            }
+            SupervisorMsg::Find { key, reply } => {
+                let found = state.children.get(&key).and_then(|child| {
+                    Some(StartedChild { cell: child.cell.clone()?, stats: Arc::clone(&child.stats) })
+                });
+                let _receiver_gone = reply.send(found);
             }
             SupervisorMsg::Children(reply) => {
                 let mut keys: Vec<String> = state.children.keys().cloned().collect();
@@ -340,6 +348,16 @@ impl SupervisorHandle {
             self.stats.dequeued();
             SupervisorError::Unavailable
         })
+    }
+
+    /// The child `key` if it runs now.
+    pub async fn find(&self, key: &str) -> Result<Option<StartedChild>, SupervisorError> {
+        self.stats.enqueued();
+        let key = key.to_owned();
+        match self.actor.call(|reply| SupervisorMsg::Find { key, reply }, None).await {
+            Ok(ractor::rpc::CallResult::Success(found)) => Ok(found),
+            _ => Err(SupervisorError::Unavailable),
+        }
     }
 
     /// The keys of the live children.

@@ -1,20 +1,29 @@
-//! The actor tree of one process: a root supervisor over one supervisor per kind. Today the kinds
-//! are `runs` (run actors), `schedules` (one actor per scheduled workflow) and `webhook-sources`
-//! (one actor per source that received a delivery); the workflow, webhook-source, schedule, doc-room and step-worker kinds
-//! join as they are built. On start a node resumes every unfinished run it finds in the database,
-//! which is how a run survives the loss of the process that was running it.
+//! The actor tree of one process: a root supervisor over one supervisor per kind: `workflows` (one
+//! actor per workflow being published), `runs` (run actors), `schedules` (one actor per scheduled
+//! workflow), `webhook-sources` (one actor per source that received a delivery) and, with queue
+//! dispatch, `step-workers` (the workers draining the step queue). Doc rooms (`aos-realtime`)
+//! join as their own kind.
+//!
+//! A node beats a heartbeat under its id and drives the runs it owns. On start it resumes its own
+//! unfinished runs; while it lives it adopts the runs of nodes whose heartbeat went stale (and runs
+//! nobody ever started), which is how a run survives the loss of the process that was running it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use aos_schema::{RunId, WebhookSourceId};
+use aos_persistence::{RedisLink, RunClaim};
+use aos_schema::{RunId, WebhookSourceId, WorkflowId};
 use ractor::{Actor, SpawnErr};
 
+use crate::notice::Notifier;
 use crate::policy::RestartPolicy;
 use crate::registry::{ActorKind, ActorNode, Registry};
-use crate::run::{RunDeps, RunFactory};
+use crate::run::{Dispatch, RunDeps, RunFactory};
 use crate::schedule::ScheduleFactory;
 use crate::supervisor::{Supervisor, SupervisorArgs, SupervisorError, SupervisorFactory, SupervisorHandle};
 use crate::webhook::{Accepted, Delivery, DeliveryError, WebhookFactory, WebhookMsg};
+use crate::worker::{WorkerDeps, WorkerFactory};
+use crate::workflow::{PublishError, PublishRequest, Published, WorkflowFactory, WorkflowMsg};
 
 /// Why the tree could not start or answer.
 #[derive(Debug, thiserror::Error)]
@@ -32,25 +41,105 @@ pub enum SystemError {
 pub struct ActorSystem {
     registry: Arc<Registry>,
     root: SupervisorHandle,
+    workflows: SupervisorHandle,
     runs: SupervisorHandle,
     schedules: SupervisorHandle,
     webhooks: SupervisorHandle,
+    /// The supervisors of `SystemConfig::extra_kinds`, by name.
+    extras: std::collections::HashMap<String, SupervisorHandle>,
     deps: RunDeps,
+    /// The heartbeat and adoption loop, and the step-notice listener.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// How a node's tree is set up beyond what its runs need.
+#[derive(Debug, Clone)]
+pub struct SystemConfig {
+    pub deps: RunDeps,
+    /// Step workers on this node (queue dispatch only; none on a gateway-only node).
+    pub workers: usize,
+    /// How long a claimed step job may go without renewal before other workers take it over.
+    pub claim_timeout: Duration,
+    /// How often the node beats its heartbeat and looks for orphaned runs.
+    pub heartbeat_every: Duration,
+    /// Carries step notices between nodes.
+    pub redis: Option<RedisLink>,
+    /// Kinds other crates supervise under this root (the realtime crate's doc rooms), by name.
+    pub extra_kinds: Vec<ExtraKind>,
+}
+
+/// A supervised kind another crate brings: its supervisor's name, restart policy and children.
+#[derive(Clone)]
+pub struct ExtraKind {
+    pub name: String,
+    pub policy: RestartPolicy,
+    pub factory: Arc<dyn crate::supervisor::ChildFactory>,
+}
+
+impl std::fmt::Debug for ExtraKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExtraKind").field("name", &self.name).field("policy", &self.policy).finish_non_exhaustive()
+    }
+}
+
+impl SystemConfig {
+    pub fn new(deps: RunDeps) -> Self {
+        let heartbeat_every = (deps.node.stale_after / 3).max(Duration::from_millis(100));
+        Self {
+            deps,
+            workers: 4,
+            claim_timeout: Duration::from_secs(30),
+            heartbeat_every,
+            redis: None,
+            extra_kinds: Vec::new(),
+        }
+    }
+}
+
+/// Where a run is driven.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunPlacement {
+    /// By an actor on this node.
+    Here,
+    /// By the node named (alive).
+    Elsewhere(String),
+    /// Nowhere: it has finished.
+    Finished,
+}
+
+/// The name of the workflows supervisor.
+pub const WORKFLOWS: &str = "workflows";
 /// The name of the runs supervisor.
 pub const RUNS: &str = "runs";
 /// The name of the schedules supervisor.
 pub const SCHEDULES: &str = "schedules";
 /// The name of the webhook-sources supervisor.
 pub const WEBHOOK_SOURCES: &str = "webhook-sources";
+/// The name of the step-workers supervisor.
+pub const STEP_WORKERS: &str = "step-workers";
+/// Orphaned runs one adoption round takes at most.
+const ADOPT_BATCH: i64 = 500;
 
 impl ActorSystem {
-    /// Starts the root and the kind supervisors.
+    /// Starts the root and the kind supervisors with the default node settings.
     pub async fn start(deps: RunDeps) -> Result<Self, SystemError> {
+        Self::start_with(SystemConfig::new(deps)).await
+    }
+
+    /// Starts the root and the kind supervisors, the step workers (queue dispatch), the heartbeat
+    /// and adoption loop and the step-notice listener.
+    pub async fn start_with(config: SystemConfig) -> Result<Self, SystemError> {
+        let SystemConfig { deps, workers, claim_timeout, heartbeat_every, redis, extra_kinds } = config;
         let registry = Arc::new(Registry::default());
         let runs_handle = Arc::new(std::sync::OnceLock::new());
-        let kinds = SupervisorFactory::new(Arc::clone(&registry))
+        let schedules_handle = Arc::new(std::sync::OnceLock::new());
+        let notifier = Notifier::new(Arc::clone(&runs_handle), redis);
+        let mut kinds = SupervisorFactory::new(Arc::clone(&registry))
+            .with_kind(
+                WORKFLOWS,
+                RestartPolicy::default(),
+                Arc::new(WorkflowFactory { store: deps.store.clone(), schedules: Arc::clone(&schedules_handle) }),
+            )
             .with_kind(RUNS, RestartPolicy::default(), Arc::new(RunFactory { deps: deps.clone() }))
             .with_kind(
                 SCHEDULES,
@@ -62,6 +151,22 @@ impl ActorSystem {
                 RestartPolicy::default(),
                 Arc::new(WebhookFactory { store: deps.store.clone(), runs: Arc::clone(&runs_handle) }),
             );
+        for extra in &extra_kinds {
+            kinds = kinds.with_kind(&extra.name, extra.policy, Arc::clone(&extra.factory));
+        }
+        if let Dispatch::Queue(queue) = &deps.dispatch {
+            let worker_deps = WorkerDeps {
+                store: deps.store.clone(),
+                engine: Arc::clone(&deps.engine),
+                queue: Arc::clone(queue),
+                notifier: notifier.clone(),
+                step_timeout: deps.step_timeout,
+                claim_timeout,
+                node: deps.node.id.clone(),
+            };
+            kinds =
+                kinds.with_kind(STEP_WORKERS, RestartPolicy::default(), Arc::new(WorkerFactory { deps: worker_deps }));
+        }
         let root_stats = registry.register(ActorKind::Root, "root", None);
         let args = SupervisorArgs {
             name: "root".into(),
@@ -72,31 +177,54 @@ impl ActorSystem {
         };
         let (root_actor, _) = Actor::spawn(None, Supervisor, args).await?;
         let root = SupervisorHandle { actor: root_actor, stats: root_stats };
+        let workflows = root.start(WORKFLOWS).await?;
+        let workflows = SupervisorHandle { actor: workflows.cell.into(), stats: workflows.stats };
         let runs = root.start(RUNS).await?;
         let runs = SupervisorHandle { actor: runs.cell.into(), stats: runs.stats };
         let _first_start = runs_handle.set(runs.clone());
         let schedules = root.start(SCHEDULES).await?;
         let schedules = SupervisorHandle { actor: schedules.cell.into(), stats: schedules.stats };
+        let _first_start = schedules_handle.set(schedules.clone());
         let webhooks = root.start(WEBHOOK_SOURCES).await?;
         let webhooks = SupervisorHandle { actor: webhooks.cell.into(), stats: webhooks.stats };
-        Ok(Self { registry, root, runs, schedules, webhooks, deps })
-    }
-
-    /// Starts (or finds) the actor of a run.
-    pub async fn start_run(&self, run: RunId) -> Result<(), SystemError> {
-        self.runs.start(&run.to_string()).await?;
-        Ok(())
-    }
-
-    /// Starts an actor for every run the database says is unfinished. Returns how many.
-    pub async fn resume_unfinished(&self) -> Result<usize, SystemError> {
-        let runs = self.deps.store.runs().unfinished(100_000).await?;
-        for run in &runs {
-            if let Err(err) = self.start_run(run.id).await {
-                tracing::warn!(run_id = %run.id, error = %err, "could not resume run");
+        if matches!(deps.dispatch, Dispatch::Queue(_)) && workers > 0 {
+            let pool = root.start(STEP_WORKERS).await?;
+            let pool = SupervisorHandle { actor: pool.cell.into(), stats: pool.stats };
+            for n in 0..workers {
+                pool.start(&format!("worker-{n}")).await?;
             }
         }
-        Ok(runs.len())
+        let mut extras = std::collections::HashMap::new();
+        for extra in &extra_kinds {
+            let started = root.start(&extra.name).await?;
+            extras.insert(extra.name.clone(), SupervisorHandle { actor: started.cell.into(), stats: started.stats });
+        }
+        deps.store.nodes().heartbeat(&deps.node.id).await?;
+        let mut tasks = Vec::new();
+        tasks.extend(notifier.listen());
+        let kept = Kept { deps: deps.clone(), runs: runs.clone(), schedules: schedules.clone() };
+        tasks.push(tokio::spawn(keep_node(kept, heartbeat_every)));
+        Ok(Self { registry, root, workflows, runs, schedules, webhooks, extras, deps, tasks })
+    }
+
+    /// Starts (or finds) the actor of a run, if no other live node drives it.
+    pub async fn start_run(&self, run: RunId) -> Result<RunPlacement, SystemError> {
+        start_here(&self.deps, &self.runs, run).await
+    }
+
+    /// Starts an actor for every unfinished run this node may drive: its own, nobody's, and those
+    /// of nodes gone stale. Returns how many it started here.
+    pub async fn resume_unfinished(&self) -> Result<usize, SystemError> {
+        let runs = self.deps.store.runs().unfinished(100_000).await?;
+        let mut here = 0;
+        for run in &runs {
+            match self.start_run(run.id).await {
+                Ok(RunPlacement::Here) => here += 1,
+                Ok(_) => {}
+                Err(err) => tracing::warn!(run_id = %run.id, error = %err, "could not resume run"),
+            }
+        }
+        Ok(here)
     }
 
     /// Hands a delivery to its source's actor (starting it if needed) and waits for the verdict.
@@ -113,13 +241,26 @@ impl ActorSystem {
     /// Starts a schedule actor for every enabled scheduled workflow not yet running here.
     /// Returns how many workflows are scheduled.
     pub async fn sync_schedules(&self) -> Result<usize, SystemError> {
-        let scheduled = self.deps.store.workflows().scheduled().await?;
-        for workflow in &scheduled {
-            if let Err(err) = self.schedules.start(&workflow.workflow_id.to_string()).await {
-                tracing::warn!(workflow_id = %workflow.workflow_id, error = %err, "could not start schedule");
+        sync_schedules(&self.deps.store, &self.schedules).await
+    }
+
+    /// Publishes a new version of `workflow` through its actor (see `workflow.rs`).
+    pub async fn publish(&self, workflow: WorkflowId, request: PublishRequest) -> Result<Published, PublishError> {
+        let child = self.workflows.start(&workflow.to_string()).await.map_err(|err| match err {
+            SupervisorError::StartFailed(reason) if reason.contains("not found") => {
+                PublishError::Store(aos_persistence::StoreError::NotFound {
+                    entity: "workflow",
+                    id: workflow.to_string(),
+                })
             }
+            _ => PublishError::Unavailable,
+        })?;
+        let actor: ractor::ActorRef<WorkflowMsg> = child.cell.into();
+        child.stats.enqueued();
+        match actor.call(|reply| WorkflowMsg::Publish { request, reply }, None).await {
+            Ok(ractor::rpc::CallResult::Success(outcome)) => outcome,
+            _ => Err(PublishError::Unavailable),
         }
-        Ok(scheduled.len())
     }
 
     /// The live tree, for introspection.
@@ -131,8 +272,84 @@ impl ActorSystem {
         &self.registry
     }
 
-    /// Stops the whole tree.
+    /// The supervisor of an extra kind (see `SystemConfig::extra_kinds`).
+    pub fn kind(&self, name: &str) -> Option<&SupervisorHandle> {
+        self.extras.get(name)
+    }
+
+    /// The runs supervisor (to find or wait for a run's actor).
+    pub fn runs(&self) -> &SupervisorHandle {
+        &self.runs
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> &str {
+        &self.deps.node.id
+    }
+
+    /// Stops the whole tree and the node's background tasks.
     pub fn stop(&self) {
+        self.tasks.iter().for_each(tokio::task::JoinHandle::abort);
         self.root.actor.stop(Some("shutting down".into()));
+    }
+}
+
+/// Claims `run` for this node and starts its actor.
+async fn start_here(deps: &RunDeps, runs: &SupervisorHandle, run: RunId) -> Result<RunPlacement, SystemError> {
+    match deps.store.nodes().claim_run(run, &deps.node.id, deps.node.stale_after).await? {
+        RunClaim::Claimed => {
+            runs.start(&run.to_string()).await?;
+            Ok(RunPlacement::Here)
+        }
+        RunClaim::OwnedBy(node) => Ok(RunPlacement::Elsewhere(node)),
+        RunClaim::Finished(_) => Ok(RunPlacement::Finished),
+    }
+}
+
+/// Starts a schedule actor for every enabled scheduled workflow not yet running under `schedules`.
+async fn sync_schedules(store: &aos_persistence::Store, schedules: &SupervisorHandle) -> Result<usize, SystemError> {
+    let scheduled = store.workflows().scheduled().await?;
+    for workflow in &scheduled {
+        if let Err(err) = schedules.start(&workflow.workflow_id.to_string()).await {
+            tracing::warn!(workflow_id = %workflow.workflow_id, error = %err, "could not start schedule");
+        }
+    }
+    Ok(scheduled.len())
+}
+
+/// What the node-keeping loop works with.
+struct Kept {
+    deps: RunDeps,
+    runs: SupervisorHandle,
+    schedules: SupervisorHandle,
+}
+
+/// Every `every`, until aborted: beats this node's heartbeat, adopts orphaned runs, and starts
+/// schedule actors for workflows that became scheduled on other nodes.
+async fn keep_node(kept: Kept, every: Duration) {
+    let Kept { deps, runs, schedules } = kept;
+    loop {
+        tokio::time::sleep(every).await;
+        if let Err(err) = deps.store.nodes().heartbeat(&deps.node.id).await {
+            tracing::warn!(node = %deps.node.id, error = %err, "heartbeat failed");
+            continue;
+        }
+        let orphans = match deps.store.nodes().orphaned_runs(deps.node.stale_after, ADOPT_BATCH).await {
+            Ok(orphans) => orphans,
+            Err(err) => {
+                tracing::warn!(node = %deps.node.id, error = %err, "cannot list orphaned runs");
+                continue;
+            }
+        };
+        for run in orphans {
+            match start_here(&deps, &runs, run).await {
+                Ok(RunPlacement::Here) => tracing::info!(run_id = %run, node = %deps.node.id, "adopted run"),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(run_id = %run, error = %err, "could not adopt run"),
+            }
+        }
+        if let Err(err) = sync_schedules(&deps.store, &schedules).await {
+            tracing::warn!(node = %deps.node.id, error = %err, "cannot sync schedules");
+        }
     }
 }

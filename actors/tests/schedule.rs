@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aos_actors::{ActorSystem, RetryPolicy, RunDeps};
+use aos_actors::{ActorSystem, NodeIdentity, RetryPolicy, RunDeps};
 use aos_engine_link::{EgressPolicy, EmbeddedEngine, EngineConfig};
 use aos_persistence::testing::{self, TestContext};
 use aos_persistence::{RunFilter, Timestamp};
@@ -21,14 +21,17 @@ async fn every_tick_fires_exactly_one_run_across_two_nodes(cx: TestContext) {
         )
         .with_edge(Edge::new("e1", "tick", "note"));
     let published = testing::published_workflow(&cx.store, &graph).await;
-    let deps = || RunDeps {
-        store: cx.store.clone(),
-        engine: Arc::new(EmbeddedEngine::new(EngineConfig { egress: EgressPolicy::public_only() }).unwrap()),
+    let deps = |node: &str| RunDeps {
         retry: RetryPolicy::default(),
         step_timeout: Duration::from_secs(10),
+        node: NodeIdentity { id: node.into(), ..NodeIdentity::default() },
+        ..RunDeps::new(
+            cx.store.clone(),
+            Arc::new(EmbeddedEngine::new(EngineConfig { egress: EgressPolicy::public_only() }).unwrap()),
+        )
     };
-    let node_a = ActorSystem::start(deps()).await.unwrap();
-    let node_b = ActorSystem::start(deps()).await.unwrap();
+    let node_a = ActorSystem::start(deps("node-a")).await.unwrap();
+    let node_b = ActorSystem::start(deps("node-b")).await.unwrap();
     assert_eq!(node_a.sync_schedules().await.unwrap(), 1);
     assert_eq!(node_b.sync_schedules().await.unwrap(), 1);
     let filter = RunFilter { workflow_id: Some(published.workflow), limit: Some(500), ..RunFilter::default() };

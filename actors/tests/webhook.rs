@@ -16,10 +16,12 @@ use sha2::Sha256;
 
 fn deps(store: &Store) -> RunDeps {
     RunDeps {
-        store: store.clone(),
-        engine: Arc::new(EmbeddedEngine::new(EngineConfig { egress: EgressPolicy::public_only() }).unwrap()),
         retry: RetryPolicy::default(),
         step_timeout: Duration::from_secs(10),
+        ..RunDeps::new(
+            store.clone(),
+            Arc::new(EmbeddedEngine::new(EngineConfig { egress: EgressPolicy::public_only() }).unwrap()),
+        )
     }
 }
 

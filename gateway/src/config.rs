@@ -82,6 +82,55 @@ pub struct ServeArgs {
     /// Hosts or CIDRs workflow steps may reach although they are loopback, private or link-local.
     #[arg(long, env = "AOS_EGRESS_ALLOW", default_value = "")]
     pub egress_allow: String,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// How this process shares runs and steps with other nodes.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// This node's id, unique among live nodes and stable across its restarts (so it takes its own
+    /// runs back at once); defaults to `<hostname>:<port>`.
+    #[arg(long, env = "AOS_NODE_ID")]
+    pub node_id: Option<String>,
+    /// A node silent this long (milliseconds) is gone; its runs are adopted by others.
+    #[arg(long, env = "AOS_NODE_STALE_AFTER_MS", default_value_t = 15_000)]
+    pub node_stale_after_ms: u64,
+    /// Step workers on this node (used with Redis, where steps travel through the step queue).
+    #[arg(long, env = "AOS_STEP_WORKERS", default_value_t = 4)]
+    pub step_workers: usize,
+    /// A claimed step job unrenewed this long (milliseconds) is taken over by another worker.
+    #[arg(long, env = "AOS_STEP_CLAIM_TIMEOUT_MS", default_value_t = 30_000)]
+    pub step_claim_timeout_ms: u64,
+    /// The Redis stream of ready steps.
+    #[arg(long, env = "AOS_STEP_STREAM", default_value = "aos:steps")]
+    pub step_stream: String,
+}
+
+impl Default for ClusterArgs {
+    fn default() -> Self {
+        Self {
+            node_id: None,
+            node_stale_after_ms: 15_000,
+            step_workers: 4,
+            step_claim_timeout_ms: 30_000,
+            step_stream: "aos:steps".into(),
+        }
+    }
+}
+
+impl ClusterArgs {
+    /// The node id, or `<hostname>:<port>` when none is configured.
+    pub fn node_id(&self, addr: SocketAddr) -> String {
+        match &self.node_id {
+            Some(id) if !id.trim().is_empty() => id.trim().to_owned(),
+            _ => {
+                let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+                let host = host.trim();
+                format!("{}:{}", if host.is_empty() { "node" } else { host }, addr.port())
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -3,8 +3,9 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use aos_actors::{ActorSystem, RetryPolicy, RunDeps};
+use aos_actors::{ActorSystem, Dispatch, NodeIdentity, RunDeps, SystemConfig};
 
 use aos_persistence::{DatabaseTarget, Keyring, RedisLink, Store, StoreError, VaultError};
 use tokio::net::TcpListener;
@@ -71,7 +72,7 @@ impl BoundServer {
         };
         let metrics = aos_ops::install_metrics()?;
         let actors = match args.role {
-            Role::All | Role::Worker => Some(Arc::new(start_actors(&store, &args.egress_allow).await?)),
+            Role::All | Role::Worker => Some(Arc::new(start_actors(&store, redis.as_ref(), args).await?)),
             Role::Gateway => None,
         };
         Self::bind_with(args.addr, AppState { store, redis, metrics, actors }).await
@@ -100,20 +101,34 @@ impl BoundServer {
     }
 }
 
-/// Starts the actor tree with the embedded engine and resumes every unfinished run.
-async fn start_actors(store: &Store, egress_allow: &str) -> Result<ActorSystem, StartError> {
-    let egress = aos_engine_link::EgressPolicy::parse(egress_allow)?;
+/// Starts the actor tree with the embedded engine and resumes the unfinished runs this node may
+/// drive. With Redis, steps travel through the Redis step queue to this node's (and other nodes')
+/// step workers; without it they run in-process.
+async fn start_actors(store: &Store, redis: Option<&RedisLink>, args: &ServeArgs) -> Result<ActorSystem, StartError> {
+    let egress = aos_engine_link::EgressPolicy::parse(&args.egress_allow)?;
     let engine = aos_engine_link::EmbeddedEngine::new(aos_engine_link::EngineConfig { egress })?;
-    let deps = RunDeps {
-        store: store.clone(),
-        engine: Arc::new(engine),
-        retry: RetryPolicy::default(),
-        step_timeout: aos_engine_link::remote::DEFAULT_STEP_TIMEOUT,
+    let cluster = &args.cluster;
+    let dispatch = match redis {
+        Some(link) => {
+            let config = aos_persistence::RedisQueueConfig::on_stream(cluster.step_stream.clone());
+            let queue = aos_persistence::RedisStepQueue::open(link.clone(), config).await?;
+            Dispatch::Queue(Arc::new(queue))
+        }
+        None => Dispatch::Local,
     };
-    let actors = ActorSystem::start(deps).await?;
+    let node = NodeIdentity {
+        id: cluster.node_id(args.addr),
+        stale_after: Duration::from_millis(cluster.node_stale_after_ms.max(100)),
+    };
+    let deps = RunDeps { dispatch, node, ..RunDeps::new(store.clone(), Arc::new(engine)) };
+    let mut config = SystemConfig::new(deps);
+    config.redis = redis.cloned();
+    config.claim_timeout = Duration::from_millis(cluster.step_claim_timeout_ms.max(100));
+    config.workers = cluster.step_workers;
+    let actors = ActorSystem::start_with(config).await?;
     let resumed = actors.resume_unfinished().await?;
     let scheduled = actors.sync_schedules().await?;
-    tracing::info!(resumed, scheduled, "actor tree started, unfinished runs resumed, schedules running");
+    tracing::info!(node = %actors.node_id(), resumed, scheduled, "actor tree started, unfinished runs resumed, schedules running");
     Ok(actors)
 }
 

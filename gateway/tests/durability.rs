@@ -34,6 +34,8 @@ fn serve(target: &DatabaseTarget, data_dir: &std::path::Path) -> tokio::process:
     tokio::process::Command::new(env!("CARGO_BIN_EXE_automateos"))
         .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data_dir)
+        // the same node id across the restart: the new process takes the run back at once
+        .args(["--node-id", "durable-node"])
         .env("DATABASE_URL", url)
         .env_remove("REDIS_URL")
         .env_remove("AOS_MASTER_KEY")

@@ -51,6 +51,7 @@ async fn embedded_default_is_healthy_and_ready() {
         redis_url: None,
         role: aos_gateway::config::Role::All,
         egress_allow: String::new(),
+        cluster: Default::default(),
     };
     let server = BoundServer::bind(&args).await.unwrap();
     let addr = server.local_addr().unwrap();

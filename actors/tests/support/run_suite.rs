@@ -1,7 +1,9 @@
-//! The run actor on both backends (real SQLite and Postgres, a real engine, a real HTTP server on
-//! loopback): every transition recorded, untaken branches skipped, retryable failures retried,
-//! exhausted retries dead-lettered, permanent failures failed, cancel, and a re-created actor that
-//! continues from the recorded results without repeating them.
+//! The run-actor suite, on both backends (real SQLite and Postgres, a real engine, a real HTTP
+//! server on loopback): every transition recorded, untaken branches skipped, retryable failures
+//! retried, exhausted retries dead-lettered, permanent failures failed, cancel, and a re-created
+//! actor that continues from the recorded results without repeating them. Run twice: with steps as
+//! tasks of the run actor (`tests/run.rs`) and through the step queue to step workers
+//! (`tests/run_queued.rs`), chosen by the including binary's `QUEUED`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -19,9 +21,9 @@ use axum::routing::get;
 use ractor::Actor;
 use serde_json::{Value, json};
 
-/// A loopback service: `/ok`, `/missing` (404), `/down` (503 always), `/flaky/{n}` (503 the first
-/// n calls, then 200); counts every call.
-async fn service() -> (String, Arc<AtomicU32>) {
+/// A loopback service: `/ok`, `/slow` (200 after a second), `/missing` (404), `/down` (503 always),
+/// `/flaky/{n}` (503 the first n calls, then 200); counts every call.
+pub(crate) async fn service() -> (String, Arc<AtomicU32>) {
     let calls = Arc::new(AtomicU32::new(0));
     async fn flaky(State(calls): State<Arc<AtomicU32>>, Path(n): Path<u32>) -> (StatusCode, String) {
         let seen = calls.fetch_add(1, Ordering::SeqCst);
@@ -35,6 +37,11 @@ async fn service() -> (String, Arc<AtomicU32>) {
         calls.fetch_add(1, Ordering::SeqCst);
         (StatusCode::OK, "{\"ok\":true}")
     }
+    async fn slow(State(calls): State<Arc<AtomicU32>>) -> (StatusCode, &'static str) {
+        calls.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        (StatusCode::OK, "{\"ok\":true}")
+    }
     async fn down(State(calls): State<Arc<AtomicU32>>) -> StatusCode {
         calls.fetch_add(1, Ordering::SeqCst);
         StatusCode::SERVICE_UNAVAILABLE
@@ -45,6 +52,7 @@ async fn service() -> (String, Arc<AtomicU32>) {
     }
     let app = Router::new()
         .route("/ok", get(count))
+        .route("/slow", get(slow))
         .route("/down", get(down))
         .route("/missing", get(missing))
         .route("/flaky/{n}", get(flaky))
@@ -55,22 +63,37 @@ async fn service() -> (String, Arc<AtomicU32>) {
     (format!("http://{addr}"), calls)
 }
 
-fn deps(store: &Store, max_attempts: u32) -> RunDeps {
+pub(crate) fn deps(store: &Store, max_attempts: u32) -> RunDeps {
     let engine = EmbeddedEngine::new(EngineConfig { egress: EgressPolicy::parse("127.0.0.1").unwrap() }).unwrap();
-    RunDeps {
-        store: store.clone(),
-        engine: Arc::new(engine),
+    let mut deps = RunDeps {
         retry: RetryPolicy {
             max_attempts,
             backoff: Backoff { initial: Duration::from_millis(10), max: Duration::from_millis(40), multiplier: 2.0 },
             jitter: 0.5,
         },
         step_timeout: Duration::from_secs(10),
+        ..RunDeps::new(store.clone(), Arc::new(engine))
+    };
+    if super::QUEUED {
+        // workers of a tree of their own drain the queue; the run actors under test learn of
+        // results by checking their rows (no notice reaches an actor outside that tree)
+        let queue: Arc<dyn aos_persistence::StepQueue> = Arc::new(aos_persistence::MemoryStepQueue::new());
+        deps.dispatch = aos_actors::Dispatch::Queue(queue);
+        deps.check_every = Duration::from_millis(20);
+        let mut config = aos_actors::SystemConfig::new(deps.clone());
+        config.workers = 2;
+        config.claim_timeout = Duration::from_millis(500);
+        tokio::spawn(async move {
+            let workers = aos_actors::ActorSystem::start_with(config).await.unwrap();
+            // the tree lives as long as the test's runtime
+            std::mem::forget(workers);
+        });
     }
+    deps
 }
 
 /// Publishes `graph` as a new workflow of a fresh org and creates a queued run of it.
-async fn queued_run(store: &Store, graph: WorkflowGraph, input: Value) -> (OrgId, RunId) {
+pub(crate) async fn queued_run(store: &Store, graph: WorkflowGraph, input: Value) -> (OrgId, RunId) {
     let published = testing::published_workflow(store, &graph).await;
     (published.org, testing::queued_run(store, published, input).await)
 }
@@ -84,7 +107,7 @@ async fn run_to_end(store: &Store, run_id: RunId, max_attempts: u32) {
     tokio::time::timeout(Duration::from_secs(20), done).await.expect("run ends").unwrap();
 }
 
-fn graph(nodes: Vec<Node>, edges: &[(&str, &str, &str)]) -> WorkflowGraph {
+pub(crate) fn graph(nodes: Vec<Node>, edges: &[(&str, &str, &str)]) -> WorkflowGraph {
     let mut g = WorkflowGraph::new().with_node(Node::new("start", "trigger.manual"));
     for n in nodes {
         g = g.with_node(n);
@@ -95,7 +118,7 @@ fn graph(nodes: Vec<Node>, edges: &[(&str, &str, &str)]) -> WorkflowGraph {
     g
 }
 
-fn http_get(id: &str, url: String) -> Node {
+pub(crate) fn http_get(id: &str, url: String) -> Node {
     Node::new(id, "http.request").with_config("method", "GET").with_config("url", url)
 }
 

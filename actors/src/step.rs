@@ -1,0 +1,169 @@
+//! One step attempt, from request to record, shared by the two ways a step executes: as a task of
+//! its run actor (in-process dispatch) and on a step worker that took it from the step queue.
+//! Whoever executes an attempt records how it ended: the attempt row (once per run, step and
+//! attempt), usage for billing on success, and the step's `step_succeeded` / `step_failed` log row.
+//! A failure's structured error (`StepError`: class, code, `Retry-After`) is kept in the row's
+//! output as `{"error": …}`, so whichever actor applies the result decides on a retry from the row
+//! alone.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aos_engine_link::{Engine, PROTOCOL_VERSION, StepError, StepMeta, StepOutput, StepRequest, WireSecret};
+use aos_persistence::{
+    Actor as AuditActor, AttemptOutcome, NewRunLog, NewUsage, Run, RunStep, SecretUse, Store, StoreError,
+};
+use aos_schema::{NodeId, StepStatus, referenced_secrets};
+use serde_json::json;
+
+use crate::progress::ReadyStep;
+
+/// A step attempt's result, as the run applies it.
+pub type StepResult = Result<StepOutput, StepError>;
+
+/// The engine request for one attempt of `step`, with the secrets its config references revealed
+/// from the vault (each use audited). A secret that is not set is left out: the engine reports it
+/// as `missing_secret`. Any other store failure is an error of the caller.
+pub async fn request_for(store: &Store, run: &Run, step: &ReadyStep, attempt: u32) -> Result<StepRequest, StoreError> {
+    let name = step.key.to_string();
+    let mut secrets = BTreeMap::new();
+    for secret in referenced_secrets(&step.config) {
+        let usage = SecretUse { by: AuditActor::System, purpose: format!("run:{}/step:{name}", run.id) };
+        match store.secrets().reveal(run.org_id, &secret, &usage).await {
+            Ok(value) => {
+                secrets.insert(secret, WireSecret(value));
+            }
+            Err(StoreError::NotFound { .. }) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(StepRequest {
+        protocol: PROTOCOL_VERSION.to_owned(),
+        meta: StepMeta {
+            org_id: run.org_id.to_string(),
+            workflow_id: run.workflow_id.to_string(),
+            run_id: run.id.to_string(),
+            node_id: name,
+            attempt,
+            traceparent: None,
+        },
+        kind: step.kind.clone(),
+        config: step.config.clone(),
+        context: step.context.clone(),
+        secrets,
+    })
+}
+
+/// Runs `request` on `engine` within `timeout` (a timeout is a retryable `step_timeout`). Returns
+/// the result and the milliseconds it took.
+pub async fn execute(engine: &Arc<dyn Engine>, request: StepRequest, timeout: Duration) -> (StepResult, u64) {
+    let started = Instant::now();
+    let result = match tokio::time::timeout(timeout, engine.execute(request)).await {
+        Ok(result) => result,
+        Err(_) => Err(StepError::retryable("step_timeout", format!("the step took longer than {timeout:?}"))),
+    };
+    (result, started.elapsed().as_millis() as u64)
+}
+
+/// A node's own limit, from its optional `timeout_seconds` config field.
+pub fn node_timeout(config: &serde_json::Map<String, serde_json::Value>) -> Option<Duration> {
+    let seconds = config.get("timeout_seconds")?.as_f64()?;
+    (seconds.is_finite() && seconds > 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
+}
+
+/// Records how attempt `attempt` of step `name` ended: the row, usage on success, the log row.
+/// Returns `false` (and records nothing more) when the attempt had been finished already, by a
+/// duplicate delivery or by a run actor that closed it as interrupted.
+pub async fn record(
+    store: &Store,
+    run: &Run,
+    name: &str,
+    attempt: u32,
+    result: &StepResult,
+    elapsed_ms: u64,
+) -> Result<bool, StoreError> {
+    let runs = store.runs();
+    let (outcome, level, event, message, data) = match result {
+        Ok(output) => (
+            AttemptOutcome {
+                status: StepStatus::Succeeded,
+                output: Some(serde_json::to_value(output).map_err(|err| corrupt_output(&err))?),
+                error: None,
+                duration_ms: Some(elapsed_ms as i64),
+            },
+            "info",
+            "step_succeeded",
+            format!("{name} succeeded"),
+            json!({ "attempt": attempt, "duration_ms": elapsed_ms }),
+        ),
+        Err(error) => (
+            AttemptOutcome {
+                status: StepStatus::Failed,
+                output: Some(json!({ "error": error })),
+                error: Some(error.to_string()),
+                duration_ms: Some(elapsed_ms as i64),
+            },
+            "warn",
+            "step_failed",
+            format!("{name} failed: {error}"),
+            json!({ "attempt": attempt, "code": error.code, "retryable": error.is_retryable(), "duration_ms": elapsed_ms }),
+        ),
+    };
+    if !runs.finish_attempt(run.id, name, i64::from(attempt), &outcome).await? {
+        return Ok(false);
+    }
+    if let Ok(output) = result {
+        store
+            .billing()
+            .record_usage(&NewUsage {
+                org: run.org_id,
+                workflow: run.workflow_id,
+                run: run.id,
+                node_id: NodeId::from(name.to_owned()),
+                attempt: i64::from(attempt),
+                steps: 1,
+                compute_ms: elapsed_ms as i64,
+                bytes: output.bytes as i64,
+            })
+            .await?;
+    }
+    runs.append_log(&NewRunLog {
+        run_id: run.id,
+        org_id: run.org_id,
+        workflow_id: run.workflow_id,
+        node_id: Some(name.to_owned()),
+        level,
+        event,
+        message,
+        data,
+    })
+    .await?;
+    Ok(true)
+}
+
+/// The result a finished attempt row holds, or `None` while it runs.
+pub fn recorded_result(row: &RunStep) -> Option<StepResult> {
+    match row.status {
+        StepStatus::Succeeded => {
+            let output = row.output.clone().and_then(|o| serde_json::from_value::<StepOutput>(o).ok());
+            Some(output.ok_or_else(|| StepError::permanent("corrupt_result", "the recorded step output is unreadable")))
+        }
+        StepStatus::Failed | StepStatus::Cancelled => {
+            let error = row
+                .output
+                .as_ref()
+                .and_then(|o| o.get("error"))
+                .and_then(|e| serde_json::from_value::<StepError>(e.clone()).ok());
+            // rows closed as interrupted carry no structured error: the attempt may run again
+            Some(Err(error.unwrap_or_else(|| {
+                StepError::retryable("interrupted", row.error.clone().unwrap_or_else(|| "interrupted".into()))
+            })))
+        }
+        StepStatus::Queued | StepStatus::Running | StepStatus::Skipped => None,
+    }
+}
+
+fn corrupt_output(err: &serde_json::Error) -> StoreError {
+    StoreError::Corrupt { what: "step output", reason: err.to_string() }
+}

@@ -1,0 +1,143 @@
+//! Two `automateos serve` processes on one Postgres and one Redis: steps travel through the Redis
+//! step queue to the workers of both. The node driving a run is SIGKILLed mid-run, with a slow step
+//! in flight on its own worker; the other node adopts the run once the dead node's heartbeat goes stale, a worker
+//! takes over the dead node's unacked step job, and the run finishes with every step recorded
+//! (and billed) exactly once.
+
+#[path = "support/http.rs"]
+mod support_http;
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use aos_persistence::testing::{self, TestStore};
+use aos_persistence::{Backend, DatabaseTarget, Store};
+use aos_schema::{Edge, Node, RunId, RunStatus, StepStatus, WorkflowGraph};
+use serde_json::json;
+use support_http::wait_until;
+
+/// A loopback service whose `/slow` answers after 4 s, counting calls.
+async fn slow_service() -> (String, Arc<AtomicU32>) {
+    let calls = Arc::new(AtomicU32::new(0));
+    let counter = Arc::clone(&calls);
+    let app = axum::Router::new().route(
+        "/slow",
+        axum::routing::get(move || {
+            let counter = Arc::clone(&counter);
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_secs(4)).await;
+                axum::Json(json!({ "ok": true }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), calls)
+}
+
+fn redis_url() -> String {
+    std::env::var("AOS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+fn serve(target: &DatabaseTarget, node: &str, stream: &str) -> tokio::process::Child {
+    let DatabaseTarget::Postgres(url) = target else { panic!("the cluster test runs on Postgres") };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let data_dir = std::env::temp_dir().join(format!("aos-cluster-{}", uuid::Uuid::new_v4().simple()));
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_automateos"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(&data_dir)
+        .args(["--node-id", node, "--step-stream", stream, "--step-workers", "2"])
+        .args(["--node-stale-after-ms", "1500", "--step-claim-timeout-ms", "2000"])
+        .env("DATABASE_URL", url)
+        .env("REDIS_URL", redis_url())
+        .env("AOS_EGRESS_ALLOW", "127.0.0.1")
+        .env_remove("AOS_MASTER_KEY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+async fn queued_run(store: &Store, service: &str) -> RunId {
+    let transform = |n: &str| Node::new(n, "data.transform").with_config("fields", json!({ "n": "{{ trigger.n }}" }));
+    let graph = WorkflowGraph::new()
+        .with_node(Node::new("start", "trigger.manual"))
+        .with_node(transform("a"))
+        .with_node(
+            Node::new("slow", "http.request")
+                .with_config("method", "GET")
+                .with_config("url", format!("{service}/slow")),
+        )
+        .with_node(transform("c"))
+        .with_node(transform("d"))
+        .with_edge(Edge::new("e1", "start", "a"))
+        .with_edge(Edge::new("e2", "a", "slow"))
+        .with_edge(Edge::new("e3", "slow", "c"))
+        .with_edge(Edge::new("e4", "c", "d"));
+    let published = testing::published_workflow(store, &graph).await;
+    testing::queued_run(store, published, json!({ "n": 7 })).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_survives_sigkill_of_its_node_with_two_nodes_on_postgres_and_redis() {
+    let fixture = TestStore::new(Backend::Postgres).await;
+    let store = fixture.store.clone();
+    let (service, calls) = slow_service().await;
+    let run = queued_run(&store, &service).await;
+    let stream = format!("aos:test:steps:{}", uuid::Uuid::new_v4().simple());
+
+    let mut node_a = serve(&fixture.target, "node-a", &stream);
+    let in_flight = wait_until(Duration::from_secs(30), || {
+        let store = store.clone();
+        async move {
+            store
+                .runs()
+                .steps(run)
+                .await
+                .unwrap()
+                .iter()
+                .any(|s| s.node_id == "slow" && s.status == StepStatus::Running)
+        }
+    })
+    .await;
+    assert!(in_flight, "node-a runs the slow step");
+    assert_eq!(store.nodes().owner_of(run).await.unwrap().as_deref(), Some("node-a"), "node-a drives the run");
+    let mut node_b = serve(&fixture.target, "node-b", &stream);
+    let both = wait_until(Duration::from_secs(30), || {
+        let store = store.clone();
+        async move { store.nodes().live(Duration::from_secs(5)).await.unwrap().len() == 2 }
+    })
+    .await;
+    assert!(both, "node-b is up beside node-a");
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "the slow step is still in flight on node-a");
+    node_a.start_kill().unwrap(); // SIGKILL
+    node_a.wait().await.unwrap();
+    assert_eq!(store.runs().get(run).await.unwrap().status, RunStatus::Running, "killed mid-run");
+
+    let finished = wait_until(Duration::from_secs(60), || {
+        let store = store.clone();
+        async move { store.runs().get(run).await.unwrap().status == RunStatus::Succeeded }
+    })
+    .await;
+    let steps = store.runs().steps(run).await.unwrap();
+    assert!(finished, "node-b finished the run: {steps:?}");
+    assert_eq!(store.nodes().owner_of(run).await.unwrap().as_deref(), Some("node-b"), "node-b adopted the run");
+    node_b.start_kill().unwrap();
+    node_b.wait().await.unwrap();
+
+    for node in ["start", "a", "slow", "c", "d"] {
+        let succeeded = steps.iter().filter(|s| s.node_id == node && s.status == StepStatus::Succeeded).count();
+        assert_eq!(succeeded, 1, "{node} recorded once: {steps:?}");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "node-b's worker took over the dead node's step job");
+    let slow: Vec<_> = steps.iter().filter(|s| s.node_id == "slow").map(|s| (s.attempt, s.status)).collect();
+    assert_eq!(slow, [(1, StepStatus::Succeeded)], "the same attempt ran again and was recorded once");
+    let org = store.runs().get(run).await.unwrap().org_id;
+    assert_eq!(store.billing().run_usage(org, run).await.unwrap().steps, 5, "billed once per step");
+    fixture.cleanup().await;
+}
