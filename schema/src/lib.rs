@@ -8,6 +8,7 @@ pub mod compile;
 pub mod export;
 pub mod graph;
 pub mod ids;
+pub mod n8n;
 pub mod secret;
 pub mod status;
 #[cfg(test)]
@@ -25,6 +26,7 @@ pub use export::{
 };
 pub use graph::{Edge, MAX_EDGES, MAX_NODES, Node, Position, WorkflowGraph};
 pub use ids::*;
+pub use n8n::{ImportWarning, N8nError, N8nImport, RequiredSecret, Unmapped, from_n8n, from_n8n_value, looks_like_n8n};
 pub use secret::SecretString;
 pub use status::{DlqStatus, Role, RunStatus, StepStatus, UnknownWord};
 pub use validate::{ValidationError, ValidationErrors, validate};
