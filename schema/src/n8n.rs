@@ -18,17 +18,19 @@
 //! becomes a *placeholder*: a `logic.delay` of 0 seconds with the node's name, which passes its
 //! input on unchanged, so the workflow keeps its shape and the user sees where to rebuild the
 //! missing step. A node that could not be a step anyway is left out with its edges, also listed:
-//! canvas notes, sub-nodes that only feed an AI node, nodes without an incoming connection, and
-//! every trigger after the first (a workflow has one trigger here; the steps behind a left-out
-//! trigger are connected to the kept one). A service trigger (`githubTrigger`...) becomes a plain
+//! canvas notes, sub-nodes that only feed an AI node, nodes no path from the trigger reaches
+//! (say, connected only from an error output, which has no equivalent), and every trigger after
+//! the first (a workflow has one trigger here; the steps behind a left-out trigger are connected
+//! to the kept one). A service trigger (`githubTrigger`...) becomes a plain
 //! webhook trigger and a schedule without a cron equivalent becomes a manual trigger, both listed.
 //! Connections that would close a loop (the back edge of n8n's Loop Over Items) are left out and
 //! reported, because a workflow here is a DAG. A workflow without any trigger gets a manual one in
 //! front of its first steps.
 //!
-//! The result always passes [`crate::import`] and roundtrips through the canonical export; it
-//! validates whenever the n8n workflow had its steps connected to a trigger (a stray node that no
-//! trigger reaches stays, and validation reports it).
+//! The result always passes [`crate::import`] and roundtrips through the canonical export. It
+//! validates unless a value needs the user: a condition with no translation, or a required value
+//! the n8n node did not hold (a message text, a prompt), is left empty and reported, so the
+//! workflow cannot be published on a guess.
 //!
 //! n8n runs each node once per item of its input, AutomateOS runs a step once per run; a list
 //! travels as one value, and `logic.for_each` is how a workflow here runs steps per item.
@@ -429,7 +431,8 @@ struct Importer<'a> {
     predecessors: Vec<Vec<usize>>,
     /// Left-out triggers whose steps now hang off the kept trigger: position → kept position.
     rerouted: HashMap<usize, usize>,
-    unmapped: Vec<Unmapped>,
+    /// With the n8n node's position, to list them in n8n's order.
+    unmapped: Vec<(usize, Unmapped)>,
     warnings: Vec<ImportWarning>,
     secrets: Secrets,
 }
@@ -464,19 +467,20 @@ impl<'a> Importer<'a> {
         let mut graph = WorkflowGraph::new();
         for (at, node) in workflow.nodes.iter().enumerate() {
             match self.classes[at].clone() {
-                Class::Omit { reason } => self.unmapped.push(Unmapped {
-                    node: node.name.clone(),
-                    n8n_type: node.n8n_type.clone(),
-                    reason,
-                    placeholder: None,
-                }),
+                Class::Omit { reason } => self.unmapped.push((
+                    at,
+                    Unmapped { node: node.name.clone(), n8n_type: node.n8n_type.clone(), reason, placeholder: None },
+                )),
                 Class::StandIn { kind, reason } => {
-                    self.unmapped.push(Unmapped {
-                        node: node.name.clone(),
-                        n8n_type: node.n8n_type.clone(),
-                        reason,
-                        placeholder: Some(self.ids[at].clone()),
-                    });
+                    self.unmapped.push((
+                        at,
+                        Unmapped {
+                            node: node.name.clone(),
+                            n8n_type: node.n8n_type.clone(),
+                            reason,
+                            placeholder: Some(self.ids[at].clone()),
+                        },
+                    ));
                     let config = nodes::stand_in_config(kind, node, &workflow.pinned);
                     graph.nodes.push(self.node(at, kind, config));
                 }
@@ -488,13 +492,16 @@ impl<'a> Importer<'a> {
         }
         self.edges(&mut graph);
         self.add_manual_trigger_if_none(&mut graph);
+        self.leave_out_unreachable(&mut graph);
+        self.unmapped.sort_by_key(|(at, _)| *at);
+        let unmapped = self.unmapped.into_iter().map(|(_, unmapped)| unmapped).collect();
         let mut file = ExportFile::new(workflow.name.clone(), graph)
             .with_description("Imported from n8n.")
             .with_tags(workflow.tags.iter().cloned());
         if file.tags.is_empty() {
             file.tags = vec!["n8n".to_owned()];
         }
-        N8nImport { file, unmapped: self.unmapped, warnings: self.warnings, secrets: self.secrets.finish() }
+        N8nImport { file, unmapped, warnings: self.warnings, secrets: self.secrets.finish() }
     }
 
     fn node(&self, at: usize, kind: &str, config: Map<String, Value>) -> Node {
@@ -685,6 +692,44 @@ impl<'a> Importer<'a> {
         });
     }
 
+    /// Leaves out the nodes no path from the trigger reaches (their only connections came from
+    /// outputs or nodes that were not imported), so the workflow validates; each is listed.
+    fn leave_out_unreachable(&mut self, graph: &mut WorkflowGraph) {
+        let triggers: Vec<&Node> = graph.nodes.iter().filter(|node| node.kind.starts_with("trigger.")).collect();
+        let [trigger] = triggers.as_slice() else { return };
+        let mut reached: HashSet<String> = HashSet::new();
+        let mut stack = vec![trigger.id.to_string()];
+        while let Some(at) = stack.pop() {
+            if reached.insert(at.clone()) {
+                stack.extend(graph.outgoing(&at).map(|edge| edge.to.to_string()));
+            }
+        }
+        let unreached: Vec<NodeId> =
+            graph.nodes.iter().filter(|node| !reached.contains(node.id.as_str())).map(|node| node.id.clone()).collect();
+        const WHY: &str = "no step leads to it here (it was connected only from outputs or nodes that were not \
+                           imported, or from nothing); left out";
+        for id in unreached {
+            graph.remove_node(id.as_str());
+            self.secrets.forget(&id);
+            let Some(at) = self.ids.iter().position(|known| *known == id) else { continue };
+            if let Some((_, entry)) = self.unmapped.iter_mut().find(|(known, _)| *known == at) {
+                entry.placeholder = None;
+                entry.reason = format!("{}; {WHY}", entry.reason);
+            } else {
+                let node = &self.workflow.nodes[at];
+                self.unmapped.push((
+                    at,
+                    Unmapped {
+                        node: node.name.clone(),
+                        n8n_type: node.n8n_type.clone(),
+                        reason: WHY.to_owned(),
+                        placeholder: None,
+                    },
+                ));
+            }
+        }
+    }
+
     fn warn(&mut self, node: &str, field: Option<&str>, message: String) {
         self.warnings.push(ImportWarning { node: Some(node.to_owned()), field: field.map(str::to_owned), message });
     }
@@ -755,6 +800,12 @@ impl Secrets {
             entry.nodes.sort();
         }
         format!("{{{{ secrets.{name} }}}}")
+    }
+
+    /// Drops a node that was left out after all; a secret only it read is no longer needed.
+    fn forget(&mut self, id: &NodeId) {
+        self.needed.values_mut().for_each(|secret| secret.nodes.retain(|node| node != id));
+        self.needed.retain(|_, secret| !secret.nodes.is_empty());
     }
 
     fn finish(self) -> Vec<RequiredSecret> {

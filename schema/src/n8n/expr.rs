@@ -10,39 +10,77 @@
 //!   `.includes(x)`, `.startsWith(x)`, `.endsWith(x)` → `in` and tests
 //!
 //! Where an n8n node outputs the body of an HTTP response and ours outputs
-//! `{status, headers, body}`, `.body` is inserted after the reference. Anything else (`$now`,
+//! `{status, headers, body}`, `.body` is inserted after the reference; behind an OpenAI step, the
+//! reply's text (`message.content`, `text`, `choices[0].message.content`) is our `content`.
+//! Anything else (`$now`,
 //! ternaries, template literals, other methods, arbitrary JavaScript) is not translated: the
 //! caller keeps the text verbatim and reports it.
 
 /// What a reference to another node's data becomes, supplied by the importer.
 pub(super) trait Resolve {
     /// The base of `$json`: `input`, or `input.body` behind an HTTP request.
-    fn input_base(&self) -> String;
+    fn input_base(&self) -> Base;
     /// The base of a named node's data: `steps.<id>.output` (plus `.body` for HTTP), or `None`
     /// when the workflow has no node of that name.
-    fn step_base(&self, n8n_name: &str) -> Option<String>;
+    fn step_base(&self, n8n_name: &str) -> Option<Base>;
 }
 
-/// The text of an n8n parameter (without the leading `=`) with every `{{ … }}` block translated,
-/// or `None` when one of them cannot be.
-pub(super) fn convert_template(text: &str, refs: &dyn Resolve) -> Option<String> {
+/// A reference's translation and the shape of the data it reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Base {
+    pub text: String,
+    /// Paths (as tokens after the base) where n8n's node kept a field that ours names
+    /// differently, and our name.
+    pub aliases: &'static [(&'static [&'static str], &'static str)],
+}
+
+impl Base {
+    pub fn plain(text: impl Into<String>) -> Self {
+        Self { text: text.into(), aliases: &[] }
+    }
+}
+
+/// Where n8n's OpenAI nodes give the reply's text; ours is `content`.
+pub(super) const OPENAI_ALIASES: &[(&[&str], &str)] = &[
+    (&[".", "message", ".", "content"], "content"),
+    (&[".", "choices", "[", "0", "]", ".", "message", ".", "content"], "content"),
+    (&[".", "choices", "[", "0", "]", ".", "text"], "content"),
+    (&[".", "text"], "content"),
+];
+
+/// n8n's Schedule Trigger gives the time it fired as `timestamp`; ours is `fired_at`.
+pub(super) const SCHEDULE_ALIASES: &[(&[&str], &str)] = &[(&[".", "timestamp"], "fired_at")];
+
+/// The text of an n8n parameter (without the leading `=`) with every `{{ … }}` block translated;
+/// a block that cannot be is kept as written. Returns the text and the blocks kept as written;
+/// `None` when the blocks are not well formed (an unclosed `{{`).
+pub(super) fn convert_template(text: &str, refs: &dyn Resolve) -> Option<(String, Vec<String>)> {
     let mut out = String::with_capacity(text.len());
+    let mut kept = Vec::new();
     let mut rest = text;
     while let Some(open) = rest.find("{{") {
         out.push_str(&rest[..open]);
         let inner = &rest[open + 2..];
         let close = inner.find("}}")?;
-        let expression = convert_expression(&inner[..close], refs)?;
-        out.push_str("{{ ");
-        out.push_str(&expression);
-        out.push_str(" }}");
+        match convert_expression(&inner[..close], refs) {
+            Some(expression) => {
+                out.push_str("{{ ");
+                out.push_str(&expression);
+                out.push_str(" }}");
+            }
+            None => {
+                let block = &rest[open..open + 2 + close + 2];
+                out.push_str(block);
+                kept.push(block.to_owned());
+            }
+        }
         rest = &inner[close + 2..];
     }
     if rest.contains("}}") {
         return None;
     }
     out.push_str(rest);
-    Some(out)
+    Some((out, kept))
 }
 
 /// One JavaScript expression (the inside of a `{{ … }}` block) as a minijinja expression.
@@ -144,7 +182,7 @@ fn tokenize(js: &str) -> Option<Vec<Token>> {
 }
 
 /// Binary operators and what they become.
-const BINARY: [(&str, &str); 14] = [
+const BINARY: [(&str, &str); 15] = [
     ("===", "=="),
     ("==", "=="),
     ("!==", "!="),
@@ -158,6 +196,7 @@ const BINARY: [(&str, &str); 14] = [
     ("+", "+"),
     ("-", "-"),
     ("*", "*"),
+    ("/", "/"),
     ("%", "%"),
 ];
 
@@ -194,15 +233,8 @@ impl Parser<'_> {
             return None;
         }
         let mut out = self.unary()?;
-        loop {
-            let Some(Token::Punct(p)) = self.peek() else { break };
-            let op = match *p {
-                "/" => "/",
-                other => match BINARY.iter().find(|(js, _)| *js == other) {
-                    Some((_, ours)) => ours,
-                    None => break,
-                },
-            };
+        while let Some(Token::Punct(p)) = self.peek() {
+            let Some((_, op)) = BINARY.iter().find(|(js, _)| js == p) else { break };
             self.at += 1;
             let right = self.unary()?;
             out = format!("{out} {op} {right}");
@@ -242,22 +274,28 @@ impl Parser<'_> {
             Token::Ident(name) => match name.as_str() {
                 "true" | "false" => name,
                 "null" | "undefined" => "none".to_owned(),
-                "$json" => self.refs.input_base(),
+                "$json" => {
+                    let base = self.refs.input_base();
+                    self.base(base)
+                }
                 "$input" => {
                     self.item_selector()?;
                     self.json_field()?;
-                    self.refs.input_base()
+                    let base = self.refs.input_base();
+                    self.base(base)
                 }
                 "$node" => {
                     let node = self.node_key()?;
                     self.json_field()?;
-                    self.refs.step_base(&node)?
+                    let base = self.refs.step_base(&node)?;
+                    self.base(base)
                 }
                 "$" => {
                     let node = self.call_with_string()?;
                     self.item_selector()?;
                     self.json_field()?;
-                    self.refs.step_base(&node)?
+                    let base = self.refs.step_base(&node)?;
+                    self.base(base)
                 }
                 "$items" => {
                     let node = self.call_with_string()?;
@@ -266,13 +304,30 @@ impl Parser<'_> {
                     self.at += 1;
                     self.eat("]")?;
                     self.json_field()?;
-                    self.refs.step_base(&node)?
+                    let base = self.refs.step_base(&node)?;
+                    self.base(base)
                 }
                 _ => return None,
             },
         };
         self.accessors(&mut out)?;
         Some(out)
+    }
+
+    /// The base's text, and the field after it renamed when n8n names it differently.
+    fn base(&mut self, base: Base) -> String {
+        for (path, ours) in base.aliases {
+            let matches = path.iter().enumerate().all(|(i, want)| match self.tokens.get(self.at + i) {
+                Some(Token::Punct(p)) => p == want,
+                Some(Token::Ident(name)) | Some(Token::Num(name)) => name == want,
+                _ => false,
+            });
+            if matches {
+                self.at += path.len();
+                return format!("{}.{ours}", base.text);
+            }
+        }
+        base.text
     }
 
     /// `.field`, `["field"]`, `[0]`, `[expr]` and the few methods that have a translation.
@@ -295,6 +350,15 @@ impl Parser<'_> {
                     out.push(']');
                 }
             } else if self.eat("[").is_some() {
+                if let (Some(Token::Str(name)), Some(Token::Punct("]"))) =
+                    (self.tokens.get(self.at), self.tokens.get(self.at + 1))
+                    && is_plain_name(name)
+                {
+                    out.push('.');
+                    out.push_str(name);
+                    self.at += 2;
+                    continue;
+                }
                 let index = self.expression()?;
                 self.eat("]")?;
                 out.push('[');
@@ -394,14 +458,15 @@ mod tests {
     struct Fixed;
 
     impl Resolve for Fixed {
-        fn input_base(&self) -> String {
-            "input".to_owned()
+        fn input_base(&self) -> Base {
+            Base::plain("input")
         }
 
-        fn step_base(&self, n8n_name: &str) -> Option<String> {
+        fn step_base(&self, n8n_name: &str) -> Option<Base> {
             match n8n_name {
-                "Fetch Orders" => Some("steps.fetch_orders.output.body".to_owned()),
-                "Webhook" => Some("steps.webhook.output".to_owned()),
+                "Fetch Orders" => Some(Base::plain("steps.fetch_orders.output.body")),
+                "Webhook" => Some(Base::plain("steps.webhook.output")),
+                "Ask AI" => Some(Base { text: "steps.ask_ai.output".into(), aliases: OPENAI_ALIASES }),
                 _ => None,
             }
         }
@@ -415,6 +480,7 @@ mod tests {
     fn references() {
         assert_eq!(convert(" $json.email ").as_deref(), Some("input.email"));
         assert_eq!(convert("$json[\"first name\"]").as_deref(), Some("input[\"first name\"]"));
+        assert_eq!(convert("$json[\"invoices\"][0]['id']").as_deref(), Some("input.invoices[0].id"));
         assert_eq!(convert("$json.items[0].id").as_deref(), Some("input.items[0].id"));
         assert_eq!(convert("$input.first().json.id").as_deref(), Some("input.id"));
         assert_eq!(
@@ -425,6 +491,9 @@ mod tests {
         assert_eq!(convert("$items(\"Webhook\")[0].json.query.q").as_deref(), Some("steps.webhook.output.query.q"));
         assert_eq!(convert("$json.in").as_deref(), Some("input[\"in\"]"));
         assert_eq!(convert("$('Nobody').item.json.x"), None);
+        assert_eq!(convert("$('Ask AI').item.json.message.content").as_deref(), Some("steps.ask_ai.output.content"));
+        assert_eq!(convert("$node['Ask AI'].json.choices[0].text").as_deref(), Some("steps.ask_ai.output.content"));
+        assert_eq!(convert("$('Ask AI').item.json.usage").as_deref(), Some("steps.ask_ai.output.usage"));
     }
 
     #[test]
@@ -459,13 +528,17 @@ mod tests {
 
     #[test]
     fn templates() {
+        let text = |t: &str| convert_template(t, &Fixed);
         assert_eq!(
-            convert_template("Hi {{ $json.name }}, order {{$json.id}}", &Fixed).as_deref(),
-            Some("Hi {{ input.name }}, order {{ input.id }}")
+            text("Hi {{ $json.name }}, order {{$json.id}}"),
+            Some(("Hi {{ input.name }}, order {{ input.id }}".to_owned(), vec![]))
         );
-        assert_eq!(convert_template("{{ $now }}", &Fixed), None);
-        assert_eq!(convert_template("{{ $json.a", &Fixed), None);
-        assert_eq!(convert_template("no expressions", &Fixed).as_deref(), Some("no expressions"));
+        assert_eq!(
+            text("{{ $json.a }} at {{ $now }}"),
+            Some(("{{ input.a }} at {{ $now }}".to_owned(), vec!["{{ $now }}".to_owned()]))
+        );
+        assert_eq!(text("{{ $json.a"), None);
+        assert_eq!(text("no expressions"), Some(("no expressions".to_owned(), vec![])));
     }
 
     #[test]

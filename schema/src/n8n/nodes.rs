@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
-use super::expr::{self, Resolve};
+use super::expr::{self, Base, Resolve};
 use super::integrations;
 use super::schedule;
 use super::{Class, ImportWarning, N8nNode, Secrets, slug};
@@ -171,47 +171,53 @@ pub(super) struct Scope<'a> {
 }
 
 impl Resolve for Scope<'_> {
-    fn input_base(&self) -> String {
-        if self.http_shaped(self.predecessors.get(self.node).map(Vec::as_slice).unwrap_or_default()) {
-            "input.body".to_owned()
-        } else {
-            "input".to_owned()
-        }
+    fn input_base(&self) -> Base {
+        let sources = self.predecessors.get(self.node).map(Vec::as_slice).unwrap_or_default();
+        shaped("input".to_owned(), self.data_source(sources))
     }
 
-    fn step_base(&self, n8n_name: &str) -> Option<String> {
+    fn step_base(&self, n8n_name: &str) -> Option<Base> {
         let at = self.names.iter().position(|name| *name == n8n_name)?;
         self.classes.get(at)?.kind()?;
         let id = self.ids.get(at)?;
-        let body = if self.http_shaped(&[at]) { ".body" } else { "" };
-        Some(format!("steps.{id}.output{body}"))
+        Some(shaped(format!("steps.{id}.output"), self.data_source(&[at])))
+    }
+}
+
+/// The base for data coming from a node of kind `source`.
+fn shaped(text: String, source: Option<&str>) -> Base {
+    match source {
+        Some(kinds::HTTP_REQUEST) => Base::plain(format!("{text}.body")),
+        Some(kinds::OPENAI_CHAT) => Base { text, aliases: expr::OPENAI_ALIASES },
+        Some(kinds::TRIGGER_SCHEDULE) => Base { text, aliases: expr::SCHEDULE_ALIASES },
+        _ => Base::plain(text),
     }
 }
 
 impl Scope<'_> {
-    /// Whether data coming from these nodes is an HTTP response (n8n's items are its body, ours
-    /// `{status, headers, body}`): each is an HTTP request, or passes on data that is.
-    fn http_shaped(&self, sources: &[usize]) -> bool {
+    /// The kind of the node whose output these nodes pass on, when it is one kind: each is of
+    /// that kind, or passes on data that is (conditions, delays...).
+    fn data_source(&self, sources: &[usize]) -> Option<&'static str> {
         let mut stack: Vec<usize> = sources.to_vec();
         let mut seen = HashSet::new();
-        let mut any = false;
+        let mut found = None;
         while let Some(at) = stack.pop() {
             if !seen.insert(at) {
                 continue;
             }
             match self.classes.get(at) {
-                Some(Class::Kind(kinds::HTTP_REQUEST)) => any = true,
                 Some(Class::Kind(kind)) if PASS_THROUGH.contains(kind) => {
                     let before = self.predecessors.get(at).map(Vec::as_slice).unwrap_or_default();
                     if before.is_empty() {
-                        return false;
+                        return None;
                     }
                     stack.extend(before);
                 }
-                _ => return false,
+                Some(Class::Kind(kind)) if found.is_none_or(|found| found == *kind) => found = Some(*kind),
+                _ => return None,
             }
         }
-        any
+        found
     }
 
     pub fn warn(&mut self, field: Option<&str>, message: impl Into<String>) {
@@ -221,6 +227,15 @@ impl Scope<'_> {
 
     fn kept_verbatim(&mut self, field: &str, text: &str) {
         self.warn(Some(field), format!("expression kept as written, it has no translation here: {text}"));
+    }
+
+    /// Translates a template (`=` stripped), reporting the blocks kept as written.
+    fn template(&mut self, field: &str, template: &str) -> Option<String> {
+        let (converted, kept) = expr::convert_template(template, &*self)?;
+        for block in kept {
+            self.kept_verbatim(field, &block);
+        }
+        Some(converted)
     }
 
     /// A parameter value translated for our config: expression strings (`=…`) converted, other
@@ -248,7 +263,7 @@ impl Scope<'_> {
         let Some(template) = text.strip_prefix('=') else {
             return text.to_owned();
         };
-        match expr::convert_template(template, &*self) {
+        match self.template(field, template) {
             Some(converted) => converted,
             None => {
                 self.kept_verbatim(field, text);
@@ -317,25 +332,27 @@ impl Scope<'_> {
         let Some((skeleton, blocks)) = json_skeleton(template) else {
             return Value::String(self.text(field, text));
         };
+        let parsed = match serde_json::from_str::<Value>(&skeleton) {
+            Ok(parsed) if expressions || blocks.is_empty() => parsed,
+            _ => {
+                if !blocks.is_empty() {
+                    self.warn(Some(field), "not JSON once its expressions are set aside; kept as text");
+                }
+                return Value::String(self.text(field, text));
+            }
+        };
         let mut converted = Vec::with_capacity(blocks.len());
         for block in &blocks {
             match expr::convert_expression(block, &*self) {
                 Some(expression) => converted.push(format!("{{{{ {expression} }}}}")),
                 None => {
-                    self.kept_verbatim(field, text);
-                    return Value::String(text.clone());
+                    let written = format!("{{{{{block}}}}}");
+                    self.kept_verbatim(field, &written);
+                    converted.push(written);
                 }
             }
         }
-        match serde_json::from_str::<Value>(&skeleton) {
-            Ok(parsed) if expressions || blocks.is_empty() => fill_sentinels(parsed, &converted),
-            _ => {
-                if !blocks.is_empty() {
-                    self.warn(Some(field), "not JSON once its expressions are set aside; kept as text");
-                }
-                Value::String(self.text(field, text))
-            }
-        }
+        fill_sentinels(parsed, &converted)
     }
 }
 
@@ -748,7 +765,7 @@ fn delay(node: &N8nNode, scope: &mut Scope<'_>) -> Map<String, Value> {
             if !(0.0..=max).contains(&seconds) {
                 scope.warn(Some("seconds"), format!("{seconds} seconds is outside 0 to a week; set to {max}"));
             }
-            json!(seconds.clamp(0.0, max))
+            number(seconds.clamp(0.0, max))
         }
         other => match scope.operand(&other, true) {
             Some(expression) => Value::String(format!("{{{{ ({expression}) * {factor} }}}}")),
@@ -765,7 +782,7 @@ fn delay(node: &N8nNode, scope: &mut Scope<'_>) -> Map<String, Value> {
 
 fn for_each(node: &N8nNode, scope: &mut Scope<'_>) -> Map<String, Value> {
     let mut config = Map::new();
-    let base = scope.input_base();
+    let base = scope.input_base().text;
     let items = if node.short_type() == "splitInBatches" {
         if node.param("batchSize").and_then(Value::as_u64).is_some_and(|size| size > 1) {
             scope.warn(None, "n8n ran batches of several items; here each item runs on its own");
@@ -860,7 +877,7 @@ fn typed_field(scope: &mut Scope<'_>, name: &str, kind: &str, value: &Value) -> 
         && !text.starts_with('=')
     {
         let parsed = match kind {
-            "number" => text.trim().parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(Value::Number),
+            "number" => text.trim().parse::<f64>().ok().filter(|n| n.is_finite()).map(number),
             "boolean" => text.trim().parse::<bool>().ok().map(Value::Bool),
             "array" | "object" => serde_json::from_str::<Value>(text).ok(),
             _ => None,
@@ -870,6 +887,17 @@ fn typed_field(scope: &mut Scope<'_>, name: &str, kind: &str, value: &Value) -> 
         }
     }
     scope.value(&field, value)
+}
+
+/// A number as JSON, whole numbers without a fraction (`300`, not `300.0`).
+fn number(value: f64) -> Value {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    if value.fract() == 0.0 && value.abs() < EXACT {
+        // exact: a whole number below 2^53
+        json!(value as i64)
+    } else {
+        serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number)
+    }
 }
 
 fn respond(node: &N8nNode, scope: &mut Scope<'_>) -> Map<String, Value> {
