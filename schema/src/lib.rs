@@ -5,6 +5,7 @@
 mod canonical_json;
 pub mod catalog;
 pub mod compile;
+pub mod diff;
 pub mod export;
 pub mod graph;
 pub mod ids;
@@ -20,6 +21,7 @@ pub use catalog::{
     SelectOption, kinds,
 };
 pub use compile::{ExecutionPlan, Inbound, Outbound, Step, compile};
+pub use diff::{Change, ConfigChange, GraphDiff, NodeChange, diff_graphs};
 pub use export::{
     ExportError, ExportFile, FORMAT_V1, GALLERY_CATEGORIES, ImportError, MAX_EXPORT_BYTES, SUPPORTED_FORMATS, import,
     referenced_secrets,
