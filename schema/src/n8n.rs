@@ -429,6 +429,10 @@ struct Importer<'a> {
     ids: Vec<NodeId>,
     /// Predecessors by node position, through `main` connections.
     predecessors: Vec<Vec<usize>>,
+    names: Vec<&'a str>,
+    by_name: HashMap<&'a str, usize>,
+    /// Each node's `nodes::data_source`, once the classes are final.
+    sources: Vec<Option<&'static str>>,
     /// Left-out triggers whose steps now hang off the kept trigger: position → kept position.
     rerouted: HashMap<usize, usize>,
     /// With the n8n node's position, to list them in n8n's order.
@@ -448,11 +452,16 @@ impl<'a> Importer<'a> {
         let mut taken = HashSet::new();
         let ids = workflow.nodes.iter().map(|node| NodeId::from(unique_id(&slug(&node.name), &mut taken))).collect();
         let classes = workflow.nodes.iter().map(nodes::classify).collect();
+        let names: Vec<&str> = workflow.nodes.iter().map(|node| node.name.as_str()).collect();
+        let by_name = names.iter().enumerate().map(|(at, name)| (*name, at)).collect();
         Self {
             workflow,
             classes,
             ids,
             predecessors,
+            names,
+            by_name,
+            sources: Vec::new(),
             rerouted: HashMap::new(),
             unmapped: Vec::new(),
             warnings: Vec::new(),
@@ -464,6 +473,8 @@ impl<'a> Importer<'a> {
         let workflow = self.workflow;
         self.choose_trigger();
         self.omit_unreachable_placeholders();
+        self.sources =
+            (0..self.classes.len()).map(|at| nodes::data_source(at, &self.classes, &self.predecessors)).collect();
         let mut graph = WorkflowGraph::new();
         for (at, node) in workflow.nodes.iter().enumerate() {
             match self.classes[at].clone() {
@@ -518,7 +529,9 @@ impl<'a> Importer<'a> {
             ids: &self.ids,
             classes: &self.classes,
             predecessors: &self.predecessors,
-            names: self.workflow.nodes.iter().map(|node| node.name.as_str()).collect(),
+            names: &self.names,
+            by_name: &self.by_name,
+            sources: &self.sources,
             timezone: self.workflow.timezone.as_deref(),
             pinned: &self.workflow.pinned,
             warnings: &mut self.warnings,

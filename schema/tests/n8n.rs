@@ -595,6 +595,31 @@ fn bad_input_is_a_typed_error() {
 }
 
 #[test]
+fn a_workflow_at_the_size_limits_imports() {
+    let fields: Vec<Value> = (0..30)
+        .map(|f| {
+            json!({"name": format!("f{f}"), "value": format!("={{{{ $json.f{f} }}}} {{{{ $('Node 0').item.json.x }}}}"),
+                        "type": "string"})
+        })
+        .collect();
+    let mut nodes = vec![node("Node 0", "manualTrigger", json!({}))];
+    let mut connections = serde_json::Map::new();
+    for i in 1..MAX_NODES {
+        let mut set = node(&format!("Node {i}"), if i % 2 == 0 { "if" } else { "set" }, json!({}));
+        set["typeVersion"] = json!(3.4);
+        set["parameters"] = json!({"assignments": {"assignments": fields}});
+        nodes.push(set);
+        connections.insert(format!("Node {}", i - 1), main_to(&format!("Node {i}")));
+    }
+    let bytes = workflow(json!(nodes), Value::Object(connections));
+    assert!(bytes.len() <= MAX_EXPORT_BYTES, "{}", bytes.len());
+    let result = from_n8n(&bytes).unwrap();
+    assert_eq!(result.file.graph.nodes.len(), MAX_NODES);
+    assert_eq!(result.file.graph.edges.len(), MAX_NODES - 1);
+    import(result.file.to_canonical_string().unwrap().as_bytes()).unwrap();
+}
+
+#[test]
 fn templates_are_not_taken_for_n8n_files() {
     let dir = format!("{}/../templates", env!("CARGO_MANIFEST_DIR"));
     let mut seen = 0;

@@ -163,7 +163,10 @@ pub(super) struct Scope<'a> {
     pub ids: &'a [NodeId],
     pub classes: &'a [Class],
     pub predecessors: &'a [Vec<usize>],
-    pub names: Vec<&'a str>,
+    pub names: &'a [&'a str],
+    pub by_name: &'a HashMap<&'a str, usize>,
+    /// Each node's [`data_source`], computed once.
+    pub sources: &'a [Option<&'static str>],
     pub timezone: Option<&'a str>,
     pub pinned: &'a HashMap<String, Value>,
     pub warnings: &'a mut Vec<ImportWarning>,
@@ -172,15 +175,18 @@ pub(super) struct Scope<'a> {
 
 impl Resolve for Scope<'_> {
     fn input_base(&self) -> Base {
-        let sources = self.predecessors.get(self.node).map(Vec::as_slice).unwrap_or_default();
-        shaped("input".to_owned(), self.data_source(sources))
+        let before = self.predecessors.get(self.node).map(Vec::as_slice).unwrap_or_default();
+        let mut sources = before.iter().map(|at| self.sources.get(*at).copied().flatten());
+        let first = sources.next().flatten();
+        let common = if sources.all(|source| source == first) { first } else { None };
+        shaped("input".to_owned(), common)
     }
 
     fn step_base(&self, n8n_name: &str) -> Option<Base> {
-        let at = self.names.iter().position(|name| *name == n8n_name)?;
+        let at = *self.by_name.get(n8n_name)?;
         self.classes.get(at)?.kind()?;
         let id = self.ids.get(at)?;
-        Some(shaped(format!("steps.{id}.output"), self.data_source(&[at])))
+        Some(shaped(format!("steps.{id}.output"), self.sources.get(at).copied().flatten()))
     }
 }
 
@@ -194,32 +200,32 @@ fn shaped(text: String, source: Option<&str>) -> Base {
     }
 }
 
-impl Scope<'_> {
-    /// The kind of the node whose output these nodes pass on, when it is one kind: each is of
-    /// that kind, or passes on data that is (conditions, delays...).
-    fn data_source(&self, sources: &[usize]) -> Option<&'static str> {
-        let mut stack: Vec<usize> = sources.to_vec();
-        let mut seen = HashSet::new();
-        let mut found = None;
-        while let Some(at) = stack.pop() {
-            if !seen.insert(at) {
-                continue;
-            }
-            match self.classes.get(at) {
-                Some(Class::Kind(kind)) if PASS_THROUGH.contains(kind) => {
-                    let before = self.predecessors.get(at).map(Vec::as_slice).unwrap_or_default();
-                    if before.is_empty() {
-                        return None;
-                    }
-                    stack.extend(before);
-                }
-                Some(Class::Kind(kind)) if found.is_none_or(|found| found == *kind) => found = Some(*kind),
-                _ => return None,
-            }
+/// The kind of the node whose output the node at `at` passes on, when it is one kind: the
+/// node's own kind, or, through conditions, delays and the like, the kind their inputs come from.
+pub(super) fn data_source(at: usize, classes: &[Class], predecessors: &[Vec<usize>]) -> Option<&'static str> {
+    let mut stack = vec![at];
+    let mut seen = HashSet::new();
+    let mut found = None;
+    while let Some(at) = stack.pop() {
+        if !seen.insert(at) {
+            continue;
         }
-        found
+        match classes.get(at) {
+            Some(Class::Kind(kind)) if PASS_THROUGH.contains(kind) => {
+                let before = predecessors.get(at).map(Vec::as_slice).unwrap_or_default();
+                if before.is_empty() {
+                    return None;
+                }
+                stack.extend(before);
+            }
+            Some(Class::Kind(kind)) if found.is_none_or(|found| found == *kind) => found = Some(*kind),
+            _ => return None,
+        }
     }
+    found
+}
 
+impl Scope<'_> {
     pub fn warn(&mut self, field: Option<&str>, message: impl Into<String>) {
         let node = self.names.get(self.node).map(|name| (*name).to_owned());
         self.warnings.push(ImportWarning { node, field: field.map(str::to_owned), message: message.into() });
@@ -402,21 +408,41 @@ fn sentinel(index: usize) -> String {
 }
 
 fn fill_sentinels(value: Value, expressions: &[String]) -> Value {
-    let fill = |text: &str| {
-        let mut out = text.to_owned();
-        for (index, expression) in expressions.iter().enumerate().rev() {
-            out = out.replace(&sentinel(index), expression);
-        }
-        out
-    };
     match value {
-        Value::String(text) => Value::String(fill(&text)),
+        Value::String(text) => Value::String(fill_text(&text, expressions)),
         Value::Array(items) => Value::Array(items.into_iter().map(|item| fill_sentinels(item, expressions)).collect()),
-        Value::Object(map) => {
-            Value::Object(map.into_iter().map(|(key, item)| (fill(&key), fill_sentinels(item, expressions))).collect())
-        }
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, item)| (fill_text(&key, expressions), fill_sentinels(item, expressions)))
+                .collect(),
+        ),
         other => other,
     }
+}
+
+/// The text with each sentinel replaced by its expression, in one pass.
+fn fill_text(text: &str, expressions: &[String]) -> String {
+    const OPEN: &str = "@@n8n_expression_";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(OPEN) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + OPEN.len()..];
+        let digits = after.find(|c: char| !c.is_ascii_digit()).unwrap_or(after.len());
+        let expression = after[..digits].parse::<usize>().ok().and_then(|index| expressions.get(index));
+        match (expression, after[digits..].strip_prefix("@@")) {
+            (Some(expression), Some(tail)) => {
+                out.push_str(expression);
+                rest = tail;
+            }
+            _ => {
+                out.push_str(OPEN);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The config of a node that maps to `kind`.
