@@ -124,7 +124,10 @@ fn webhook_condition_slack_and_sheets() {
         config(graph, "tell_sales"),
         json!({
             "channel": "#sales",
-            "text": ":tada: Big order {{ input.body.id }} from {{ input.body.customer.name }}: {{ input.body.total }} EUR",
+            "text": concat!(
+                ":tada: Big order {{ input.body.id }} from {{ input.body.customer.name }}: ",
+                "{{ input.body.total }} EUR"
+            ),
             "token": "{{ secrets.SLACK_TOKEN }}"
         })
     );
@@ -203,7 +206,10 @@ fn schedule_http_transform_openai_email() {
         json!({
             "api_key": "{{ secrets.OPENAI_API_KEY }}",
             "model": "gpt-4o-mini",
-            "prompt": "Summarize: {{ input.week }}, {{ input.signups }} signups against a target of {{ input.target }}.",
+            "prompt": concat!(
+                "Summarize: {{ input.week }}, {{ input.signups }} signups against a target of ",
+                "{{ input.target }}."
+            ),
             "system": "You write short, friendly weekly summaries.",
             "temperature": 0.3
         })
@@ -794,10 +800,15 @@ proptest! {
         let empty = result.file.graph.nodes.is_empty();
         for problem in problems {
             // only values the user must fill in; never a broken structure
+            let user_must_fill_in = matches!(
+                problem,
+                ValidationError::MissingRequiredField { .. }
+                    | ValidationError::InvalidFieldValue { .. }
+                    | ValidationError::PlaintextSecret { .. }
+                    | ValidationError::PortTypeMismatch { .. }
+            );
             prop_assert!(
-                matches!(problem, ValidationError::MissingRequiredField { .. } | ValidationError::InvalidFieldValue { .. }
-                    | ValidationError::PlaintextSecret { .. } | ValidationError::PortTypeMismatch { .. })
-                    || (empty && problem == ValidationError::NoTrigger),
+                user_must_fill_in || (empty && problem == ValidationError::NoTrigger),
                 "{:?}", problem
             );
         }

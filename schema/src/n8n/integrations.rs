@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::nodes::Scope;
+use super::scope::Scope;
 use super::{Class, N8nNode, slug};
 use crate::catalog::kinds;
 
