@@ -237,6 +237,9 @@ impl Parser<'_> {
             let Some((_, op)) = BINARY.iter().find(|(js, _)| js == p) else { break };
             self.at += 1;
             let right = self.unary()?;
+            // JavaScript joins text and a number with `+`; minijinja does that with `~` (its `+` fails)
+            let joins_text = *op == "+" && (out.ends_with('"') || right.starts_with('"'));
+            let op = if joins_text { "~" } else { op };
             out = format!("{out} {op} {right}");
         }
         self.depth -= 1;
@@ -507,6 +510,8 @@ mod tests {
         assert_eq!(convert("$json.tags.includes('urgent')").as_deref(), Some("(\"urgent\" in input.tags)"));
         assert_eq!(convert("$json.items.length").as_deref(), Some("input.items|length"));
         assert_eq!(convert("$json.a !== null").as_deref(), Some("input.a != none"));
+        assert_eq!(convert("'Total: ' + $json.total").as_deref(), Some("\"Total: \" ~ input.total"));
+        assert_eq!(convert("$json.a + 1").as_deref(), Some("input.a + 1"));
     }
 
     #[test]

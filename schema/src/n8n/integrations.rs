@@ -259,13 +259,12 @@ pub(super) fn slack(node: &N8nNode, scope: &mut Scope<'_>) -> Map<String, Value>
     let token = scope.secret(node, &["slackApi", "slackOAuth2Api"], "SLACK_TOKEN");
     config.insert("token".into(), Value::String(token));
     let channel = if node.type_version >= 2.0 {
-        let (key, locator) = if node.param_str("select") == Some("user") {
+        let locator = if node.param_str("select") == Some("user") {
             scope.warn(Some("channel"), "n8n messaged a user; the channel is that user's id");
-            ("user", node.param("user"))
+            node.param("user")
         } else {
-            ("channelId", node.param("channelId"))
+            node.param("channelId")
         };
-        let _ = key;
         match locator {
             Some(Value::Object(rl)) => {
                 let mode = rl.get("mode").and_then(Value::as_str).unwrap_or("id");
