@@ -3,6 +3,8 @@
 //! compiles and roundtrips through the canonical export. Then bad input, and random input that
 //! must never panic.
 
+use std::collections::BTreeSet;
+
 use aos_schema::{
     Catalog, MAX_EXPORT_BYTES, MAX_NODES, N8nError, N8nImport, ValidationError, WorkflowGraph, compile, from_n8n,
     from_n8n_value, import, looks_like_n8n, validate,
@@ -80,6 +82,149 @@ fn every_fixture_validates_compiles_and_roundtrips() {
         // the same bytes always give the same result
         assert_eq!(fixture(name), result, "{name}");
     }
+}
+
+/// Every string holding `{{ … }}` in the configs, with the node id.
+fn templates(result: &N8nImport) -> Vec<(String, String)> {
+    fn walk(value: &Value, id: &str, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::String(text) if text.contains("{{") => out.push((id.to_owned(), text.clone())),
+            Value::Array(items) => items.iter().for_each(|item| walk(item, id, out)),
+            Value::Object(map) => map.values().for_each(|item| walk(item, id, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for node in &result.file.graph.nodes {
+        node.config.values().for_each(|value| walk(value, node.id.as_str(), &mut out));
+    }
+    out
+}
+
+/// Every translated expression parses as the engine's minijinja does (same syntax and filters);
+/// the ones that do not are exactly those reported as kept verbatim.
+fn assert_templates_parse(result: &N8nImport) {
+    let env = minijinja::Environment::new();
+    for (id, text) in templates(result) {
+        let kept = result.warnings.iter().any(|w| {
+            w.message.starts_with("expression kept as written")
+                && text.contains(w.message.rsplit_once(": ").map_or("", |(_, block)| block))
+        });
+        if kept {
+            continue;
+        }
+        if let Err(error) = env.template_from_str(&text) {
+            panic!("{id}: {text:?} does not parse: {error}");
+        }
+    }
+}
+
+/// The ids of the nodes with a path to `id`.
+fn upstream(graph: &WorkflowGraph, id: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![id.to_owned()];
+    while let Some(at) = stack.pop() {
+        for edge in graph.incoming(&at) {
+            if seen.insert(edge.from.to_string()) {
+                stack.push(edge.from.to_string());
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn every_translated_expression_parses_and_reads_steps_before_it() {
+    for name in FIXTURES {
+        let result = fixture(name);
+        assert_templates_parse(&result);
+        for (id, text) in templates(&result) {
+            let before = upstream(&result.file.graph, &id);
+            for after in text.split("steps.").skip(1) {
+                let step: String = after.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                assert!(before.contains(&step), "{name}: {id} reads steps.{step}, which is not before it");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_condition_operation_translates_to_an_expression_that_parses() {
+    let operations: [(&str, &[&str]); 4] = [
+        (
+            "string",
+            &[
+                "equals",
+                "notEquals",
+                "contains",
+                "notContains",
+                "startsWith",
+                "notStartsWith",
+                "endsWith",
+                "notEndsWith",
+                "exists",
+                "notExists",
+                "empty",
+                "notEmpty",
+            ],
+        ),
+        ("number", &["equals", "notEquals", "gt", "gte", "lt", "lte", "empty", "notEmpty"]),
+        ("boolean", &["true", "false", "equals", "notEquals"]),
+        (
+            "array",
+            &[
+                "contains",
+                "notContains",
+                "lengthEquals",
+                "lengthNotEquals",
+                "lengthGt",
+                "lengthLt",
+                "lengthGte",
+                "lengthLte",
+                "empty",
+                "notEmpty",
+            ],
+        ),
+    ];
+    let mut nodes = vec![node("Go", "manualTrigger", json!({}))];
+    let mut connections = serde_json::Map::new();
+    for (data_type, names) in operations {
+        for operation in names {
+            let name = format!("{data_type} {operation}");
+            let mut condition = node(
+                &name,
+                "if",
+                json!({"conditions": {
+                    "options": {"caseSensitive": false},
+                    "conditions": [{"leftValue": "={{ $json.left }}", "rightValue": "=x{{ $json.right }}",
+                                    "operator": {"type": data_type, "operation": operation}}]}}),
+            );
+            condition["typeVersion"] = json!(2.2);
+            nodes.push(condition);
+            let outputs = connections.entry("Go").or_insert_with(|| json!({"main": [[]]}));
+            outputs["main"][0].as_array_mut().unwrap().push(json!({"node": name, "type": "main", "index": 0}));
+        }
+    }
+    for (data_type, operation) in [("string", "startsWith"), ("number", "smallerEqual"), ("boolean", "notEqual")] {
+        let name = format!("v1 {data_type} {operation}");
+        nodes.push(node(
+            &name,
+            "if",
+            json!({"conditions": {data_type: [{"value1": "={{ $json.a }}", "operation": operation, "value2": "5"}]},
+                   "combineOperation": "any"}),
+        ));
+        let outputs = connections.entry("Go").or_insert_with(|| json!({"main": [[]]}));
+        outputs["main"][0].as_array_mut().unwrap().push(json!({"node": name, "type": "main", "index": 0}));
+    }
+    let result = from_n8n(&workflow(json!(nodes), Value::Object(connections))).unwrap();
+    assert!(result.warnings.is_empty(), "{:?}", result.warnings);
+    validate(&result.file.graph, &Catalog::builtin()).unwrap();
+    assert_templates_parse(&result);
+    assert_eq!(
+        config(&result.file.graph, "string_startswith"),
+        json!({"condition": "{{ input.left|lower is startingwith((\"x\" ~ input.right)|lower) }}"})
+    );
+    assert_eq!(config(&result.file.graph, "v1_number_smallerequal"), json!({"condition": "{{ input.a <= 5 }}"}));
 }
 
 #[test]

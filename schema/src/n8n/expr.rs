@@ -94,6 +94,49 @@ pub(super) fn convert_expression(js: &str, refs: &dyn Resolve) -> Option<String>
     (parser.at == tokens.len()).then_some(out)
 }
 
+/// The expression as one operand: as it is when it is a single term (a reference, a literal,
+/// already in parentheses), else in parentheses, so an operator next to it cannot split it.
+pub(super) fn group(expression: &str) -> String {
+    if !expression.chars().any(char::is_whitespace) || encloses(expression) {
+        expression.to_owned()
+    } else {
+        format!("({expression})")
+    }
+}
+
+/// Whether the text is one parenthesised group: its first `(` closes at its last character.
+fn encloses(text: &str) -> bool {
+    if !text.starts_with('(') {
+        return false;
+    }
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (at, c) in text.char_indices() {
+        if let Some(open) = quote {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                _ if c == open => quote = None,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' => quote = Some(c),
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return at == text.len() - 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 /// A minijinja string literal of the text.
 pub(super) fn string_literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
@@ -529,6 +572,15 @@ mod tests {
         ] {
             assert_eq!(convert(js), None, "{js}");
         }
+    }
+
+    #[test]
+    fn grouping() {
+        assert_eq!(group("input.a"), "input.a");
+        assert_eq!(group("\"a b\""), "(\"a b\")");
+        assert_eq!(group("(a or b)"), "(a or b)");
+        assert_eq!(group("(a) or (b)"), "((a) or (b))");
+        assert_eq!(group("(\")\" ~ b)"), "(\")\" ~ b)");
     }
 
     #[test]

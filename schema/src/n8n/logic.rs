@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
+use super::expr;
 use super::nodes::number;
 use super::scope::Scope;
 use super::{N8nNode, slug};
@@ -86,7 +87,7 @@ fn filter_condition(condition: &Value, case_sensitive: bool, scope: &mut Scope<'
     let right =
         scope.operand(condition.get("rightValue").unwrap_or(&null), numeric).ok_or("a value has no translation")?;
     let (left, right) = if data_type == "string" && !case_sensitive {
-        (format!("({left})|lower"), format!("({right})|lower"))
+        (format!("{}|lower", expr::group(&left)), format!("{}|lower", expr::group(&right)))
     } else {
         (left, right)
     };

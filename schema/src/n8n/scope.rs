@@ -170,7 +170,7 @@ impl Scope<'_> {
             }
             let inner = &rest[open + 2..];
             let close = inner.find("}}")?;
-            parts.push(expr::convert_expression(&inner[..close], self)?);
+            parts.push(expr::group(&expr::convert_expression(&inner[..close], self)?));
             rest = &inner[close + 2..];
         }
         if !rest.is_empty() {
@@ -179,7 +179,7 @@ impl Scope<'_> {
         match parts.as_slice() {
             [] => Some("\"\"".to_owned()),
             [one] => Some(one.clone()),
-            many => Some(format!("({})", many.iter().map(|p| format!("({p})")).collect::<Vec<_>>().join(" ~ "))),
+            many => Some(format!("({})", many.join(" ~ "))),
         }
     }
 
