@@ -206,7 +206,7 @@ impl<'a> Importer<'a> {
         let mut taken = HashSet::new();
         let mut successors: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
         let workflow = self.workflow;
-        let ports: Vec<Vec<Vec<String>>> = (0..workflow.nodes.len()).map(|at| self.output_ports(at, graph)).collect();
+        let ports: Vec<Vec<Vec<String>>> = (0..workflow.nodes.len()).map(|at| self.output_ports(at)).collect();
         for connection in &workflow.connections {
             let from = self.rerouted.get(&connection.from).copied().unwrap_or(connection.from);
             let to = connection.to;
@@ -268,15 +268,11 @@ impl<'a> Importer<'a> {
     }
 
     /// The ports of each n8n output of the node.
-    fn output_ports(&self, at: usize, graph: &WorkflowGraph) -> Vec<Vec<String>> {
-        let out = || vec![vec![DEFAULT_OUTPUT_PORT.to_owned()]];
+    fn output_ports(&self, at: usize) -> Vec<Vec<String>> {
         match &self.classes[at] {
             Class::Omit { .. } => Vec::new(),
-            Class::StandIn { .. } => out(),
-            Class::Kind(kind) => match graph.node(self.ids[at].as_str()) {
-                Some(_) => nodes::output_ports(kind, &self.workflow.nodes[at]),
-                None => out(),
-            },
+            Class::StandIn { .. } => vec![vec![DEFAULT_OUTPUT_PORT.to_owned()]],
+            Class::Kind(kind) => nodes::output_ports(kind, &self.workflow.nodes[at]),
         }
     }
 
