@@ -5,9 +5,11 @@
 mod canonical_json;
 pub mod catalog;
 pub mod compile;
+pub mod diff;
 pub mod export;
 pub mod graph;
 pub mod ids;
+pub mod n8n;
 pub mod secret;
 pub mod status;
 #[cfg(test)]
@@ -19,12 +21,14 @@ pub use catalog::{
     SelectOption, kinds,
 };
 pub use compile::{ExecutionPlan, Inbound, Outbound, Step, compile};
+pub use diff::{Change, ConfigChange, GraphDiff, NodeChange, diff_graphs};
 pub use export::{
     ExportError, ExportFile, FORMAT_V1, GALLERY_CATEGORIES, ImportError, MAX_EXPORT_BYTES, SUPPORTED_FORMATS, import,
     referenced_secrets,
 };
 pub use graph::{Edge, MAX_EDGES, MAX_NODES, Node, Position, WorkflowGraph};
 pub use ids::*;
+pub use n8n::{ImportWarning, N8nError, N8nImport, RequiredSecret, Unmapped, from_n8n, from_n8n_value, looks_like_n8n};
 pub use secret::SecretString;
 pub use status::{DlqStatus, Role, RunStatus, StepStatus, UnknownWord};
 pub use validate::{ValidationError, ValidationErrors, validate};
