@@ -190,11 +190,14 @@ impl StoreArgs {
     }
 }
 
-/// The roles a process can play; `all` is the embedded default.
+/// The roles a process can play; `all` is the embedded default. Split roles need Redis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Role {
+    /// Everything in one process.
     All,
+    /// The API, webhooks, schedules and the run actors that drive runs; no step workers.
     Gateway,
+    /// Step workers (and run actors for the runs it adopts); serves health and metrics too.
     Worker,
 }
 

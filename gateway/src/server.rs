@@ -35,6 +35,9 @@ pub enum StartError {
     Actors(#[from] aos_actors::SystemError),
     #[error(transparent)]
     Telemetry(#[from] aos_ops::TelemetryError),
+    /// Split roles share their work through Redis; without it only `all` can run.
+    #[error("role {role} needs REDIS_URL: split roles hand steps to each other through Redis")]
+    RoleNeedsRedis { role: String },
 }
 
 /// `automateos engine`: the embedded engine served over the step protocol until `shutdown`, with
@@ -71,10 +74,10 @@ impl BoundServer {
             _ => None,
         };
         let metrics = aos_ops::install_metrics()?;
-        let actors = match args.role {
-            Role::All | Role::Worker => Some(Arc::new(start_actors(&store, redis.as_ref(), args).await?)),
-            Role::Gateway => None,
-        };
+        if args.role != Role::All && redis.is_none() {
+            return Err(StartError::RoleNeedsRedis { role: format!("{:?}", args.role).to_lowercase() });
+        }
+        let actors = Some(Arc::new(start_actors(&store, redis.as_ref(), args).await?));
         Self::bind_with(args.addr, AppState { store, redis, metrics, actors }).await
     }
 
@@ -102,8 +105,9 @@ impl BoundServer {
 }
 
 /// Starts the actor tree with the embedded engine and resumes the unfinished runs this node may
-/// drive. With Redis, steps travel through the Redis step queue to this node's (and other nodes')
-/// step workers; without it they run in-process.
+/// drive. With Redis, steps travel through the Redis step queue to the step workers of every node
+/// with role `all` or `worker` (a `gateway` node runs none: it takes requests, webhooks and
+/// schedules and drives runs); without Redis they run in-process.
 async fn start_actors(store: &Store, redis: Option<&RedisLink>, args: &ServeArgs) -> Result<ActorSystem, StartError> {
     let egress = aos_engine_link::EgressPolicy::parse(&args.egress_allow)?;
     let engine = aos_engine_link::EmbeddedEngine::new(aos_engine_link::EngineConfig { egress })?;
@@ -124,7 +128,7 @@ async fn start_actors(store: &Store, redis: Option<&RedisLink>, args: &ServeArgs
     let mut config = SystemConfig::new(deps);
     config.redis = redis.cloned();
     config.claim_timeout = Duration::from_millis(cluster.step_claim_timeout_ms.max(100));
-    config.workers = cluster.step_workers;
+    config.workers = if args.role == Role::Gateway { 0 } else { cluster.step_workers };
     let actors = ActorSystem::start_with(config).await?;
     let resumed = actors.resume_unfinished().await?;
     let scheduled = actors.sync_schedules().await?;

@@ -44,13 +44,17 @@ fn redis_url() -> String {
 }
 
 fn serve(target: &DatabaseTarget, node: &str, stream: &str) -> tokio::process::Child {
+    serve_as(target, node, stream, "all")
+}
+
+fn serve_as(target: &DatabaseTarget, node: &str, stream: &str, role: &str) -> tokio::process::Child {
     let DatabaseTarget::Postgres(url) = target else { panic!("the cluster test runs on Postgres") };
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let data_dir = std::env::temp_dir().join(format!("aos-cluster-{}", uuid::Uuid::new_v4().simple()));
     tokio::process::Command::new(env!("CARGO_BIN_EXE_automateos"))
         .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(&data_dir)
-        .args(["--node-id", node, "--step-stream", stream, "--step-workers", "2"])
+        .args(["--node-id", node, "--step-stream", stream, "--step-workers", "2", "--role", role])
         .args(["--node-stale-after-ms", "1500", "--step-claim-timeout-ms", "2000"])
         .env("DATABASE_URL", url)
         .env("REDIS_URL", redis_url())
@@ -139,5 +143,61 @@ async fn a_run_survives_sigkill_of_its_node_with_two_nodes_on_postgres_and_redis
     assert_eq!(slow, [(1, StepStatus::Succeeded)], "the same attempt ran again and was recorded once");
     let org = store.runs().get(run).await.unwrap().org_id;
     assert_eq!(store.billing().run_usage(org, run).await.unwrap().steps, 5, "billed once per step");
+    fixture.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_and_worker_roles_split_the_work() {
+    let fixture = TestStore::new(Backend::Postgres).await;
+    let store = fixture.store.clone();
+    let stream = format!("aos:test:steps:{}", uuid::Uuid::new_v4().simple());
+    let graph = WorkflowGraph::new()
+        .with_node(Node::new("start", "trigger.manual"))
+        .with_node(Node::new("a", "data.transform").with_config("fields", json!({ "n": "{{ trigger.n }}" })))
+        .with_edge(Edge::new("e1", "start", "a"));
+    let published = testing::published_workflow(&store, &graph).await;
+    let run = testing::queued_run(&store, published, json!({ "n": 1 })).await;
+
+    let mut gateway = serve_as(&fixture.target, "gw-1", &stream, "gateway");
+    let owned = wait_until(Duration::from_secs(30), || {
+        let store = store.clone();
+        async move { store.nodes().owner_of(run).await.unwrap().as_deref() == Some("gw-1") }
+    })
+    .await;
+    assert!(owned, "the gateway node drives the run");
+    assert_eq!(store.runs().get(run).await.unwrap().status, RunStatus::Running, "no worker yet: the step waits");
+    let mut worker = serve_as(&fixture.target, "wk-1", &stream, "worker");
+    let finished = wait_until(Duration::from_secs(30), || {
+        let store = store.clone();
+        async move { store.runs().get(run).await.unwrap().status == RunStatus::Succeeded }
+    })
+    .await;
+    assert!(finished, "the worker node executed the steps");
+    let started: Vec<String> = store
+        .runs()
+        .logs(run, 0, Some(100))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|l| l.event == "step_started")
+        .map(|l| l.data["worker"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(!started.is_empty() && started.iter().all(|w| w.starts_with("wk-1/")), "{started:?}");
+    gateway.start_kill().unwrap();
+    worker.start_kill().unwrap();
+    let _ = tokio::join!(gateway.wait(), worker.wait());
+
+    // a split role without Redis refuses to start, saying why
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_automateos"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--role", "gateway", "--data-dir"])
+        .arg(std::env::temp_dir().join(format!("aos-role-{}", uuid::Uuid::new_v4().simple())))
+        .env_remove("REDIS_URL")
+        .env_remove("DATABASE_URL")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("needs REDIS_URL"), "{said}");
     fixture.cleanup().await;
 }
