@@ -165,7 +165,15 @@ async fn gateway_and_worker_roles_split_the_work() {
     })
     .await;
     assert!(owned, "the gateway node drives the run");
-    assert_eq!(store.runs().get(run).await.unwrap().status, RunStatus::Running, "no worker yet: the step waits");
+    let queued = wait_until(Duration::from_secs(30), || {
+        let store = store.clone();
+        async move { store.runs().logs(run, 0, Some(10)).await.unwrap().iter().any(|l| l.event == "step_queued") }
+    })
+    .await;
+    assert!(queued, "the gateway queued the first step");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let steps = store.runs().steps(run).await.unwrap();
+    assert!(steps.is_empty(), "no worker yet: nothing started: {steps:?}");
     let mut worker = serve_as(&fixture.target, "wk-1", &stream, "worker");
     let finished = wait_until(Duration::from_secs(30), || {
         let store = store.clone();

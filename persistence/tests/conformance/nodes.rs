@@ -49,11 +49,12 @@ async fn a_silent_nodes_runs_are_adopted_once(cx: TestContext) {
     let run = queued_run(&cx.store).await;
     nodes.heartbeat("node-a").await.unwrap();
     assert_eq!(nodes.claim_run(run, "node-a", STALE).await.unwrap(), RunClaim::Claimed);
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     nodes.heartbeat("node-b").await.unwrap();
     nodes.heartbeat("node-c").await.unwrap();
-    // with a short staleness window node-a (its beat 30 ms old) is gone, node-b and node-c are not
-    let short = Duration::from_millis(20);
+    // with a one-second staleness window node-a (its beat 1.2 s old) is gone, node-b and node-c
+    // (beating now) are not, so whichever claims second sees a live owner
+    let short = Duration::from_secs(1);
     assert_eq!(nodes.orphaned_runs(short, 100).await.unwrap(), vec![run]);
     let (b, c) = tokio::join!(nodes.claim_run(run, "node-b", short), nodes.claim_run(run, "node-c", short));
     let claims = [b.unwrap(), c.unwrap()];
