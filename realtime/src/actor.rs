@@ -102,6 +102,8 @@ pub enum DocRoomMsg {
     Graph(RpcReplyPort<DocGraph>),
     /// The presence states, as (awareness client id, JSON).
     Presence(RpcReplyPort<Vec<(u64, String)>>),
+    /// How many connections the room holds.
+    Connections(RpcReplyPort<usize>),
     /// Compacts the log into a snapshot now; answers the sequence number the snapshot covers.
     Compact(RpcReplyPort<Result<i64, String>>),
     /// The timer: presence sweep, timed compaction, idle unload.
@@ -288,7 +290,11 @@ impl Actor for DocRoom {
     type State = DocRoomState;
     type Arguments = DocRoomArgs;
 
-    async fn pre_start(&self, _myself: ActorRef<Self::Msg>, args: DocRoomArgs) -> Result<Self::State, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        args: DocRoomArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
         DocRoomState::load(args).await
     }
 
@@ -345,6 +351,9 @@ impl Actor for DocRoom {
             DocRoomMsg::Presence(reply) => {
                 let _receiver_gone = reply.send(state.room.presence());
             }
+            DocRoomMsg::Connections(reply) => {
+                let _receiver_gone = reply.send(state.outboxes.len());
+            }
             DocRoomMsg::Compact(reply) => {
                 let done = state.compact().await.ok_or_else(|| "compaction failed".to_owned());
                 let _receiver_gone = reply.send(done);
@@ -378,7 +387,12 @@ impl ChildFactory for DocRoomFactory {
         ActorKind::DocRoom
     }
 
-    fn start(&self, key: String, supervisor: ActorCell, stats: Arc<ActorStats>) -> BoxFuture<Result<ActorCell, SpawnErr>> {
+    fn start(
+        &self,
+        key: String,
+        supervisor: ActorCell,
+        stats: Arc<ActorStats>,
+    ) -> BoxFuture<Result<ActorCell, SpawnErr>> {
         let store = self.store.clone();
         let config = self.config.clone();
         Box::pin(async move {

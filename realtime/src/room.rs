@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aos_schema::UserId;
-use aos_schema::doc::{self as wfdoc, ApplyStats, DocGraph};
 use aos_schema::WorkflowGraph;
+use aos_schema::doc::{self as wfdoc, ApplyStats, DocGraph};
 use yrs::encoding::read::Cursor;
 use yrs::sync::protocol::MessageReader;
 use yrs::sync::{Awareness, AwarenessUpdate, DefaultProtocol, Message, Protocol, SyncMessage};
@@ -96,9 +96,7 @@ pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// The system clock in milliseconds since the Unix epoch.
 pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-    })
+    Arc::new(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64))
 }
 
 #[derive(Debug)]
@@ -150,10 +148,7 @@ impl Room {
     /// reported (and skipped) rather than making the whole doc unloadable.
     pub fn load_update(&mut self, update: &[u8]) -> Result<(), ClientError> {
         let update = decode_update(update)?;
-        self.doc()
-            .transact_mut()
-            .apply_update(update)
-            .map_err(|err| ClientError::BadUpdate { reason: err.to_string() })
+        self.doc().transact_mut().apply_update(update).map_err(|err| ClientError::BadUpdate { reason: err.to_string() })
     }
 
     /// Adds the `nodes`/`edges` skeleton if the doc lacks it; the returned effects carry the change
@@ -312,7 +307,8 @@ impl Room {
                 }
             }
             Message::AwarenessQuery => {
-                let update = self.awareness.update().map_err(|err| ClientError::Malformed { reason: err.to_string() })?;
+                let update =
+                    self.awareness.update().map_err(|err| ClientError::Malformed { reason: err.to_string() })?;
                 effects.reply.push(encode(&Message::Awareness(update)));
             }
             // clients have no business sending auth answers or custom messages; ignore them

@@ -111,11 +111,7 @@ impl DocRooms {
         origin: &str,
     ) -> RealtimeResult<ApplyStats> {
         let (_, answer) = self
-            .ask(workflow, |reply| DocRoomMsg::ApplyGraph {
-                graph: graph.clone(),
-                origin: origin.to_owned(),
-                reply,
-            })
+            .ask(workflow, |reply| DocRoomMsg::ApplyGraph { graph: graph.clone(), origin: origin.to_owned(), reply })
             .await?;
         answer.map_err(|reason| RealtimeError::GraphRejected { workflow, reason })
     }
@@ -128,6 +124,11 @@ impl DocRooms {
     /// The presence states in the room, as (awareness client id, JSON).
     pub async fn presence(&self, workflow: WorkflowId) -> RealtimeResult<Vec<(u64, String)>> {
         Ok(self.ask(workflow, DocRoomMsg::Presence).await?.1)
+    }
+
+    /// How many connections the room of `workflow` holds (starting the room if it is not running).
+    pub async fn connections(&self, workflow: WorkflowId) -> RealtimeResult<usize> {
+        Ok(self.ask(workflow, DocRoomMsg::Connections).await?.1)
     }
 
     /// Compacts the room's log into a snapshot now; returns the sequence number it covers.

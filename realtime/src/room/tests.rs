@@ -94,7 +94,8 @@ fn an_editors_update_is_logged_and_broadcast_but_not_echoed() {
     assert_eq!(room.graph().graph, one_node("a"));
 
     // the same update again brings nothing: nothing to log or broadcast
-    let again = room.receive(writer, &update_frame(author.transact().encode_state_as_update_v1(&StateVector::default())));
+    let again =
+        room.receive(writer, &update_frame(author.transact().encode_state_as_update_v1(&StateVector::default())));
     assert!(again.updates.is_empty() && again.broadcast.is_empty() && again.close.is_none());
 }
 
@@ -164,9 +165,7 @@ fn presence_is_relayed_and_removed_when_its_connection_leaves() {
     let left = room.leave(alice);
     let [frame] = left.broadcast.as_slice() else { panic!("a removal is broadcast") };
     let decoded = decode_messages(frame).unwrap();
-    let [Message::Awareness(AwarenessUpdate { clients })] = decoded.as_slice() else {
-        panic!()
-    };
+    let [Message::Awareness(AwarenessUpdate { clients })] = decoded.as_slice() else { panic!() };
     assert!(clients.values().all(|entry| &*entry.json == "null"));
     assert!(room.presence().is_empty());
     assert_eq!(room.connections(), 1);
