@@ -2,16 +2,19 @@
 //! speaks the y-websocket protocol (sync step 1/2, update, awareness) with every editor, appends
 //! each accepted change to the durable update log before anyone hears of it, compacts the log into
 //! snapshots and unloads when idle. [`room`] is the sans-IO core, [`actor`] the ractor actor,
-//! [`rooms`] the node's door to its rooms and [`session`] one WebSocket connection.
+//! [`rooms`] the node's door to its rooms and [`session`] one WebSocket connection; [`events`]
+//! streams run-log rows to `/ws/events` subscribers.
 
 pub mod actor;
 pub mod error;
+pub mod events;
 pub mod room;
 pub mod rooms;
 pub mod session;
 
 pub use actor::{DocRoom, DocRoomArgs, DocRoomFactory, DocRoomMsg, Joined, Outbound, RoomConfig};
 pub use error::{RealtimeError, RealtimeResult};
+pub use events::{EventHub, EventScope, EventsConfig, EventsSession};
 pub use room::{Access, ClientError, ConnId, Effects, READ_ONLY_REASON, Room, RoomLimits};
 pub use rooms::{DocRooms, RoomRef};
 pub use session::{Session, SessionConfig, SessionEnd, WsFrame, close_code};

@@ -175,7 +175,7 @@ impl Session {
     }
 }
 
-async fn close<T, S>(transport: &mut T, code: u16, reason: &str) -> SessionEnd
+pub(crate) async fn close<T, S>(transport: &mut T, code: u16, reason: &str) -> SessionEnd
 where
     T: Sink<WsFrame, Error = S> + Unpin,
 {
@@ -184,7 +184,7 @@ where
     SessionEnd::Closed { code, reason: reason.to_owned() }
 }
 
-fn from_axum(message: axum::extract::ws::Message) -> WsFrame {
+pub(crate) fn from_axum(message: axum::extract::ws::Message) -> WsFrame {
     use axum::extract::ws::Message;
     match message {
         Message::Binary(bytes) => WsFrame::Binary(bytes.to_vec()),
@@ -195,7 +195,7 @@ fn from_axum(message: axum::extract::ws::Message) -> WsFrame {
     }
 }
 
-fn to_axum(frame: WsFrame) -> axum::extract::ws::Message {
+pub(crate) fn to_axum(frame: WsFrame) -> axum::extract::ws::Message {
     use axum::extract::ws::{CloseFrame, Message};
     match frame {
         WsFrame::Binary(bytes) => Message::Binary(bytes.into()),
