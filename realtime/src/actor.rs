@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use aos_actors::supervisor::{BoxFuture, ChildFactory, spawn_child, startup_failed};
 use aos_actors::{ActorKind, ActorStats};
-use aos_persistence::Store;
+use aos_persistence::{DocBroadcast, DocFanout, Store, Timestamp};
 use aos_schema::doc::{ApplyStats, DocGraph};
 use aos_schema::{WorkflowGraph, WorkflowId};
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr};
@@ -39,6 +39,12 @@ pub struct RoomConfig {
     pub outbox_capacity: usize,
     /// The time source presence is measured with.
     pub clock: Clock,
+    /// Several nodes serve one doc: updates go to the other nodes' rooms over Redis, and every tick
+    /// the room re-reads the log for anything pub/sub lost. `None` on a single node.
+    pub fanout: Option<DocFanout>,
+    /// How far back a room re-reads the log (on load after the snapshot, and on each tick with
+    /// fan-out): long enough to cover an append that commits after a later one.
+    pub log_overlap: Duration,
 }
 
 impl std::fmt::Debug for RoomConfig {
@@ -51,6 +57,8 @@ impl std::fmt::Debug for RoomConfig {
             .field("compact_min_bytes", &self.compact_min_bytes)
             .field("compact_every", &self.compact_every)
             .field("outbox_capacity", &self.outbox_capacity)
+            .field("fanout", &self.fanout)
+            .field("log_overlap", &self.log_overlap)
             .finish_non_exhaustive()
     }
 }
@@ -66,6 +74,8 @@ impl Default for RoomConfig {
             compact_every: Duration::from_secs(300),
             outbox_capacity: 1024,
             clock: system_clock(),
+            fanout: None,
+            log_overlap: Duration::from_secs(10),
         }
     }
 }
@@ -106,7 +116,9 @@ pub enum DocRoomMsg {
     Connections(RpcReplyPort<usize>),
     /// Compacts the log into a snapshot now; answers the sequence number the snapshot covers.
     Compact(RpcReplyPort<Result<i64, String>>),
-    /// The timer: presence sweep, timed compaction, idle unload.
+    /// An update another node's room logged (fan-out).
+    Remote(DocBroadcast),
+    /// The timer: presence sweep, timed compaction, idle unload, log catch-up with fan-out.
     Tick,
 }
 
@@ -139,6 +151,8 @@ pub struct DocRoomState {
     /// When the last connection left (the idle clock).
     empty_since: Option<Instant>,
     ticker: Option<tokio::task::JoinHandle<()>>,
+    /// Forwards other nodes' updates into the mailbox (with fan-out).
+    subscriber: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for DocRoomState {
@@ -158,21 +172,25 @@ impl DocRoomState {
         let docs = args.store.docs();
         let mut room = Room::new(args.config.limits, Arc::clone(&args.config.clock));
         let (mut snapshot_seq, mut snapshot_bytes) = (0, 0);
+        let mut since = Timestamp::now();
         if let Some(snapshot) = docs.snapshot(args.workflow).await? {
             if let Err(err) = room.load_update(&snapshot.state) {
                 tracing::error!(workflow = %args.workflow, error = %err, "doc snapshot does not load, replaying the whole log");
             } else {
                 (snapshot_seq, snapshot_bytes) = (snapshot.upto_seq, snapshot.state.len());
+                since = snapshot.created_at - overlap(&args.config);
             }
         }
         let mut last_seq = snapshot_seq;
         let mut log_bytes = 0;
-        for update in docs.updates_after(args.workflow, snapshot_seq).await? {
+        for update in docs.updates_since(args.workflow, snapshot_seq, since).await? {
             if let Err(err) = room.load_update(&update.update_bytes) {
                 tracing::warn!(workflow = %args.workflow, seq = update.seq, error = %err, "stored doc update skipped");
             }
-            last_seq = update.seq;
-            log_bytes += update.update_bytes.len();
+            if update.seq > snapshot_seq {
+                last_seq = last_seq.max(update.seq);
+                log_bytes += update.update_bytes.len();
+            }
         }
         let mut state = Self {
             args,
@@ -185,6 +203,7 @@ impl DocRoomState {
             last_compaction: Instant::now(),
             empty_since: Some(Instant::now()),
             ticker: None,
+            subscriber: None,
         };
         let skeleton = state.room.ensure_skeleton();
         state.append(&skeleton, "server:skeleton").await?;
@@ -197,6 +216,12 @@ impl DocRoomState {
             let seq = self.args.store.docs().append_update(self.args.workflow, update, origin).await?;
             self.last_seq = self.last_seq.max(seq);
             self.log_bytes += update.len();
+            if let Some(fanout) = &self.args.config.fanout
+                && let Err(err) = fanout.publish(self.args.workflow, seq, update).await
+            {
+                // the other nodes catch up from the log on their next tick
+                tracing::warn!(workflow = %self.args.workflow, error = %err, "doc update not published");
+            }
         }
         Ok(())
     }
@@ -270,6 +295,47 @@ impl DocRoomState {
             }
         }
     }
+
+    /// Applies what other nodes logged recently (pub/sub may have lost some of it).
+    async fn catch_up(&mut self) -> Result<(), ActorProcessingErr> {
+        let since = Timestamp::now() - overlap(&self.args.config);
+        let updates = self.args.store.docs().updates_since(self.args.workflow, self.last_seq, since).await?;
+        for update in updates {
+            self.last_seq = self.last_seq.max(update.seq);
+            match self.room.apply_remote(&update.update_bytes) {
+                Ok(effects) => self.perform(None, effects).await?,
+                Err(err) => {
+                    tracing::warn!(workflow = %self.args.workflow, seq = update.seq, error = %err, "logged doc update skipped")
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn overlap(config: &RoomConfig) -> time::Duration {
+    time::Duration::try_from(config.log_overlap).unwrap_or(time::Duration::seconds(10))
+}
+
+/// Forwards other nodes' updates of `workflow` into the room's mailbox until the room is gone,
+/// subscribing again (after a pause) whenever the Redis connection drops.
+async fn forward_remote(fanout: DocFanout, workflow: WorkflowId, room: ActorRef<DocRoomMsg>) {
+    loop {
+        match fanout.subscribe(workflow).await {
+            Ok(mut subscription) => {
+                while let Some(update) = subscription.next().await {
+                    if room.send_message(DocRoomMsg::Remote(update)).is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(err) => tracing::warn!(%workflow, error = %err, "doc fan-out subscription failed"),
+        }
+        if !matches!(room.get_status(), ractor::ActorStatus::Running | ractor::ActorStatus::Starting) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 fn close_reason(err: &ClientError) -> String {
@@ -292,10 +358,23 @@ impl Actor for DocRoom {
 
     async fn pre_start(
         &self,
-        _myself: ActorRef<Self::Msg>,
+        myself: ActorRef<Self::Msg>,
         args: DocRoomArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
-        DocRoomState::load(args).await
+        // subscribe before loading, so nothing published while the log is read is missed (the
+        // forwarded updates wait in the mailbox until the room is loaded)
+        let subscriber =
+            args.config.fanout.clone().map(|fanout| tokio::spawn(forward_remote(fanout, args.workflow, myself)));
+        match DocRoomState::load(args).await {
+            Ok(mut state) => {
+                state.subscriber = subscriber;
+                Ok(state)
+            }
+            Err(err) => {
+                subscriber.inspect(tokio::task::JoinHandle::abort);
+                Err(err)
+            }
+        }
     }
 
     async fn post_start(&self, myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
@@ -304,8 +383,8 @@ impl Actor for DocRoom {
     }
 
     async fn post_stop(&self, _myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
-        if let Some(ticker) = state.ticker.take() {
-            ticker.abort();
+        for task in [state.ticker.take(), state.subscriber.take()].into_iter().flatten() {
+            task.abort();
         }
         if state.log_bytes > 0 {
             state.compact().await;
@@ -322,7 +401,7 @@ impl Actor for DocRoom {
         message: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        if !matches!(message, DocRoomMsg::Tick) {
+        if !matches!(message, DocRoomMsg::Tick | DocRoomMsg::Remote(_)) {
             state.args.stats.dequeued();
         }
         match message {
@@ -358,7 +437,16 @@ impl Actor for DocRoom {
                 let done = state.compact().await.ok_or_else(|| "compaction failed".to_owned());
                 let _receiver_gone = reply.send(done);
             }
+            DocRoomMsg::Remote(broadcast) => match state.room.apply_remote(&broadcast.update) {
+                Ok(effects) => state.perform(None, effects).await?,
+                Err(err) => {
+                    tracing::warn!(workflow = %state.args.workflow, seq = broadcast.seq, error = %err, "remote doc update skipped")
+                }
+            },
             DocRoomMsg::Tick => {
+                if state.args.config.fanout.is_some() {
+                    state.catch_up().await?;
+                }
                 let effects = state.room.sweep_presence(state.args.config.presence_timeout);
                 state.perform(None, effects).await?;
                 if state.log_bytes > 0 && state.last_compaction.elapsed() >= state.args.config.compact_every {

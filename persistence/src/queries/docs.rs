@@ -63,6 +63,29 @@ impl Docs<'_> {
         }))
     }
 
+    /// Updates of `workflow` after `after_seq`, plus any appended since `created_since`, in order.
+    /// Several nodes append to one doc's log at once, and a row can commit after a row with a higher
+    /// sequence number: reading the recent past again (applying an update twice is harmless) catches
+    /// such a row that a cursor alone would skip.
+    pub async fn updates_since(
+        &self,
+        workflow: WorkflowId,
+        after_seq: i64,
+        created_since: Timestamp,
+    ) -> StoreResult<Vec<DocUpdate>> {
+        Ok(with_pool!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT seq, update_bytes, origin FROM doc_updates \
+                 WHERE workflow_id = $1 AND (seq > $2 OR created_at >= $3) ORDER BY seq",
+            )
+            .bind(workflow.as_uuid())
+            .bind(after_seq)
+            .bind(created_since)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
     /// Total bytes of the updates after `after_seq`: compaction compares this with the snapshot.
     pub async fn log_size_after(&self, workflow: WorkflowId, after_seq: i64) -> StoreResult<(i64, i64)> {
         let (count, bytes): (i64, Option<i64>) = with_pool!(self.db, |pool| {
