@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod room;
 pub mod rooms;
+pub mod seed;
 pub mod session;
 
 pub use actor::{DocRoom, DocRoomArgs, DocRoomFactory, DocRoomMsg, Joined, Outbound, RoomConfig};
@@ -17,6 +18,7 @@ pub use error::{RealtimeError, RealtimeResult};
 pub use events::{EventHub, EventScope, EventsConfig, EventsSession};
 pub use room::{Access, ClientError, ConnId, Effects, READ_ONLY_REASON, Room, RoomLimits};
 pub use rooms::{DocRooms, RoomRef};
+pub use seed::{initial_state, seed_doc};
 pub use session::{Session, SessionConfig, SessionEnd, WsFrame, close_code};
 
 /// The supervisor kind name the doc rooms run under in the actor tree.

@@ -321,7 +321,25 @@ async fn a_server_side_graph_write_reaches_editors_and_keeps_their_edits(ctx: Te
     server.stop().await;
 }
 
+/// A workflow created with a graph (an import) has its doc in the log before anyone opens it; the
+/// room adds no second skeleton, and seeding twice changes nothing.
+async fn a_seeded_doc_opens_with_its_graph(ctx: TestContext) {
+    let workflow = WorkflowId::new();
+    let graph = WorkflowGraph::new()
+        .with_node(node("hook", "trigger.webhook"))
+        .with_node(node("fetch", "http.request").with_config("url", "https://example.com"))
+        .with_edge(Edge::new("e1", "hook", "fetch"));
+    assert!(aos_realtime::seed_doc(&ctx.store, workflow, &graph).await.unwrap());
+    assert!(!aos_realtime::seed_doc(&ctx.store, workflow, &WorkflowGraph::new()).await.unwrap());
+    let server = TestServer::start(ctx.store.clone()).await;
+    let alice = synced(&server, workflow, "alice").await;
+    assert_eq!(alice.graph(), graph.clone().sorted());
+    assert_eq!(ctx.store.docs().updates_after(workflow, 0).await.unwrap().len(), 1, "no second skeleton");
+    server.stop().await;
+}
+
 aos_persistence::conformance_suite!(
+    a_seeded_doc_opens_with_its_graph,
     editors_converge_concurrently,
     an_offline_client_merges_on_reconnect,
     a_late_joiner_gets_the_full_state,
