@@ -293,7 +293,17 @@ impl Room {
                     effects.updates.push(delta);
                 }
             }
-            Message::Awareness(update) => {
+            Message::Awareness(mut update) => {
+                // a connection speaks for its own awareness ids only: it cannot change or remove
+                // another connection's presence
+                update.clients.retain(|id, _| {
+                    self.clients
+                        .iter()
+                        .all(|(other, client)| *other == conn || !client.awareness_ids.contains(&id.get()))
+                });
+                if update.clients.is_empty() {
+                    return Ok(());
+                }
                 if let Some(client) = self.clients.get_mut(&conn) {
                     client.awareness_ids.extend(update.clients.keys().map(|id| id.get()));
                 }

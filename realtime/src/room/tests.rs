@@ -195,3 +195,21 @@ fn a_whole_graph_from_the_server_is_a_logged_broadcast_change() {
     assert!(result.unwrap().is_unchanged());
     assert_eq!(effects, Effects::default());
 }
+
+#[test]
+fn a_connection_cannot_touch_anothers_presence() {
+    let mut room = room();
+    let (alice, _) = room.join(access(true));
+    let (mallory, _) = room.join(access(false));
+    let mut awareness = Awareness::new(Doc::new());
+    awareness.set_local_state(serde_json::json!({"user": "alice"})).unwrap();
+    room.receive(alice, &Message::Awareness(awareness.update().unwrap()).encode_v1());
+    assert_eq!(room.presence().len(), 1);
+
+    // mallory replays alice's id with a null state (a removal) and a newer clock
+    awareness.clean_local_state();
+    let removal = awareness.update_with_clients([awareness.client_id()]).unwrap();
+    let effects = room.receive(mallory, &Message::Awareness(removal).encode_v1());
+    assert!(effects.broadcast.is_empty() && effects.close.is_none());
+    assert_eq!(room.presence().len(), 1, "alice is still present");
+}
