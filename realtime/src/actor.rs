@@ -7,13 +7,13 @@
 //! reconnect and sync again — an edit nobody saw acknowledged is still in its author's doc and is
 //! sent again on that sync.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aos_actors::supervisor::{BoxFuture, ChildFactory, spawn_child, startup_failed};
 use aos_actors::{ActorKind, ActorStats};
-use aos_persistence::{DocBroadcast, DocFanout, Store, Timestamp};
+use aos_persistence::{DocBroadcast, DocFanout, NewDocUpdate, Store, Timestamp};
 use aos_schema::doc::{ApplyStats, DocGraph};
 use aos_schema::{WorkflowGraph, WorkflowId};
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr};
@@ -120,6 +120,25 @@ pub enum DocRoomMsg {
     Remote(DocBroadcast),
     /// The timer: presence sweep, timed compaction, idle unload, log catch-up with fan-out.
     Tick,
+    /// From the room's log writer: the oldest `count` queued changes are committed.
+    Logged { count: usize, last_seq: i64, bytes: usize },
+    /// From the room's log writer: appending failed, so the room fails (and is restarted).
+    LogFailed { reason: String },
+}
+
+/// The most changes one log commit takes.
+const MAX_BATCH: usize = 256;
+
+/// Effects waiting for the log: delivered in order, once every change queued before them and their
+/// own are committed, so no client hears of a change the log does not have yet.
+struct Held {
+    from: Option<ConnId>,
+    /// The effects without their changes (those went to the writer).
+    effects: Effects,
+    /// This step's changes not yet committed.
+    waits_for: usize,
+    /// Runs on delivery (answers a server-side graph write once it is durable).
+    then: Option<Box<dyn FnOnce() + Send>>,
 }
 
 /// The doc-room actor.
@@ -153,6 +172,11 @@ pub struct DocRoomState {
     ticker: Option<tokio::task::JoinHandle<()>>,
     /// Forwards other nodes' updates into the mailbox (with fan-out).
     subscriber: Option<tokio::task::JoinHandle<()>>,
+    /// The log writer's queue: changes are appended in order, many per commit (group commit), so a
+    /// burst of edits costs one commit rather than one each.
+    writer: Option<mpsc::UnboundedSender<NewDocUpdate>>,
+    /// Effects waiting for their changes (or earlier ones) to be committed.
+    held: VecDeque<Held>,
 }
 
 impl std::fmt::Debug for DocRoomState {
@@ -162,6 +186,7 @@ impl std::fmt::Debug for DocRoomState {
             .field("connections", &self.outboxes.len())
             .field("last_seq", &self.last_seq)
             .field("snapshot_seq", &self.snapshot_seq)
+            .field("held", &self.held.len())
             .finish_non_exhaustive()
     }
 }
@@ -204,13 +229,16 @@ impl DocRoomState {
             empty_since: Some(Instant::now()),
             ticker: None,
             subscriber: None,
+            writer: None,
+            held: VecDeque::new(),
         };
         let skeleton = state.room.ensure_skeleton();
         state.append(&skeleton, "server:skeleton").await?;
         Ok(state)
     }
 
-    /// Appends the effects' changes to the log, in order; an error fails the actor.
+    /// Appends the effects' changes to the log directly, in order (while loading, before the writer
+    /// runs); an error fails the actor.
     async fn append(&mut self, effects: &Effects, origin: &str) -> Result<(), ActorProcessingErr> {
         for update in &effects.updates {
             let seq = self.args.store.docs().append_update(self.args.workflow, update, origin).await?;
@@ -226,13 +254,59 @@ impl DocRoomState {
         Ok(())
     }
 
-    /// Performs effects for `from` (or for nobody): log, reply, broadcast, close.
-    async fn perform(&mut self, from: Option<ConnId>, effects: Effects) -> Result<(), ActorProcessingErr> {
-        let origin = match from.and_then(|conn| self.room.access(conn).map(|a| (conn, a))) {
+    /// What the log records as the origin of a connection's changes.
+    fn origin(&self, from: Option<ConnId>) -> String {
+        match from.and_then(|conn| self.room.access(conn).map(|a| (conn, a))) {
             Some((conn, access)) => format!("conn:{conn} user:{}", access.user_id),
             None => "server".to_owned(),
-        };
-        self.append(&effects, &origin).await?;
+        }
+    }
+
+    /// Performs effects for `from` (or for nobody): their changes go to the log writer; the
+    /// replies, broadcasts and close wait until those (and every change queued before) are
+    /// committed, unless nothing is waiting.
+    fn perform(
+        &mut self,
+        from: Option<ConnId>,
+        mut effects: Effects,
+        origin: String,
+        then: Option<Box<dyn FnOnce() + Send>>,
+    ) -> Result<(), ActorProcessingErr> {
+        let updates = std::mem::take(&mut effects.updates);
+        let waits_for = updates.len();
+        if waits_for > 0 {
+            let writer = self.writer.as_ref().ok_or("the doc log writer is not running")?;
+            for update in updates {
+                writer
+                    .send(NewDocUpdate { update, origin: origin.clone() })
+                    .map_err(|_| "the doc log writer stopped")?;
+            }
+        }
+        if waits_for == 0 && self.held.is_empty() {
+            self.deliver(from, effects, then);
+        } else {
+            self.held.push_back(Held { from, effects, waits_for, then });
+        }
+        Ok(())
+    }
+
+    /// The writer committed the oldest `count` queued changes: deliver what waited for them.
+    fn logged(&mut self, mut count: usize) {
+        while let Some(front) = self.held.front_mut() {
+            let taken = front.waits_for.min(count);
+            front.waits_for -= taken;
+            count -= taken;
+            if front.waits_for > 0 {
+                break;
+            }
+            if let Some(held) = self.held.pop_front() {
+                self.deliver(held.from, held.effects, held.then);
+            }
+        }
+    }
+
+    /// Sends the replies and broadcasts, closes a bad sender, runs `then`.
+    fn deliver(&mut self, from: Option<ConnId>, effects: Effects, then: Option<Box<dyn FnOnce() + Send>>) {
         if let Some(conn) = from {
             for frame in effects.reply {
                 self.send(conn, Outbound::Frame(frame));
@@ -249,12 +323,11 @@ impl DocRoomState {
         if let (Some(conn), Some(err)) = (from, effects.close) {
             tracing::info!(workflow = %self.args.workflow, conn, error = %err, "doc client disconnected");
             self.send(conn, Outbound::Close { code: err.close_code(), reason: close_reason(&err) });
-            self.drop_connection(conn).await?;
+            self.drop_connection(conn);
         }
-        if self.log_bytes > self.snapshot_bytes.max(self.args.config.compact_min_bytes) {
-            self.compact().await;
+        if let Some(then) = then {
+            then();
         }
-        Ok(())
     }
 
     /// Queues a frame for a connection; a connection whose outbox is full is dropped (it reconnects
@@ -267,13 +340,18 @@ impl DocRoomState {
         }
     }
 
-    async fn drop_connection(&mut self, conn: ConnId) -> Result<(), ActorProcessingErr> {
+    fn drop_connection(&mut self, conn: ConnId) {
         self.outboxes.remove(&conn);
+        // a leave changes presence only, never the doc: nothing to log
         let effects = self.room.leave(conn);
         if self.outboxes.is_empty() {
             self.empty_since = Some(Instant::now());
         }
-        Box::pin(self.perform(None, effects)).await
+        if self.held.is_empty() {
+            self.deliver(None, effects, None);
+        } else {
+            self.held.push_back(Held { from: None, effects, waits_for: 0, then: None });
+        }
     }
 
     /// Writes the whole doc as the snapshot covering `last_seq`. A failure is logged, not fatal:
@@ -303,13 +381,54 @@ impl DocRoomState {
         for update in updates {
             self.last_seq = self.last_seq.max(update.seq);
             match self.room.apply_remote(&update.update_bytes) {
-                Ok(effects) => self.perform(None, effects).await?,
+                Ok(effects) => self.perform(None, effects, String::new(), None)?,
                 Err(err) => {
                     tracing::warn!(workflow = %self.args.workflow, seq = update.seq, error = %err, "logged doc update skipped")
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// Appends queued changes in order, as many per commit as have queued up, and tells the room
+/// which are committed; publishes them to the other nodes afterwards. Ends when the room drops
+/// its queue (after writing what was queued) or when an append fails (the room then fails).
+async fn write_log(
+    store: Store,
+    workflow: WorkflowId,
+    fanout: Option<DocFanout>,
+    mut queue: mpsc::UnboundedReceiver<NewDocUpdate>,
+    room: ActorRef<DocRoomMsg>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        match store.docs().append_updates(workflow, &batch).await {
+            Ok(seqs) => {
+                let bytes = batch.iter().map(|u| u.update.len()).sum();
+                let last_seq = seqs.iter().copied().max().unwrap_or(0);
+                let _room_gone = room.send_message(DocRoomMsg::Logged { count: batch.len(), last_seq, bytes });
+                if let Some(fanout) = &fanout {
+                    for (seq, new) in seqs.iter().zip(&batch) {
+                        if let Err(err) = fanout.publish(workflow, *seq, &new.update).await {
+                            // the other nodes catch up from the log on their next tick
+                            tracing::warn!(%workflow, error = %err, "doc update not published");
+                        }
+                    }
+                }
+            }
+            Err(err) => {
+                tracing::error!(%workflow, error = %err, "doc log append failed");
+                let _room_gone = room.send_message(DocRoomMsg::LogFailed { reason: err.to_string() });
+                return;
+            }
+        }
     }
 }
 
@@ -363,11 +482,19 @@ impl Actor for DocRoom {
     ) -> Result<Self::State, ActorProcessingErr> {
         // subscribe before loading, so nothing published while the log is read is missed (the
         // forwarded updates wait in the mailbox until the room is loaded)
-        let subscriber =
-            args.config.fanout.clone().map(|fanout| tokio::spawn(forward_remote(fanout, args.workflow, myself)));
+        let subscriber = args
+            .config
+            .fanout
+            .clone()
+            .map(|fanout| tokio::spawn(forward_remote(fanout, args.workflow, myself.clone())));
         match DocRoomState::load(args).await {
             Ok(mut state) => {
                 state.subscriber = subscriber;
+                let (writer, queue) = mpsc::unbounded_channel();
+                let (store, workflow, fanout) =
+                    (state.args.store.clone(), state.args.workflow, state.args.config.fanout.clone());
+                tokio::spawn(write_log(store, workflow, fanout, queue, myself));
+                state.writer = Some(writer);
                 Ok(state)
             }
             Err(err) => {
@@ -401,7 +528,10 @@ impl Actor for DocRoom {
         message: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        if !matches!(message, DocRoomMsg::Tick | DocRoomMsg::Remote(_)) {
+        if !matches!(
+            message,
+            DocRoomMsg::Tick | DocRoomMsg::Remote(_) | DocRoomMsg::Logged { .. } | DocRoomMsg::LogFailed { .. }
+        ) {
             state.args.stats.dequeued();
         }
         match message {
@@ -414,15 +544,19 @@ impl Actor for DocRoom {
             DocRoomMsg::Frame { conn, bytes } => {
                 if state.outboxes.contains_key(&conn) {
                     let effects = state.room.receive(conn, &bytes);
-                    state.perform(Some(conn), effects).await?;
+                    let origin = state.origin(Some(conn));
+                    state.perform(Some(conn), effects, origin, None)?;
                 }
             }
-            DocRoomMsg::Leave { conn } => state.drop_connection(conn).await?,
+            DocRoomMsg::Leave { conn } => state.drop_connection(conn),
             DocRoomMsg::ApplyGraph { graph, origin, reply } => {
                 let (result, effects) = state.room.apply_graph(&graph);
-                state.append(&effects, &origin).await?;
-                state.perform(None, Effects { updates: Vec::new(), ..effects }).await?;
-                let _receiver_gone = reply.send(result.map_err(|err| err.to_string()));
+                // answered once the change is durable
+                let answer = result.map_err(|err| err.to_string());
+                let then: Box<dyn FnOnce() + Send> = Box::new(move || {
+                    let _receiver_gone = reply.send(answer);
+                });
+                state.perform(None, effects, origin, Some(then))?;
             }
             DocRoomMsg::Graph(reply) => {
                 let _receiver_gone = reply.send(state.room.graph());
@@ -438,22 +572,35 @@ impl Actor for DocRoom {
                 let _receiver_gone = reply.send(done);
             }
             DocRoomMsg::Remote(broadcast) => match state.room.apply_remote(&broadcast.update) {
-                Ok(effects) => state.perform(None, effects).await?,
+                Ok(effects) => state.perform(None, effects, String::new(), None)?,
                 Err(err) => {
                     tracing::warn!(workflow = %state.args.workflow, seq = broadcast.seq, error = %err, "remote doc update skipped")
                 }
             },
+            DocRoomMsg::Logged { count, last_seq, bytes } => {
+                state.last_seq = state.last_seq.max(last_seq);
+                state.log_bytes += bytes;
+                state.logged(count);
+                let outgrown = state.log_bytes > state.snapshot_bytes.max(state.args.config.compact_min_bytes);
+                if outgrown && state.held.is_empty() {
+                    state.compact().await;
+                }
+            }
+            DocRoomMsg::LogFailed { reason } => {
+                return Err(format!("doc log append failed: {reason}").into());
+            }
             DocRoomMsg::Tick => {
                 if state.args.config.fanout.is_some() {
                     state.catch_up().await?;
                 }
                 let effects = state.room.sweep_presence(state.args.config.presence_timeout);
-                state.perform(None, effects).await?;
-                if state.log_bytes > 0 && state.last_compaction.elapsed() >= state.args.config.compact_every {
+                state.perform(None, effects, String::new(), None)?;
+                let due = state.last_compaction.elapsed() >= state.args.config.compact_every;
+                if state.log_bytes > 0 && state.held.is_empty() && due {
                     state.compact().await;
                 }
                 let idle = state.empty_since.is_some_and(|since| since.elapsed() >= state.args.config.idle_after);
-                if idle && state.outboxes.is_empty() {
+                if idle && state.outboxes.is_empty() && state.held.is_empty() {
                     tracing::debug!(workflow = %state.args.workflow, "doc room idle, unloading");
                     myself.stop(Some("idle".to_owned()));
                 }

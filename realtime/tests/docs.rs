@@ -31,10 +31,10 @@ async fn editors_converge_concurrently(ctx: TestContext) {
     let bob = synced(&server, workflow, "bob").await;
     let carol = synced(&server, workflow, "carol").await;
 
-    alice.write_graph(&WorkflowGraph::new().with_node(node("start", "trigger.manual")));
-    bob.write_graph(&WorkflowGraph::new().with_node(node("fetch", "http.request").with_config("url", "https://b")));
-    carol.write_graph(&WorkflowGraph::new().with_node(node("wait", "logic.delay").with_config("seconds", 5)));
-    // additive edits made concurrently: each client only adds keys, so nothing is removed
+    alice.add_node(&node("start", "trigger.manual"));
+    bob.add_node(&node("fetch", "http.request").with_config("url", "https://b"));
+    carol.add_node(&node("wait", "logic.delay").with_config("seconds", 5));
+    // concurrent field edits: each client writes single keys, so nothing of the others' is undone
     for round in 0..5 {
         alice.edit(|txn| set_label(txn, "start", &format!("alice {round}")));
         bob.edit(|txn| set_label(txn, "fetch", &format!("bob {round}")));

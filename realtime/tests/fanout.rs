@@ -45,12 +45,8 @@ async fn editors_on_two_nodes_converge(ctx: TestContext) {
     let bob = synced(&b, workflow, "bob").await;
 
     for i in 0..5 {
-        let mut mine = alice.graph();
-        mine.nodes.push(Node::new(format!("a{i}"), "logic.delay"));
-        alice.write_graph(&mine);
-        let mut theirs = bob.graph();
-        theirs.nodes.push(Node::new(format!("b{i}"), "logic.delay"));
-        bob.write_graph(&theirs);
+        alice.add_node(&Node::new(format!("a{i}"), "logic.delay"));
+        bob.add_node(&Node::new(format!("b{i}"), "logic.delay"));
     }
     eventually("both nodes' editors converge on all ten nodes", || {
         let (ga, gb) = (alice.graph(), bob.graph());

@@ -85,9 +85,7 @@ async fn a_yjs_client_and_a_rust_client_converge() {
     assert_eq!((yjs_node.kind.as_str(), yjs_node.label.as_str()), ("logic.delay", "From Yjs"));
     assert_eq!((yjs_node.position.x, yjs_node.position.y), (120.0, 40.5));
     assert_eq!(yjs_node.config.get("seconds"), Some(&serde_json::json!(2)));
-    let mut next = rust.graph();
-    next = next.with_node(Node::new("rust2", "logic.delay").with_label("After Yjs"));
-    rust.write_graph(&next);
+    rust.add_node(&Node::new("rust2", "logic.delay").with_label("After Yjs"));
 
     let output = tokio::time::timeout(Duration::from_secs(30), async {
         let mut stdout = yjs.stdout.take().unwrap();

@@ -234,6 +234,25 @@ impl YClient {
         self.send(Message::Sync(SyncMessage::Update(update)));
     }
 
+    /// Adds one node (only that key: a concurrent edit elsewhere is never undone by it).
+    pub fn add_node(&self, node: &aos_schema::Node) {
+        use yrs::{Any, In, Map, MapPrelim, Out};
+        self.edit(|txn| {
+            let root = txn.get_map(wfdoc::ROOT).expect("skeleton");
+            let Some(Out::YMap(nodes)) = root.get(txn, wfdoc::NODES) else { panic!("no nodes map") };
+            let config: MapPrelim =
+                node.config.iter().map(|(k, v)| (k.as_str(), In::Any(wfdoc::json_to_any(v)))).collect();
+            let prelim = MapPrelim::from([
+                ("kind", In::Any(Any::from(node.kind.as_str()))),
+                ("label", In::Any(Any::from(node.label.as_str()))),
+                ("x", In::Any(Any::from(node.position.x))),
+                ("y", In::Any(Any::from(node.position.y))),
+                ("config", In::Map(config)),
+            ]);
+            nodes.insert(txn, node.id.as_str(), prelim);
+        });
+    }
+
     /// Changes the doc locally and sends the change.
     pub fn edit(&self, change: impl FnOnce(&mut yrs::TransactionMut)) {
         let update = {
