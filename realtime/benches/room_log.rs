@@ -1,6 +1,7 @@
 //! The cost of one accepted change end to end inside a node: a one-field graph write goes through
 //! the `DocRooms` handle to the room actor, is applied, appended to `doc_updates` (one INSERT) and
-//! broadcast — on SQLite and on Postgres. Run with `cargo bench -p aos-realtime --bench room_log`
+//! broadcast — on SQLite and on Postgres; and a burst of 100 changes sent at once, which the room's
+//! log writer commits in a few transactions (group commit). Run with `cargo bench -p aos-realtime --bench room_log`
 //! (Postgres from `AOS_TEST_DATABASE_URL`).
 
 use std::sync::Arc;
@@ -47,6 +48,22 @@ fn room_log(c: &mut Criterion) {
                 let graph = WorkflowGraph::new().with_node(Node::new("moving", "logic.delay").with_position(x, 0.0));
                 let rooms = rooms.clone();
                 async move { rooms.apply_graph(workflow, &graph, "bench").await.expect("applied") }
+            })
+        });
+        c.bench_function(&format!("burst_of_100_changes_{backend:?}").to_lowercase(), |b| {
+            b.to_async(&runtime).iter(|| {
+                let rooms = rooms.clone();
+                x += 1.0;
+                let base = x * 1000.0;
+                async move {
+                    let writes = (0..100).map(|i| {
+                        let rooms = rooms.clone();
+                        let graph = WorkflowGraph::new()
+                            .with_node(Node::new("moving", "logic.delay").with_position(base + f64::from(i), 0.0));
+                        async move { rooms.apply_graph(workflow, &graph, "bench").await.expect("applied") }
+                    });
+                    futures_util::future::join_all(writes).await
+                }
             })
         });
         runtime.block_on(fixture.cleanup());
