@@ -1,11 +1,12 @@
 //! The [`DocRoom`] actor: one per open workflow doc on a node, the doc's single writer there. It
-//! loads the snapshot and the update log before it answers anyone, appends every accepted change to
-//! the log before any other client hears of it, compacts the log into a snapshot when the log grows
-//! past the snapshot (or on a timer), sweeps silent presence, and stops itself when nobody has been
-//! connected for a while. If the store fails while appending, the actor fails: its supervisor
+//! loads the snapshot and the update log before it answers anyone, hands every accepted change to
+//! its log writer (which commits the changes queued meanwhile in one transaction) and holds the
+//! replies and broadcasts until their changes are committed, compacts the log into a snapshot when
+//! the log grows past the snapshot (or on a timer), sweeps silent presence, and stops itself when
+//! nobody has been connected for a while. If an append fails, the actor fails: its supervisor
 //! restarts it from the database, its connections close with "service restart", and the editors
 //! reconnect and sync again — an edit nobody saw acknowledged is still in its author's doc and is
-//! sent again on that sync.
+//! sent again on that sync. `realtime/SEMANTICS.md` has the whole contract.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
