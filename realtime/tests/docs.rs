@@ -338,7 +338,43 @@ async fn a_seeded_doc_opens_with_its_graph(ctx: TestContext) {
     server.stop().await;
 }
 
+/// A node loses its database while an editor's change is in flight: the room fails, every
+/// connection is closed for a restart, and the change — never acknowledged — comes back from its
+/// author's doc when the author reconnects (here to another node on the same database).
+async fn a_failed_append_closes_the_room_and_the_author_resends(ctx: TestContext) {
+    let store = Store::open(&ctx.target, Keyring::generate()).await.unwrap();
+    let failing = TestServer::start(store.clone()).await;
+    let workflow = WorkflowId::new();
+    let alice = synced(&failing, workflow, "alice").await;
+    let bob = synced(&failing, workflow, "bob").await;
+    let base = WorkflowGraph::new().with_node(node("start", "trigger.manual"));
+    alice.write_graph(&base);
+    eventually("the base is acknowledged", || bob.graph() == base).await;
+
+    store.db().close().await;
+    let edited = base.clone().with_node(node("late", "logic.delay")).sorted();
+    alice.add_node(&node("late", "logic.delay"));
+    eventually("both connections are closed for a restart", || alice.ended() && bob.ended()).await;
+    assert_eq!(alice.closed().map(|(code, _)| code), Some(close_code::SERVICE_RESTART));
+    assert!(bob.graph().node("late").is_none(), "nobody heard of the unlogged change");
+
+    let healthy = TestServer::start(ctx.store.clone()).await;
+    let offline = alice.disconnect();
+    let alice = YClient::connect_with(&healthy.url(workflow, "alice"), offline).await;
+    let bob = synced(&healthy, workflow, "bob").await;
+    eventually("the author's change came back", || bob.graph() == edited && alice.graph() == edited).await;
+    drop((alice, bob));
+    healthy.stop().await;
+    failing.stop().await;
+
+    let again = TestServer::start(ctx.store.clone()).await;
+    let reader = synced(&again, workflow, "carol").await;
+    assert_eq!(reader.graph(), edited, "and it is in the log now");
+    again.stop().await;
+}
+
 aos_persistence::conformance_suite!(
+    a_failed_append_closes_the_room_and_the_author_resends,
     a_seeded_doc_opens_with_its_graph,
     editors_converge_concurrently,
     an_offline_client_merges_on_reconnect,
