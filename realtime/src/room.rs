@@ -70,6 +70,9 @@ impl ClientError {
     }
 }
 
+/// The most awareness client ids one connection may announce.
+pub const MAX_AWARENESS_IDS: usize = 8;
+
 /// The reason sent (in a y-websocket `Auth` message) when a viewer's update is refused.
 pub const READ_ONLY_REASON: &str = "permission denied: read-only access";
 
@@ -301,6 +304,19 @@ impl Room {
                         .iter()
                         .all(|(other, client)| *other == conn || !client.awareness_ids.contains(&id.get()))
                 });
+                // and for a few ids at most (a Yjs client has one per doc): presence cannot be used
+                // to fill the room's memory
+                if let Some(client) = self.clients.get(&conn) {
+                    let mut room_left = MAX_AWARENESS_IDS.saturating_sub(client.awareness_ids.len());
+                    update.clients.retain(|id, _| {
+                        if client.awareness_ids.contains(&id.get()) {
+                            return true;
+                        }
+                        let admitted = room_left > 0;
+                        room_left = room_left.saturating_sub(1);
+                        admitted
+                    });
+                }
                 if update.clients.is_empty() {
                     return Ok(());
                 }

@@ -213,3 +213,20 @@ fn a_connection_cannot_touch_anothers_presence() {
     assert!(effects.broadcast.is_empty() && effects.close.is_none());
     assert_eq!(room.presence().len(), 1, "alice is still present");
 }
+
+#[test]
+fn one_connection_announces_a_few_presence_ids_at_most() {
+    let mut room = room();
+    let (conn, _) = room.join(access(true));
+    let mut flood = AwarenessUpdate { clients: Default::default() };
+    for id in 1..=100u64 {
+        flood.clients.insert(
+            yrs::ClientID::new(id),
+            yrs::sync::awareness::AwarenessUpdateEntry { clock: 1, json: Arc::from("{\"user\":\"x\"}") },
+        );
+    }
+    room.receive(conn, &Message::Awareness(flood).encode_v1());
+    assert_eq!(room.presence().len(), MAX_AWARENESS_IDS);
+    assert_eq!(room.leave(conn).broadcast.len(), 1);
+    assert!(room.presence().is_empty());
+}
