@@ -5,6 +5,7 @@
 
 pub mod audit;
 mod db;
+pub mod doc_fanout;
 pub mod error;
 pub mod queries;
 pub mod queue;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 
 pub use audit::{Actor, AuditEntry, AuditQuery, AuditRecord, ChainBreak, ChainVerification};
 pub use db::{Backend, Db, now};
+pub use doc_fanout::{DocBroadcast, DocFanout, DocSubscription};
 pub use error::{StoreError, StoreResult};
 pub use queries::*;
 pub use queue::{

@@ -6,6 +6,7 @@ mod canonical_json;
 pub mod catalog;
 pub mod compile;
 pub mod diff;
+pub mod doc;
 pub mod export;
 pub mod graph;
 pub mod ids;

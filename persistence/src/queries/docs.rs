@@ -5,7 +5,7 @@
 use crate::Timestamp;
 use aos_schema::WorkflowId;
 
-use crate::db::{Db, now, with_pool};
+use crate::db::{Db, in_tx, now, with_pool};
 use crate::error::StoreResult;
 
 /// One stored CRDT update.
@@ -15,6 +15,15 @@ pub struct DocUpdate {
     pub seq: i64,
     /// The encoded update (yrs v1 encoding).
     pub update_bytes: Vec<u8>,
+    /// Which session or node sent it, for tracing.
+    pub origin: String,
+}
+
+/// One update to append with [`Docs::append_updates`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDocUpdate {
+    /// The encoded update (yrs v1 encoding).
+    pub update: Vec<u8>,
     /// Which session or node sent it, for tracing.
     pub origin: String,
 }
@@ -50,6 +59,29 @@ impl Docs<'_> {
         }))
     }
 
+    /// Appends several updates in one transaction (one commit for all of them), in order; returns
+    /// their sequence numbers. A doc room uses it to log, at once, the changes that queued up while
+    /// the previous commit was under way.
+    pub async fn append_updates(&self, workflow: WorkflowId, updates: &[NewDocUpdate]) -> StoreResult<Vec<i64>> {
+        let at = now();
+        Ok(in_tx!(self.db, |tx| {
+            let mut seqs = Vec::with_capacity(updates.len());
+            for new in updates {
+                let seq: i64 = sqlx::query_scalar(
+                    "INSERT INTO doc_updates (workflow_id, update_bytes, origin, created_at) VALUES ($1, $2, $3, $4) RETURNING seq",
+                )
+                .bind(workflow.as_uuid())
+                .bind(&new.update)
+                .bind(&new.origin)
+                .bind(at)
+                .fetch_one(&mut *tx)
+                .await?;
+                seqs.push(seq);
+            }
+            seqs
+        }))
+    }
+
     /// Updates of `workflow` after `after_seq`, in order.
     pub async fn updates_after(&self, workflow: WorkflowId, after_seq: i64) -> StoreResult<Vec<DocUpdate>> {
         Ok(with_pool!(self.db, |pool| {
@@ -58,6 +90,29 @@ impl Docs<'_> {
             )
             .bind(workflow.as_uuid())
             .bind(after_seq)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Updates of `workflow` after `after_seq`, plus any appended since `created_since`, in order.
+    /// Several nodes append to one doc's log at once, and a row can commit after a row with a higher
+    /// sequence number: reading the recent past again (applying an update twice is harmless) catches
+    /// such a row that a cursor alone would skip.
+    pub async fn updates_since(
+        &self,
+        workflow: WorkflowId,
+        after_seq: i64,
+        created_since: Timestamp,
+    ) -> StoreResult<Vec<DocUpdate>> {
+        Ok(with_pool!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT seq, update_bytes, origin FROM doc_updates \
+                 WHERE workflow_id = $1 AND (seq > $2 OR created_at >= $3) ORDER BY seq",
+            )
+            .bind(workflow.as_uuid())
+            .bind(after_seq)
+            .bind(created_since)
             .fetch_all(pool)
             .await?
         }))

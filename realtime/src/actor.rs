@@ -1,0 +1,640 @@
+//! The [`DocRoom`] actor: one per open workflow doc on a node, the doc's single writer there. It
+//! loads the snapshot and the update log before it answers anyone, hands every accepted change to
+//! its log writer (which commits the changes queued meanwhile in one transaction) and holds the
+//! replies and broadcasts until their changes are committed, compacts the log into a snapshot when
+//! the log grows past the snapshot (or on a timer), sweeps silent presence, and stops itself when
+//! nobody has been connected for a while. If an append fails, the actor fails: its supervisor
+//! restarts it from the database, its connections close with "service restart", and the editors
+//! reconnect and sync again — an edit nobody saw acknowledged is still in its author's doc and is
+//! sent again on that sync. `realtime/SEMANTICS.md` has the whole contract.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aos_actors::supervisor::{BoxFuture, ChildFactory, spawn_child, startup_failed};
+use aos_actors::{ActorKind, ActorStats};
+use aos_persistence::{DocBroadcast, DocFanout, NewDocUpdate, Store, Timestamp};
+use aos_schema::doc::{ApplyStats, DocGraph};
+use aos_schema::{WorkflowGraph, WorkflowId};
+use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr};
+use tokio::sync::mpsc;
+
+use crate::room::{Access, ClientError, Clock, ConnId, Effects, Room, RoomLimits, system_clock};
+
+/// How a room behaves; the defaults suit production, tests shorten the durations.
+#[derive(Clone)]
+pub struct RoomConfig {
+    pub limits: RoomLimits,
+    /// How often the room wakes for presence sweeps, timed compaction and the idle check.
+    pub tick: Duration,
+    /// Presence not renewed for this long is removed (Yjs clients renew every 15 s).
+    pub presence_timeout: Duration,
+    /// A room with no connection for this long stops (it reloads from the store when next needed).
+    pub idle_after: Duration,
+    /// The log is compacted once it holds more bytes than the snapshot and at least this many.
+    pub compact_min_bytes: usize,
+    /// A log that has not been compacted for this long is compacted on the next tick.
+    pub compact_every: Duration,
+    /// Frames queued for one slow connection before it is dropped.
+    pub outbox_capacity: usize,
+    /// The time source presence is measured with.
+    pub clock: Clock,
+    /// Several nodes serve one doc: updates go to the other nodes' rooms over Redis, and every tick
+    /// the room re-reads the log for anything pub/sub lost. `None` on a single node.
+    pub fanout: Option<DocFanout>,
+    /// How far back a room re-reads the log (on load after the snapshot, and on each tick with
+    /// fan-out): long enough to cover an append that commits after a later one.
+    pub log_overlap: Duration,
+}
+
+impl std::fmt::Debug for RoomConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoomConfig")
+            .field("limits", &self.limits)
+            .field("tick", &self.tick)
+            .field("presence_timeout", &self.presence_timeout)
+            .field("idle_after", &self.idle_after)
+            .field("compact_min_bytes", &self.compact_min_bytes)
+            .field("compact_every", &self.compact_every)
+            .field("outbox_capacity", &self.outbox_capacity)
+            .field("fanout", &self.fanout)
+            .field("log_overlap", &self.log_overlap)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for RoomConfig {
+    fn default() -> Self {
+        Self {
+            limits: RoomLimits::default(),
+            tick: Duration::from_secs(5),
+            presence_timeout: Duration::from_secs(30),
+            idle_after: Duration::from_secs(60),
+            compact_min_bytes: 64 * 1024,
+            compact_every: Duration::from_secs(300),
+            outbox_capacity: 1024,
+            clock: system_clock(),
+            fanout: None,
+            log_overlap: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What the room sends a connection's session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outbound {
+    /// A binary y-websocket frame.
+    Frame(Vec<u8>),
+    /// Close the socket with this code and reason.
+    Close { code: u16, reason: String },
+}
+
+/// A connection admitted to a room.
+#[derive(Debug)]
+pub struct Joined {
+    pub conn: ConnId,
+    /// The frames to send before anything from the outbox.
+    pub frames: Vec<Vec<u8>>,
+}
+
+/// What a doc room handles.
+#[derive(Debug)]
+pub enum DocRoomMsg {
+    /// Admits a connection whose frames go to `outbox`.
+    Join { access: Access, outbox: mpsc::Sender<Outbound>, reply: RpcReplyPort<Joined> },
+    /// A binary frame from a connection.
+    Frame { conn: ConnId, bytes: Vec<u8> },
+    /// The connection is gone.
+    Leave { conn: ConnId },
+    /// Writes a whole graph into the doc as a minimal change, logged and broadcast.
+    ApplyGraph { graph: WorkflowGraph, origin: String, reply: RpcReplyPort<Result<ApplyStats, String>> },
+    /// The graph the doc holds now.
+    Graph(RpcReplyPort<DocGraph>),
+    /// The presence states, as (awareness client id, JSON).
+    Presence(RpcReplyPort<Vec<(u64, String)>>),
+    /// How many connections the room holds.
+    Connections(RpcReplyPort<usize>),
+    /// Compacts the log into a snapshot now; answers the sequence number the snapshot covers.
+    Compact(RpcReplyPort<Result<i64, String>>),
+    /// An update another node's room logged (fan-out).
+    Remote(DocBroadcast),
+    /// The timer: presence sweep, timed compaction, idle unload, log catch-up with fan-out.
+    Tick,
+    /// From the room's log writer: the oldest `count` queued changes are committed.
+    Logged { count: usize, last_seq: i64, bytes: usize },
+    /// From the room's log writer: appending failed, so the room fails (and is restarted).
+    LogFailed { reason: String },
+}
+
+/// The most changes one log commit takes.
+const MAX_BATCH: usize = 256;
+
+/// Effects waiting for the log: delivered in order, once every change queued before them and their
+/// own are committed, so no client hears of a change the log does not have yet.
+struct Held {
+    from: Option<ConnId>,
+    /// The effects without their changes (those went to the writer).
+    effects: Effects,
+    /// This step's changes not yet committed.
+    waits_for: usize,
+    /// Runs on delivery (answers a server-side graph write once it is durable).
+    then: Option<Box<dyn FnOnce() + Send>>,
+}
+
+/// The doc-room actor.
+#[derive(Debug, Default)]
+pub struct DocRoom;
+
+/// A doc room's start arguments.
+#[derive(Debug, Clone)]
+pub struct DocRoomArgs {
+    pub workflow: WorkflowId,
+    pub store: Store,
+    pub config: RoomConfig,
+    pub stats: Arc<ActorStats>,
+}
+
+/// A doc room's state: the sans-IO room plus the log bookkeeping and the connections' outboxes.
+pub struct DocRoomState {
+    args: DocRoomArgs,
+    room: Room,
+    outboxes: HashMap<ConnId, mpsc::Sender<Outbound>>,
+    /// The highest log sequence number the doc contains.
+    last_seq: i64,
+    /// The sequence number the stored snapshot covers.
+    snapshot_seq: i64,
+    snapshot_bytes: usize,
+    /// Bytes appended to the log since the snapshot.
+    log_bytes: usize,
+    last_compaction: Instant,
+    /// When the last connection left (the idle clock).
+    empty_since: Option<Instant>,
+    ticker: Option<tokio::task::JoinHandle<()>>,
+    /// Forwards other nodes' updates into the mailbox (with fan-out).
+    subscriber: Option<tokio::task::JoinHandle<()>>,
+    /// The log writer's queue: changes are appended in order, many per commit (group commit), so a
+    /// burst of edits costs one commit rather than one each.
+    writer: Option<mpsc::UnboundedSender<NewDocUpdate>>,
+    /// Effects waiting for their changes (or earlier ones) to be committed.
+    held: VecDeque<Held>,
+}
+
+impl std::fmt::Debug for DocRoomState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocRoomState")
+            .field("workflow", &self.args.workflow)
+            .field("connections", &self.outboxes.len())
+            .field("last_seq", &self.last_seq)
+            .field("snapshot_seq", &self.snapshot_seq)
+            .field("held", &self.held.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DocRoomState {
+    /// Loads the doc: the snapshot, then every update after it, then the skeleton if it is missing.
+    async fn load(args: DocRoomArgs) -> Result<Self, ActorProcessingErr> {
+        let docs = args.store.docs();
+        let mut room = Room::new(args.config.limits, Arc::clone(&args.config.clock));
+        let (mut snapshot_seq, mut snapshot_bytes) = (0, 0);
+        let mut since = Timestamp::now();
+        if let Some(snapshot) = docs.snapshot(args.workflow).await? {
+            if let Err(err) = room.load_update(&snapshot.state) {
+                tracing::error!(workflow = %args.workflow, error = %err, "doc snapshot does not load, replaying the whole log");
+            } else {
+                (snapshot_seq, snapshot_bytes) = (snapshot.upto_seq, snapshot.state.len());
+                since = snapshot.created_at - overlap(&args.config);
+            }
+        }
+        let mut last_seq = snapshot_seq;
+        let mut log_bytes = 0;
+        for update in docs.updates_since(args.workflow, snapshot_seq, since).await? {
+            if let Err(err) = room.load_update(&update.update_bytes) {
+                tracing::warn!(workflow = %args.workflow, seq = update.seq, error = %err, "stored doc update skipped");
+            }
+            if update.seq > snapshot_seq {
+                last_seq = last_seq.max(update.seq);
+                log_bytes += update.update_bytes.len();
+            }
+        }
+        let mut state = Self {
+            args,
+            room,
+            outboxes: HashMap::new(),
+            last_seq,
+            snapshot_seq,
+            snapshot_bytes,
+            log_bytes,
+            last_compaction: Instant::now(),
+            empty_since: Some(Instant::now()),
+            ticker: None,
+            subscriber: None,
+            writer: None,
+            held: VecDeque::new(),
+        };
+        let skeleton = state.room.ensure_skeleton();
+        state.append(&skeleton, "server:skeleton").await?;
+        Ok(state)
+    }
+
+    /// Appends the effects' changes to the log directly, in order (while loading, before the writer
+    /// runs); an error fails the actor.
+    async fn append(&mut self, effects: &Effects, origin: &str) -> Result<(), ActorProcessingErr> {
+        for update in &effects.updates {
+            let seq = self.args.store.docs().append_update(self.args.workflow, update, origin).await?;
+            self.last_seq = self.last_seq.max(seq);
+            self.log_bytes += update.len();
+            if let Some(fanout) = &self.args.config.fanout
+                && let Err(err) = fanout.publish(self.args.workflow, seq, update).await
+            {
+                // the other nodes catch up from the log on their next tick
+                tracing::warn!(workflow = %self.args.workflow, error = %err, "doc update not published");
+            }
+        }
+        Ok(())
+    }
+
+    /// What the log records as the origin of a connection's changes.
+    fn origin(&self, from: Option<ConnId>) -> String {
+        match from.and_then(|conn| self.room.access(conn).map(|a| (conn, a))) {
+            Some((conn, access)) => format!("conn:{conn} user:{}", access.user_id),
+            None => "server".to_owned(),
+        }
+    }
+
+    /// Performs effects for `from` (or for nobody): their changes go to the log writer; the
+    /// replies, broadcasts and close wait until those (and every change queued before) are
+    /// committed, unless nothing is waiting.
+    fn perform(
+        &mut self,
+        from: Option<ConnId>,
+        mut effects: Effects,
+        origin: String,
+        then: Option<Box<dyn FnOnce() + Send>>,
+    ) -> Result<(), ActorProcessingErr> {
+        let updates = std::mem::take(&mut effects.updates);
+        let waits_for = updates.len();
+        if waits_for > 0 {
+            let writer = self.writer.as_ref().ok_or("the doc log writer is not running")?;
+            for update in updates {
+                writer
+                    .send(NewDocUpdate { update, origin: origin.clone() })
+                    .map_err(|_| "the doc log writer stopped")?;
+            }
+        }
+        if waits_for == 0 && self.held.is_empty() {
+            self.deliver(from, effects, then);
+        } else {
+            self.held.push_back(Held { from, effects, waits_for, then });
+        }
+        Ok(())
+    }
+
+    /// The writer committed the oldest `count` queued changes: deliver what waited for them.
+    fn logged(&mut self, mut count: usize) {
+        while let Some(front) = self.held.front_mut() {
+            let taken = front.waits_for.min(count);
+            front.waits_for -= taken;
+            count -= taken;
+            if front.waits_for > 0 {
+                break;
+            }
+            if let Some(held) = self.held.pop_front() {
+                self.deliver(held.from, held.effects, held.then);
+            }
+        }
+    }
+
+    /// Sends the replies and broadcasts, closes a bad sender, runs `then`.
+    fn deliver(&mut self, from: Option<ConnId>, effects: Effects, then: Option<Box<dyn FnOnce() + Send>>) {
+        if let Some(conn) = from {
+            for frame in effects.reply {
+                self.send(conn, Outbound::Frame(frame));
+            }
+        }
+        if !effects.broadcast.is_empty() {
+            let others: Vec<ConnId> = self.outboxes.keys().copied().filter(|c| Some(*c) != from).collect();
+            for conn in others {
+                for frame in &effects.broadcast {
+                    self.send(conn, Outbound::Frame(frame.clone()));
+                }
+            }
+        }
+        if let (Some(conn), Some(err)) = (from, effects.close) {
+            tracing::info!(workflow = %self.args.workflow, conn, error = %err, "doc client disconnected");
+            self.send(conn, Outbound::Close { code: err.close_code(), reason: close_reason(&err) });
+            self.drop_connection(conn);
+        }
+        if let Some(then) = then {
+            then();
+        }
+    }
+
+    /// Queues a frame for a connection; a connection whose outbox is full is dropped (it reconnects
+    /// and syncs again), so one slow client never holds the room up.
+    fn send(&mut self, conn: ConnId, message: Outbound) {
+        let Some(outbox) = self.outboxes.get(&conn) else { return };
+        if outbox.try_send(message).is_err() {
+            tracing::warn!(workflow = %self.args.workflow, conn, "doc client too slow or gone, dropping it");
+            self.outboxes.remove(&conn);
+        }
+    }
+
+    fn drop_connection(&mut self, conn: ConnId) {
+        self.outboxes.remove(&conn);
+        // a leave changes presence only, never the doc: nothing to log
+        let effects = self.room.leave(conn);
+        if self.outboxes.is_empty() {
+            self.empty_since = Some(Instant::now());
+        }
+        if self.held.is_empty() {
+            self.deliver(None, effects, None);
+        } else {
+            self.held.push_back(Held { from: None, effects, waits_for: 0, then: None });
+        }
+    }
+
+    /// Writes the whole doc as the snapshot covering `last_seq`. A failure is logged, not fatal:
+    /// the log still holds everything.
+    async fn compact(&mut self) -> Option<i64> {
+        let state = self.room.encode_state();
+        match self.args.store.docs().save_snapshot(self.args.workflow, self.last_seq, &state).await {
+            Ok(_) => {
+                tracing::debug!(workflow = %self.args.workflow, upto_seq = self.last_seq, bytes = state.len(), "doc log compacted");
+                self.snapshot_seq = self.last_seq;
+                self.snapshot_bytes = state.len();
+                self.log_bytes = 0;
+                self.last_compaction = Instant::now();
+                Some(self.snapshot_seq)
+            }
+            Err(err) => {
+                tracing::warn!(workflow = %self.args.workflow, error = %err, "doc log compaction failed");
+                None
+            }
+        }
+    }
+
+    /// Applies what other nodes logged recently (pub/sub may have lost some of it).
+    async fn catch_up(&mut self) -> Result<(), ActorProcessingErr> {
+        let since = Timestamp::now() - overlap(&self.args.config);
+        let updates = self.args.store.docs().updates_since(self.args.workflow, self.last_seq, since).await?;
+        for update in updates {
+            self.last_seq = self.last_seq.max(update.seq);
+            match self.room.apply_remote(&update.update_bytes) {
+                Ok(effects) => self.perform(None, effects, String::new(), None)?,
+                Err(err) => {
+                    tracing::warn!(workflow = %self.args.workflow, seq = update.seq, error = %err, "logged doc update skipped")
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Appends queued changes in order, as many per commit as have queued up, and tells the room
+/// which are committed; publishes them to the other nodes afterwards. Ends when the room drops
+/// its queue (after writing what was queued) or when an append fails (the room then fails).
+async fn write_log(
+    store: Store,
+    workflow: WorkflowId,
+    fanout: Option<DocFanout>,
+    mut queue: mpsc::UnboundedReceiver<NewDocUpdate>,
+    room: ActorRef<DocRoomMsg>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        match store.docs().append_updates(workflow, &batch).await {
+            Ok(seqs) => {
+                let bytes = batch.iter().map(|u| u.update.len()).sum();
+                let last_seq = seqs.iter().copied().max().unwrap_or(0);
+                let _room_gone = room.send_message(DocRoomMsg::Logged { count: batch.len(), last_seq, bytes });
+                if let Some(fanout) = &fanout {
+                    for (seq, new) in seqs.iter().zip(&batch) {
+                        if let Err(err) = fanout.publish(workflow, *seq, &new.update).await {
+                            // the other nodes catch up from the log on their next tick
+                            tracing::warn!(%workflow, error = %err, "doc update not published");
+                        }
+                    }
+                }
+            }
+            Err(err) => {
+                tracing::error!(%workflow, error = %err, "doc log append failed");
+                let _room_gone = room.send_message(DocRoomMsg::LogFailed { reason: err.to_string() });
+                return;
+            }
+        }
+    }
+}
+
+fn overlap(config: &RoomConfig) -> time::Duration {
+    time::Duration::try_from(config.log_overlap).unwrap_or(time::Duration::seconds(10))
+}
+
+/// Forwards other nodes' updates of `workflow` into the room's mailbox until the room is gone,
+/// subscribing again (after a pause) whenever the Redis connection drops.
+async fn forward_remote(fanout: DocFanout, workflow: WorkflowId, room: ActorRef<DocRoomMsg>) {
+    loop {
+        match fanout.subscribe(workflow).await {
+            Ok(mut subscription) => {
+                while let Some(update) = subscription.next().await {
+                    if room.send_message(DocRoomMsg::Remote(update)).is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(err) => tracing::warn!(%workflow, error = %err, "doc fan-out subscription failed"),
+        }
+        if !matches!(room.get_status(), ractor::ActorStatus::Running | ractor::ActorStatus::Starting) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+fn close_reason(err: &ClientError) -> String {
+    // a close reason must fit in 123 bytes
+    let mut reason = err.to_string();
+    if reason.len() > 120 {
+        let mut cut = 120;
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        reason.truncate(cut);
+    }
+    reason
+}
+
+impl Actor for DocRoom {
+    type Msg = DocRoomMsg;
+    type State = DocRoomState;
+    type Arguments = DocRoomArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        args: DocRoomArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        // subscribe before loading, so nothing published while the log is read is missed (the
+        // forwarded updates wait in the mailbox until the room is loaded)
+        let subscriber = args
+            .config
+            .fanout
+            .clone()
+            .map(|fanout| tokio::spawn(forward_remote(fanout, args.workflow, myself.clone())));
+        match DocRoomState::load(args).await {
+            Ok(mut state) => {
+                state.subscriber = subscriber;
+                let (writer, queue) = mpsc::unbounded_channel();
+                let (store, workflow, fanout) =
+                    (state.args.store.clone(), state.args.workflow, state.args.config.fanout.clone());
+                tokio::spawn(write_log(store, workflow, fanout, queue, myself));
+                state.writer = Some(writer);
+                Ok(state)
+            }
+            Err(err) => {
+                subscriber.inspect(tokio::task::JoinHandle::abort);
+                Err(err)
+            }
+        }
+    }
+
+    async fn post_start(&self, myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        state.ticker = Some(myself.send_interval(state.args.config.tick, || DocRoomMsg::Tick));
+        Ok(())
+    }
+
+    async fn post_stop(&self, _myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        for task in [state.ticker.take(), state.subscriber.take()].into_iter().flatten() {
+            task.abort();
+        }
+        if state.log_bytes > 0 {
+            state.compact().await;
+        }
+        for outbox in state.outboxes.values() {
+            let _gone = outbox.try_send(Outbound::Close { code: 1012, reason: "doc room restarting".to_owned() });
+        }
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        if !matches!(
+            message,
+            DocRoomMsg::Tick | DocRoomMsg::Remote(_) | DocRoomMsg::Logged { .. } | DocRoomMsg::LogFailed { .. }
+        ) {
+            state.args.stats.dequeued();
+        }
+        match message {
+            DocRoomMsg::Join { access, outbox, reply } => {
+                let (conn, frames) = state.room.join(access);
+                state.outboxes.insert(conn, outbox);
+                state.empty_since = None;
+                let _receiver_gone = reply.send(Joined { conn, frames });
+            }
+            DocRoomMsg::Frame { conn, bytes } => {
+                if state.outboxes.contains_key(&conn) {
+                    let effects = state.room.receive(conn, &bytes);
+                    let origin = state.origin(Some(conn));
+                    state.perform(Some(conn), effects, origin, None)?;
+                }
+            }
+            DocRoomMsg::Leave { conn } => state.drop_connection(conn),
+            DocRoomMsg::ApplyGraph { graph, origin, reply } => {
+                let (result, effects) = state.room.apply_graph(&graph);
+                // answered once the change is durable
+                let answer = result.map_err(|err| err.to_string());
+                let then: Box<dyn FnOnce() + Send> = Box::new(move || {
+                    let _receiver_gone = reply.send(answer);
+                });
+                state.perform(None, effects, origin, Some(then))?;
+            }
+            DocRoomMsg::Graph(reply) => {
+                let _receiver_gone = reply.send(state.room.graph());
+            }
+            DocRoomMsg::Presence(reply) => {
+                let _receiver_gone = reply.send(state.room.presence());
+            }
+            DocRoomMsg::Connections(reply) => {
+                let _receiver_gone = reply.send(state.outboxes.len());
+            }
+            DocRoomMsg::Compact(reply) => {
+                let done = state.compact().await.ok_or_else(|| "compaction failed".to_owned());
+                let _receiver_gone = reply.send(done);
+            }
+            DocRoomMsg::Remote(broadcast) => match state.room.apply_remote(&broadcast.update) {
+                Ok(effects) => state.perform(None, effects, String::new(), None)?,
+                Err(err) => {
+                    tracing::warn!(workflow = %state.args.workflow, seq = broadcast.seq, error = %err, "remote doc update skipped")
+                }
+            },
+            DocRoomMsg::Logged { count, last_seq, bytes } => {
+                state.last_seq = state.last_seq.max(last_seq);
+                state.log_bytes += bytes;
+                state.logged(count);
+                let outgrown = state.log_bytes > state.snapshot_bytes.max(state.args.config.compact_min_bytes);
+                if outgrown && state.held.is_empty() {
+                    state.compact().await;
+                }
+            }
+            DocRoomMsg::LogFailed { reason } => {
+                return Err(format!("doc log append failed: {reason}").into());
+            }
+            DocRoomMsg::Tick => {
+                if state.args.config.fanout.is_some() {
+                    state.catch_up().await?;
+                }
+                let effects = state.room.sweep_presence(state.args.config.presence_timeout);
+                state.perform(None, effects, String::new(), None)?;
+                let due = state.last_compaction.elapsed() >= state.args.config.compact_every;
+                if state.log_bytes > 0 && state.held.is_empty() && due {
+                    state.compact().await;
+                }
+                let idle = state.empty_since.is_some_and(|since| since.elapsed() >= state.args.config.idle_after);
+                if idle && state.outboxes.is_empty() && state.held.is_empty() {
+                    tracing::debug!(workflow = %state.args.workflow, "doc room idle, unloading");
+                    myself.stop(Some("idle".to_owned()));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Starts doc rooms under the `doc-rooms` supervisor; the child key is the workflow id.
+#[derive(Debug, Clone)]
+pub struct DocRoomFactory {
+    pub store: Store,
+    pub config: RoomConfig,
+}
+
+impl ChildFactory for DocRoomFactory {
+    fn kind(&self) -> ActorKind {
+        ActorKind::DocRoom
+    }
+
+    fn start(
+        &self,
+        key: String,
+        supervisor: ActorCell,
+        stats: Arc<ActorStats>,
+    ) -> BoxFuture<Result<ActorCell, SpawnErr>> {
+        let store = self.store.clone();
+        let config = self.config.clone();
+        Box::pin(async move {
+            let workflow: WorkflowId =
+                key.parse().map_err(|_| startup_failed(format!("{key:?} is not a workflow id")))?;
+            spawn_child(DocRoom, DocRoomArgs { workflow, store, config, stats }, supervisor).await
+        })
+    }
+}

@@ -1,0 +1,442 @@
+//! The sans-IO core of a doc room: the yrs `Doc` and its `Awareness`, and what to do with each
+//! decoded y-websocket frame from each connection. It returns effects (frames for the sender,
+//! frames for everyone else, doc changes to append to the log) and never touches a socket or a
+//! database, so unit tests drive it directly; the [`DocRoom`](crate::DocRoom) actor performs the
+//! effects in order (log first, then broadcast).
+
+use std::collections::{BTreeSet, HashMap};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aos_schema::UserId;
+use aos_schema::WorkflowGraph;
+use aos_schema::doc::{self as wfdoc, ApplyStats, DocGraph};
+use yrs::encoding::read::Cursor;
+use yrs::sync::protocol::MessageReader;
+use yrs::sync::{Awareness, AwarenessUpdate, DefaultProtocol, Message, Protocol, SyncMessage};
+use yrs::updates::decoder::{Decode, DecoderV1};
+use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
+use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
+
+/// A connection's number within its room.
+pub type ConnId = u64;
+
+/// What the caller (the gateway, after authentication) decided a connection may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    pub user_id: UserId,
+    /// Shown to other editors and written into the log's origin column.
+    pub name: String,
+    /// Viewers sync and show presence but may not change the doc.
+    pub can_write: bool,
+}
+
+/// The room's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomLimits {
+    /// The largest frame a client may send; a larger one closes that client.
+    pub max_frame_bytes: usize,
+}
+
+impl Default for RoomLimits {
+    fn default() -> Self {
+        Self { max_frame_bytes: 1024 * 1024 }
+    }
+}
+
+/// Why one client's frame was refused. Each of these ends that client's connection only; the room
+/// and the other clients carry on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error("frame of {size} bytes exceeds the limit of {limit} bytes")]
+    FrameTooLarge { size: usize, limit: usize },
+    #[error("malformed frame: {reason}")]
+    Malformed { reason: String },
+    #[error("update could not be applied: {reason}")]
+    BadUpdate { reason: String },
+    #[error("connection {conn} is not in the room")]
+    UnknownConnection { conn: ConnId },
+}
+
+impl ClientError {
+    /// The WebSocket close code that fits (RFC 6455 §7.4.1).
+    pub fn close_code(&self) -> u16 {
+        match self {
+            Self::FrameTooLarge { .. } => 1009,
+            Self::Malformed { .. } | Self::BadUpdate { .. } => 1007,
+            Self::UnknownConnection { .. } => 1008,
+        }
+    }
+}
+
+/// The most awareness client ids one connection may announce.
+pub const MAX_AWARENESS_IDS: usize = 8;
+
+/// The reason sent (in a y-websocket `Auth` message) when a viewer's update is refused.
+pub const READ_ONLY_REASON: &str = "permission denied: read-only access";
+
+/// What the room wants done after one step, in this order: append `updates` to the log, send
+/// `reply` to the sender, send `broadcast` to every other connection, then close the sender with
+/// `close` if set.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Effects {
+    /// Encoded doc changes (yrs v1) that the step made; the log must have them before anyone
+    /// hears of them.
+    pub updates: Vec<Vec<u8>>,
+    /// Frames for the connection that sent the frame.
+    pub reply: Vec<Vec<u8>>,
+    /// Frames for every other connection.
+    pub broadcast: Vec<Vec<u8>>,
+    /// Set when the sender must be disconnected (whatever it sent before the bad part still counts).
+    pub close: Option<ClientError>,
+    /// How many writes from a viewer were refused in this step.
+    pub refused_writes: usize,
+}
+
+/// A clock in milliseconds, shared with the awareness so presence can be swept by silence.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The system clock in milliseconds since the Unix epoch.
+pub fn system_clock() -> Clock {
+    Arc::new(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64))
+}
+
+#[derive(Debug)]
+struct Client {
+    access: Access,
+    /// The awareness client ids this connection announced, removed when it leaves.
+    awareness_ids: BTreeSet<u64>,
+}
+
+/// One doc with its editors.
+pub struct Room {
+    awareness: Awareness,
+    clients: HashMap<ConnId, Client>,
+    next_conn: ConnId,
+    limits: RoomLimits,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Room {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Room").field("clients", &self.clients.len()).field("limits", &self.limits).finish()
+    }
+}
+
+impl Room {
+    /// An empty room (no skeleton yet: load the log, then call [`Room::ensure_skeleton`]).
+    pub fn new(limits: RoomLimits, clock: Clock) -> Self {
+        let awareness_clock = Arc::clone(&clock);
+        let awareness = Awareness::with_clock(Doc::new(), move || awareness_clock());
+        Self { awareness, clients: HashMap::new(), next_conn: 1, limits, clock }
+    }
+
+    /// The doc.
+    pub fn doc(&self) -> &Doc {
+        self.awareness.doc()
+    }
+
+    /// How many connections are in the room.
+    pub fn connections(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// The access of a connection.
+    pub fn access(&self, conn: ConnId) -> Option<&Access> {
+        self.clients.get(&conn).map(|c| &c.access)
+    }
+
+    /// Applies a stored update while loading. A stored update that no longer decodes or applies is
+    /// reported (and skipped) rather than making the whole doc unloadable.
+    pub fn load_update(&mut self, update: &[u8]) -> Result<(), ClientError> {
+        let update = decode_update(update)?;
+        self.doc().transact_mut().apply_update(update).map_err(|err| ClientError::BadUpdate { reason: err.to_string() })
+    }
+
+    /// Adds the `nodes`/`edges` skeleton if the doc lacks it; the returned effects carry the change
+    /// to log (and broadcast, though nobody is connected when the room loads).
+    pub fn ensure_skeleton(&mut self) -> Effects {
+        self.server_change(|txn| {
+            let _added = wfdoc::ensure_skeleton(txn);
+        })
+    }
+
+    /// The whole doc as one update, for a snapshot.
+    pub fn encode_state(&self) -> Vec<u8> {
+        self.doc().transact().encode_state_as_update_v1(&StateVector::default())
+    }
+
+    /// The graph the doc holds now.
+    pub fn graph(&self) -> DocGraph {
+        wfdoc::read_graph(&self.doc().transact())
+    }
+
+    /// Writes a whole graph as a minimal change (`PUT /api/workflows/{id}/graph`).
+    pub fn apply_graph(&mut self, graph: &WorkflowGraph) -> (Result<ApplyStats, wfdoc::DocError>, Effects) {
+        let mut result = Ok(ApplyStats::default());
+        let effects = self.server_change(|txn| result = wfdoc::apply_graph(txn, graph));
+        (result, effects)
+    }
+
+    /// Applies an update that arrived from elsewhere (another node's room): broadcast to every
+    /// connection, nothing to log (the other node logged it).
+    pub fn apply_remote(&mut self, update: &[u8]) -> Result<Effects, ClientError> {
+        let update = decode_update(update)?;
+        let mut effects = Effects::default();
+        let delta = self.apply(update)?;
+        if let Some(delta) = delta {
+            effects.broadcast.push(encode(&Message::Sync(SyncMessage::Update(delta))));
+        }
+        Ok(effects)
+    }
+
+    /// Admits a connection; returns its id and the frames it must receive first (the room's sync
+    /// step 1 and the current presence).
+    pub fn join(&mut self, access: Access) -> (ConnId, Vec<Vec<u8>>) {
+        let conn = self.next_conn;
+        self.next_conn += 1;
+        self.clients.insert(conn, Client { access, awareness_ids: BTreeSet::new() });
+        let mut encoder = EncoderV1::new();
+        let mut frames = Vec::new();
+        // `start` writes sync step 1 then awareness; y-websocket reads one message per frame
+        if DefaultProtocol.start(&self.awareness, &mut encoder).is_ok() {
+            let bytes = encoder.to_vec();
+            frames = split_messages(&bytes);
+        }
+        (conn, frames)
+    }
+
+    /// Removes a connection and the presence it announced (broadcast as removed).
+    pub fn leave(&mut self, conn: ConnId) -> Effects {
+        let mut effects = Effects::default();
+        let Some(client) = self.clients.remove(&conn) else { return effects };
+        let ids: Vec<ClientID> = client.awareness_ids.iter().map(|id| ClientID::new(*id)).collect();
+        effects.broadcast.extend(self.remove_presence(&ids));
+        effects
+    }
+
+    /// Removes the presence of every client that has been silent longer than `max_silence` (Yjs
+    /// clients renew theirs every 15 s; y-protocols drops them after 30 s).
+    pub fn sweep_presence(&mut self, max_silence: Duration) -> Effects {
+        let now = (self.clock)();
+        let limit = max_silence.as_millis() as u64;
+        let silent: Vec<ClientID> = self
+            .awareness
+            .iter()
+            .filter(|(_, state)| state.data.is_some() && now.saturating_sub(state.last_updated) > limit)
+            .map(|(id, _)| id)
+            .collect();
+        let mut effects = Effects::default();
+        effects.broadcast.extend(self.remove_presence(&silent));
+        effects
+    }
+
+    /// The clients with presence, as (awareness client id, state JSON).
+    pub fn presence(&self) -> Vec<(u64, String)> {
+        let mut out: Vec<(u64, String)> = self
+            .awareness
+            .iter()
+            .filter_map(|(id, state)| state.data.as_ref().map(|data| (id.get(), data.to_string())))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Handles one frame from `conn` (one or more y-sync messages).
+    pub fn receive(&mut self, conn: ConnId, frame: &[u8]) -> Effects {
+        let mut effects = Effects::default();
+        let Some(can_write) = self.clients.get(&conn).map(|c| c.access.can_write) else {
+            effects.close = Some(ClientError::UnknownConnection { conn });
+            return effects;
+        };
+        if frame.len() > self.limits.max_frame_bytes {
+            effects.close = Some(ClientError::FrameTooLarge { size: frame.len(), limit: self.limits.max_frame_bytes });
+            return effects;
+        }
+        let messages = match decode_messages(frame) {
+            Ok(messages) => messages,
+            Err(err) => {
+                effects.close = Some(err);
+                return effects;
+            }
+        };
+        for message in messages {
+            if let Err(err) = self.handle(conn, can_write, message, &mut effects) {
+                effects.close = Some(err);
+                break;
+            }
+        }
+        effects
+    }
+
+    fn handle(
+        &mut self,
+        conn: ConnId,
+        can_write: bool,
+        message: Message,
+        effects: &mut Effects,
+    ) -> Result<(), ClientError> {
+        match message {
+            Message::Sync(SyncMessage::SyncStep1(sv)) => {
+                let update = self.doc().transact().encode_state_as_update_v1(&sv);
+                effects.reply.push(encode(&Message::Sync(SyncMessage::SyncStep2(update))));
+            }
+            Message::Sync(SyncMessage::SyncStep2(bytes) | SyncMessage::Update(bytes)) => {
+                let update = decode_update(&bytes)?;
+                if !can_write {
+                    if self.would_change(&update) {
+                        effects.refused_writes += 1;
+                        effects.reply.push(encode(&Message::Auth(Some(READ_ONLY_REASON.to_owned()))));
+                    }
+                    return Ok(());
+                }
+                if let Some(delta) = self.apply(update)? {
+                    effects.broadcast.push(encode(&Message::Sync(SyncMessage::Update(delta.clone()))));
+                    effects.updates.push(delta);
+                }
+            }
+            Message::Awareness(mut update) => {
+                // a connection speaks for its own awareness ids only: it cannot change or remove
+                // another connection's presence
+                update.clients.retain(|id, _| {
+                    self.clients
+                        .iter()
+                        .all(|(other, client)| *other == conn || !client.awareness_ids.contains(&id.get()))
+                });
+                // and for a few ids at most (a Yjs client has one per doc): presence cannot be used
+                // to fill the room's memory
+                if let Some(client) = self.clients.get(&conn) {
+                    let mut room_left = MAX_AWARENESS_IDS.saturating_sub(client.awareness_ids.len());
+                    update.clients.retain(|id, _| {
+                        if client.awareness_ids.contains(&id.get()) {
+                            return true;
+                        }
+                        let admitted = room_left > 0;
+                        room_left = room_left.saturating_sub(1);
+                        admitted
+                    });
+                }
+                if update.clients.is_empty() {
+                    return Ok(());
+                }
+                if let Some(client) = self.clients.get_mut(&conn) {
+                    client.awareness_ids.extend(update.clients.keys().map(|id| id.get()));
+                }
+                let relay = encode(&Message::Awareness(update.clone()));
+                let changed = self
+                    .awareness
+                    .apply_update_summary(update)
+                    .map_err(|err| ClientError::Malformed { reason: err.to_string() })?;
+                if changed.is_some() {
+                    effects.broadcast.push(relay);
+                }
+            }
+            Message::AwarenessQuery => {
+                let update =
+                    self.awareness.update().map_err(|err| ClientError::Malformed { reason: err.to_string() })?;
+                effects.reply.push(encode(&Message::Awareness(update)));
+            }
+            // clients have no business sending auth answers or custom messages; ignore them
+            Message::Auth(_) | Message::Custom(..) => {}
+        }
+        Ok(())
+    }
+
+    /// Applies an update to the doc; returns the change it made (none when it brought nothing new).
+    /// When applying fails part-way, the part yrs integrated is returned as the change, so the log
+    /// never lags the doc; it is an error only when nothing was integrated.
+    fn apply(&mut self, update: Update) -> Result<Option<Vec<u8>>, ClientError> {
+        let mut txn = self.awareness.doc().transact_mut();
+        let applied = txn.apply_update(update);
+        let delta = txn.encode_update_v1();
+        drop(txn);
+        let delta = if is_empty_update(&delta) { None } else { Some(delta) };
+        match applied {
+            Ok(()) => Ok(delta),
+            Err(err) if delta.is_none() => Err(ClientError::BadUpdate { reason: err.to_string() }),
+            // keep the integrated part: the log must hold what the doc holds
+            Err(_) => Ok(delta),
+        }
+    }
+
+    /// Whether an update would change the doc: new blocks, or deletions the doc does not have.
+    fn would_change(&self, update: &Update) -> bool {
+        let txn = self.doc().transact();
+        let sv = txn.state_vector();
+        if update.extends(&sv) || update.state_vector_lower().iter().any(|(client, clock)| *clock > sv.get(client)) {
+            return true;
+        }
+        let deleted = txn.snapshot().delete_set;
+        !update.delete_set().diff(&deleted).is_empty()
+    }
+
+    fn server_change(&mut self, change: impl FnOnce(&mut yrs::TransactionMut)) -> Effects {
+        let mut txn = self.awareness.doc().transact_mut();
+        change(&mut txn);
+        let delta = txn.encode_update_v1();
+        drop(txn);
+        let mut effects = Effects::default();
+        if !is_empty_update(&delta) {
+            effects.broadcast.push(encode(&Message::Sync(SyncMessage::Update(delta.clone()))));
+            effects.updates.push(delta);
+        }
+        effects
+    }
+
+    fn remove_presence(&mut self, ids: &[ClientID]) -> Option<Vec<u8>> {
+        let mut removed = Vec::new();
+        for id in ids {
+            let present = self.awareness.iter().any(|(known, state)| known == *id && state.data.is_some());
+            if present {
+                self.awareness.remove_state(*id);
+                removed.push(*id);
+            }
+        }
+        if removed.is_empty() {
+            return None;
+        }
+        let update: AwarenessUpdate = self.awareness.update_with_clients(removed).ok()?;
+        Some(encode(&Message::Awareness(update)))
+    }
+}
+
+/// Encodes one y-sync message as one frame.
+pub fn encode(message: &Message) -> Vec<u8> {
+    message.encode_v1()
+}
+
+/// Decodes every y-sync message in a frame. yrs decoding is pure; a panic inside it on hostile
+/// input is caught and reported as a malformed frame, never allowed to take the room down.
+pub fn decode_messages(frame: &[u8]) -> Result<Vec<Message>, ClientError> {
+    let decoded = catch_unwind(AssertUnwindSafe(|| {
+        let mut decoder = DecoderV1::new(Cursor::new(frame));
+        MessageReader::new(&mut decoder).collect::<Result<Vec<Message>, _>>()
+    }));
+    match decoded {
+        Ok(Ok(messages)) if !messages.is_empty() => Ok(messages),
+        Ok(Ok(_)) => Err(ClientError::Malformed { reason: "empty frame".to_owned() }),
+        Ok(Err(err)) => Err(ClientError::Malformed { reason: err.to_string() }),
+        Err(_) => Err(ClientError::Malformed { reason: "undecodable message".to_owned() }),
+    }
+}
+
+fn decode_update(bytes: &[u8]) -> Result<Update, ClientError> {
+    match catch_unwind(AssertUnwindSafe(|| Update::decode_v1(bytes))) {
+        Ok(Ok(update)) => Ok(update),
+        Ok(Err(err)) => Err(ClientError::Malformed { reason: format!("update: {err}") }),
+        Err(_) => Err(ClientError::Malformed { reason: "undecodable update".to_owned() }),
+    }
+}
+
+fn is_empty_update(update: &[u8]) -> bool {
+    Update::decode_v1(update).map_or(true, |u| u.is_empty())
+}
+
+/// Splits a buffer of concatenated messages into one frame per message.
+fn split_messages(bytes: &[u8]) -> Vec<Vec<u8>> {
+    decode_messages(bytes).map(|messages| messages.iter().map(encode).collect()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests;
