@@ -82,6 +82,43 @@ pub struct ServeArgs {
     /// Hosts or CIDRs workflow steps may reach although they are loopback, private or link-local.
     #[arg(long, env = "AOS_EGRESS_ALLOW", default_value = "")]
     pub egress_allow: String,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    /// The base URL clients reach this server on (webhook URLs are built on it); without it the
+    /// request's `Host` header is used.
+    #[arg(long, env = "AOS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+/// Token signing and lifetimes, and who administers the platform.
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// The access-token signing secret (at least 32 bytes); without it a key file in the data dir
+    /// is used (created on first start, mode 0600).
+    #[arg(long, env = "AOS_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// How long an access token is accepted, in seconds.
+    #[arg(long, env = "AOS_ACCESS_TOKEN_TTL", default_value_t = 900)]
+    pub access_ttl_secs: u64,
+    /// How long a login session (its refresh token) lives without a refresh, in seconds.
+    #[arg(long, env = "AOS_REFRESH_TOKEN_TTL", default_value_t = 30 * 86_400)]
+    pub refresh_ttl_secs: u64,
+    /// Emails of platform admins (comma-separated): they may see and steer the actor tree.
+    #[arg(long, env = "AOS_ADMIN_EMAILS", value_delimiter = ',')]
+    pub admin_emails: Vec<String>,
+}
+
+impl Default for AuthArgs {
+    fn default() -> Self {
+        Self { jwt_secret: None, access_ttl_secs: 900, refresh_ttl_secs: 30 * 86_400, admin_emails: Vec::new() }
+    }
+}
+
+impl AuthArgs {
+    /// The configured secret, moved into a redacting type.
+    pub fn jwt_secret(&self) -> Option<SecretString> {
+        self.jwt_secret.as_ref().filter(|s| !s.trim().is_empty()).map(|s| SecretString::new(s.clone()))
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -138,6 +175,11 @@ impl StoreArgs {
     /// The key file used when no master key is configured.
     pub fn key_file(&self) -> PathBuf {
         self.data_dir.join("master.key")
+    }
+
+    /// The token signing key file used when no JWT secret is configured.
+    pub fn jwt_key_file(&self) -> PathBuf {
+        self.data_dir.join("jwt.key")
     }
 }
 

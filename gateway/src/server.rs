@@ -3,12 +3,14 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aos_actors::{ActorSystem, RetryPolicy, RunDeps};
 
 use aos_persistence::{DatabaseTarget, Keyring, RedisLink, Store, StoreError, VaultError};
 use tokio::net::TcpListener;
 
+use crate::auth::{AuthSettings, JwtSecret, load_or_create_jwt_secret};
 use crate::config::{EngineArgs, Role, ServeArgs, StoreArgs};
 use crate::routes;
 use crate::state::AppState;
@@ -34,6 +36,8 @@ pub enum StartError {
     Actors(#[from] aos_actors::SystemError),
     #[error(transparent)]
     Telemetry(#[from] aos_ops::TelemetryError),
+    #[error("token signing key: {reason}")]
+    JwtSecret { reason: String },
 }
 
 /// `automateos engine`: the embedded engine served over the step protocol until `shutdown`, with
@@ -74,7 +78,22 @@ impl BoundServer {
             Role::All | Role::Worker => Some(Arc::new(start_actors(&store, &args.egress_allow).await?)),
             Role::Gateway => None,
         };
-        Self::bind_with(args.addr, AppState { store, redis, metrics, actors }).await
+        let secret = match args.auth.jwt_secret() {
+            Some(text) => JwtSecret::from_configured(&text)?,
+            None => load_or_create_jwt_secret(&args.store.jwt_key_file())?,
+        };
+        let auth = AuthSettings::new(
+            &secret,
+            Duration::from_secs(args.auth.access_ttl_secs.max(1)),
+            Duration::from_secs(args.auth.refresh_ttl_secs.max(1)),
+            args.auth.admin_emails.clone(),
+        );
+        let mut state = AppState::new(store, metrics);
+        state.redis = redis;
+        state.actors = actors;
+        state.auth = Arc::new(auth);
+        state.public_url = args.public_url.clone().filter(|url| !url.trim().is_empty());
+        Self::bind_with(args.addr, state).await
     }
 
     /// Binds a listener for already-open state.

@@ -51,6 +51,8 @@ async fn embedded_default_is_healthy_and_ready() {
         redis_url: None,
         role: aos_gateway::config::Role::All,
         egress_allow: String::new(),
+        auth: aos_gateway::config::AuthArgs::default(),
+        public_url: None,
     };
     let server = BoundServer::bind(&args).await.unwrap();
     let addr = server.local_addr().unwrap();
@@ -77,12 +79,8 @@ async fn embedded_default_is_healthy_and_ready() {
 async fn ready_on_postgres_and_redis_and_not_ready_when_the_database_goes() {
     let fixture = TestStore::new(Backend::Postgres).await;
     let redis = RedisLink::connect(&redis_url()).await.expect("redis for tests (AOS_TEST_REDIS_URL)");
-    let state = AppState {
-        store: fixture.store.clone(),
-        redis: Some(redis),
-        metrics: aos_ops::install_metrics().unwrap(),
-        actors: None,
-    };
+    let mut state = AppState::new(fixture.store.clone(), aos_ops::install_metrics().unwrap());
+    state.redis = Some(redis);
     let (addr, _stop) = serve(state).await;
     let (status, body) = get(addr, "/readyz").await;
     assert_eq!((status, body["database"].as_str(), body["redis"].as_str()), (200, Some("postgres"), Some("ok")));

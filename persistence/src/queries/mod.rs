@@ -3,18 +3,22 @@
 
 mod billing;
 mod docs;
+mod drafts;
 mod orgs;
 mod runs;
 mod secrets;
+mod sessions;
 mod templates;
 mod webhooks;
 mod workflows;
 
 pub use billing::*;
 pub use docs::*;
+pub use drafts::*;
 pub use orgs::*;
 pub use runs::*;
 pub use secrets::*;
+pub use sessions::*;
 pub use templates::*;
 pub use webhooks::*;
 pub use workflows::*;
