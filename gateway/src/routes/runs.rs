@@ -179,7 +179,14 @@ fn latest_attempts(steps: Vec<RunStep>) -> Vec<StepView> {
             node_id: step.node_id.clone(),
             status: step.status,
             attempts: step.attempt,
-            output: step.output,
+            // Stored as the engine's step output (`{output, ports?, items?, bytes}`); the value
+            // later steps read is its `output`.
+            output: step.output.map(|stored| match stored {
+                Value::Object(mut fields) if fields.contains_key("output") => {
+                    fields.remove("output").unwrap_or(Value::Null)
+                }
+                other => other,
+            }),
             error: step.error,
         };
         match views.iter_mut().find(|v| v.node_id == step.node_id) {

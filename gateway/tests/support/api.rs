@@ -227,13 +227,15 @@ async fn reply(response: reqwest::Response) -> Reply {
     Reply { status, body, text }
 }
 
-/// A workflow graph that runs without the network: a trigger of `trigger_kind` and a transform.
+/// A workflow graph that runs without the network: a trigger of `trigger_kind` and a transform
+/// that reads `n` from the trigger (a webhook's payload is `{body, headers, query}`).
 pub fn runnable_graph(trigger_kind: &str) -> Value {
+    let n = if trigger_kind == "trigger.webhook" { "{{ trigger.body.n }}" } else { "{{ trigger.n }}" };
     json!({
         "nodes": [
             { "id": "start", "kind": trigger_kind, "label": "Start", "position": { "x": 0.0, "y": 0.0 }, "config": {} },
             { "id": "shape", "kind": "data.transform", "label": "Shape", "position": { "x": 200.0, "y": 0.0 },
-              "config": { "fields": { "n": "{{ trigger.n }}" } } }
+              "config": { "fields": { "n": n } } }
         ],
         "edges": [ { "id": "e1", "from": "start", "from_port": "out", "to": "shape", "to_port": "in" } ]
     })
