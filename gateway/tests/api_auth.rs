@@ -1,10 +1,10 @@
 //! Auth over real HTTP: signup, login, refresh rotation, logout revocation, API keys (shown once,
 //! revocable), and refused tokens (expired, forged, unsigned, garbage), on SQLite and Postgres.
 
-#[path = "support/http.rs"]
-mod support_http;
 #[path = "support/api.rs"]
 mod support_api;
+#[path = "support/http.rs"]
+mod support_http;
 
 use aos_persistence::Backend;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -39,13 +39,22 @@ async fn signup_login_refresh_logout(backend: Backend) {
         .call("POST", "/api/auth/login", None, Some(json!({ "email": alice.email, "password": "wrong password" })))
         .await;
     assert_eq!((wrong.status, wrong.code()), (401, "unauthorized"));
-    let nobody =
-        api.call("POST", "/api/auth/login", None, Some(json!({ "email": "nobody@x.test", "password": "whatever1" }))).await;
+    let nobody = api
+        .call("POST", "/api/auth/login", None, Some(json!({ "email": "nobody@x.test", "password": "whatever1" })))
+        .await;
     assert_eq!(nobody.status, 401);
-    assert_eq!(nobody.body["error"]["message"], wrong.body["error"]["message"], "unknown email and wrong password look alike");
+    assert_eq!(
+        nobody.body["error"]["message"], wrong.body["error"]["message"],
+        "unknown email and wrong password look alike"
+    );
 
     let login = api
-        .call("POST", "/api/auth/login", None, Some(json!({ "email": alice.email, "password": "correct horse battery" })))
+        .call(
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(json!({ "email": alice.email, "password": "correct horse battery" })),
+        )
         .await;
     assert_eq!(login.status, 200, "{login:?}");
     let token = login.body["token"].as_str().unwrap().to_owned();
@@ -71,7 +80,8 @@ async fn api_keys_are_shown_once_and_revocable(backend: Backend) {
     let api = Api::start(backend).await;
     let alice = api.signup("alice").await;
     let org = &alice.org_id;
-    let created = api.post(&format!("/api/orgs/{org}/api-keys"), &alice.token, json!({ "name": "ci", "role": "editor" })).await;
+    let created =
+        api.post(&format!("/api/orgs/{org}/api-keys"), &alice.token, json!({ "name": "ci", "role": "editor" })).await;
     assert_eq!(created.status, 201, "{created:?}");
     let key = created.body["key"].as_str().unwrap().to_owned();
     assert!(key.starts_with("aosk_"));
@@ -118,7 +128,11 @@ async fn bad_tokens_are_refused(backend: Backend) {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret)).unwrap()
     };
     let good = Claims { sub: alice.user_id.clone(), sid: sid.clone(), iat: now, exp: now + 600 };
-    assert_eq!(api.get("/api/auth/me", &sign(&good, TEST_JWT_SECRET.as_bytes())).await.status, 200, "the minted token works");
+    assert_eq!(
+        api.get("/api/auth/me", &sign(&good, TEST_JWT_SECRET.as_bytes())).await.status,
+        200,
+        "the minted token works"
+    );
     let expired = Claims { sub: alice.user_id.clone(), sid: sid.clone(), iat: now - 7200, exp: now - 3600 };
     let reply = api.get("/api/auth/me", &sign(&expired, TEST_JWT_SECRET.as_bytes())).await;
     assert_eq!((reply.status, reply.code()), (401, "unauthorized"));

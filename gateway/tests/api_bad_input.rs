@@ -2,10 +2,10 @@
 //! malformed JSON, wrong types, unknown fields, unknown and malformed ids, bad query values,
 //! oversize bodies, a missing content type, and forged tokens on writes. On SQLite and Postgres.
 
-#[path = "support/http.rs"]
-mod support_http;
 #[path = "support/api.rs"]
 mod support_api;
+#[path = "support/http.rs"]
+mod support_http;
 
 use aos_persistence::Backend;
 use serde_json::json;
@@ -39,13 +39,44 @@ async fn bad_input_is_refused_and_nothing_is_written(backend: Backend) {
     let cases = vec![
         // Auth.
         case("POST", "/api/auth/signup".into(), "{\"email\":", 400, "malformed_json"),
-        case("POST", "/api/auth/signup".into(), r#"{"email":1,"password":"p","name":"n","org_name":"o"}"#, 400, "invalid_body"),
-        case("POST", "/api/auth/signup".into(), r#"{"email":"a@b.test","password":"short","name":"n","org_name":"o"}"#, 400, "invalid_input"),
-        case("POST", "/api/auth/signup".into(), r#"{"email":"not-an-email","password":"long enough","name":"n","org_name":"o"}"#, 400, "invalid_input"),
-        case("POST", "/api/auth/signup".into(), r#"{"email":"a@b.test","password":"long enough","name":"n","org_name":"o","admin":true}"#, 400, "invalid_body"),
+        case(
+            "POST",
+            "/api/auth/signup".into(),
+            r#"{"email":1,"password":"p","name":"n","org_name":"o"}"#,
+            400,
+            "invalid_body",
+        ),
+        case(
+            "POST",
+            "/api/auth/signup".into(),
+            r#"{"email":"a@b.test","password":"short","name":"n","org_name":"o"}"#,
+            400,
+            "invalid_input",
+        ),
+        case(
+            "POST",
+            "/api/auth/signup".into(),
+            r#"{"email":"not-an-email","password":"long enough","name":"n","org_name":"o"}"#,
+            400,
+            "invalid_input",
+        ),
+        case(
+            "POST",
+            "/api/auth/signup".into(),
+            r#"{"email":"a@b.test","password":"long enough","name":"n","org_name":"o","admin":true}"#,
+            400,
+            "invalid_body",
+        ),
         case("POST", "/api/auth/login".into(), "[]", 400, "invalid_body"),
         case("POST", "/api/auth/refresh".into(), r#"{"refresh_token":"aosr_forged"}"#, 401, "unauthorized"),
-        Case { method: "POST", path: "/api/auth/signup".into(), body: Some(b"{}".to_vec()), json_type: false, status: 415, code: "unsupported_media_type" },
+        Case {
+            method: "POST",
+            path: "/api/auth/signup".into(),
+            body: Some(b"{}".to_vec()),
+            json_type: false,
+            status: 415,
+            code: "unsupported_media_type",
+        },
         case("POST", "/api/auth/signup".into(), &huge, 413, "payload_too_large"),
         // Orgs and members.
         case("POST", format!("/api/orgs/{org}/members"), r#"{"email":"x@y.test","role":"god"}"#, 400, "invalid_body"),
@@ -66,7 +97,13 @@ async fn bad_input_is_refused_and_nothing_is_written(backend: Backend) {
         case("POST", format!("/api/orgs/{org}/workflows/import"), r#"{"name":"x"}"#, 422, "missing_format"),
         case("POST", format!("/api/orgs/{org}/workflows/import?dry_run=maybe"), "{}", 400, "invalid_query"),
         // Triggers and runs.
-        case("POST", format!("/api/workflows/{wf}/webhooks"), r#"{"settings":{"rate_per_minute":"fast"}}"#, 400, "invalid_body"),
+        case(
+            "POST",
+            format!("/api/workflows/{wf}/webhooks"),
+            r#"{"settings":{"rate_per_minute":"fast"}}"#,
+            400,
+            "invalid_body",
+        ),
         case("POST", format!("/api/workflows/{wf}/runs"), "{\"input\":", 400, "malformed_json"),
         case("POST", format!("/api/workflows/{wf}/runs"), "{}", 409, "not_published"),
         case("GET", format!("/api/runs/{ghost}"), "", 404, "not_found"),
@@ -99,7 +136,10 @@ async fn bad_input_is_refused_and_nothing_is_written(backend: Backend) {
         let body: serde_json::Value = response.json().await.unwrap_or_default();
         let code = body["error"]["code"].as_str().unwrap_or("");
         if (status, code) != (case.status, case.code) {
-            failures.push(format!("{} {}: {status} {body}, expected {} {}", case.method, case.path, case.status, case.code));
+            failures.push(format!(
+                "{} {}: {status} {body}, expected {} {}",
+                case.method, case.path, case.status, case.code
+            ));
         }
     }
     // Forged and expired tokens on writes.
@@ -111,7 +151,11 @@ async fn bad_input_is_refused_and_nothing_is_written(backend: Backend) {
     }
     assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len() + 2, failures.join("\n"));
     assert_eq!(api.audit_rows(&org).await, audit_before, "refused requests wrote no audit rows");
-    assert_eq!(api.get(&format!("/api/orgs/{org}/workflows"), &alice.token).await.body, workflows_before, "and no workflows");
+    assert_eq!(
+        api.get(&format!("/api/orgs/{org}/workflows"), &alice.token).await.body,
+        workflows_before,
+        "and no workflows"
+    );
     assert!(api.store.orgs().user_by_email("a@b.test").await.unwrap().is_none(), "and no accounts");
     api.finish().await;
 }

@@ -4,12 +4,14 @@
 //! for every role. A refused call writes nothing (both orgs' audit chains keep their length).
 //! On SQLite and Postgres.
 
-#[path = "support/http.rs"]
-mod support_http;
 #[path = "support/api.rs"]
 mod support_api;
+#[path = "support/http.rs"]
+mod support_http;
 
-use aos_persistence::{Actor, Backend, NewDlqEntry, NewRun, NewUser, NewWebhookSource, NewWorkflow, Store, WebhookSettings};
+use aos_persistence::{
+    Actor, Backend, NewDlqEntry, NewRun, NewUser, NewWebhookSource, NewWorkflow, Store, WebhookSettings,
+};
 use aos_schema::{OrgId, Role, WorkflowGraph};
 use serde_json::{Value, json};
 use support_api::{Account, Api, runnable_graph};
@@ -228,7 +230,8 @@ async fn every_endpoint_every_role(backend: Backend) {
             let reply = api.call(endpoint.method, &path, Some(&caller.token), (endpoint.body)(&foreign)).await;
             checked += 1;
             if reply.status != 404 || reply.code() != "not_found" {
-                failures.push(format!("foreign {} {path} as {role:?}: {} {}", endpoint.method, reply.status, reply.text));
+                failures
+                    .push(format!("foreign {} {path} as {role:?}: {} {}", endpoint.method, reply.status, reply.text));
             }
             if audit_len(&api.store, &foreign.org).await != before {
                 failures.push(format!("foreign {} {path} as {role:?} wrote audit rows", endpoint.method));
@@ -244,7 +247,11 @@ async fn every_endpoint_every_role(backend: Backend) {
         ("DELETE", format!("/api/orgs/{org}/secrets/{}", foreign.secret), None),
         ("POST", format!("/api/orgs/{org}/dlq/{}/replay", foreign.dlq), None),
         ("POST", format!("/api/orgs/{org}/dlq/{}/discard", foreign.dlq), None),
-        ("POST", format!("/api/orgs/{org}/workflows/import?dry_run=true&into={}", foreign.workflow), Some(json!({ "format": "automateos.workflow/v1", "name": "i", "graph": runnable_graph("trigger.manual") }))),
+        (
+            "POST",
+            format!("/api/orgs/{org}/workflows/import?dry_run=true&into={}", foreign.workflow),
+            Some(json!({ "format": "automateos.workflow/v1", "name": "i", "graph": runnable_graph("trigger.manual") })),
+        ),
     ];
     for (method, path, body) in mixed {
         let reply = api.call(method, &path, Some(&owner.token), body).await;

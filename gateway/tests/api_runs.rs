@@ -3,10 +3,10 @@
 //! detail and logs, replay, cancel, the dead-letter queue; secrets stay write-only; and the
 //! admin actor tree.
 
-#[path = "support/http.rs"]
-mod support_http;
 #[path = "support/api.rs"]
 mod support_api;
+#[path = "support/http.rs"]
+mod support_http;
 
 use std::time::Duration;
 
@@ -19,9 +19,11 @@ both_backends!(webhooks_and_manual_runs, secrets_are_write_only, admin_sees_the_
 
 /// Creates and publishes a workflow with a trigger of `trigger`.
 async fn published(api: &Api, owner: &Account, trigger: &str) -> String {
-    let created = api.post(&format!("/api/orgs/{}/workflows", owner.org_id), &owner.token, json!({ "name": "w" })).await;
+    let created =
+        api.post(&format!("/api/orgs/{}/workflows", owner.org_id), &owner.token, json!({ "name": "w" })).await;
     let id = created.body["id"].as_str().unwrap().to_owned();
-    let put = api.call("PUT", &format!("/api/workflows/{id}/graph"), Some(&owner.token), Some(runnable_graph(trigger))).await;
+    let put =
+        api.call("PUT", &format!("/api/workflows/{id}/graph"), Some(&owner.token), Some(runnable_graph(trigger))).await;
     assert_eq!(put.status, 200);
     let published = api.post(&format!("/api/workflows/{id}/publish"), &owner.token, json!({})).await;
     assert_eq!(published.status, 201, "{published:?}");
@@ -79,7 +81,8 @@ async fn webhooks_and_manual_runs(backend: Backend) {
 
     // Manual runs, filters, replay, cancel.
     let manual = published(&api, &alice, "trigger.manual").await;
-    let started = api.post(&format!("/api/workflows/{manual}/runs"), &alice.token, json!({ "input": { "n": 1 } })).await;
+    let started =
+        api.post(&format!("/api/workflows/{manual}/runs"), &alice.token, json!({ "input": { "n": 1 } })).await;
     assert_eq!(started.status, 201, "{started:?}");
     let run = started.body["run_id"].as_str().unwrap().to_owned();
     assert_eq!(run_finished(&api, &alice.token, &run).await["status"], "succeeded");
@@ -111,19 +114,31 @@ async fn secrets_are_write_only(backend: Backend) {
     let alice = api.signup("alice").await;
     let org = &alice.org_id;
     let value = "sk-very-secret-value-123";
-    let created = api.post(&format!("/api/orgs/{org}/secrets"), &alice.token, json!({ "name": "SLACK_TOKEN", "value": value })).await;
+    let created = api
+        .post(&format!("/api/orgs/{org}/secrets"), &alice.token, json!({ "name": "SLACK_TOKEN", "value": value }))
+        .await;
     assert_eq!(created.status, 201, "{created:?}");
     assert!(!created.text.contains(value));
-    let dup = api.post(&format!("/api/orgs/{org}/secrets"), &alice.token, json!({ "name": "SLACK_TOKEN", "value": "x" })).await;
+    let dup = api
+        .post(&format!("/api/orgs/{org}/secrets"), &alice.token, json!({ "name": "SLACK_TOKEN", "value": "x" }))
+        .await;
     assert_eq!((dup.status, dup.code()), (409, "secret_exists"));
-    let bad = api.post(&format!("/api/orgs/{org}/secrets"), &alice.token, json!({ "name": "no spaces", "value": "x" })).await;
+    let bad =
+        api.post(&format!("/api/orgs/{org}/secrets"), &alice.token, json!({ "name": "no spaces", "value": "x" })).await;
     assert_eq!((bad.status, bad.code()), (400, "invalid_input"));
     let updated = api
-        .call("PUT", &format!("/api/orgs/{org}/secrets/SLACK_TOKEN"), Some(&alice.token), Some(json!({ "value": "new-value-456" })))
+        .call(
+            "PUT",
+            &format!("/api/orgs/{org}/secrets/SLACK_TOKEN"),
+            Some(&alice.token),
+            Some(json!({ "value": "new-value-456" })),
+        )
         .await;
     assert_eq!(updated.status, 200);
     assert!(!updated.text.contains("new-value-456"));
-    let missing = api.call("PUT", &format!("/api/orgs/{org}/secrets/NOPE"), Some(&alice.token), Some(json!({ "value": "v" }))).await;
+    let missing = api
+        .call("PUT", &format!("/api/orgs/{org}/secrets/NOPE"), Some(&alice.token), Some(json!({ "value": "v" })))
+        .await;
     assert_eq!(missing.status, 404);
     let list = api.get(&format!("/api/orgs/{org}/secrets"), &alice.token).await;
     assert_eq!(list.body[0]["name"], "SLACK_TOKEN");
@@ -136,11 +151,18 @@ async fn secrets_are_write_only(backend: Backend) {
     let revealed = api
         .store
         .secrets()
-        .reveal(org_id, "SLACK_TOKEN", &aos_persistence::SecretUse { by: aos_persistence::Actor::System, purpose: "test".into() })
+        .reveal(
+            org_id,
+            "SLACK_TOKEN",
+            &aos_persistence::SecretUse { by: aos_persistence::Actor::System, purpose: "test".into() },
+        )
         .await
         .unwrap();
     assert_eq!(revealed.expose(), "new-value-456", "the vault holds the updated value");
-    assert_eq!(api.call("DELETE", &format!("/api/orgs/{org}/secrets/SLACK_TOKEN"), Some(&alice.token), None).await.status, 204);
+    assert_eq!(
+        api.call("DELETE", &format!("/api/orgs/{org}/secrets/SLACK_TOKEN"), Some(&alice.token), None).await.status,
+        204
+    );
     assert!(api.get(&format!("/api/orgs/{org}/secrets"), &alice.token).await.body.as_array().unwrap().is_empty());
     api.finish().await;
 }

@@ -197,8 +197,9 @@ impl Api {
 
     /// Adds `member` to `org` with `role`, as `owner`.
     pub async fn add_member(&self, owner: &Account, org: &str, member: &Account, role: &str) {
-        let reply =
-            self.post(&format!("/api/orgs/{org}/members"), &owner.token, json!({ "email": member.email, "role": role })).await;
+        let reply = self
+            .post(&format!("/api/orgs/{org}/members"), &owner.token, json!({ "email": member.email, "role": role }))
+            .await;
         assert_eq!(reply.status, 201, "{reply:?}");
     }
 
