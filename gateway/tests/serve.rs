@@ -123,6 +123,8 @@ async fn the_binary_serves_the_embedded_default_and_stops_cleanly() {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(dir.join("data/master.key")).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "the key file is private");
+        let mode = std::fs::metadata(dir.join("data/jwt.key")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "so is the token signing key");
     }
     // SIGTERM: graceful shutdown, exit 0
     let pid = child.id().unwrap();
