@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod graph_writer;
 pub mod observe;
+pub mod openapi;
 mod routes;
 pub mod server;
 pub mod state;

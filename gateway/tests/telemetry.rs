@@ -368,7 +368,10 @@ async fn metrics_count_requests_by_route_template_and_status() {
     assert!(count("GET", "/healthz", "200").is_some_and(|n| n >= 1.0), "the readiness polls");
     for sample in &requests.samples {
         let route = &sample.labels["route"];
-        assert!(["/healthz", "/readyz", "/metrics", "/hooks/{token}", "unmatched"].contains(&route.as_str()), "raw path {route}");
+        assert!(
+            ["/healthz", "/readyz", "/metrics", "/hooks/{token}", "unmatched"].contains(&route.as_str()),
+            "raw path {route}"
+        );
     }
     assert!(!body.contains("8d1f3c") && !body.contains("some-secret-token"), "a raw path reached a label");
 

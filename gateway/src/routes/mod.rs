@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+mod docs;
 mod health;
 pub(crate) mod metrics;
 mod orgs;
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(metrics::routes())
         .merge(auth::routes())
+        .merge(docs::routes())
         .merge(orgs::routes())
         .merge(workflows::routes())
         .merge(webhooks::routes())
