@@ -88,6 +88,9 @@ pub struct ServeArgs {
     /// request's `Host` header is used.
     #[arg(long, env = "AOS_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Credits (micros) granted to every new org; 0 grants none.
+    #[arg(long, env = "AOS_SIGNUP_CREDITS", default_value_t = crate::state::DEFAULT_SIGNUP_CREDITS_MICROS)]
+    pub signup_credits_micros: i64,
 }
 
 /// Token signing and lifetimes, and who administers the platform.

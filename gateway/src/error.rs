@@ -5,7 +5,7 @@
 //!
 //! Codes: `unauthorized` (401), `forbidden` (403), `not_found` (404), `conflict` (409),
 //! `malformed_json`, `invalid_body`, `invalid_path`, `invalid_query`, `invalid_input` (400),
-//! `payload_too_large` (413), `unsupported_media_type` (415), `invalid_workflow`,
+//! `credits_exhausted` (402), `payload_too_large` (413), `unsupported_media_type` (415), `invalid_workflow`,
 //! `invalid_export`, `unsupported_format` (422), `rate_limited` (429), `bad_signature` (401),
 //! `not_runnable` (409), `method_not_allowed` (405), `not_ready`, `unavailable` (503),
 //! `internal` (500).
@@ -36,6 +36,9 @@ pub enum ApiError {
     /// The request was well-formed but its content is refused; `details` lists every problem.
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String, details: Vec<Value> },
+    /// Credits are used up, or a top-up payment was declined.
+    #[error("{message}")]
+    PaymentRequired { message: String },
     #[error("body is larger than the limit")]
     PayloadTooLarge,
     #[error("expected a JSON body (content-type: application/json)")]
@@ -77,6 +80,7 @@ impl ApiError {
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            ApiError::PaymentRequired { .. } => (StatusCode::PAYMENT_REQUIRED, "credits_exhausted"),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod graph_writer;
 pub mod observe;
 pub mod openapi;
+pub mod payments;
 mod routes;
 pub mod server;
 pub mod state;

@@ -93,6 +93,7 @@ impl BoundServer {
         state.actors = actors;
         state.auth = Arc::new(auth);
         state.public_url = args.public_url.clone().filter(|url| !url.trim().is_empty());
+        state.signup_credits_micros = args.signup_credits_micros;
         Self::bind_with(args.addr, state).await
     }
 

@@ -10,6 +10,10 @@ use axum::extract::FromRef;
 
 use crate::auth::{AuthSettings, JwtSecret};
 use crate::graph_writer::{GraphWriter, StoreGraphWriter};
+use crate::payments::{PaymentProvider, TestPaymentProvider};
+
+/// The default signup grant: 5 currency units.
+pub const DEFAULT_SIGNUP_CREDITS_MICROS: i64 = 5_000_000;
 
 /// The server's shared state: cheap to clone (everything inside is a handle).
 #[derive(Debug, Clone)]
@@ -27,6 +31,10 @@ pub struct AppState {
     pub graphs: Arc<dyn GraphWriter>,
     /// The base URL webhook URLs are built on; without it, the request's `Host`.
     pub public_url: Option<String>,
+    /// Takes payment for credit top-ups.
+    pub payments: Arc<dyn PaymentProvider>,
+    /// Credits (micros) every new org is granted at signup, so it can try things out.
+    pub signup_credits_micros: i64,
 }
 
 impl AppState {
@@ -47,6 +55,8 @@ impl AppState {
             actors: None,
             auth: Arc::new(auth),
             public_url: None,
+            payments: Arc::new(TestPaymentProvider),
+            signup_credits_micros: DEFAULT_SIGNUP_CREDITS_MICROS,
         }
     }
 }

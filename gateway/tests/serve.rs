@@ -53,6 +53,7 @@ async fn embedded_default_is_healthy_and_ready() {
         egress_allow: String::new(),
         auth: aos_gateway::config::AuthArgs::default(),
         public_url: None,
+        signup_credits_micros: 0,
     };
     let server = BoundServer::bind(&args).await.unwrap();
     let addr = server.local_addr().unwrap();

@@ -70,6 +70,7 @@ async fn signup(
             other => other.into(),
         },
     )?;
+    crate::routes::billing::grant_signup_credits(&state, org.id, aos_persistence::Actor::User(user.id)).await?;
     let IssuedTokens { token, refresh_token, expires_in } = state.auth.login(&state.store, user.id).await?;
     let body = SignupResponse { token, refresh_token, expires_in, user_id: user.id, org_id: org.id };
     Ok((StatusCode::CREATED, ApiJson(body)))

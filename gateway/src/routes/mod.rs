@@ -3,7 +3,9 @@
 //! caller's org role with [`crate::auth::Principal::access`].
 
 mod admin;
+mod audit;
 mod auth;
+pub(crate) mod billing;
 mod docs;
 mod health;
 pub(crate) mod metrics;
@@ -36,6 +38,8 @@ pub fn router(state: AppState) -> Router {
         .merge(runs::routes())
         .merge(secrets::routes())
         .merge(admin::routes())
+        .merge(audit::routes())
+        .merge(billing::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -64,6 +64,7 @@ async fn create_org(
         .orgs()
         .create_org(&NewOrg { name: name.to_owned(), slug: slug_for(name), owner: principal.user_id })
         .await?;
+    crate::routes::billing::grant_signup_credits(&state, org.id, principal.actor()).await?;
     Ok((StatusCode::CREATED, ApiJson(OrgView { org, role: Role::Owner })))
 }
 

@@ -64,6 +64,7 @@ async fn start(
     if !workflow.enabled {
         return Err(ApiError::Conflict { code: "disabled", message: "the workflow is disabled".into() });
     }
+    crate::routes::billing::require_credits(&state, access.org).await?;
     let key = match headers.get("idempotency-key") {
         Some(value) => {
             let key = value.to_str().map_err(|_| ApiError::bad_input("idempotency-key must be text"))?.trim();
@@ -248,6 +249,7 @@ async fn replay(
 }
 
 async fn replay_of(state: &AppState, access: &Access, id: RunId, from: ReplayFrom) -> Result<RunId, ApiError> {
+    crate::routes::billing::require_credits(state, access.org).await?;
     let run = replay_run(&state.store, id, from, access.actor).await.map_err(|err| match err {
         aos_persistence::StoreError::Conflict { .. } => {
             ApiError::Conflict { code: "run_unfinished", message: "the run has not finished yet".into() }
