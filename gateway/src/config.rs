@@ -42,7 +42,7 @@ impl Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serves the API (and, later, the web apps) on one address.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Serves the step engine on its own (the step protocol over HTTP), for remote execution.
     Engine(EngineArgs),
     /// Applies pending database migrations and exits.
@@ -91,6 +91,15 @@ pub struct ServeArgs {
     /// Credits (micros) granted to every new org; 0 grants none.
     #[arg(long, env = "AOS_SIGNUP_CREDITS", default_value_t = crate::state::DEFAULT_SIGNUP_CREDITS_MICROS)]
     pub signup_credits_micros: i64,
+    /// API requests per minute per caller (per token, else per IP).
+    #[arg(long, env = "AOS_RATE_LIMIT", default_value_t = 1200)]
+    pub rate_per_minute: u32,
+    /// The longest an API request may take, in seconds.
+    #[arg(long, env = "AOS_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Origins allowed to call the API from browsers (comma-separated); none by default.
+    #[arg(long, env = "AOS_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
 }
 
 /// Token signing and lifetimes, and who administers the platform.

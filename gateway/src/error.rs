@@ -7,7 +7,7 @@
 //! `malformed_json`, `invalid_body`, `invalid_path`, `invalid_query`, `invalid_input` (400),
 //! `credits_exhausted` (402), `payload_too_large` (413), `unsupported_media_type` (415), `invalid_workflow`,
 //! `invalid_export`, `unsupported_format` (422), `rate_limited` (429), `bad_signature` (401),
-//! `not_runnable` (409), `method_not_allowed` (405), `not_ready`, `unavailable` (503),
+//! `not_runnable` (409), `method_not_allowed` (405), `not_ready`, `unavailable`, `timeout` (503),
 //! `internal` (500).
 
 use axum::Json;
@@ -49,6 +49,8 @@ pub enum ApiError {
     MethodNotAllowed { method: String, path: String },
     #[error("{what} is not ready")]
     NotReady { what: &'static str },
+    #[error("the request took too long")]
+    Timeout,
     #[error("{what} is unavailable on this node")]
     Unavailable { what: &'static str },
     #[error("internal error")]
@@ -87,6 +89,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::NotReady { .. } => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             ApiError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod graph_writer;
+pub mod limits;
 pub mod observe;
 pub mod openapi;
 pub mod payments;

@@ -94,6 +94,11 @@ impl BoundServer {
         state.auth = Arc::new(auth);
         state.public_url = args.public_url.clone().filter(|url| !url.trim().is_empty());
         state.signup_credits_micros = args.signup_credits_micros;
+        state.limits = crate::limits::Limits {
+            per_minute: std::num::NonZeroU32::new(args.rate_per_minute).unwrap_or(std::num::NonZeroU32::MIN),
+            request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
+            cors_origins: args.cors_origins.clone(),
+        };
         Self::bind_with(args.addr, state).await
     }
 
@@ -112,6 +117,7 @@ impl BoundServer {
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
         let actors = self.state.actors.clone();
         let app = routes::router(self.state);
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await.map_err(StartError::Serve);
         if let Some(actors) = actors {
             actors.stop();

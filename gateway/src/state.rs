@@ -10,6 +10,7 @@ use axum::extract::FromRef;
 
 use crate::auth::{AuthSettings, JwtSecret};
 use crate::graph_writer::{GraphWriter, StoreGraphWriter};
+use crate::limits::Limits;
 use crate::payments::{PaymentProvider, TestPaymentProvider};
 
 /// The default signup grant: 5 currency units.
@@ -35,6 +36,8 @@ pub struct AppState {
     pub payments: Arc<dyn PaymentProvider>,
     /// Credits (micros) every new org is granted at signup, so it can try things out.
     pub signup_credits_micros: i64,
+    /// Rate, time and CORS limits.
+    pub limits: Limits,
 }
 
 impl AppState {
@@ -57,6 +60,7 @@ impl AppState {
             public_url: None,
             payments: Arc::new(TestPaymentProvider),
             signup_credits_micros: DEFAULT_SIGNUP_CREDITS_MICROS,
+            limits: Limits::default(),
         }
     }
 }

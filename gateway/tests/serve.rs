@@ -54,6 +54,9 @@ async fn embedded_default_is_healthy_and_ready() {
         auth: aos_gateway::config::AuthArgs::default(),
         public_url: None,
         signup_credits_micros: 0,
+        rate_per_minute: 1200,
+        request_timeout_secs: 30,
+        cors_origins: vec![],
     };
     let server = BoundServer::bind(&args).await.unwrap();
     let addr = server.local_addr().unwrap();

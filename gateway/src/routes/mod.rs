@@ -19,6 +19,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
 
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -27,6 +29,8 @@ pub const MAX_BODY_BYTES: usize = aos_schema::MAX_EXPORT_BYTES + 64 * 1024;
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
+    let limiter = crate::limits::RateLimiter::new(state.limits.per_minute);
+    let request_id = axum::http::HeaderName::from_static("x-request-id");
     Router::new()
         .merge(health::routes())
         .merge(metrics::routes())
@@ -43,7 +47,12 @@ pub fn router(state: AppState) -> Router {
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state.limits.request_timeout, crate::limits::timeout))
+        .layer(axum::middleware::from_fn_with_state(limiter, crate::limits::rate_limit))
+        .layer(crate::limits::cors(&state.limits.cors_origins))
         .layer(axum::middleware::from_fn(crate::observe::observe))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
 }
 

@@ -82,7 +82,16 @@ impl Api {
         Self::start_with(backend, true).await
     }
 
+    /// A server without actors whose state `adjust` changes first (limits, credits, ...).
+    pub async fn start_adjusted(backend: Backend, adjust: impl FnOnce(&mut AppState)) -> Self {
+        Self::start_full(backend, false, adjust).await
+    }
+
     async fn start_with(backend: Backend, with_actors: bool) -> Self {
+        Self::start_full(backend, with_actors, |_| {}).await
+    }
+
+    async fn start_full(backend: Backend, with_actors: bool, adjust: impl FnOnce(&mut AppState)) -> Self {
         let fixture = TestStore::new(backend).await;
         let store = fixture.store.clone();
         let mut state = AppState::new(store.clone(), aos_ops::install_metrics().expect("metrics"));
@@ -108,6 +117,7 @@ impl Api {
             None
         };
         state.actors = actors.clone();
+        adjust(&mut state);
         let server = BoundServer::bind_with("127.0.0.1:0".parse().expect("addr"), state).await.expect("bind");
         let addr = server.local_addr().expect("addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
