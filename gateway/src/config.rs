@@ -47,6 +47,15 @@ pub enum Command {
     Engine(EngineArgs),
     /// Applies pending database migrations and exits.
     Migrate(StoreArgs),
+    /// Manages accounts.
+    User {
+        #[command(subcommand)]
+        command: crate::cli::UserCommand,
+    },
+    /// Writes a workflow's canonical export file.
+    Export(crate::cli::ExportArgs),
+    /// Creates a workflow from an export file.
+    Import(crate::cli::ImportArgs),
     /// Manages the master keys of the secrets vault.
     Keys {
         #[command(subcommand)]

@@ -3,6 +3,7 @@
 //! status codes.
 
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod extract;

@@ -13,7 +13,7 @@ mod orgs;
 mod runs;
 mod secrets;
 mod webhooks;
-mod workflows;
+pub(crate) mod workflows;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -310,7 +310,7 @@ async fn import(
 /// SEAM (n8n import): an n8n workflow file (top-level `nodes` array and `connections` object,
 /// no `format`) is recognised here and refused with `unsupported_format` until
 /// `aos_schema::n8n` lands; then convert it here (n8n file → `ExportFile`) and return the result.
-fn parse_import(body: &[u8]) -> Result<ExportFile, ApiError> {
+pub(crate) fn parse_import(body: &[u8]) -> Result<ExportFile, ApiError> {
     if body.len() > aos_schema::MAX_EXPORT_BYTES {
         return Err(ApiError::PayloadTooLarge);
     }
@@ -356,14 +356,14 @@ pub(crate) async fn draft_graph(state: &AppState, org: OrgId, id: WorkflowId) ->
     Ok(state.store.drafts().get(org, id).await?.map(|draft| draft.graph).unwrap_or_default())
 }
 
-fn export_file(workflow: &Workflow, graph: WorkflowGraph) -> ExportFile {
+pub(crate) fn export_file(workflow: &Workflow, graph: WorkflowGraph) -> ExportFile {
     let file = ExportFile::new(workflow.name.clone(), graph);
     if workflow.description.is_empty() { file } else { file.with_description(workflow.description.clone()) }
 }
 
 /// Refuses graphs over the size limits or with repeated node or edge ids (the live doc keys
 /// nodes and edges by id). Content is validated at publish time: a draft may be incomplete.
-fn checked_graph(graph: WorkflowGraph) -> Result<WorkflowGraph, ApiError> {
+pub(crate) fn checked_graph(graph: WorkflowGraph) -> Result<WorkflowGraph, ApiError> {
     let problem = |code: &'static str, message: String| ApiError::Unprocessable { code, message, details: vec![] };
     if graph.nodes.len() > aos_schema::MAX_NODES {
         return Err(problem("too_many_nodes", format!("at most {} nodes allowed", aos_schema::MAX_NODES)));
