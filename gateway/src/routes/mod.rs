@@ -12,6 +12,7 @@ pub(crate) mod metrics;
 mod orgs;
 mod runs;
 mod secrets;
+mod templates;
 mod webhooks;
 pub(crate) mod workflows;
 
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::routes())
         .merge(runs::routes())
         .merge(secrets::routes())
+        .merge(templates::routes())
         .merge(admin::routes())
         .merge(audit::routes())
         .merge(billing::routes())
