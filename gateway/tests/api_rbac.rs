@@ -34,6 +34,8 @@ struct Ids {
     key: String,
     /// A viewer member that is not one of the test accounts.
     member: String,
+    /// A draft template.
+    template: String,
     unique: String,
 }
 
@@ -104,6 +106,7 @@ fn table() -> Vec<Endpoint> {
         e("GET", |i| format!("/api/orgs/{}/audit/verify", i.org), Admin, none),
         e("POST", |i| format!("/api/orgs/{}/templates", i.org), Editor, |i| Some(json!({ "slug": format!("t-{}", i.unique), "name": "t", "category": "logic" }))),
         e("GET", |i| format!("/api/orgs/{}/templates", i.org), Viewer, none),
+        e("POST", |i| format!("/api/orgs/{}/templates/{}/versions", i.org, i.template), Editor, |i| Some(json!({ "workflow_id": i.workflow }))),
         e("GET", |i| format!("/api/orgs/{}/installations", i.org), Viewer, none),
         e("GET", |i| format!("/api/orgs/{}/secrets", i.org), Viewer, none),
         e("POST", |i| format!("/api/orgs/{}/secrets", i.org), Admin, |i| Some(json!({ "name": format!("S_{}", i.unique), "value": "v" }))),
@@ -178,6 +181,15 @@ async fn fresh(store: &Store, org: &str, owner: &Account) -> Ids {
     // The account `POST …/members` adds.
     let invitee = NewUser { email: format!("new-{unique}@x.test"), name: "n".into(), password_hash: "x".into() };
     store.orgs().create_user(&invitee).await.unwrap();
+    let template = aos_persistence::NewTemplate {
+        org: org_id,
+        creator: user_id,
+        slug: format!("tpl-{unique}"),
+        name: "t".into(),
+        description: String::new(),
+        category: "logic".into(),
+    };
+    let template = store.templates().create_template(&template, by).await.unwrap();
     Ids {
         org: org.to_owned(),
         workflow: workflow.id.to_string(),
@@ -188,6 +200,7 @@ async fn fresh(store: &Store, org: &str, owner: &Account) -> Ids {
         secret,
         key: key.id.to_string(),
         member: member.id.to_string(),
+        template: template.id.to_string(),
         unique,
     }
 }
@@ -257,6 +270,11 @@ async fn every_endpoint_every_role(backend: Backend) {
         ("DELETE", format!("/api/orgs/{org}/secrets/{}", foreign.secret), None),
         ("POST", format!("/api/orgs/{org}/dlq/{}/replay", foreign.dlq), None),
         ("POST", format!("/api/orgs/{org}/dlq/{}/discard", foreign.dlq), None),
+        (
+            "POST",
+            format!("/api/orgs/{org}/templates/{}/versions", foreign.template),
+            Some(json!({ "workflow_id": foreign.workflow })),
+        ),
         (
             "POST",
             format!("/api/orgs/{org}/workflows/import?dry_run=true&into={}", foreign.workflow),

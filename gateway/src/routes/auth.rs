@@ -91,11 +91,21 @@ async fn login(
     if body.password.len() > MAX_PASSWORD {
         return Err(wrong());
     }
-    let user = state.store.orgs().user_by_email(&body.email).await?.ok_or_else(wrong)?;
+    let Some(user) = state.store.orgs().user_by_email(&body.email).await? else {
+        // The same work as a real check, so response times do not tell which emails exist.
+        crate::auth::verify_password(body.password, dummy_hash().await?).await;
+        return Err(wrong());
+    };
     if !crate::auth::verify_password(body.password, user.password_hash.clone()).await {
         return Err(wrong());
     }
     Ok(ApiJson(state.auth.login(&state.store, user.id).await?))
+}
+
+/// A hash of a random password, made once, to verify unknown emails against.
+async fn dummy_hash() -> Result<String, ApiError> {
+    static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    DUMMY.get_or_try_init(|| hash_password(random_token(""))).await.cloned()
 }
 
 #[derive(Debug, Deserialize)]
