@@ -3,12 +3,14 @@
 //! helps, such as validation): a stable code and a clear message, never an internal detail (those
 //! go to the log).
 //!
-//! Codes: `unauthorized` (401), `forbidden` (403), `not_found` (404), `conflict` (409),
+//! Codes: `unauthorized` (401; also a bad webhook signature), `forbidden` (403), `not_found`
+//! (404), `conflict`, `email_taken`, `already_member`, `last_owner`, `secret_exists`,
+//! `not_published`, `disabled`, `not_runnable`, `run_finished`, `run_unfinished` (409),
 //! `malformed_json`, `invalid_body`, `invalid_path`, `invalid_query`, `invalid_input` (400),
-//! `credits_exhausted` (402), `payload_too_large` (413), `unsupported_media_type` (415), `invalid_workflow`,
-//! `invalid_export`, `unsupported_format` (422), `rate_limited` (429), `bad_signature` (401),
-//! `not_runnable` (409), `method_not_allowed` (405), `not_ready`, `unavailable`, `timeout` (503),
-//! `internal` (500).
+//! `credits_exhausted` (402), `payload_too_large` (413), `unsupported_media_type` (415),
+//! `invalid_workflow` (with `details`), `unsupported_format` and the other import codes of
+//! `aos_schema::ImportError::code` (422), `rate_limited` (429, with `Retry-After`),
+//! `method_not_allowed` (405), `not_ready`, `unavailable`, `timeout` (503), `internal` (500).
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};

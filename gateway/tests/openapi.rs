@@ -59,6 +59,11 @@ async fn every_documented_operation_is_served() {
         }
     }
     assert!(checked >= 45, "{checked} operations");
+    let catalog = api.call("GET", "/api/catalog", None, None).await;
+    let kinds: Vec<&str> = catalog.body.as_array().unwrap().iter().filter_map(|k| k["kind"].as_str()).collect();
+    for kind in ["trigger.webhook", "logic.condition", "data.transform", "http.request", "email.send"] {
+        assert!(kinds.contains(&kind), "{kind} missing from the catalog");
+    }
     let page = api.client.get(api.url("/api/docs")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("/api/openapi.json"));
     assert!(!page.contains("https://") && !page.contains("http://"), "the page loads nothing from elsewhere");

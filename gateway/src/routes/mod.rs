@@ -6,6 +6,7 @@ mod admin;
 mod audit;
 mod auth;
 pub(crate) mod billing;
+mod catalog;
 mod docs;
 mod health;
 pub(crate) mod metrics;
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(metrics::routes())
         .merge(auth::routes())
+        .merge(catalog::routes())
         .merge(docs::routes())
         .merge(orgs::routes())
         .merge(workflows::routes())
