@@ -51,6 +51,7 @@ pub fn operations() -> Vec<Operation> {
         with(op("POST", "/api/auth/refresh", "auth", "Swap a refresh token for new tokens (the old one stops working)", "public", 200), json!({ "refresh_token": "aosr_…" })),
         op("POST", "/api/auth/logout", "auth", "End the session: its access and refresh tokens stop working", "authenticated", 204),
         op("GET", "/api/auth/me", "auth", "The caller, their orgs and roles", "authenticated", 200),
+        with(op("POST", "/api/auth/password", "auth", "Change the password: every session ends, a new one starts", "authenticated", 200), json!({ "current_password": "…", "new_password": "…" })),
         with(op("POST", "/api/orgs/{org_id}/api-keys", "auth", "Create an API key (shown once)", "editor", 201), json!({ "name": "ci", "role": "editor" })),
         op("GET", "/api/orgs/{org_id}/api-keys", "auth", "List API keys (never the keys themselves)", "admin", 200),
         op("DELETE", "/api/orgs/{org_id}/api-keys/{key_id}", "auth", "Revoke an API key", "admin", 204),

@@ -73,6 +73,38 @@ async fn signup_login_refresh_logout(backend: Backend) {
     let after = api.call("POST", "/api/auth/refresh", None, Some(json!({ "refresh_token": new_refresh }))).await;
     assert_eq!(after.status, 401, "and its refresh token");
     assert_eq!(api.get("/api/auth/me", &alice.token).await.status, 200, "other sessions live on");
+
+    let wrong = api
+        .post(
+            "/api/auth/password",
+            &alice.token,
+            json!({ "current_password": "nope nope", "new_password": "a new password" }),
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    let changed = api
+        .post(
+            "/api/auth/password",
+            &alice.token,
+            json!({ "current_password": "correct horse battery", "new_password": "a new password" }),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{changed:?}");
+    assert_eq!(api.get("/api/auth/me", &alice.token).await.status, 401, "a password change ends every session");
+    assert_eq!(api.get("/api/auth/me", changed.body["token"].as_str().unwrap()).await.status, 200);
+    let old = api
+        .call(
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(json!({ "email": alice.email, "password": "correct horse battery" })),
+        )
+        .await;
+    assert_eq!(old.status, 401);
+    let new = api
+        .call("POST", "/api/auth/login", None, Some(json!({ "email": alice.email, "password": "a new password" })))
+        .await;
+    assert_eq!(new.status, 200);
     api.finish().await;
 }
 

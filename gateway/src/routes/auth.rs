@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/auth/refresh", post(refresh))
         .route("/api/auth/logout", post(logout))
         .route("/api/auth/me", get(me))
+        .route("/api/auth/password", post(change_password))
         .route("/api/orgs/{org_id}/api-keys", post(create_key).get(list_keys))
         .route("/api/orgs/{org_id}/api-keys/{key_id}", delete(revoke_key))
 }
@@ -132,6 +133,41 @@ async fn logout(State(state): State<AppState>, principal: Principal) -> Result<S
             Err(ApiError::bad_input("an api key has no session; revoke the key to stop it working"))
         }
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordChange([redacted])")
+    }
+}
+
+/// Changes the caller's password, ends every session of theirs and starts a new one.
+async fn change_password(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> Result<ApiJson<IssuedTokens>, ApiError> {
+    if !matches!(principal.kind, PrincipalKind::Session(_)) {
+        return Err(ApiError::forbidden("a password is changed by its person, not an api key"));
+    }
+    check_password(&body.new_password)?;
+    let user = principal.user(&state).await?;
+    if body.current_password.len() > MAX_PASSWORD
+        || !crate::auth::verify_password(body.current_password, user.password_hash).await
+    {
+        return Err(ApiError::unauthorized("the current password is wrong"));
+    }
+    let hash = hash_password(body.new_password).await?;
+    state.store.orgs().set_password_hash(user.id, &hash).await?;
+    state.store.sessions().revoke_all(user.id).await?;
+    Ok(ApiJson(state.auth.login(&state.store, user.id).await?))
 }
 
 #[derive(Debug, Serialize)]

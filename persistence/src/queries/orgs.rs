@@ -216,6 +216,22 @@ impl Orgs<'_> {
         }))
     }
 
+    /// Replaces a user's password hash (the caller ends their sessions).
+    pub async fn set_password_hash(&self, user: UserId, password_hash: &str) -> StoreResult<()> {
+        let changed = with_pool!(self.db, |pool| {
+            sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+                .bind(user.as_uuid())
+                .bind(password_hash)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if changed == 0 {
+            return Err(not_found("user", user));
+        }
+        Ok(())
+    }
+
     /// Adds `user` to `org` with `role`, or changes their role if they are already a member.
     pub async fn set_member(&self, org: OrgId, user: UserId, role: Role, by: Actor) -> StoreResult<Membership> {
         Ok(in_tx!(self.db, |tx| {
