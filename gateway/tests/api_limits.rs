@@ -53,3 +53,17 @@ async fn rate_limits_request_ids_and_cors() {
     assert!(refused.headers().get("access-control-allow-origin").is_none());
     api.finish().await;
 }
+
+#[tokio::test]
+async fn a_request_over_the_time_limit_answers_timeout() {
+    // A deadline that has passed by the first time the handler waits on anything.
+    let api = Api::start_adjusted(Backend::Sqlite, |state| {
+        state.limits.request_timeout = std::time::Duration::from_nanos(1);
+    })
+    .await;
+    let body = serde_json::json!({ "email": "slow@x.test", "password": "long enough", "name": "n", "org_name": "o" });
+    let reply = api.call("POST", "/api/auth/signup", None, Some(body)).await;
+    assert_eq!((reply.status, reply.code()), (503, "timeout"), "{reply:?}");
+    assert!(api.store.orgs().user_by_email("slow@x.test").await.unwrap().is_none());
+    api.finish().await;
+}
