@@ -13,6 +13,7 @@ pub mod observe;
 pub mod openapi;
 pub mod payments;
 mod routes;
+pub mod seed;
 pub mod server;
 pub mod state;
 

@@ -38,6 +38,8 @@ pub enum StartError {
     Telemetry(#[from] aos_ops::TelemetryError),
     #[error("token signing key: {reason}")]
     JwtSecret { reason: String },
+    #[error(transparent)]
+    Seed(#[from] crate::seed::SeedError),
 }
 
 /// `automateos engine`: the embedded engine served over the step protocol until `shutdown`, with
@@ -74,6 +76,8 @@ impl BoundServer {
             _ => None,
         };
         let metrics = aos_ops::install_metrics()?;
+        let seeded = crate::seed::seed_starter_templates(&store).await?;
+        tracing::info!(published = seeded.published, unchanged = seeded.unchanged, "starter templates in the gallery");
         let actors = match args.role {
             Role::All | Role::Worker => Some(Arc::new(start_actors(&store, &args.egress_allow).await?)),
             Role::Gateway => None,
