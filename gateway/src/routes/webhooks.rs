@@ -61,6 +61,12 @@ async fn create(
     if settings.max_body_bytes == 0 || settings.rate_per_minute == 0 {
         return Err(ApiError::bad_input("rate_per_minute and max_body_bytes must be positive"));
     }
+    if let Some(name) = &settings.signing_secret {
+        let secrets = state.store.secrets().list(access.org).await?;
+        if !secrets.iter().any(|secret| &secret.name == name) {
+            return Err(ApiError::bad_input(format!("no secret named {name}: create it before signing with it")));
+        }
+    }
     let token = random_token(TOKEN_PREFIX);
     let new = NewWebhookSource {
         org_id: access.org,
