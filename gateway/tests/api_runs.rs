@@ -86,9 +86,25 @@ async fn webhooks_and_manual_runs(backend: Backend) {
     assert_eq!(started.status, 201, "{started:?}");
     let run = started.body["run_id"].as_str().unwrap().to_owned();
     assert_eq!(run_finished(&api, &alice.token, &run).await["status"], "succeeded");
+    let keyed = || {
+        api.client
+            .post(api.url(&format!("/api/workflows/{manual}/runs")))
+            .bearer_auth(&alice.token)
+            .header("idempotency-key", "order-17")
+            .json(&json!({ "input": { "n": 2 } }))
+            .send()
+    };
+    let first = keyed().await.unwrap();
+    assert_eq!(first.status().as_u16(), 201);
+    let first: serde_json::Value = first.json().await.unwrap();
+    let second = keyed().await.unwrap();
+    assert_eq!(second.status().as_u16(), 200, "the same key answers the first run");
+    let second: serde_json::Value = second.json().await.unwrap();
+    assert_eq!(first["run_id"], second["run_id"]);
+    run_finished(&api, &alice.token, first["run_id"].as_str().unwrap()).await;
     let org = &alice.org_id;
     let filtered = api.get(&format!("/api/orgs/{org}/runs?workflow={manual}&status=succeeded"), &alice.token).await;
-    assert_eq!(filtered.body.as_array().unwrap().len(), 1, "{filtered:?}");
+    assert_eq!(filtered.body.as_array().unwrap().len(), 2, "{filtered:?}");
     let none = api.get(&format!("/api/orgs/{org}/runs?workflow={manual}&status=failed"), &alice.token).await;
     assert!(none.body.as_array().unwrap().is_empty());
     let replay = api.post(&format!("/api/runs/{run}/replay"), &alice.token, json!({ "from": "start" })).await;
