@@ -73,6 +73,12 @@ pub enum KeysCommand {
         #[arg(long)]
         prune: bool,
     },
+    /// Replaces the access-token signing key file (`<data-dir>/jwt.key`). Restart servers after:
+    /// outstanding access tokens stop working and clients get new ones with their refresh token.
+    RotateJwt {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

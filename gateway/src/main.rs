@@ -50,6 +50,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let id = aos_gateway::cli::import(&args).await?;
             print_line(&serde_json::json!({ "id": id }).to_string());
         }
+        Command::Keys { command: KeysCommand::RotateJwt { store } } => {
+            std::fs::create_dir_all(&store.data_dir)?;
+            aos_gateway::auth::save_jwt_secret(&store.jwt_key_file(), &aos_gateway::auth::JwtSecret::generate())?;
+            tracing::info!(path = %store.jwt_key_file().display(), "token signing key replaced; restart the servers");
+        }
         Command::Keys { command: KeysCommand::Rotate { store, prune } } => {
             let (count, new_spec) = aos_gateway::server::rotate_keys(&store, prune).await?;
             tracing::info!(resealed = count, "secrets re-encrypted with the new master key");

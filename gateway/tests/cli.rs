@@ -81,6 +81,18 @@ async fn user_import_export(backend: Backend) {
     let (ok, _, stderr) =
         automateos(&store_args, &["import", "--org", &org, "--file", &file.display().to_string()], None);
     assert!(!ok && stderr.contains("malformed json"), "{stderr}");
+    let key_file = dir.join("data/jwt.key");
+    let (ok, _, stderr) = automateos(&store_args, &["keys", "rotate-jwt"], None);
+    assert!(ok, "{stderr}");
+    let first_key = std::fs::read_to_string(&key_file).unwrap();
+    let (ok, _, _) = automateos(&store_args, &["keys", "rotate-jwt"], None);
+    assert!(ok);
+    assert_ne!(std::fs::read_to_string(&key_file).unwrap(), first_key, "a fresh key each time");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
     std::fs::remove_dir_all(dir).unwrap();
     fixture.cleanup().await;
 }

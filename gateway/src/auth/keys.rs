@@ -59,18 +59,23 @@ pub fn load_or_create_jwt_secret(path: &Path) -> Result<JwtSecret, StartError> {
         }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             let secret = JwtSecret::generate();
-            let tmp = path.with_extension("tmp");
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(&tmp).map_err(file_error)?;
-            let text =
-                format!("# AutomateOS token signing key. Keep this file private.\n{}\n", STANDARD.encode(&secret.0));
-            file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(file_error)?;
-            std::fs::rename(&tmp, path).map_err(file_error)?;
+            save_jwt_secret(path, &secret)?;
             Ok(secret)
         }
         Err(err) => Err(file_error(err)),
     }
+}
+
+/// Writes `secret` to `path` with mode 0600, replacing the file atomically.
+pub fn save_jwt_secret(path: &Path, secret: &JwtSecret) -> Result<(), StartError> {
+    let file_error = |err: std::io::Error| StartError::JwtSecret { reason: format!("{}: {err}", path.display()) };
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp).map_err(file_error)?;
+    let text = format!("# AutomateOS token signing key. Keep this file private.\n{}\n", STANDARD.encode(&secret.0));
+    file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(file_error)?;
+    std::fs::rename(&tmp, path).map_err(file_error)
 }

@@ -12,6 +12,6 @@ mod password;
 mod tokens;
 
 pub use extract::{API_KEY_PREFIX, Access, Principal, PrincipalKind};
-pub use keys::{JwtSecret, load_or_create_jwt_secret};
+pub use keys::{JwtSecret, load_or_create_jwt_secret, save_jwt_secret};
 pub use password::{hash_password, verify_password};
 pub use tokens::{AccessClaims, AuthSettings, IssuedTokens, random_token, token_hash};
