@@ -89,6 +89,13 @@ async fn bad_input_is_refused_and_nothing_is_written(backend: Backend) {
         case("PUT", format!("/api/workflows/{wf}/graph"), r#"{"nodes":"x","edges":[]}"#, 400, "invalid_body"),
         case("PUT", format!("/api/workflows/{wf}/graph"), "{\"nodes\":[", 400, "malformed_json"),
         case("PUT", format!("/api/workflows/{ghost}/graph"), r#"{"nodes":[],"edges":[]}"#, 404, "not_found"),
+        case(
+            "PUT",
+            format!("/api/workflows/{wf}/graph"),
+            r#"{"nodes":[{"id":"a","kind":"trigger.manual","label":"","position":{"x":0,"y":0},"config":{}},{"id":"a","kind":"trigger.manual","label":"","position":{"x":0,"y":0},"config":{}}],"edges":[]}"#,
+            422,
+            "duplicate_node_id",
+        ),
         case("GET", "/api/workflows/12345".into(), "", 400, "invalid_path"),
         case("POST", format!("/api/workflows/{wf}/publish"), "{}", 422, "invalid_workflow"),
         case("POST", format!("/api/workflows/{wf}/versions/abc/revert"), "{}", 400, "invalid_path"),

@@ -361,23 +361,20 @@ pub(crate) fn export_file(workflow: &Workflow, graph: WorkflowGraph) -> ExportFi
     if workflow.description.is_empty() { file } else { file.with_description(workflow.description.clone()) }
 }
 
-/// Refuses graphs over the size limits or with repeated node or edge ids (the live doc keys
-/// nodes and edges by id). Content is validated at publish time: a draft may be incomplete.
+/// The validation problems a draft may not have: the live doc keys nodes and edges by id, and the
+/// size limits bound every later step. Everything else (an unknown kind, a dangling edge, a missing
+/// field) is allowed in a draft and refused at publish time.
+const STRUCTURAL_PROBLEMS: &[&str] =
+    &["too_many_nodes", "too_many_edges", "invalid_id", "duplicate_node_id", "duplicate_edge_id"];
+
+/// Refuses a draft with structural problems (`422`, every one listed in `details`).
 pub(crate) fn checked_graph(graph: WorkflowGraph) -> Result<WorkflowGraph, ApiError> {
-    let problem = |code: &'static str, message: String| ApiError::Unprocessable { code, message, details: vec![] };
-    if graph.nodes.len() > aos_schema::MAX_NODES {
-        return Err(problem("too_many_nodes", format!("at most {} nodes allowed", aos_schema::MAX_NODES)));
-    }
-    if graph.edges.len() > aos_schema::MAX_EDGES {
-        return Err(problem("too_many_edges", format!("at most {} edges allowed", aos_schema::MAX_EDGES)));
-    }
-    let mut seen = std::collections::HashSet::new();
-    if let Some(node) = graph.nodes.iter().find(|n| !seen.insert(n.id.as_str().to_owned())) {
-        return Err(problem("duplicate_node_id", format!("duplicate node id {}", node.id)));
-    }
-    let mut seen = std::collections::HashSet::new();
-    if let Some(edge) = graph.edges.iter().find(|e| !seen.insert(e.id.as_str().to_owned())) {
-        return Err(problem("duplicate_edge_id", format!("duplicate edge id {}", edge.id)));
-    }
-    Ok(graph)
+    let Err(errors) = aos_schema::validate(&graph, &Catalog::builtin()) else { return Ok(graph) };
+    let structural: Vec<_> = errors.iter().filter(|e| STRUCTURAL_PROBLEMS.contains(&e.code())).collect();
+    let Some(first) = structural.first() else { return Ok(graph) };
+    Err(ApiError::Unprocessable {
+        code: first.code(),
+        message: structural.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+        details: structural.iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect(),
+    })
 }
