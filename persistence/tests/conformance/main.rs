@@ -8,6 +8,7 @@ mod fixtures;
 mod orgs;
 mod runs;
 mod secrets;
+mod sessions;
 mod templates;
 mod webhooks;
 mod workflows;
