@@ -29,6 +29,8 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Origins allowed to call the API from a browser; empty means same-origin only.
     pub cors_origins: Vec<String>,
+    /// Login attempts per minute per email (password guessing), whatever the caller's IP.
+    pub logins_per_minute: NonZeroU32,
 }
 
 impl Default for Limits {
@@ -37,6 +39,7 @@ impl Default for Limits {
             per_minute: NonZeroU32::new(1200).unwrap_or(NonZeroU32::MIN),
             request_timeout: Duration::from_secs(30),
             cors_origins: vec![],
+            logins_per_minute: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
         }
     }
 }
@@ -53,7 +56,7 @@ impl RateLimiter {
     }
 
     /// Counts one request of `key`; the wait when over the limit.
-    fn check(&self, key: &str) -> Result<(), Duration> {
+    pub fn check(&self, key: &str) -> Result<(), Duration> {
         self.limiter
             .check_key(&key.to_owned())
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))

@@ -102,6 +102,7 @@ impl BoundServer {
             per_minute: std::num::NonZeroU32::new(args.rate_per_minute).unwrap_or(std::num::NonZeroU32::MIN),
             request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
             cors_origins: args.cors_origins.clone(),
+            ..crate::limits::Limits::default()
         };
         Self::bind_with(args.addr, state).await
     }

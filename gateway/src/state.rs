@@ -10,7 +10,7 @@ use axum::extract::FromRef;
 
 use crate::auth::{AuthSettings, JwtSecret};
 use crate::graph_writer::{GraphWriter, StoreGraphWriter};
-use crate::limits::Limits;
+use crate::limits::{Limits, RateLimiter};
 use crate::payments::{PaymentProvider, TestPaymentProvider};
 
 /// The default signup grant: 5 currency units.
@@ -38,6 +38,8 @@ pub struct AppState {
     pub signup_credits_micros: i64,
     /// Rate, time and CORS limits.
     pub limits: Limits,
+    /// Counts login attempts per email (built from `limits.logins_per_minute`).
+    pub logins: RateLimiter,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             payments: Arc::new(TestPaymentProvider),
             signup_credits_micros: DEFAULT_SIGNUP_CREDITS_MICROS,
             limits: Limits::default(),
+            logins: RateLimiter::new(Limits::default().logins_per_minute),
         }
     }
 }

@@ -67,3 +67,23 @@ async fn a_request_over_the_time_limit_answers_timeout() {
     assert!(api.store.orgs().user_by_email("slow@x.test").await.unwrap().is_none());
     api.finish().await;
 }
+
+#[tokio::test]
+async fn password_guessing_is_limited_per_account() {
+    let api = Api::start_adjusted(Backend::Sqlite, |state| {
+        state.logins = aos_gateway::limits::RateLimiter::new(NonZeroU32::new(3).unwrap());
+    })
+    .await;
+    let alice = api.signup("alice").await;
+    let bob = api.signup("bob").await;
+    let login = |email: &str, password: &str| {
+        api.call("POST", "/api/auth/login", None, Some(serde_json::json!({ "email": email, "password": password })))
+    };
+    for _ in 0..3 {
+        assert_eq!(login(&alice.email, "wrong password").await.status, 401);
+    }
+    let limited = login(&alice.email.to_uppercase(), "correct horse battery").await;
+    assert_eq!((limited.status, limited.code()), (429, "rate_limited"), "even the right password waits: {limited:?}");
+    assert_eq!(login(&bob.email, "correct horse battery").await.status, 200, "other accounts are not affected");
+    api.finish().await;
+}

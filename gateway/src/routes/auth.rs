@@ -89,6 +89,12 @@ async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<ApiJson<IssuedTokens>, ApiError> {
     let wrong = || ApiError::unauthorized("wrong email or password");
+    if let Err(wait) = state.logins.check(&format!("login:{}", body.email.trim().to_lowercase())) {
+        return Err(ApiError::RateLimited {
+            message: "too many login attempts for this account, wait a little".into(),
+            retry_after_secs: wait.as_secs().max(1),
+        });
+    }
     if body.password.len() > MAX_PASSWORD {
         return Err(wrong());
     }
