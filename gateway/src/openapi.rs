@@ -78,6 +78,7 @@ pub fn operations() -> Vec<Operation> {
         op("GET", "/api/workflows/{id}/webhooks", "triggers", "List a workflow's webhook sources", "viewer", 200),
         op("POST", "/api/webhooks/{source_id}/rotate", "triggers", "Rotate a source's token (the old one stops working)", "editor", 200),
         op("DELETE", "/api/webhooks/{source_id}", "triggers", "Delete a webhook source", "editor", 204),
+        op("GET", "/api/webhooks/{source_id}/events", "triggers", "Deliveries the source recorded (`?limit=`), credential headers never stored", "viewer", 200),
         with(op("POST", "/hooks/{token}", "triggers", "Deliver a webhook: `202 {run_id}`; the same `Idempotency-Key` again answers `200` with the same run", "webhook token", 202), json!({ "any": "json" })),
         with(op("POST", "/api/workflows/{id}/runs", "runs", "Start a run of the current version (`Idempotency-Key` header optional); `402 credits_exhausted` when the org's credits are used up", "editor", 201), json!({ "input": { "n": 1 } })),
         op("GET", "/api/orgs/{org_id}/runs", "runs", "List runs (`?workflow=&status=&limit=`)", "viewer", 200),

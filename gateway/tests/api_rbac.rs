@@ -86,6 +86,7 @@ fn table() -> Vec<Endpoint> {
         e("POST", |i| format!("/api/workflows/{}/webhooks", i.workflow), Editor, empty),
         e("GET", |i| format!("/api/workflows/{}/webhooks", i.workflow), Viewer, none),
         e("POST", |i| format!("/api/webhooks/{}/rotate", i.source), Editor, empty),
+        e("GET", |i| format!("/api/webhooks/{}/events", i.source), Viewer, none),
         e("DELETE", |i| format!("/api/webhooks/{}", i.source), Editor, none),
         e("POST", |i| format!("/api/workflows/{}/runs", i.workflow), Editor, |_| Some(json!({ "input": {} }))),
         e("GET", |i| format!("/api/orgs/{}/runs", i.org), Viewer, none),

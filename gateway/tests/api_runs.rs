@@ -50,7 +50,15 @@ async fn webhooks_and_manual_runs(backend: Backend) {
     let token = source.body["token"].as_str().unwrap().to_owned();
     let url = source.body["url"].as_str().unwrap().to_owned();
     assert_eq!(url, api.url(&format!("/hooks/{token}")));
-    let first = api.client.post(&url).header("idempotency-key", "k-1").json(&json!({ "n": 7 })).send().await.unwrap();
+    let first = api
+        .client
+        .post(&url)
+        .header("idempotency-key", "k-1")
+        .header("authorization", "Bearer sender-credential-123")
+        .json(&json!({ "n": 7 }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(first.status().as_u16(), 202);
     let first: serde_json::Value = first.json().await.unwrap();
     let again = api.client.post(&url).header("idempotency-key", "k-1").json(&json!({ "n": 7 })).send().await.unwrap();
@@ -69,6 +77,10 @@ async fn webhooks_and_manual_runs(backend: Backend) {
     let listed = api.get(&format!("/api/workflows/{hooked}/webhooks"), &alice.token).await;
     assert!(!listed.text.contains(&token), "tokens are shown once");
     let source_id = source.body["source_id"].as_str().unwrap();
+    let events = api.get(&format!("/api/webhooks/{source_id}/events"), &alice.token).await;
+    assert_eq!(events.body.as_array().unwrap().len(), 1, "one delivery for one key: {events:?}");
+    assert_eq!(events.body[0]["body"]["n"], 7);
+    assert!(!events.text.contains("sender-credential-123"), "credential headers are never stored");
     let rotated = api.post(&format!("/api/webhooks/{source_id}/rotate"), &alice.token, json!({})).await;
     assert_eq!(rotated.status, 200);
     let old = api.client.post(&url).json(&json!({})).send().await.unwrap();

@@ -3,20 +3,20 @@
 //! same `run_id` when the `Idempotency-Key` was seen before.
 
 use aos_actors::Delivery;
-use aos_persistence::{NewWebhookSource, WebhookSettings, WebhookSource};
+use aos_persistence::{NewWebhookSource, WebhookEvent, WebhookSettings, WebhookSource};
 use aos_schema::{Role, WebhookSourceId, WorkflowId};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::header::HOST;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{delete, post};
+use axum::routing::{delete, get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::auth::{Principal, random_token, token_hash};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, MaybeJson};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, MaybeJson};
 use crate::routes::workflows::workflow_access;
 use crate::state::AppState;
 
@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/workflows/{id}/webhooks", post(create).get(list))
         .route("/api/webhooks/{source_id}/rotate", post(rotate))
         .route("/api/webhooks/{source_id}", delete(remove))
+        .route("/api/webhooks/{source_id}/events", get(events))
         .route("/hooks/{token}", post(ingress))
 }
 
@@ -124,6 +125,23 @@ async fn remove(
     let (_, access) = source_access(&state, &principal, source_id, Role::Editor).await?;
     state.store.webhooks().delete_source(access.org, source_id, access.actor).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    pub limit: Option<i64>,
+}
+
+/// The deliveries a source recorded, newest first (credential headers were never stored).
+async fn events(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(source_id): ApiPath<WebhookSourceId>,
+    ApiQuery(query): ApiQuery<EventsQuery>,
+) -> Result<ApiJson<Vec<WebhookEvent>>, ApiError> {
+    let (_, access) = source_access(&state, &principal, source_id, Role::Viewer).await?;
+    Ok(ApiJson(state.store.webhooks().events(access.org, source_id, query.limit).await?))
 }
 
 /// `POST /hooks/{token}`: any JSON body, optional `Idempotency-Key`.
