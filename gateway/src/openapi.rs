@@ -72,6 +72,7 @@ pub fn operations() -> Vec<Operation> {
         op("POST", "/api/workflows/{id}/publish", "workflows", "Validate, compile and store an immutable version; `422 invalid_workflow` lists every problem in `details`", "editor", 201),
         op("GET", "/api/workflows/{id}/versions", "workflows", "Published versions", "viewer", 200),
         op("GET", "/api/workflows/{id}/versions/{version}", "workflows", "One version with its export file", "viewer", 200),
+        op("GET", "/api/workflows/{id}/versions/{version}/diff/{other}", "workflows", "What changed between two versions (`changes.diff` arrives with the schema's graph diff)", "viewer", 200),
         op("POST", "/api/workflows/{id}/versions/{version}/revert", "workflows", "Make a version current and its graph the draft", "editor", 200),
         op("GET", "/api/workflows/{id}/export", "workflows", "The canonical export file of the draft (byte-stable)", "viewer", 200),
         with(op("POST", "/api/workflows/{id}/webhooks", "triggers", "Create a webhook source; returns its URL and token (shown once)", "editor", 201), json!({ "name": "github", "settings": { "signing_secret": "GITHUB_SECRET", "dedupe_header": "X-GitHub-Delivery", "rate_per_minute": 600, "max_body_bytes": 1048576 } })),

@@ -81,6 +81,7 @@ fn table() -> Vec<Endpoint> {
         e("POST", |i| format!("/api/workflows/{}/publish", i.workflow), Editor, empty),
         e("GET", |i| format!("/api/workflows/{}/versions", i.workflow), Viewer, none),
         e("GET", |i| format!("/api/workflows/{}/versions/1", i.workflow), Viewer, none),
+        e("GET", |i| format!("/api/workflows/{}/versions/1/diff/1", i.workflow), Viewer, none),
         e("POST", |i| format!("/api/workflows/{}/versions/1/revert", i.workflow), Editor, empty),
         e("GET", |i| format!("/api/workflows/{}/export", i.workflow), Viewer, none),
         e("POST", |i| format!("/api/workflows/{}/webhooks", i.workflow), Editor, empty),

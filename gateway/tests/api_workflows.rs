@@ -64,6 +64,9 @@ async fn workflow_lifecycle(backend: Backend) {
     assert_eq!(version.body["checksum"], checksum.as_str());
     assert_eq!(version.body["export"]["format"], "automateos.workflow/v1");
     assert_eq!(api.get(&format!("/api/workflows/{id}/versions/9"), &alice.token).await.status, 404);
+    let same = api.get(&format!("/api/workflows/{id}/versions/1/diff/1"), &alice.token).await;
+    assert_eq!((same.status, &same.body["changes"]["identical"]), (200, &json!(true)), "{same:?}");
+    assert_eq!(api.get(&format!("/api/workflows/{id}/versions/1/diff/2"), &alice.token).await.status, 404);
 
     let renamed =
         api.call("PATCH", &format!("/api/workflows/{id}"), Some(&alice.token), Some(json!({ "name": "Hello" }))).await;

@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/workflows/{id}/versions", get(versions))
         .route("/api/workflows/{id}/versions/{version}", get(version))
         .route("/api/workflows/{id}/versions/{version}/revert", post(revert))
+        .route("/api/workflows/{id}/versions/{version}/diff/{other}", get(diff_versions))
         .route("/api/workflows/{id}/export", get(export))
 }
 
@@ -225,6 +226,21 @@ async fn version(
     let version = state.store.workflows().version(access.org, id, number).await?;
     let export = serde_json::from_str(&version.export).map_err(|_| ApiError::Internal)?;
     Ok(ApiJson(VersionDetail { summary: summary(version), export }))
+}
+
+/// What changed from one version to another (see [`graph_changes`] for what is reported today).
+async fn diff_versions(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((id, from, to)): ApiPath<(WorkflowId, i64, i64)>,
+) -> Result<ApiJson<Value>, ApiError> {
+    let (_, access) = workflow_access(&state, &principal, id, Role::Viewer).await?;
+    let graph_of = |version: WorkflowVersion| {
+        aos_schema::import(version.export.as_bytes()).map(|file| file.graph).map_err(|_| ApiError::Internal)
+    };
+    let old = graph_of(state.store.workflows().version(access.org, id, from).await?)?;
+    let new = graph_of(state.store.workflows().version(access.org, id, to).await?)?;
+    Ok(ApiJson(json!({ "from": from, "to": to, "changes": graph_changes(&old, &new) })))
 }
 
 /// Makes a version current again (runs use it) and its graph the draft.
