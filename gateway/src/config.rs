@@ -42,11 +42,20 @@ impl Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serves the API (and, later, the web apps) on one address.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Serves the step engine on its own (the step protocol over HTTP), for remote execution.
     Engine(EngineArgs),
     /// Applies pending database migrations and exits.
     Migrate(StoreArgs),
+    /// Manages accounts.
+    User {
+        #[command(subcommand)]
+        command: crate::cli::UserCommand,
+    },
+    /// Writes a workflow's canonical export file.
+    Export(crate::cli::ExportArgs),
+    /// Creates a workflow from an export file.
+    Import(crate::cli::ImportArgs),
     /// Manages the master keys of the secrets vault.
     Keys {
         #[command(subcommand)]
@@ -63,6 +72,12 @@ pub enum KeysCommand {
         /// Drop the old keys once every secret is re-encrypted (restart servers first).
         #[arg(long)]
         prune: bool,
+    },
+    /// Replaces the access-token signing key file (`<data-dir>/jwt.key`). Restart servers after:
+    /// outstanding access tokens stop working and clients get new ones with their refresh token.
+    RotateJwt {
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
@@ -83,7 +98,56 @@ pub struct ServeArgs {
     #[arg(long, env = "AOS_EGRESS_ALLOW", default_value = "")]
     pub egress_allow: String,
     #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// The base URL clients reach this server on (webhook URLs are built on it); without it the
+    /// request's `Host` header is used.
+    #[arg(long, env = "AOS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Credits (micros) granted to every new org; 0 grants none.
+    #[arg(long, env = "AOS_SIGNUP_CREDITS", default_value_t = crate::state::DEFAULT_SIGNUP_CREDITS_MICROS)]
+    pub signup_credits_micros: i64,
+    /// API requests per minute per caller (per token, else per IP).
+    #[arg(long, env = "AOS_RATE_LIMIT", default_value_t = 1200)]
+    pub rate_per_minute: u32,
+    /// The longest an API request may take, in seconds.
+    #[arg(long, env = "AOS_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Origins allowed to call the API from browsers (comma-separated); none by default.
+    #[arg(long, env = "AOS_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+}
+
+/// Token signing and lifetimes, and who administers the platform.
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// The access-token signing secret (at least 32 bytes); without it a key file in the data dir
+    /// is used (created on first start, mode 0600).
+    #[arg(long, env = "AOS_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// How long an access token is accepted, in seconds.
+    #[arg(long, env = "AOS_ACCESS_TOKEN_TTL", default_value_t = 900)]
+    pub access_ttl_secs: u64,
+    /// How long a login session (its refresh token) lives without a refresh, in seconds.
+    #[arg(long, env = "AOS_REFRESH_TOKEN_TTL", default_value_t = 30 * 86_400)]
+    pub refresh_ttl_secs: u64,
+    /// Emails of platform admins (comma-separated): they may see and steer the actor tree.
+    #[arg(long, env = "AOS_ADMIN_EMAILS", value_delimiter = ',')]
+    pub admin_emails: Vec<String>,
+}
+
+impl Default for AuthArgs {
+    fn default() -> Self {
+        Self { jwt_secret: None, access_ttl_secs: 900, refresh_ttl_secs: 30 * 86_400, admin_emails: Vec::new() }
+    }
+}
+
+impl AuthArgs {
+    /// The configured secret, moved into a redacting type.
+    pub fn jwt_secret(&self) -> Option<SecretString> {
+        self.jwt_secret.as_ref().filter(|s| !s.trim().is_empty()).map(|s| SecretString::new(s.clone()))
+    }
 }
 
 /// How this process shares runs and steps with other nodes.
@@ -187,6 +251,11 @@ impl StoreArgs {
     /// The key file used when no master key is configured.
     pub fn key_file(&self) -> PathBuf {
         self.data_dir.join("master.key")
+    }
+
+    /// The token signing key file used when no JWT secret is configured.
+    pub fn jwt_key_file(&self) -> PathBuf {
+        self.data_dir.join("jwt.key")
     }
 }
 

@@ -1,11 +1,19 @@
-//! The gateway: the HTTP face of AutomateOS (health and metrics today; the API, webhook ingress,
-//! OpenAPI and the web apps with later issues) and the `automateos` binary's commands. The only
-//! crate that knows HTTP status codes.
+//! The gateway: the HTTP face of AutomateOS (the public API with auth and RBAC, webhook ingress,
+//! health and metrics) and the `automateos` binary's commands. The only crate that knows HTTP
+//! status codes.
 
+pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod error;
+pub mod extract;
+pub mod graph_writer;
+pub mod limits;
 pub mod observe;
+pub mod openapi;
+pub mod payments;
 mod routes;
+pub mod seed;
 pub mod server;
 pub mod state;
 

@@ -1,5 +1,6 @@
 //! The `automateos` binary: parse the configuration once, start telemetry, run the command.
 
+use aos_gateway::cli::UserCommand;
 use aos_gateway::config::KeysCommand;
 use aos_gateway::{BoundServer, Cli, Command};
 use clap::Parser;
@@ -29,6 +30,31 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Migrate(args) => {
             aos_gateway::server::open_store(&args).await?;
         }
+        Command::User { command: UserCommand::Create(args) } => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let (user_id, org_id) = aos_gateway::cli::create_user(&args, password).await?;
+            print_line(&serde_json::json!({ "user_id": user_id, "org_id": org_id }).to_string());
+        }
+        Command::Export(args) => {
+            let text = aos_gateway::cli::export(&args).await?;
+            if args.out.is_none() {
+                // The canonical text ends with its own newline; the bytes go out unchanged.
+                #[allow(clippy::print_stdout)]
+                {
+                    print!("{text}");
+                }
+            }
+        }
+        Command::Import(args) => {
+            let id = aos_gateway::cli::import(&args).await?;
+            print_line(&serde_json::json!({ "id": id }).to_string());
+        }
+        Command::Keys { command: KeysCommand::RotateJwt { store } } => {
+            std::fs::create_dir_all(&store.data_dir)?;
+            aos_gateway::auth::save_jwt_secret(&store.jwt_key_file(), &aos_gateway::auth::JwtSecret::generate())?;
+            tracing::info!(path = %store.jwt_key_file().display(), "token signing key replaced; restart the servers");
+        }
         Command::Keys { command: KeysCommand::Rotate { store, prune } } => {
             let (count, new_spec) = aos_gateway::server::rotate_keys(&store, prune).await?;
             tracing::info!(resealed = count, "secrets re-encrypted with the new master key");
@@ -42,6 +68,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A command's result, on standard output.
+#[allow(clippy::print_stdout)]
+fn print_line(text: &str) {
+    println!("{text}");
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

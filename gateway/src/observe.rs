@@ -2,7 +2,8 @@
 //! OpenTelemetry server span continuing the caller's W3C `traceparent`), and the request counter
 //! and latency histogram.
 //!
-//! Only the matched route template is recorded (`/api/runs/{id}`), never the raw path or query:
+//! The span carries the request id (`x-request-id`, set by the router when the caller sent
+//! none). Only the matched route template is recorded (`/api/runs/{id}`), never the raw path or query:
 //! paths carry ids and webhook tokens, queries carry WebSocket tokens. No header is recorded.
 
 use std::time::Instant;
@@ -28,6 +29,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
         http.request.method = method,
         http.route = route.as_deref(),
         http.response.status_code = Empty,
+        request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()),
     );
     aos_ops::set_parent_from_headers(&span, request.headers());
     let response = next.run(request).instrument(span.clone()).await;

@@ -10,6 +10,7 @@ use aos_actors::{ActorSystem, Dispatch, NodeIdentity, RunDeps, SystemConfig};
 use aos_persistence::{DatabaseTarget, Keyring, RedisLink, Store, StoreError, VaultError};
 use tokio::net::TcpListener;
 
+use crate::auth::{AuthSettings, JwtSecret, load_or_create_jwt_secret};
 use crate::config::{EngineArgs, Role, ServeArgs, StoreArgs};
 use crate::routes;
 use crate::state::AppState;
@@ -38,6 +39,10 @@ pub enum StartError {
     /// Split roles share their work through Redis; without it only `all` can run.
     #[error("role {role} needs REDIS_URL: split roles hand steps to each other through Redis")]
     RoleNeedsRedis { role: String },
+    #[error("token signing key: {reason}")]
+    JwtSecret { reason: String },
+    #[error(transparent)]
+    Seed(#[from] crate::seed::SeedError),
 }
 
 /// `automateos engine`: the embedded engine served over the step protocol until `shutdown`, with
@@ -74,11 +79,35 @@ impl BoundServer {
             _ => None,
         };
         let metrics = aos_ops::install_metrics()?;
+        let seeded = crate::seed::seed_starter_templates(&store).await?;
+        tracing::info!(published = seeded.published, unchanged = seeded.unchanged, "starter templates in the gallery");
         if args.role != Role::All && redis.is_none() {
             return Err(StartError::RoleNeedsRedis { role: format!("{:?}", args.role).to_lowercase() });
         }
         let actors = Some(Arc::new(start_actors(&store, redis.as_ref(), args).await?));
-        Self::bind_with(args.addr, AppState { store, redis, metrics, actors }).await
+        let secret = match args.auth.jwt_secret() {
+            Some(text) => JwtSecret::from_configured(&text)?,
+            None => load_or_create_jwt_secret(&args.store.jwt_key_file())?,
+        };
+        let auth = AuthSettings::new(
+            &secret,
+            Duration::from_secs(args.auth.access_ttl_secs.max(1)),
+            Duration::from_secs(args.auth.refresh_ttl_secs.max(1)),
+            args.auth.admin_emails.clone(),
+        );
+        let mut state = AppState::new(store, metrics);
+        state.redis = redis;
+        state.actors = actors;
+        state.auth = Arc::new(auth);
+        state.public_url = args.public_url.clone().filter(|url| !url.trim().is_empty());
+        state.signup_credits_micros = args.signup_credits_micros;
+        state.limits = crate::limits::Limits {
+            per_minute: std::num::NonZeroU32::new(args.rate_per_minute).unwrap_or(std::num::NonZeroU32::MIN),
+            request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
+            cors_origins: args.cors_origins.clone(),
+            ..crate::limits::Limits::default()
+        };
+        Self::bind_with(args.addr, state).await
     }
 
     /// Binds a listener for already-open state.
@@ -96,6 +125,7 @@ impl BoundServer {
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
         let actors = self.state.actors.clone();
         let app = routes::router(self.state);
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await.map_err(StartError::Serve);
         if let Some(actors) = actors {
             actors.stop();

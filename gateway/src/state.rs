@@ -1,11 +1,20 @@
 //! What every handler shares.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aos_actors::ActorSystem;
 use aos_ops::MetricsHandle;
 use aos_persistence::{RedisLink, Store};
 use axum::extract::FromRef;
+
+use crate::auth::{AuthSettings, JwtSecret};
+use crate::graph_writer::{GraphWriter, StoreGraphWriter};
+use crate::limits::{Limits, RateLimiter};
+use crate::payments::{PaymentProvider, TestPaymentProvider};
+
+/// The default signup grant: 5 currency units.
+pub const DEFAULT_SIGNUP_CREDITS_MICROS: i64 = 5_000_000;
 
 /// The server's shared state: cheap to clone (everything inside is a handle).
 #[derive(Debug, Clone)]
@@ -17,6 +26,46 @@ pub struct AppState {
     pub metrics: MetricsHandle,
     /// The actor tree of this process, when it plays the worker role.
     pub actors: Option<Arc<ActorSystem>>,
+    /// Token signing keys, lifetimes and the platform admins.
+    pub auth: Arc<AuthSettings>,
+    /// Where draft graphs written over the API go (the store today; the live doc room later).
+    pub graphs: Arc<dyn GraphWriter>,
+    /// The base URL webhook URLs are built on; without it, the request's `Host`.
+    pub public_url: Option<String>,
+    /// Takes payment for credit top-ups.
+    pub payments: Arc<dyn PaymentProvider>,
+    /// Credits (micros) every new org is granted at signup, so it can try things out.
+    pub signup_credits_micros: i64,
+    /// Rate, time and CORS limits.
+    pub limits: Limits,
+    /// Counts login attempts per email (built from `limits.logins_per_minute`).
+    pub logins: RateLimiter,
+}
+
+impl AppState {
+    /// State with default auth settings (a fresh signing key, 15-minute access tokens, 30-day
+    /// sessions, no platform admins) and no Redis or actors; tests adjust the fields they need.
+    pub fn new(store: Store, metrics: MetricsHandle) -> Self {
+        let auth = AuthSettings::new(
+            &JwtSecret::generate(),
+            Duration::from_secs(900),
+            Duration::from_secs(30 * 86_400),
+            vec![],
+        );
+        Self {
+            graphs: Arc::new(StoreGraphWriter { store: store.clone() }),
+            store,
+            redis: None,
+            metrics,
+            actors: None,
+            auth: Arc::new(auth),
+            public_url: None,
+            payments: Arc::new(TestPaymentProvider),
+            signup_credits_micros: DEFAULT_SIGNUP_CREDITS_MICROS,
+            limits: Limits::default(),
+            logins: RateLimiter::new(Limits::default().logins_per_minute),
+        }
+    }
 }
 
 impl FromRef<AppState> for MetricsHandle {

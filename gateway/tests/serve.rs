@@ -52,6 +52,12 @@ async fn embedded_default_is_healthy_and_ready() {
         role: aos_gateway::config::Role::All,
         egress_allow: String::new(),
         cluster: Default::default(),
+        auth: aos_gateway::config::AuthArgs::default(),
+        public_url: None,
+        signup_credits_micros: 0,
+        rate_per_minute: 1200,
+        request_timeout_secs: 30,
+        cors_origins: vec![],
     };
     let server = BoundServer::bind(&args).await.unwrap();
     let addr = server.local_addr().unwrap();
@@ -78,12 +84,8 @@ async fn embedded_default_is_healthy_and_ready() {
 async fn ready_on_postgres_and_redis_and_not_ready_when_the_database_goes() {
     let fixture = TestStore::new(Backend::Postgres).await;
     let redis = RedisLink::connect(&redis_url()).await.expect("redis for tests (AOS_TEST_REDIS_URL)");
-    let state = AppState {
-        store: fixture.store.clone(),
-        redis: Some(redis),
-        metrics: aos_ops::install_metrics().unwrap(),
-        actors: None,
-    };
+    let mut state = AppState::new(fixture.store.clone(), aos_ops::install_metrics().unwrap());
+    state.redis = Some(redis);
     let (addr, _stop) = serve(state).await;
     let (status, body) = get(addr, "/readyz").await;
     assert_eq!((status, body["database"].as_str(), body["redis"].as_str()), (200, Some("postgres"), Some("ok")));
@@ -126,6 +128,8 @@ async fn the_binary_serves_the_embedded_default_and_stops_cleanly() {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(dir.join("data/master.key")).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "the key file is private");
+        let mode = std::fs::metadata(dir.join("data/jwt.key")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "so is the token signing key");
     }
     // SIGTERM: graceful shutdown, exit 0
     let pid = child.id().unwrap();

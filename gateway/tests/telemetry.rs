@@ -344,7 +344,7 @@ async fn metrics_count_requests_by_route_template_and_status() {
     assert_eq!(send(reqwest::Method::GET, "/readyz").await, 200);
     assert_eq!(send(reqwest::Method::GET, "/readyz").await, 200);
     assert_eq!(send(reqwest::Method::GET, "/no/such/thing/8d1f3c").await, 404);
-    assert_eq!(send(reqwest::Method::GET, "/hooks/some-secret-token").await, 404);
+    assert_eq!(send(reqwest::Method::POST, "/hooks/some-secret-token").await, 404, "an unknown webhook token");
     assert_eq!(send(reqwest::Method::PUT, "/readyz").await, 405);
 
     let response = client.get(format!("{}/metrics", server.url)).send().await.unwrap();
@@ -362,12 +362,16 @@ async fn metrics_count_requests_by_route_template_and_status() {
         metrics.value("aos_http_requests_total", &[("method", method), ("route", route), ("status", status)])
     };
     assert_eq!(count("GET", "/readyz", "200"), Some(2.0));
-    assert_eq!(count("GET", "unmatched", "404"), Some(2.0), "unknown paths share one label value");
+    assert_eq!(count("GET", "unmatched", "404"), Some(1.0), "unknown paths share one label value");
+    assert_eq!(count("POST", "/hooks/{token}", "404"), Some(1.0), "the template, never the token");
     assert_eq!(count("PUT", "/readyz", "405"), Some(1.0));
     assert!(count("GET", "/healthz", "200").is_some_and(|n| n >= 1.0), "the readiness polls");
     for sample in &requests.samples {
         let route = &sample.labels["route"];
-        assert!(["/healthz", "/readyz", "/metrics", "unmatched"].contains(&route.as_str()), "raw path {route}");
+        assert!(
+            ["/healthz", "/readyz", "/metrics", "/hooks/{token}", "unmatched"].contains(&route.as_str()),
+            "raw path {route}"
+        );
     }
     assert!(!body.contains("8d1f3c") && !body.contains("some-secret-token"), "a raw path reached a label");
 

@@ -94,6 +94,14 @@ impl Store {
         Workflows { db: &self.db }
     }
 
+    pub fn drafts(&self) -> Drafts<'_> {
+        Drafts { db: &self.db }
+    }
+
+    pub fn sessions(&self) -> Sessions<'_> {
+        Sessions { db: &self.db }
+    }
+
     pub fn docs(&self) -> Docs<'_> {
         Docs { db: &self.db }
     }

@@ -1,23 +1,62 @@
-//! The HTTP routes, one module per area. Later issues add the API, webhook ingress and the apps.
-//! Every request, matched or not, passes through [`crate::observe`].
+//! The HTTP routes, one module per area. Every request, matched or not, passes through
+//! [`crate::observe`]; every API route authenticates with [`crate::auth::Principal`] and checks the
+//! caller's org role with [`crate::auth::Principal::access`].
 
+mod admin;
+mod audit;
+mod auth;
+pub(crate) mod billing;
+mod catalog;
+mod docs;
 mod health;
 pub(crate) mod metrics;
+mod orgs;
+mod runs;
+mod secrets;
+mod templates;
+mod webhooks;
+pub(crate) mod workflows;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
+
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// The largest request body any API route reads (an export file's limit plus room for JSON).
+pub const MAX_BODY_BYTES: usize = aos_schema::MAX_EXPORT_BYTES + 64 * 1024;
+
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
+    let limiter = crate::limits::RateLimiter::new(state.limits.per_minute);
+    let request_id = axum::http::HeaderName::from_static("x-request-id");
     Router::new()
         .merge(health::routes())
         .merge(metrics::routes())
+        .merge(auth::routes())
+        .merge(catalog::routes())
+        .merge(docs::routes())
+        .merge(orgs::routes())
+        .merge(workflows::routes())
+        .merge(webhooks::routes())
+        .merge(runs::routes())
+        .merge(secrets::routes())
+        .merge(templates::routes())
+        .merge(admin::routes())
+        .merge(audit::routes())
+        .merge(billing::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state.limits.request_timeout, crate::limits::timeout))
+        .layer(axum::middleware::from_fn_with_state(limiter, crate::limits::rate_limit))
+        .layer(crate::limits::cors(&state.limits.cors_origins))
         .layer(axum::middleware::from_fn(crate::observe::observe))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
 }
 
@@ -27,4 +66,35 @@ async fn wrong_method(method: Method, uri: Uri) -> ApiError {
 
 async fn unknown_route(method: Method, uri: Uri) -> ApiError {
     ApiError::NotFound { message: format!("no route for {method} {}", uri.path()) }
+}
+
+/// `value` trimmed, refused when empty or longer than `max` characters.
+pub(crate) fn check_text<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str, ApiError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(ApiError::bad_input(format!("{field} must not be empty")));
+    }
+    if value.chars().count() > max {
+        return Err(ApiError::bad_input(format!("{field} must be at most {max} characters")));
+    }
+    Ok(value)
+}
+
+/// A URL-safe unique slug for an org name: its letters and digits, dashed, plus a random suffix.
+pub(crate) fn slug_for(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+        if slug.len() >= 40 {
+            break;
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let suffix = suffix.get(..8).unwrap_or("org");
+    if slug.is_empty() { format!("org-{suffix}") } else { format!("{slug}-{suffix}") }
 }

@@ -3,20 +3,24 @@
 
 mod billing;
 mod docs;
+mod drafts;
 mod nodes;
 mod orgs;
 mod runs;
 mod secrets;
+mod sessions;
 mod templates;
 mod webhooks;
 mod workflows;
 
 pub use billing::*;
 pub use docs::*;
+pub use drafts::*;
 pub use nodes::*;
 pub use orgs::*;
 pub use runs::*;
 pub use secrets::*;
+pub use sessions::*;
 pub use templates::*;
 pub use webhooks::*;
 pub use workflows::*;

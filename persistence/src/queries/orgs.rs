@@ -64,6 +64,18 @@ pub struct ApiKey {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// A member as listed: their membership with their account's name and email.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Member {
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub user_id: UserId,
+    pub email: String,
+    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub created_at: Timestamp,
+}
+
 /// A new account.
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -204,6 +216,22 @@ impl Orgs<'_> {
         }))
     }
 
+    /// Replaces a user's password hash (the caller ends their sessions).
+    pub async fn set_password_hash(&self, user: UserId, password_hash: &str) -> StoreResult<()> {
+        let changed = with_pool!(self.db, |pool| {
+            sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+                .bind(user.as_uuid())
+                .bind(password_hash)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if changed == 0 {
+            return Err(not_found("user", user));
+        }
+        Ok(())
+    }
+
     /// Adds `user` to `org` with `role`, or changes their role if they are already a member.
     pub async fn set_member(&self, org: OrgId, user: UserId, role: Role, by: Actor) -> StoreResult<Membership> {
         Ok(in_tx!(self.db, |tx| {
@@ -260,6 +288,29 @@ impl Orgs<'_> {
             sqlx::query_as("SELECT * FROM memberships WHERE org_id = $1 ORDER BY created_at, user_id")
                 .bind(org.as_uuid())
                 .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Every member of `org` with their name and email, in joining order.
+    pub async fn members_with_users(&self, org: OrgId) -> StoreResult<Vec<Member>> {
+        Ok(with_pool!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT u.id AS user_id, u.email, u.name, m.role, m.created_at FROM memberships m \
+                 JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 ORDER BY m.created_at, u.id",
+            )
+            .bind(org.as_uuid())
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// How many owners `org` has (the last one cannot leave or be demoted).
+    pub async fn owner_count(&self, org: OrgId) -> StoreResult<i64> {
+        Ok(with_pool!(self.db, |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'owner'")
+                .bind(org.as_uuid())
+                .fetch_one(pool)
                 .await?
         }))
     }

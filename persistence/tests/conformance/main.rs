@@ -9,6 +9,7 @@ mod nodes;
 mod orgs;
 mod runs;
 mod secrets;
+mod sessions;
 mod templates;
 mod webhooks;
 mod workflows;

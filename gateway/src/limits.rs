@@ -1,0 +1,109 @@
+//! Request hardening middleware: a rate limit per caller (per bearer token when one is sent, else
+//! per client IP; GCRA via governor), a whole-request timeout answering the documented error
+//! shape, and the CORS policy for the web apps (origins from `AOS_CORS_ORIGINS`). Body sizes are
+//! capped by `DefaultBodyLimit` in the router; webhook ingress has its own per-source limits.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::auth::token_hash;
+use crate::error::ApiError;
+
+/// The limits one server applies.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Requests per minute per caller (the burst is the same number).
+    pub per_minute: NonZeroU32,
+    /// The longest a request may take.
+    pub request_timeout: Duration,
+    /// Origins allowed to call the API from a browser; empty means same-origin only.
+    pub cors_origins: Vec<String>,
+    /// Login attempts per minute per email (password guessing), whatever the caller's IP.
+    pub logins_per_minute: NonZeroU32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            per_minute: NonZeroU32::new(1200).unwrap_or(NonZeroU32::MIN),
+            request_timeout: Duration::from_secs(30),
+            cors_origins: vec![],
+            logins_per_minute: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
+        }
+    }
+}
+
+/// The shared limiter.
+#[derive(Debug, Clone)]
+pub struct RateLimiter {
+    limiter: Arc<DefaultKeyedRateLimiter<String>>,
+}
+
+impl RateLimiter {
+    pub fn new(per_minute: NonZeroU32) -> Self {
+        Self { limiter: Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_minute))) }
+    }
+
+    /// Counts one request of `key`; the wait when over the limit.
+    pub fn check(&self, key: &str) -> Result<(), Duration> {
+        self.limiter
+            .check_key(&key.to_owned())
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
+/// Paths the per-caller limit skips: probes, metrics, and webhook ingress (limited per source).
+fn exempt(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics") || path.starts_with("/hooks/")
+}
+
+/// Refuses a caller over its rate with `429 rate_limited` and `Retry-After`.
+pub async fn rate_limit(State(limiter): State<RateLimiter>, request: Request, next: Next) -> Response {
+    if exempt(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let key = match request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        // Hashed, so the limiter's memory never holds a credential.
+        Some(token) => format!("token:{}", token_hash(token)),
+        None => match request.extensions().get::<ConnectInfo<SocketAddr>>() {
+            Some(ConnectInfo(addr)) => format!("ip:{}", addr.ip()),
+            None => "ip:unknown".to_owned(),
+        },
+    };
+    if let Err(wait) = limiter.check(&key) {
+        let retry_after_secs = wait.as_secs().max(1);
+        return ApiError::RateLimited { message: "too many requests, slow down".into(), retry_after_secs }
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// Ends a request that takes longer than the limit with `503 timeout`.
+pub async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    }
+}
+
+/// The CORS policy: the configured origins may call with credentials headers; none configured
+/// means no cross-origin access (the apps are served from the same origin).
+pub fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o.trim()).ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers([AUTHORIZATION, CONTENT_TYPE, "idempotency-key".parse().unwrap_or(CONTENT_TYPE)])
+        .max_age(Duration::from_secs(600))
+}

@@ -1,0 +1,48 @@
+//! The audit log of an org (admins): list, newest chain positions last, and verify the hash
+//! chain (names the first broken row).
+
+use aos_persistence::{AuditQuery, AuditRecord, ChainVerification};
+use aos_schema::{OrgId, Role};
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use serde::Deserialize;
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/orgs/{org_id}/audit", get(list)).route("/api/orgs/{org_id}/audit/verify", get(verify))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditParams {
+    /// Only actions starting with this (`secret.`, `workflow.`).
+    pub action: Option<String>,
+    /// Only rows after this chain position (paging).
+    pub after: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(org_id): ApiPath<OrgId>,
+    ApiQuery(params): ApiQuery<AuditParams>,
+) -> Result<ApiJson<Vec<AuditRecord>>, ApiError> {
+    principal.access(&state, org_id, Role::Admin, "org").await?;
+    let query = AuditQuery { action_prefix: params.action, after_chain_seq: params.after, limit: params.limit };
+    Ok(ApiJson(state.store.audit().list(org_id, &query).await?))
+}
+
+async fn verify(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(org_id): ApiPath<OrgId>,
+) -> Result<ApiJson<ChainVerification>, ApiError> {
+    principal.access(&state, org_id, Role::Admin, "org").await?;
+    Ok(ApiJson(state.store.audit().verify(org_id).await?))
+}

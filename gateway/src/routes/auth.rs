@@ -1,0 +1,295 @@
+//! Accounts and credentials: signup, login, refresh, logout, who-am-I, and API keys (shown once,
+//! stored hashed, bound to one org and a role no higher than their creator's).
+
+use aos_persistence::{ApiKey, NewApiKey, NewUser};
+use aos_schema::{ApiKeyId, OrgId, Role, UserId};
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{API_KEY_PREFIX, IssuedTokens, Principal, PrincipalKind, hash_password, random_token, token_hash};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath};
+use crate::routes::{check_text, slug_for};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/signup", post(signup))
+        .route("/api/auth/login", post(login))
+        .route("/api/auth/refresh", post(refresh))
+        .route("/api/auth/logout", post(logout))
+        .route("/api/auth/me", get(me))
+        .route("/api/auth/password", post(change_password))
+        .route("/api/orgs/{org_id}/api-keys", post(create_key).get(list_keys))
+        .route("/api/orgs/{org_id}/api-keys/{key_id}", delete(revoke_key))
+}
+
+/// The shortest password accepted.
+const MIN_PASSWORD: usize = 8;
+/// The longest password accepted (argon2 takes any length; this bounds the work per request).
+const MAX_PASSWORD: usize = 1024;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    pub org_name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SignupResponse {
+    pub token: String,
+    pub refresh_token: String,
+    pub expires_in: u64,
+    pub user_id: UserId,
+    pub org_id: OrgId,
+}
+
+async fn signup(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SignupRequest>,
+) -> Result<(StatusCode, ApiJson<SignupResponse>), ApiError> {
+    let email = check_email(&body.email)?;
+    check_password(&body.password)?;
+    let name = check_text("name", &body.name, 200)?;
+    let org_name = check_text("org_name", &body.org_name, 200)?;
+    if state.store.orgs().user_by_email(&email).await?.is_some() {
+        return Err(ApiError::Conflict { code: "email_taken", message: "an account with this email exists".into() });
+    }
+    let password_hash = hash_password(body.password).await?;
+    let new = NewUser { email, name: name.to_owned(), password_hash };
+    let (user, org) = state.store.orgs().create_user_with_org(&new, org_name, &slug_for(org_name)).await.map_err(
+        |err| match err {
+            aos_persistence::StoreError::Conflict { .. } => {
+                ApiError::Conflict { code: "email_taken", message: "an account with this email exists".into() }
+            }
+            other => other.into(),
+        },
+    )?;
+    crate::routes::billing::grant_signup_credits(&state, org.id, aos_persistence::Actor::User(user.id)).await?;
+    let IssuedTokens { token, refresh_token, expires_in } = state.auth.login(&state.store, user.id).await?;
+    let body = SignupResponse { token, refresh_token, expires_in, user_id: user.id, org_id: org.id };
+    Ok((StatusCode::CREATED, ApiJson(body)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<ApiJson<IssuedTokens>, ApiError> {
+    let wrong = || ApiError::unauthorized("wrong email or password");
+    if let Err(wait) = state.logins.check(&format!("login:{}", body.email.trim().to_lowercase())) {
+        return Err(ApiError::RateLimited {
+            message: "too many login attempts for this account, wait a little".into(),
+            retry_after_secs: wait.as_secs().max(1),
+        });
+    }
+    if body.password.len() > MAX_PASSWORD {
+        return Err(wrong());
+    }
+    let Some(user) = state.store.orgs().user_by_email(&body.email).await? else {
+        // The same work as a real check, so response times do not tell which emails exist.
+        crate::auth::verify_password(body.password, dummy_hash().await?).await;
+        return Err(wrong());
+    };
+    if !crate::auth::verify_password(body.password, user.password_hash.clone()).await {
+        return Err(wrong());
+    }
+    Ok(ApiJson(state.auth.login(&state.store, user.id).await?))
+}
+
+/// A hash of a random password, made once, to verify unknown emails against.
+async fn dummy_hash() -> Result<String, ApiError> {
+    static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    DUMMY.get_or_try_init(|| hash_password(random_token(""))).await.cloned()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RefreshRequest>,
+) -> Result<ApiJson<IssuedTokens>, ApiError> {
+    Ok(ApiJson(state.auth.refresh(&state.store, &body.refresh_token).await?))
+}
+
+/// Ends the caller's session: its access tokens and refresh token stop working.
+async fn logout(State(state): State<AppState>, principal: Principal) -> Result<StatusCode, ApiError> {
+    match principal.kind {
+        PrincipalKind::Session(session) => {
+            state.store.sessions().revoke(session).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        PrincipalKind::ApiKey { .. } => {
+            Err(ApiError::bad_input("an api key has no session; revoke the key to stop it working"))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordChange([redacted])")
+    }
+}
+
+/// Changes the caller's password, ends every session of theirs and starts a new one.
+async fn change_password(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> Result<ApiJson<IssuedTokens>, ApiError> {
+    if !matches!(principal.kind, PrincipalKind::Session(_)) {
+        return Err(ApiError::forbidden("a password is changed by its person, not an api key"));
+    }
+    check_password(&body.new_password)?;
+    let user = principal.user(&state).await?;
+    if body.current_password.len() > MAX_PASSWORD
+        || !crate::auth::verify_password(body.current_password, user.password_hash).await
+    {
+        return Err(ApiError::unauthorized("the current password is wrong"));
+    }
+    let hash = hash_password(body.new_password).await?;
+    state.store.orgs().set_password_hash(user.id, &hash).await?;
+    state.store.sessions().revoke_all(user.id).await?;
+    Ok(ApiJson(state.auth.login(&state.store, user.id).await?))
+}
+
+#[derive(Debug, Serialize)]
+pub struct Me {
+    pub user_id: UserId,
+    pub email: String,
+    pub name: String,
+    pub platform_admin: bool,
+    pub orgs: Vec<MyOrg>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MyOrg {
+    pub org_id: OrgId,
+    pub role: Role,
+}
+
+async fn me(State(state): State<AppState>, principal: Principal) -> Result<ApiJson<Me>, ApiError> {
+    let user = principal.user(&state).await?;
+    let orgs = state.store.orgs().memberships_of(user.id).await?;
+    let orgs = orgs
+        .into_iter()
+        .filter(|m| match principal.kind {
+            PrincipalKind::ApiKey { org, .. } => m.org_id == org,
+            PrincipalKind::Session(_) => true,
+        })
+        .map(|m| MyOrg { org_id: m.org_id, role: m.role })
+        .collect();
+    Ok(ApiJson(Me {
+        platform_admin: state.auth.is_platform_admin(&user.email),
+        user_id: user.id,
+        email: user.email,
+        name: user.name,
+        orgs,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKeyRequest {
+    pub name: String,
+    /// At most the creator's role; the creator's role when absent.
+    pub role: Option<Role>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreatedKey {
+    pub id: ApiKeyId,
+    pub name: String,
+    pub role: Role,
+    pub prefix: String,
+    /// The key itself: shown this once, never again.
+    pub key: String,
+}
+
+async fn create_key(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(org_id): ApiPath<OrgId>,
+    ApiJson(body): ApiJson<NewKeyRequest>,
+) -> Result<(StatusCode, ApiJson<CreatedKey>), ApiError> {
+    let access = principal.access(&state, org_id, Role::Editor, "org").await?;
+    let name = check_text("name", &body.name, 200)?;
+    let role = body.role.unwrap_or(access.role);
+    if !access.role.at_least(role) {
+        return Err(ApiError::forbidden("a key cannot have a higher role than its creator"));
+    }
+    let key = random_token(API_KEY_PREFIX);
+    let prefix: String = key.chars().take(API_KEY_PREFIX.len() + 6).collect();
+    let new = NewApiKey {
+        org_id,
+        user_id: principal.user_id,
+        name: name.to_owned(),
+        prefix: prefix.clone(),
+        key_hash: token_hash(&key),
+        role,
+    };
+    let stored = state.store.orgs().create_api_key(&new, access.actor).await?;
+    Ok((StatusCode::CREATED, ApiJson(CreatedKey { id: stored.id, name: stored.name, role, prefix, key })))
+}
+
+async fn list_keys(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(org_id): ApiPath<OrgId>,
+) -> Result<ApiJson<Vec<ApiKey>>, ApiError> {
+    principal.access(&state, org_id, Role::Admin, "org").await?;
+    Ok(ApiJson(state.store.orgs().api_keys(org_id).await?))
+}
+
+async fn revoke_key(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((org_id, key_id)): ApiPath<(OrgId, ApiKeyId)>,
+) -> Result<StatusCode, ApiError> {
+    let access = principal.access(&state, org_id, Role::Admin, "org").await?;
+    state.store.orgs().revoke_api_key(org_id, key_id, access.actor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A plausible email, lowercased.
+fn check_email(email: &str) -> Result<String, ApiError> {
+    let email = email.trim().to_lowercase();
+    let plausible = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && !email.chars().any(char::is_whitespace);
+    if plausible { Ok(email) } else { Err(ApiError::bad_input("email is not a valid address")) }
+}
+
+fn check_password(password: &str) -> Result<(), ApiError> {
+    let length = password.chars().count();
+    if length < MIN_PASSWORD {
+        return Err(ApiError::bad_input(format!("password must be at least {MIN_PASSWORD} characters")));
+    }
+    if password.len() > MAX_PASSWORD {
+        return Err(ApiError::bad_input(format!("password must be at most {MAX_PASSWORD} bytes")));
+    }
+    Ok(())
+}

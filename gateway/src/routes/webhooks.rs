@@ -1,0 +1,218 @@
+//! Webhook sources (create, list, rotate the token, delete) and the ingress `POST /hooks/{token}`,
+//! which hands each delivery to the source's actor: `202 {run_id}` for a new run, `200` with the
+//! same `run_id` when the `Idempotency-Key` was seen before.
+
+use aos_actors::Delivery;
+use aos_persistence::{NewWebhookSource, WebhookEvent, WebhookSettings, WebhookSource};
+use aos_schema::{Role, WebhookSourceId, WorkflowId};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::header::HOST;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{delete, get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::auth::{Principal, random_token, token_hash};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, MaybeJson};
+use crate::routes::workflows::workflow_access;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/workflows/{id}/webhooks", post(create).get(list))
+        .route("/api/webhooks/{source_id}/rotate", post(rotate))
+        .route("/api/webhooks/{source_id}", delete(remove))
+        .route("/api/webhooks/{source_id}/events", get(events))
+        .route("/hooks/{token}", post(ingress))
+}
+
+/// The prefix of every webhook token.
+const TOKEN_PREFIX: &str = "whk_";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSourceRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub settings: Option<WebhookSettings>,
+}
+
+/// A source with its token: the only time the token is shown.
+#[derive(Debug, Serialize)]
+pub struct SourceWithToken {
+    pub source_id: WebhookSourceId,
+    pub url: String,
+    pub token: String,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<WorkflowId>,
+    MaybeJson(body): MaybeJson<NewSourceRequest>,
+) -> Result<(StatusCode, ApiJson<SourceWithToken>), ApiError> {
+    let (_, access) = workflow_access(&state, &principal, id, Role::Editor).await?;
+    let body = body.unwrap_or_default();
+    let settings = body.settings.unwrap_or_default();
+    if settings.max_body_bytes == 0 || settings.rate_per_minute == 0 {
+        return Err(ApiError::bad_input("rate_per_minute and max_body_bytes must be positive"));
+    }
+    if let Some(name) = &settings.signing_secret {
+        let secrets = state.store.secrets().list(access.org).await?;
+        if !secrets.iter().any(|secret| &secret.name == name) {
+            return Err(ApiError::bad_input(format!("no secret named {name}: create it before signing with it")));
+        }
+    }
+    let token = random_token(TOKEN_PREFIX);
+    let new = NewWebhookSource {
+        org_id: access.org,
+        workflow_id: id,
+        name: body.name.unwrap_or_else(|| "webhook".into()),
+        token_hash: token_hash(&token),
+        token_prefix: prefix_of(&token),
+        settings,
+    };
+    let source = state.store.webhooks().create_source(&new, access.actor).await?;
+    let url = hook_url(&state, &headers, &token);
+    Ok((StatusCode::CREATED, ApiJson(SourceWithToken { source_id: source.id, url, token })))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<WorkflowId>,
+) -> Result<ApiJson<Vec<WebhookSource>>, ApiError> {
+    let (_, access) = workflow_access(&state, &principal, id, Role::Viewer).await?;
+    Ok(ApiJson(state.store.webhooks().sources(access.org, id).await?))
+}
+
+async fn source_access(
+    state: &AppState,
+    principal: &Principal,
+    id: WebhookSourceId,
+    need: Role,
+) -> Result<(WebhookSource, crate::auth::Access), ApiError> {
+    let source = state.store.webhooks().source_by_id(id).await?;
+    let access = principal.access(state, source.org_id, need, "webhook source").await?;
+    Ok((source, access))
+}
+
+async fn rotate(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    ApiPath(source_id): ApiPath<WebhookSourceId>,
+) -> Result<ApiJson<SourceWithToken>, ApiError> {
+    let (_, access) = source_access(&state, &principal, source_id, Role::Editor).await?;
+    let token = random_token(TOKEN_PREFIX);
+    let hash = token_hash(&token);
+    let prefix = prefix_of(&token);
+    state.store.webhooks().rotate_token(access.org, source_id, (&hash, &prefix), access.actor).await?;
+    let url = hook_url(&state, &headers, &token);
+    Ok(ApiJson(SourceWithToken { source_id, url, token }))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(source_id): ApiPath<WebhookSourceId>,
+) -> Result<StatusCode, ApiError> {
+    let (_, access) = source_access(&state, &principal, source_id, Role::Editor).await?;
+    state.store.webhooks().delete_source(access.org, source_id, access.actor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    pub limit: Option<i64>,
+}
+
+/// The deliveries a source recorded, newest first (credential headers were never stored).
+async fn events(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(source_id): ApiPath<WebhookSourceId>,
+    ApiQuery(query): ApiQuery<EventsQuery>,
+) -> Result<ApiJson<Vec<WebhookEvent>>, ApiError> {
+    let (_, access) = source_access(&state, &principal, source_id, Role::Viewer).await?;
+    Ok(ApiJson(state.store.webhooks().events(access.org, source_id, query.limit).await?))
+}
+
+/// `POST /hooks/{token}`: any JSON body, optional `Idempotency-Key`.
+async fn ingress(
+    State(state): State<AppState>,
+    ApiPath(token): ApiPath<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, ApiJson<Value>), ApiError> {
+    let source = state
+        .store
+        .webhooks()
+        .source_by_token_hash(&token_hash(&token))
+        .await?
+        .filter(|source| source.enabled)
+        .ok_or_else(|| ApiError::not_found("webhook"))?;
+    let actors = state.actors.as_ref().ok_or(ApiError::Unavailable { what: "webhook ingress" })?;
+    let headers = headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str().to_ascii_lowercase(), value.to_str().ok()?.to_owned())))
+        .collect();
+    let delivery = Delivery { headers, query: query_map(query.as_deref()), body: body.to_vec() };
+    let accepted = actors.deliver(source.id, delivery).await?;
+    let status = if accepted.duplicate { StatusCode::OK } else { StatusCode::ACCEPTED };
+    Ok((status, ApiJson(json!({ "run_id": accepted.run_id, "duplicate": accepted.duplicate }))))
+}
+
+/// The query string as a JSON object of strings (a repeated key keeps its last value).
+fn query_map(query: Option<&str>) -> Map<String, Value> {
+    let mut map = Map::new();
+    for pair in query.unwrap_or("").split('&').filter(|pair| !pair.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        map.insert(percent_decode(key), Value::String(percent_decode(value)));
+    }
+    map
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(text.get(i + 1..i + 3).unwrap_or(""), 16) {
+                Ok(byte) => {
+                    out.push(byte);
+                    i += 2;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn prefix_of(token: &str) -> String {
+    token.chars().take(TOKEN_PREFIX.len() + 6).collect()
+}
+
+/// The public URL of a hook: the configured base URL, else the request's host.
+fn hook_url(state: &AppState, headers: &HeaderMap, token: &str) -> String {
+    let base = match &state.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            let host = headers.get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+            format!("http://{host}")
+        }
+    };
+    format!("{base}/hooks/{token}")
+}

@@ -1,0 +1,396 @@
+//! Workflows: create, list, read (with the current draft graph), rename, delete; write the draft
+//! graph; publish (validate + compile + an immutable version with its checksum); versions, one
+//! version, revert; the canonical export; import (with a dry run against an existing workflow).
+
+use aos_persistence::{NewVersion, NewWorkflow, Workflow, WorkflowPatch, WorkflowVersion};
+use aos_schema::{Catalog, ExportFile, OrgId, Role, WorkflowGraph, WorkflowId};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::auth::{Access, Principal};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::check_text;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/orgs/{org_id}/workflows", post(create).get(list))
+        .route("/api/orgs/{org_id}/workflows/import", post(import))
+        .route("/api/workflows/{id}", get(read).patch(update).delete(remove))
+        .route("/api/workflows/{id}/graph", put(write_graph))
+        .route("/api/workflows/{id}/publish", post(publish))
+        .route("/api/workflows/{id}/versions", get(versions))
+        .route("/api/workflows/{id}/versions/{version}", get(version))
+        .route("/api/workflows/{id}/versions/{version}/revert", post(revert))
+        .route("/api/workflows/{id}/versions/{version}/diff/{other}", get(diff_versions))
+        .route("/api/workflows/{id}/export", get(export))
+}
+
+/// Loads a workflow and checks the caller's role in its org (`404` for other orgs' workflows).
+pub(crate) async fn workflow_access(
+    state: &AppState,
+    principal: &Principal,
+    id: WorkflowId,
+    need: Role,
+) -> Result<(Workflow, Access), ApiError> {
+    let workflow = state.store.workflows().get(id).await?;
+    let access = principal.access(state, workflow.org_id, need, "workflow").await?;
+    Ok((workflow, access))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewWorkflowRequest {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(org_id): ApiPath<OrgId>,
+    ApiJson(body): ApiJson<NewWorkflowRequest>,
+) -> Result<(StatusCode, ApiJson<Workflow>), ApiError> {
+    let access = principal.access(&state, org_id, Role::Editor, "org").await?;
+    let name = check_text("name", &body.name, 200)?;
+    if body.description.chars().count() > 4000 {
+        return Err(ApiError::bad_input("description must be at most 4000 characters"));
+    }
+    let new = NewWorkflow { org_id, name: name.to_owned(), description: body.description.trim().to_owned() };
+    let workflow = state.store.workflows().create(&new, access.actor).await?;
+    Ok((StatusCode::CREATED, ApiJson(workflow)))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(org_id): ApiPath<OrgId>,
+) -> Result<ApiJson<Vec<Workflow>>, ApiError> {
+    principal.access(&state, org_id, Role::Viewer, "org").await?;
+    Ok(ApiJson(state.store.workflows().list(org_id).await?))
+}
+
+/// A workflow with its current draft graph.
+#[derive(Debug, Serialize)]
+pub struct WorkflowDetail {
+    #[serde(flatten)]
+    pub workflow: Workflow,
+    pub graph: WorkflowGraph,
+}
+
+async fn read(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<WorkflowId>,
+) -> Result<ApiJson<WorkflowDetail>, ApiError> {
+    let (workflow, access) = workflow_access(&state, &principal, id, Role::Viewer).await?;
+    let graph = draft_graph(&state, access.org, id).await?;
+    Ok(ApiJson(WorkflowDetail { workflow, graph }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRequest {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<WorkflowId>,
+    ApiJson(body): ApiJson<UpdateRequest>,
+) -> Result<ApiJson<Workflow>, ApiError> {
+    let (_, access) = workflow_access(&state, &principal, id, Role::Editor).await?;
+    let name = body.name.as_deref().map(|name| check_text("name", name, 200).map(str::to_owned)).transpose()?;
+    let patch = WorkflowPatch { name, description: body.description, enabled: body.enabled };
+    Ok(ApiJson(state.store.workflows().update(access.org, id, &patch, access.actor).await?))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<WorkflowId>,
+) -> Result<StatusCode, ApiError> {
+    let (_, access) = workflow_access(&state, &principal, id, Role::Editor).await?;
+    state.store.workflows().delete(access.org, id, access.actor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn write_graph(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<WorkflowId>,
+    ApiJson(graph): ApiJson<WorkflowGraph>,
+) -> Result<ApiJson<Value>, ApiError> {
+    let (_, access) = workflow_access(&state, &principal, id, Role::Editor).await?;
+    let graph = checked_graph(graph)?;
+    state.graphs.write(access.org, id, &graph, access.actor).await?;
+    Ok(ApiJson(json!({ "nodes": graph.nodes.len(), "edges": graph.edges.len() })))
+}
+
+#[derive(Debug, Serialize)]
+pub struct Published {
+    pub version: i64,
+    pub checksum: String,
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<WorkflowId>,
+) -> Result<(StatusCode, ApiJson<Published>), ApiError> {
+    let (workflow, access) = workflow_access(&state, &principal, id, Role::Editor).await?;
+    let graph = draft_graph(&state, access.org, id).await?;
+    let plan = aos_schema::compile(&graph, &Catalog::builtin()).map_err(|errors| {
+        let details = errors.iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect();
+        ApiError::Unprocessable {
+            code: "invalid_workflow",
+            message: format!("the workflow cannot be published: {errors}"),
+            details,
+        }
+    })?;
+    let plan = serde_json::to_value(&plan).map_err(|_| ApiError::Internal)?;
+    let file = export_file(&workflow, graph.clone());
+    let text = file.to_canonical_string().map_err(|_| ApiError::Internal)?;
+    let checksum = file.checksum().map_err(|_| ApiError::Internal)?;
+    let new = NewVersion {
+        workflow_id: id,
+        org_id: access.org,
+        export: &text,
+        checksum: &checksum,
+        plan: &plan,
+        graph: &graph,
+    };
+    let version = state.store.workflows().publish(&new, access.actor).await?;
+    if let Some(actors) = &state.actors
+        && let Err(err) = actors.sync_schedules().await
+    {
+        tracing::warn!(workflow_id = %id, error = %err, "could not start the workflow's schedule");
+    }
+    Ok((StatusCode::CREATED, ApiJson(Published { version: version.version, checksum: version.checksum })))
+}
+
+/// A version as listed: everything but the stored plan and export text.
+#[derive(Debug, Serialize)]
+pub struct VersionSummary {
+    pub version: i64,
+    pub checksum: String,
+    pub created_by: String,
+    pub created_at: aos_persistence::Timestamp,
+}
+
+async fn versions(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<WorkflowId>,
+) -> Result<ApiJson<Vec<VersionSummary>>, ApiError> {
+    let (_, access) = workflow_access(&state, &principal, id, Role::Viewer).await?;
+    let versions = state.store.workflows().versions(access.org, id).await?;
+    Ok(ApiJson(versions.into_iter().map(summary).collect()))
+}
+
+fn summary(version: WorkflowVersion) -> VersionSummary {
+    VersionSummary {
+        version: version.version,
+        checksum: version.checksum,
+        created_by: version.created_by,
+        created_at: version.created_at,
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct VersionDetail {
+    #[serde(flatten)]
+    pub summary: VersionSummary,
+    /// The version's export file.
+    pub export: Value,
+}
+
+async fn version(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((id, number)): ApiPath<(WorkflowId, i64)>,
+) -> Result<ApiJson<VersionDetail>, ApiError> {
+    let (_, access) = workflow_access(&state, &principal, id, Role::Viewer).await?;
+    let version = state.store.workflows().version(access.org, id, number).await?;
+    let export = serde_json::from_str(&version.export).map_err(|_| ApiError::Internal)?;
+    Ok(ApiJson(VersionDetail { summary: summary(version), export }))
+}
+
+/// What changed from one version to another (see [`graph_changes`] for what is reported today).
+async fn diff_versions(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((id, from, to)): ApiPath<(WorkflowId, i64, i64)>,
+) -> Result<ApiJson<Value>, ApiError> {
+    let (_, access) = workflow_access(&state, &principal, id, Role::Viewer).await?;
+    let graph_of = |version: WorkflowVersion| {
+        aos_schema::import(version.export.as_bytes()).map(|file| file.graph).map_err(|_| ApiError::Internal)
+    };
+    let old = graph_of(state.store.workflows().version(access.org, id, from).await?)?;
+    let new = graph_of(state.store.workflows().version(access.org, id, to).await?)?;
+    Ok(ApiJson(json!({ "from": from, "to": to, "changes": graph_changes(&old, &new) })))
+}
+
+/// Makes a version current again (runs use it) and its graph the draft.
+async fn revert(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((id, number)): ApiPath<(WorkflowId, i64)>,
+) -> Result<ApiJson<Value>, ApiError> {
+    let (_, access) = workflow_access(&state, &principal, id, Role::Editor).await?;
+    let version = state.store.workflows().version(access.org, id, number).await?;
+    let file = aos_schema::import(version.export.as_bytes()).map_err(|_| ApiError::Internal)?;
+    state.store.workflows().set_current_version(access.org, id, number, access.actor).await?;
+    state.graphs.write(access.org, id, &file.graph, access.actor).await?;
+    Ok(ApiJson(json!({ "version": number, "checksum": version.checksum })))
+}
+
+/// The canonical export of the draft: the same bytes for the same workflow, every time.
+async fn export(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<WorkflowId>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (workflow, access) = workflow_access(&state, &principal, id, Role::Viewer).await?;
+    let graph = draft_graph(&state, access.org, id).await?;
+    let text = export_file(&workflow, graph).to_canonical_string().map_err(|_| ApiError::Internal)?;
+    Ok(([(CONTENT_TYPE, "application/json")], text))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    #[serde(default)]
+    pub dry_run: bool,
+    /// With `dry_run`: the workflow to compare against.
+    pub into: Option<WorkflowId>,
+}
+
+/// Imports an AutomateOS export file as a new workflow (`201`), or with `dry_run=true` reports
+/// what the import would be (and, with `into`, what it would change there) without writing.
+async fn import(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(org_id): ApiPath<OrgId>,
+    ApiQuery(query): ApiQuery<ImportQuery>,
+    body: Bytes,
+) -> Result<(StatusCode, ApiJson<Value>), ApiError> {
+    let access = principal.access(&state, org_id, Role::Editor, "org").await?;
+    let file = parse_import(&body)?;
+    let graph = checked_graph(file.graph.clone())?;
+    if query.dry_run {
+        let against = match query.into {
+            Some(into) => {
+                let (_, target) = workflow_access(&state, &principal, into, Role::Viewer).await?;
+                if target.org != org_id {
+                    return Err(ApiError::not_found("workflow"));
+                }
+                Some(draft_graph(&state, org_id, into).await?)
+            }
+            None => None,
+        };
+        let report = json!({
+            "dry_run": true,
+            "name": file.name,
+            "nodes": graph.nodes.len(),
+            "edges": graph.edges.len(),
+            "required_secrets": file.required_secrets(),
+            "into": query.into,
+            "changes": against.map(|old| graph_changes(&old, &graph)),
+        });
+        return Ok((StatusCode::OK, ApiJson(report)));
+    }
+    let name = check_text("name", &file.name, 200)?;
+    let new = NewWorkflow { org_id, name: name.to_owned(), description: file.description.clone().unwrap_or_default() };
+    let workflow = state.store.workflows().create(&new, access.actor).await?;
+    state.graphs.write(org_id, workflow.id, &graph, access.actor).await?;
+    let mut body = serde_json::to_value(&workflow).map_err(|_| ApiError::Internal)?;
+    body["required_secrets"] = json!(file.required_secrets());
+    Ok((StatusCode::CREATED, ApiJson(body)))
+}
+
+/// Reads an upload as an AutomateOS export file.
+///
+/// SEAM (n8n import): an n8n workflow file (top-level `nodes` array and `connections` object,
+/// no `format`) is recognised here and refused with `unsupported_format` until
+/// `aos_schema::n8n` lands; then convert it here (n8n file → `ExportFile`) and return the result.
+pub(crate) fn parse_import(body: &[u8]) -> Result<ExportFile, ApiError> {
+    if body.len() > aos_schema::MAX_EXPORT_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    if looks_like_n8n(body) {
+        return Err(ApiError::Unprocessable {
+            code: "unsupported_format",
+            message: "n8n workflow files are not supported yet; export the workflow from AutomateOS".into(),
+            details: vec![],
+        });
+    }
+    aos_schema::import(body).map_err(|err| match err {
+        aos_schema::ImportError::TooLarge { .. } => ApiError::PayloadTooLarge,
+        aos_schema::ImportError::Malformed { .. } => {
+            ApiError::BadRequest { code: "malformed_json", message: err.to_string() }
+        }
+        other => ApiError::Unprocessable { code: other.code(), message: other.to_string(), details: vec![] },
+    })
+}
+
+/// An n8n export: an object with a `nodes` array and a `connections` object and no `format`.
+fn looks_like_n8n(body: &[u8]) -> bool {
+    let Ok(Value::Object(top)) = serde_json::from_slice::<Value>(body) else { return false };
+    !top.contains_key("format")
+        && top.get("nodes").is_some_and(Value::is_array)
+        && top.get("connections").is_some_and(Value::is_object)
+}
+
+/// SEAM (graph diff): what importing `new` over `old` would change. Today only the sizes; when
+/// `aos_schema::diff` lands, return its node/edge diff here (added, removed, changed).
+fn graph_changes(old: &WorkflowGraph, new: &WorkflowGraph) -> Value {
+    json!({
+        "diff": Value::Null,
+        "nodes_before": old.nodes.len(),
+        "nodes_after": new.nodes.len(),
+        "edges_before": old.edges.len(),
+        "edges_after": new.edges.len(),
+        "identical": old.clone().sorted() == new.clone().sorted(),
+    })
+}
+
+/// The draft of a workflow of `org` (an empty graph before the first write).
+pub(crate) async fn draft_graph(state: &AppState, org: OrgId, id: WorkflowId) -> Result<WorkflowGraph, ApiError> {
+    Ok(state.store.drafts().get(org, id).await?.map(|draft| draft.graph).unwrap_or_default())
+}
+
+pub(crate) fn export_file(workflow: &Workflow, graph: WorkflowGraph) -> ExportFile {
+    let file = ExportFile::new(workflow.name.clone(), graph);
+    if workflow.description.is_empty() { file } else { file.with_description(workflow.description.clone()) }
+}
+
+/// The validation problems a draft may not have: the live doc keys nodes and edges by id, and the
+/// size limits bound every later step. Everything else (an unknown kind, a dangling edge, a missing
+/// field) is allowed in a draft and refused at publish time.
+const STRUCTURAL_PROBLEMS: &[&str] =
+    &["too_many_nodes", "too_many_edges", "invalid_id", "duplicate_node_id", "duplicate_edge_id"];
+
+/// Refuses a draft with structural problems (`422`, every one listed in `details`).
+pub(crate) fn checked_graph(graph: WorkflowGraph) -> Result<WorkflowGraph, ApiError> {
+    let Err(errors) = aos_schema::validate(&graph, &Catalog::builtin()) else { return Ok(graph) };
+    let structural: Vec<_> = errors.iter().filter(|e| STRUCTURAL_PROBLEMS.contains(&e.code())).collect();
+    let Some(first) = structural.first() else { return Ok(graph) };
+    Err(ApiError::Unprocessable {
+        code: first.code(),
+        message: structural.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+        details: structural.iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect(),
+    })
+}

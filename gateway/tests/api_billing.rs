@@ -1,0 +1,96 @@
+//! Credits and usage over real HTTP on SQLite and Postgres: the signup grant, `402` when credits
+//! are used up (and nothing is created), top-ups through the test payment provider (declined,
+//! accepted, retried with the same key), usage and cost after a run, and the audit endpoints.
+
+#[path = "support/api.rs"]
+mod support_api;
+#[path = "support/http.rs"]
+mod support_http;
+
+use std::time::Duration;
+
+use aos_persistence::{Actor, Backend, CreditSource, NewCredit};
+use serde_json::json;
+use support_api::{Api, runnable_graph};
+use support_http::wait_until;
+
+both_backends!(credits_gate_runs_and_usage_is_priced);
+
+async fn credits_gate_runs_and_usage_is_priced(backend: Backend) {
+    let api = Api::start_with_actors(backend).await;
+    let alice = api.signup("alice").await;
+    let org = alice.org_id.clone();
+    let balance = api.get(&format!("/api/orgs/{org}/billing"), &alice.token).await;
+    assert_eq!(balance.body["balance_micros"], 5_000_000, "the signup grant");
+
+    let created = api.post(&format!("/api/orgs/{org}/workflows"), &alice.token, json!({ "name": "w" })).await;
+    let wf = created.body["id"].as_str().unwrap().to_owned();
+    api.call("PUT", &format!("/api/workflows/{wf}/graph"), Some(&alice.token), Some(runnable_graph("trigger.manual")))
+        .await;
+    assert_eq!(api.post(&format!("/api/workflows/{wf}/publish"), &alice.token, json!({})).await.status, 201);
+
+    // Spend everything: runs are refused with 402 and none is created.
+    let org_id: aos_schema::OrgId = org.parse().unwrap();
+    let drain = NewCredit {
+        org: org_id,
+        amount_micros: -5_000_000,
+        kind: CreditSource::Refund,
+        reference: "drain".into(),
+        memo: String::new(),
+    };
+    api.store.billing().add_credits(&drain, Actor::System).await.unwrap();
+    let refused = api.post(&format!("/api/workflows/{wf}/runs"), &alice.token, json!({ "input": { "n": 1 } })).await;
+    assert_eq!((refused.status, refused.code()), (402, "credits_exhausted"), "{refused:?}");
+    assert!(refused.body["error"]["message"].as_str().unwrap().contains("top up"));
+    assert!(api.get(&format!("/api/orgs/{org}/runs"), &alice.token).await.body.as_array().unwrap().is_empty());
+
+    let declined = api
+        .post(
+            &format!("/api/orgs/{org}/billing/top-up"),
+            &alice.token,
+            json!({ "amount_micros": 2_000_000, "payment_token": "tok_declined" }),
+        )
+        .await;
+    assert_eq!(declined.status, 402);
+    let top_up = |key: &'static str| {
+        api.client
+            .post(api.url(&format!("/api/orgs/{org}/billing/top-up")))
+            .bearer_auth(&alice.token)
+            .header("idempotency-key", key)
+            .json(&json!({ "amount_micros": 2_000_000, "payment_token": "tok_test_visa" }))
+            .send()
+    };
+    assert_eq!(top_up("pay-1").await.unwrap().status().as_u16(), 201);
+    assert_eq!(top_up("pay-1").await.unwrap().status().as_u16(), 200, "a retried top-up adds once");
+    let balance = api.get(&format!("/api/orgs/{org}/billing"), &alice.token).await;
+    assert_eq!(balance.body["balance_micros"], 2_000_000);
+
+    let started = api.post(&format!("/api/workflows/{wf}/runs"), &alice.token, json!({ "input": { "n": 1 } })).await;
+    assert_eq!(started.status, 201, "{started:?}");
+    let run = started.body["run_id"].as_str().unwrap().to_owned();
+    let priced = wait_until(Duration::from_secs(20), || async {
+        let usage = api.get(&format!("/api/runs/{run}/usage"), &alice.token).await;
+        usage.body["steps"].as_i64().unwrap_or(0) >= 2 && usage.body["cost_micros"].as_i64().unwrap_or(0) > 0
+    })
+    .await;
+    assert!(priced, "the run's usage is recorded and priced");
+    let summary = api.get(&format!("/api/orgs/{org}/usage"), &alice.token).await;
+    assert_eq!(summary.status, 200, "{summary:?}");
+    assert_eq!(summary.body["totals"]["runs"], 1);
+    assert_eq!(summary.body["by_workflow"][0]["workflow_id"], wf.as_str());
+    assert_eq!(summary.body["by_day"].as_array().unwrap().len(), 1);
+    let bad = api.get(&format!("/api/orgs/{org}/usage?from=yesterday"), &alice.token).await;
+    assert_eq!((bad.status, bad.code()), (400, "invalid_query"));
+    let plan = api.get("/api/billing/plan", &alice.token).await;
+    assert!(plan.body["run_micros"].is_i64());
+
+    let audit = api.get(&format!("/api/orgs/{org}/audit?action=workflow."), &alice.token).await;
+    assert_eq!(audit.status, 200);
+    let actions: Vec<&str> = audit.body.as_array().unwrap().iter().filter_map(|r| r["action"].as_str()).collect();
+    assert!(actions.contains(&"workflow.create") && actions.iter().all(|a| a.starts_with("workflow.")), "{actions:?}");
+    let verified = api.get(&format!("/api/orgs/{org}/audit/verify"), &alice.token).await;
+    assert_eq!(verified.status, 200);
+    assert!(verified.body["broken_at"].is_null(), "{verified:?}");
+    assert!(verified.body["rows_checked"].as_u64().unwrap() > 3);
+    api.finish().await;
+}

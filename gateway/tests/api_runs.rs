@@ -1,0 +1,214 @@
+//! Triggers and runs over real HTTP with the actor tree and the embedded engine, on SQLite and
+//! Postgres: webhook sources and `/hooks/{token}` (dedupe by `Idempotency-Key`), manual runs, run
+//! detail and logs, replay, cancel, the dead-letter queue; secrets stay write-only; and the
+//! admin actor tree.
+
+#[path = "support/api.rs"]
+mod support_api;
+#[path = "support/http.rs"]
+mod support_http;
+
+use std::time::Duration;
+
+use aos_persistence::{AuditQuery, Backend};
+use serde_json::json;
+use support_api::{Account, Api, runnable_graph};
+use support_http::wait_until;
+
+both_backends!(webhooks_and_manual_runs, secrets_are_write_only, admin_sees_the_actor_tree);
+
+/// Creates and publishes a workflow with a trigger of `trigger`.
+async fn published(api: &Api, owner: &Account, trigger: &str) -> String {
+    let created =
+        api.post(&format!("/api/orgs/{}/workflows", owner.org_id), &owner.token, json!({ "name": "w" })).await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let put =
+        api.call("PUT", &format!("/api/workflows/{id}/graph"), Some(&owner.token), Some(runnable_graph(trigger))).await;
+    assert_eq!(put.status, 200);
+    let published = api.post(&format!("/api/workflows/{id}/publish"), &owner.token, json!({})).await;
+    assert_eq!(published.status, 201, "{published:?}");
+    id
+}
+
+async fn run_finished(api: &Api, token: &str, run: &str) -> serde_json::Value {
+    let finished = wait_until(Duration::from_secs(20), || async {
+        let detail = api.get(&format!("/api/runs/{run}"), token).await;
+        matches!(detail.body["status"].as_str(), Some("succeeded" | "failed" | "dead_lettered" | "cancelled"))
+    })
+    .await;
+    assert!(finished, "run {run} did not finish");
+    api.get(&format!("/api/runs/{run}"), token).await.body
+}
+
+async fn webhooks_and_manual_runs(backend: Backend) {
+    let api = Api::start_with_actors(backend).await;
+    let alice = api.signup("alice").await;
+    let hooked = published(&api, &alice, "trigger.webhook").await;
+
+    let source = api.post(&format!("/api/workflows/{hooked}/webhooks"), &alice.token, json!({})).await;
+    assert_eq!(source.status, 201, "{source:?}");
+    let token = source.body["token"].as_str().unwrap().to_owned();
+    let url = source.body["url"].as_str().unwrap().to_owned();
+    assert_eq!(url, api.url(&format!("/hooks/{token}")));
+    let first = api
+        .client
+        .post(&url)
+        .header("idempotency-key", "k-1")
+        .header("authorization", "Bearer sender-credential-123")
+        .json(&json!({ "n": 7 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status().as_u16(), 202);
+    let first: serde_json::Value = first.json().await.unwrap();
+    let again = api.client.post(&url).header("idempotency-key", "k-1").json(&json!({ "n": 7 })).send().await.unwrap();
+    assert_eq!(again.status().as_u16(), 200, "the same key answers the first run");
+    let again: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(first["run_id"], again["run_id"]);
+    let run = first["run_id"].as_str().unwrap().to_owned();
+    let detail = run_finished(&api, &alice.token, &run).await;
+    assert_eq!(detail["status"], "succeeded", "{detail}");
+    let shape = detail["steps"].as_array().unwrap().iter().find(|s| s["node_id"] == "shape").unwrap().clone();
+    assert_eq!((shape["status"].as_str(), shape["attempts"].as_i64()), (Some("succeeded"), Some(1)));
+    assert_eq!(shape["output"]["n"], 7, "{detail}");
+    let logs = api.get(&format!("/api/runs/{run}/logs"), &alice.token).await;
+    assert!(!logs.body.as_array().unwrap().is_empty());
+
+    let listed = api.get(&format!("/api/workflows/{hooked}/webhooks"), &alice.token).await;
+    assert!(!listed.text.contains(&token), "tokens are shown once");
+    let source_id = source.body["source_id"].as_str().unwrap();
+    let events = api.get(&format!("/api/webhooks/{source_id}/events"), &alice.token).await;
+    assert_eq!(events.body.as_array().unwrap().len(), 1, "one delivery for one key: {events:?}");
+    assert_eq!(events.body[0]["body"]["n"], 7);
+    assert!(!events.text.contains("sender-credential-123"), "credential headers are never stored");
+    let rotated = api.post(&format!("/api/webhooks/{source_id}/rotate"), &alice.token, json!({})).await;
+    assert_eq!(rotated.status, 200);
+    let old = api.client.post(&url).json(&json!({})).send().await.unwrap();
+    assert_eq!(old.status().as_u16(), 404, "the old token stops working");
+    let bad = api.client.post(rotated.body["url"].as_str().unwrap()).body("not json").send().await.unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    assert_eq!(api.call("DELETE", &format!("/api/webhooks/{source_id}"), Some(&alice.token), None).await.status, 204);
+    let gone = api.client.post(rotated.body["url"].as_str().unwrap()).json(&json!({})).send().await.unwrap();
+    assert_eq!(gone.status().as_u16(), 404);
+
+    // Manual runs, filters, replay, cancel.
+    let manual = published(&api, &alice, "trigger.manual").await;
+    let started =
+        api.post(&format!("/api/workflows/{manual}/runs"), &alice.token, json!({ "input": { "n": 1 } })).await;
+    assert_eq!(started.status, 201, "{started:?}");
+    let run = started.body["run_id"].as_str().unwrap().to_owned();
+    assert_eq!(run_finished(&api, &alice.token, &run).await["status"], "succeeded");
+    let keyed = || {
+        api.client
+            .post(api.url(&format!("/api/workflows/{manual}/runs")))
+            .bearer_auth(&alice.token)
+            .header("idempotency-key", "order-17")
+            .json(&json!({ "input": { "n": 2 } }))
+            .send()
+    };
+    let first = keyed().await.unwrap();
+    assert_eq!(first.status().as_u16(), 201);
+    let first: serde_json::Value = first.json().await.unwrap();
+    let second = keyed().await.unwrap();
+    assert_eq!(second.status().as_u16(), 200, "the same key answers the first run");
+    let second: serde_json::Value = second.json().await.unwrap();
+    assert_eq!(first["run_id"], second["run_id"]);
+    run_finished(&api, &alice.token, first["run_id"].as_str().unwrap()).await;
+    let org = &alice.org_id;
+    let filtered = api.get(&format!("/api/orgs/{org}/runs?workflow={manual}&status=succeeded"), &alice.token).await;
+    assert_eq!(filtered.body.as_array().unwrap().len(), 2, "{filtered:?}");
+    let none = api.get(&format!("/api/orgs/{org}/runs?workflow={manual}&status=failed"), &alice.token).await;
+    assert!(none.body.as_array().unwrap().is_empty());
+    let replay = api.post(&format!("/api/runs/{run}/replay"), &alice.token, json!({ "from": "start" })).await;
+    assert_eq!(replay.status, 201, "{replay:?}");
+    let replayed = replay.body["run_id"].as_str().unwrap().to_owned();
+    assert_eq!(run_finished(&api, &alice.token, &replayed).await["replay_of"], run.as_str());
+    let cancel = api.post(&format!("/api/runs/{run}/cancel"), &alice.token, json!({})).await;
+    assert_eq!((cancel.status, cancel.code()), (409, "run_finished"));
+    let dlq = api.get(&format!("/api/orgs/{org}/dlq"), &alice.token).await;
+    assert_eq!(dlq.status, 200);
+    let bulk = api.post(&format!("/api/orgs/{org}/dlq/replay"), &alice.token, json!({})).await;
+    assert_eq!((bulk.status, bulk.body["replayed"].as_array().map(Vec::len)), (200, Some(0)));
+
+    let unpublished = api.post(&format!("/api/orgs/{org}/workflows"), &alice.token, json!({ "name": "draft" })).await;
+    let draft = unpublished.body["id"].as_str().unwrap();
+    let refused = api.post(&format!("/api/workflows/{draft}/runs"), &alice.token, json!({})).await;
+    assert_eq!((refused.status, refused.code()), (409, "not_published"));
+    api.finish().await;
+}
+
+async fn secrets_are_write_only(backend: Backend) {
+    let api = Api::start(backend).await;
+    let alice = api.signup("alice").await;
+    let org = &alice.org_id;
+    let value = "sk-very-secret-value-123";
+    let created = api
+        .post(&format!("/api/orgs/{org}/secrets"), &alice.token, json!({ "name": "SLACK_TOKEN", "value": value }))
+        .await;
+    assert_eq!(created.status, 201, "{created:?}");
+    assert!(!created.text.contains(value));
+    let dup = api
+        .post(&format!("/api/orgs/{org}/secrets"), &alice.token, json!({ "name": "SLACK_TOKEN", "value": "x" }))
+        .await;
+    assert_eq!((dup.status, dup.code()), (409, "secret_exists"));
+    let bad =
+        api.post(&format!("/api/orgs/{org}/secrets"), &alice.token, json!({ "name": "no spaces", "value": "x" })).await;
+    assert_eq!((bad.status, bad.code()), (400, "invalid_input"));
+    let updated = api
+        .call(
+            "PUT",
+            &format!("/api/orgs/{org}/secrets/SLACK_TOKEN"),
+            Some(&alice.token),
+            Some(json!({ "value": "new-value-456" })),
+        )
+        .await;
+    assert_eq!(updated.status, 200);
+    assert!(!updated.text.contains("new-value-456"));
+    let missing = api
+        .call("PUT", &format!("/api/orgs/{org}/secrets/NOPE"), Some(&alice.token), Some(json!({ "value": "v" })))
+        .await;
+    assert_eq!(missing.status, 404);
+    let list = api.get(&format!("/api/orgs/{org}/secrets"), &alice.token).await;
+    assert_eq!(list.body[0]["name"], "SLACK_TOKEN");
+    assert!(list.body[0].get("value").is_none());
+    assert!(!list.text.contains(value) && !list.text.contains("new-value-456"));
+    let org_id: aos_schema::OrgId = org.parse().unwrap();
+    let audit = api.store.audit().list(org_id, &AuditQuery { limit: Some(100), ..Default::default() }).await.unwrap();
+    assert!(audit.iter().any(|row| row.action.starts_with("secret.")), "secret writes are audited");
+    assert!(audit.iter().all(|row| !row.detail.contains(value) && !row.detail.contains("new-value-456")));
+    let revealed = api
+        .store
+        .secrets()
+        .reveal(
+            org_id,
+            "SLACK_TOKEN",
+            &aos_persistence::SecretUse { by: aos_persistence::Actor::System, purpose: "test".into() },
+        )
+        .await
+        .unwrap();
+    assert_eq!(revealed.expose(), "new-value-456", "the vault holds the updated value");
+    assert_eq!(
+        api.call("DELETE", &format!("/api/orgs/{org}/secrets/SLACK_TOKEN"), Some(&alice.token), None).await.status,
+        204
+    );
+    assert!(api.get(&format!("/api/orgs/{org}/secrets"), &alice.token).await.body.as_array().unwrap().is_empty());
+    api.finish().await;
+}
+
+async fn admin_sees_the_actor_tree(backend: Backend) {
+    let api = Api::start_with_actors(backend).await;
+    let root = api.signup_platform_admin().await;
+    let alice = api.signup("alice").await;
+    let tree = api.get("/api/admin/actors", &root.token).await;
+    assert_eq!(tree.status, 200, "{tree:?}");
+    let top = &tree.body[0];
+    assert_eq!(top["kind"], "root");
+    for field in ["id", "name", "status", "mailbox", "restarts", "children"] {
+        assert!(top.get(field).is_some(), "missing {field}: {top}");
+    }
+    let names: Vec<&str> = top["children"].as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
+    assert!(names.contains(&"runs"), "{names:?}");
+    let refused = api.get("/api/admin/actors", &alice.token).await;
+    assert_eq!(refused.status, 404, "not a platform admin");
+    api.finish().await;
+}
