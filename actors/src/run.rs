@@ -494,6 +494,7 @@ impl RunState {
                 self.progress.fail(&key)?;
                 let input = self.in_flight.get(&key).map(|f| f.step.context.input.clone()).unwrap_or_default();
                 if error.is_retryable() {
+                    step::settle_usage(&self.deps.store, &self.run).await?;
                     let runs = self.deps.store.runs();
                     runs.dead_letter(&NewDlqEntry {
                         run_id: self.run.id,
@@ -542,6 +543,7 @@ impl RunState {
     }
 
     async fn end(&mut self, status: RunStatus, error: Option<&str>) -> Result<(), ActorProcessingErr> {
+        step::settle_usage(&self.deps.store, &self.run).await?;
         self.deps.store.runs().transition(self.run.id, status, error).await?;
         self.status = status;
         self.log(None, "info", "run_finished", format!("run {status}"), json!({ "status": status })).await?;

@@ -142,6 +142,43 @@ pub async fn record(
     Ok(true)
 }
 
+/// Makes sure every succeeded attempt of `run` is billed: an executor that died between recording
+/// an attempt and its usage left it unbilled. One query when nothing is missing (the usual case);
+/// usage is recorded under the attempt's unique key, so billing twice is impossible. Returns how
+/// many attempts were billed now.
+pub async fn settle_usage(store: &Store, run: &Run) -> Result<u64, StoreError> {
+    let billed = store.billing().run_usage(run.org_id, run.id).await?.steps;
+    let rows = store.runs().steps(run.id).await?;
+    let succeeded: Vec<&RunStep> = rows.iter().filter(|r| r.status == StepStatus::Succeeded).collect();
+    if i64::try_from(succeeded.len()).unwrap_or(i64::MAX) <= billed {
+        return Ok(0);
+    }
+    let mut settled = 0;
+    for row in succeeded {
+        let bytes = row.output.as_ref().and_then(|o| o.get("bytes")).and_then(serde_json::Value::as_i64).unwrap_or(0);
+        let recorded = store
+            .billing()
+            .record_usage(&NewUsage {
+                org: run.org_id,
+                workflow: run.workflow_id,
+                run: run.id,
+                node_id: NodeId::from(row.node_id.clone()),
+                attempt: row.attempt,
+                steps: 1,
+                compute_ms: row.duration_ms.unwrap_or(0),
+                bytes,
+            })
+            .await?;
+        if recorded.created {
+            settled += 1;
+        }
+    }
+    if settled > 0 {
+        tracing::warn!(run_id = %run.id, settled, "billed step attempts an executor had left unbilled");
+    }
+    Ok(settled)
+}
+
 /// The result a finished attempt row holds, or `None` while it runs.
 pub fn recorded_result(row: &RunStep) -> Option<StepResult> {
     match row.status {
