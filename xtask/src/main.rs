@@ -54,6 +54,7 @@ fn run(extra: &[String]) -> Result<()> {
 fn test(extra: &[String]) -> Result<()> {
     let database_url = services::ensure_postgres()?;
     let redis_url = services::ensure_redis()?;
+    services::ensure_docker_compose()?;
     status(cargo().args(["fmt", "--all", "--check"]), "cargo fmt --check")?;
     // the schema is shared with the browser apps: prove it still builds for wasm32
     wasm::check("aos-schema")?;
