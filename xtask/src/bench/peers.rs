@@ -210,5 +210,18 @@ pub async fn start_n8n(client: &reqwest::Client, scratch: &Path, steps: usize) -
         .wait_ready(client, &format!("http://127.0.0.1:{port}/healthz"), Duration::from_secs(240))
         .await
         .context("n8n did not become healthy")?;
-    Ok(N8n { server, webhook_url: format!("http://127.0.0.1:{port}/webhook/aos-bench") })
+    // active workflows' webhooks are registered a few seconds after /healthz answers
+    let webhook_url = format!("http://127.0.0.1:{port}/webhook/aos-bench");
+    let started = std::time::Instant::now();
+    loop {
+        let answer = client.post(&webhook_url).json(&serde_json::json!({"warm": true})).send().await;
+        if answer.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            anyhow::bail!("n8n did not register the benchmark webhook:\n{}", super::process::tail(&server.log));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Ok(N8n { server, webhook_url })
 }
