@@ -22,10 +22,15 @@ impl Hello {
             .thread_name("bench-hello")
             .enable_all()
             .build()?;
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        // bound here (callers may be inside another runtime, where `block_on` is not allowed)
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let app = Router::new().route("/hook", post(|| async { axum::Json(serde_json::json!({"ok": true})) }));
-        runtime.spawn(async move { axum::serve(listener, app).await });
+        runtime.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            axum::serve(listener, app).await
+        });
         Ok(Self { addr, runtime: Some(runtime) })
     }
 }

@@ -74,7 +74,10 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let signal = |name: &str| {
+            let _ = Command::new("kill").args([name, "--", &group]).stderr(Stdio::null()).status();
+        };
+        signal("-TERM");
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(10) {
             if matches!(self.child.try_wait(), Ok(Some(_))) {
@@ -82,7 +85,8 @@ impl Drop for Server {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        // the leader may be gone while others of its group (npx's children) still run
+        signal("-KILL");
         let _ = self.child.wait();
     }
 }
