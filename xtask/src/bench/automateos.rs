@@ -238,8 +238,11 @@ pub async fn webhook_workflow(
         Err(missing) => return Ok(Err(missing)),
     };
     let token = Some(account.token.as_str());
-    api!(call(client, reqwest::Method::POST, &format!("{base}/api/workflows/{id}/publish"), token, None));
-    let hook = api!(call(client, reqwest::Method::POST, &format!("{base}/api/workflows/{id}/webhooks"), token, None));
+    // empty JSON objects rather than no body, so handlers that take an optional JSON body accept them
+    let empty = json!({});
+    api!(call(client, reqwest::Method::POST, &format!("{base}/api/workflows/{id}/publish"), token, Some(&empty)));
+    let hook =
+        api!(call(client, reqwest::Method::POST, &format!("{base}/api/workflows/{id}/webhooks"), token, Some(&empty)));
     let Some(hook_token) = hook.get("token").and_then(Value::as_str) else {
         bail!("webhook creation answered without a token: {hook}");
     };
