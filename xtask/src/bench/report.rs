@@ -78,11 +78,9 @@ impl Report {
                 );
                 md.push_str("| bench | mean | 95% CI | derived |\n|---|---|---|---|\n");
                 for estimate in &figures.estimates {
-                    let derived = if estimate.id.contains("run_throughput") || estimate.id.contains("run") {
-                        format!("{:.0} steps/s", 11.0 / (estimate.mean_ns / 1e9))
-                    } else {
-                        format!("{:.0} /s", 1e9 / estimate.mean_ns)
-                    };
+                    // a run bench's iteration is 11 steps, a step bench's one step
+                    let steps = if estimate.id.contains("_run_") { 11.0 } else { 1.0 };
+                    let derived = format!("{:.0} steps/s", steps * 1e9 / estimate.mean_ns);
                     md.push_str(&format!(
                         "| `{}` | {} | {} – {} | {} |\n",
                         estimate.id,
@@ -184,6 +182,17 @@ impl Report {
             }
         }
         md.push('\n');
+        md.push_str(
+            "## Reading the figures\n\n\
+             - Peers run with their defaults: n8n 1.x in its regular mode on SQLite, which stores every \
+             production execution; Hocuspocus without extensions (no persistence); y-websocket's reference \
+             server without persistence. AutomateOS records every run, step attempt and log row, and \
+             persists doc updates.\n\
+             - The machine is shared (see the load average above): compare rows of one run, not runs of \
+             different days.\n\
+             - Rows marked \"not available\" are AutomateOS endpoints of the public contract that this build \
+             does not serve yet; rerun the command once they land.\n\n",
+        );
         if !self.notes.is_empty() {
             md.push_str("## Notes\n\n");
             for note in &self.notes {
