@@ -187,17 +187,23 @@ pub fn chain_graph(steps: usize) -> Value {
     json!({"nodes": nodes, "edges": edges})
 }
 
-/// A graph with `editors` unconnected nodes `e0..` for the doc fan-out (each editor edits one).
+/// A valid graph with `editors` nodes `e0..` for the doc fan-out (each editor edits one): a manual
+/// trigger `e0`, then `data.transform` nodes in a chain.
 pub fn editors_graph(editors: usize) -> Value {
     let nodes: Vec<Value> = (0..editors)
         .map(|i| {
+            let (kind, config) =
+                if i == 0 { ("trigger.manual", json!({})) } else { ("data.transform", json!({"fields": {}})) };
             json!({
-                "id": format!("e{i}"), "kind": "trigger.manual", "label": format!("Editor {i}"),
-                "position": {"x": i * 200, "y": 0}, "config": {}
+                "id": format!("e{i}"), "kind": kind, "label": format!("Editor {i}"),
+                "position": {"x": i * 200, "y": 0}, "config": config
             })
         })
         .collect();
-    json!({"nodes": nodes, "edges": []})
+    let edges: Vec<Value> = (1..editors)
+        .map(|i| json!({"id": format!("l{i}"), "from": format!("e{}", i - 1), "from_port": "out", "to": format!("e{i}"), "to_port": "in"}))
+        .collect();
+    json!({"nodes": nodes, "edges": edges})
 }
 
 /// Creates a workflow with `graph` as its draft; returns its id.
