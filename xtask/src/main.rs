@@ -5,7 +5,10 @@
 //!   installing them with apt where missing), checks formatting and the wasm32 build of the
 //!   shared schema, then runs every test of the workspace.
 //! - `lint`: rustfmt and clippy with warnings denied.
+//! - `bench`: AutomateOS side by side with n8n, Hocuspocus and y-websocket; writes
+//!   `docs/benchmarks.md` (see `bench/mod.rs`).
 
+mod bench;
 mod services;
 mod wasm;
 
@@ -19,11 +22,13 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("lint") => lint(),
+        Some("bench") => bench::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|lint> [args]");
+            eprintln!("usage: cargo xtask <run|test|lint|bench> [args]");
             eprintln!("  run   serve the platform on http://127.0.0.1:8080 (embedded: SQLite, in-process)");
             eprintln!("  test  start or install Postgres and Redis if needed, then run every test");
             eprintln!("  lint  cargo fmt --check and cargo clippy -D warnings");
+            eprintln!("  bench compare with n8n, Hocuspocus and y-websocket; writes docs/benchmarks.md");
             return ExitCode::from(2);
         }
     };
@@ -54,6 +59,7 @@ fn run(extra: &[String]) -> Result<()> {
 fn test(extra: &[String]) -> Result<()> {
     let database_url = services::ensure_postgres()?;
     let redis_url = services::ensure_redis()?;
+    services::ensure_docker_compose()?;
     status(cargo().args(["fmt", "--all", "--check"]), "cargo fmt --check")?;
     // the schema is shared with the browser apps: prove it still builds for wasm32
     wasm::check("aos-schema")?;
@@ -86,4 +92,9 @@ pub(crate) fn status(command: &mut Command, what: &str) -> Result<()> {
         bail!("{what} failed ({status})");
     }
     Ok(())
+}
+
+/// reqwest here uses rustls without a built-in provider: install ring's once per process.
+pub(crate) fn install_crypto_provider() {
+    let _already_installed = rustls::crypto::ring::default_provider().install_default();
 }

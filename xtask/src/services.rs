@@ -1,5 +1,6 @@
 //! Making Postgres and Redis answer on 127.0.0.1 for the tests: use them when already running,
-//! start them where installed but stopped, install them with apt where missing.
+//! start them where installed but stopped, install them with apt where missing. Also the tools
+//! tests call (`docker-compose`, which validates the deployment's compose file).
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -77,6 +78,14 @@ pub fn ensure_redis() -> Result<String> {
         wait_for(REDIS_ADDR, Duration::from_secs(20)).context("redis did not start")?;
     }
     Ok(REDIS_URL.to_owned())
+}
+
+/// `docker-compose` on the PATH (Debian's package; `xtask/tests/deploy.rs` runs its `config`).
+pub fn ensure_docker_compose() -> Result<()> {
+    if which("docker-compose").is_none() {
+        apt_install(&["docker-compose"])?;
+    }
+    Ok(())
 }
 
 fn start_postgres() -> Result<()> {

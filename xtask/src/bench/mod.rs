@@ -1,0 +1,329 @@
+//! `cargo xtask bench`: AutomateOS side by side with its peers on this machine, written to
+//! `docs/benchmarks.md`. Sections: the workspace's criterion benches; webhook ingress (a bare axum
+//! server as the HTTP ceiling, n8n, AutomateOS embedded and on Postgres + Redis) measured by the
+//! load generator in [`load`]; doc update fan-out (Hocuspocus, y-websocket, AutomateOS) measured
+//! by the node driver in `xtask/bench-js`. A section that cannot run (an endpoint missing on this
+//! build, a peer that fails) is reported as such and the rest goes on.
+
+mod automateos;
+mod criterion;
+mod fanout;
+mod hello;
+mod load;
+mod peers;
+mod process;
+mod report;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use self::automateos::{Backend, NotAvailable};
+use self::fanout::FanoutSpec;
+use self::load::{LoadResult, LoadSpec};
+use self::report::{Report, WebhookRow};
+
+/// The steps of the webhook workflows (after the trigger).
+const WORKFLOW_STEPS: usize = 10;
+
+/// Command-line options.
+#[derive(Debug, Clone)]
+struct Options {
+    connections: usize,
+    warmup: Duration,
+    duration: Duration,
+    fanout: FanoutSpec,
+    criterion: bool,
+    n8n: bool,
+    out: PathBuf,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Result<Self> {
+        let mut options = Self {
+            connections: 32,
+            warmup: Duration::from_secs(2),
+            duration: Duration::from_secs(10),
+            fanout: FanoutSpec { rooms: 20, editors: 5, ticks: 40, interval_ms: 100 },
+            criterion: true,
+            n8n: true,
+            out: PathBuf::from("docs/benchmarks.md"),
+        };
+        let mut rest = args.iter();
+        while let Some(flag) = rest.next() {
+            let mut value = || rest.next().with_context(|| format!("{flag} needs a value"));
+            match flag.as_str() {
+                "--connections" => options.connections = value()?.parse()?,
+                "--warmup" => options.warmup = Duration::from_secs(value()?.parse()?),
+                "--duration" => options.duration = Duration::from_secs(value()?.parse()?),
+                "--rooms" => options.fanout.rooms = value()?.parse()?,
+                "--editors" => options.fanout.editors = value()?.parse()?,
+                "--ticks" => options.fanout.ticks = value()?.parse()?,
+                "--out" => options.out = PathBuf::from(value()?),
+                "--skip-criterion" => options.criterion = false,
+                "--skip-n8n" => options.n8n = false,
+                other => bail!(
+                    "unknown option {other}; options: --connections N --warmup S --duration S --rooms N --editors N \
+                     --ticks N --out FILE --skip-criterion --skip-n8n"
+                ),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// `cargo xtask bench [options]`.
+pub fn run(args: &[String]) -> Result<()> {
+    let options = Options::parse(args)?;
+    let root = workspace_root()?;
+    let database_url = crate::services::ensure_postgres()?;
+    let redis_url = crate::services::ensure_redis()?;
+    let scratch = std::env::temp_dir().join(format!("aos-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let command = std::iter::once("cargo xtask bench".to_owned()).chain(args.iter().cloned()).collect::<Vec<_>>();
+    let mut report = Report::new(command.join(" "), report::machine(&database_url, &redis_url));
+
+    if options.criterion {
+        match criterion::run(&root, &database_url, &redis_url) {
+            Ok(figures) => report.criterion = Some(figures),
+            Err(err) => report.notes.push(format!("workspace benches failed: {err:#}")),
+        }
+    }
+    let binary = automateos::build_binary(&root)?;
+    if let Err(err) = peers::ensure_yjs_servers() {
+        report.notes.push(format!("Yjs servers could not be installed: {err:#}"));
+    }
+    if options.n8n
+        && let Err(err) = peers::ensure_n8n()
+    {
+        report.notes.push(format!("n8n could not be installed: {err:#}"));
+    }
+    fanout::ensure_driver(&root)?;
+
+    crate::install_crypto_provider();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let bench = Bench { options: &options, root: &root, scratch: &scratch, binary: &binary };
+    runtime.block_on(async {
+        bench.webhooks(&mut report, &database_url, &redis_url).await;
+        bench.fanout(&mut report, &database_url, &redis_url).await;
+    });
+    runtime.shutdown_timeout(Duration::from_secs(5));
+
+    report.peer_versions = peers::versions();
+    let out = root.join(&options.out);
+    std::fs::write(&out, report.render(&options_summary(&options)))?;
+    eprintln!("bench: wrote {}", out.display());
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+fn options_summary(options: &Options) -> String {
+    format!(
+        "webhook load: {} concurrent keep-alive connections, {} s warm-up then {} s measured, each POSTing a small \
+         JSON body; fan-out: {} rooms × {} editors, every editor writing once every {} ms for {} rounds",
+        options.connections,
+        options.warmup.as_secs(),
+        options.duration.as_secs(),
+        options.fanout.rooms,
+        options.fanout.editors,
+        options.fanout.interval_ms,
+        options.fanout.ticks
+    )
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let xtask = manifest.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    xtask.parent().map(Path::to_owned).context("xtask lives in the workspace")
+}
+
+/// What every section needs.
+struct Bench<'a> {
+    options: &'a Options,
+    root: &'a Path,
+    scratch: &'a Path,
+    binary: &'a Path,
+}
+
+impl Bench<'_> {
+    fn client(&self) -> Result<reqwest::Client> {
+        Ok(reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?)
+    }
+
+    fn load_spec(&self, url: String, keep_bodies: bool) -> LoadSpec {
+        LoadSpec {
+            url,
+            body: serde_json::json!({"event": "bench", "value": 42}),
+            connections: self.options.connections,
+            warmup: self.options.warmup,
+            duration: self.options.duration,
+            keep_bodies,
+        }
+    }
+
+    async fn webhooks(&self, report: &mut Report, database_url: &str, redis_url: &str) {
+        report.webhooks.push(self.hello().await.unwrap_or_else(|err| WebhookRow::failed("axum hello world", &err)));
+        if self.options.n8n {
+            let row = self.n8n().await.unwrap_or_else(|err| WebhookRow::failed("n8n 10 Set nodes", &err));
+            report.webhooks.push(row);
+        }
+        for backend in [
+            Backend::Embedded,
+            Backend::PostgresRedis { admin_url: database_url.to_owned(), redis_url: redis_url.to_owned() },
+        ] {
+            let name = format!("AutomateOS, {}", backend.label());
+            let row =
+                self.automateos_webhook(&name, &backend).await.unwrap_or_else(|err| WebhookRow::failed(&name, &err));
+            report.webhooks.push(row);
+        }
+    }
+
+    async fn hello(&self) -> Result<WebhookRow> {
+        eprintln!("bench: webhook ingress, axum hello world");
+        let hello = hello::Hello::start()?;
+        let result = load::drive(&self.load_spec(format!("http://{}/hook", hello.addr), false)).await?;
+        Ok(WebhookRow::measured("axum hello world (HTTP ceiling)", &result, None))
+    }
+
+    async fn n8n(&self) -> Result<WebhookRow> {
+        eprintln!("bench: webhook ingress, n8n");
+        let client = self.client()?;
+        let n8n = peers::start_n8n(&client, self.scratch, WORKFLOW_STEPS).await?;
+        let result = load::drive(&self.load_spec(n8n.webhook_url.clone(), false)).await?;
+        // "lastNode" response mode: each answer came after the whole workflow ran
+        let steps_per_s = result.requests_per_s * WORKFLOW_STEPS as f64;
+        let mut row = WebhookRow::measured("n8n, webhook → 10 Set nodes (answers after the last node)", &result, None);
+        row.steps_per_s = Some(steps_per_s);
+        row.runs_per_s = Some(result.requests_per_s);
+        row.rss_kib = process::rss_kib(n8n.server.pid());
+        Ok(row)
+    }
+
+    async fn automateos_webhook(&self, name: &str, backend: &Backend) -> Result<WebhookRow> {
+        eprintln!("bench: webhook ingress, {name}");
+        let client = self.client()?;
+        let aos = automateos::start(&client, self.binary, backend, self.scratch).await?;
+        let (account, url) = match automateos::webhook_workflow(&client, &aos.base, WORKFLOW_STEPS).await? {
+            Ok(found) => found,
+            Err(NotAvailable(reason)) => return Ok(WebhookRow::not_available(name, &reason)),
+        };
+        let started = Instant::now();
+        let result = load::drive(&self.load_spec(url, true)).await?;
+        let measure_start = started + self.options.warmup;
+        let run_ids: Vec<String> = result
+            .bodies
+            .iter()
+            .filter_map(|b| b.get("run_id").and_then(serde_json::Value::as_str).map(str::to_owned))
+            .collect();
+        let mut row =
+            WebhookRow::measured(&format!("{name}, webhook → 10 steps (answers 202 on intake)"), &result, None);
+        row.rss_kib = process::rss_kib(aos.server.pid());
+        let runs = automateos::await_runs(&client, &aos.base, &account, &run_ids, Duration::from_secs(180)).await?;
+        let elapsed = runs.last_final.saturating_duration_since(measure_start).max(self.options.duration);
+        row.runs_per_s = Some(runs.succeeded as f64 / elapsed.as_secs_f64());
+        row.steps_per_s = Some((runs.succeeded * WORKFLOW_STEPS) as f64 / elapsed.as_secs_f64());
+        row.note = Some(format!(
+            "{} runs accepted in the window: {} succeeded, {} ended otherwise{}, {} unfinished after 180 s; \
+             all done {:.1} s after the window opened",
+            run_ids.len(),
+            runs.succeeded,
+            runs.other,
+            runs.first_failure.map(|s| format!(" (first: {s})")).unwrap_or_default(),
+            runs.unfinished,
+            elapsed.as_secs_f64()
+        ));
+        Ok(row)
+    }
+
+    async fn fanout(&self, report: &mut Report, database_url: &str, redis_url: &str) {
+        for kind in [peers::YjsServer::Hocuspocus, peers::YjsServer::YWebsocket] {
+            eprintln!("bench: doc fan-out, {}", kind.name());
+            let row = async {
+                let (server, port) = peers::start_yjs_server(kind, self.scratch).await?;
+                let target = fanout::Target {
+                    kind: kind.name(),
+                    url: format!("ws://127.0.0.1:{port}"),
+                    server_pid: server.pid(),
+                    room_ids: None,
+                    token: None,
+                };
+                fanout::run(self.root, &target, self.options.fanout)
+            }
+            .await;
+            report.fanout.push((kind.name().to_owned(), row.map_err(|err| format!("failed: {err:#}"))));
+        }
+        for backend in [
+            Backend::Embedded,
+            Backend::PostgresRedis { admin_url: database_url.to_owned(), redis_url: redis_url.to_owned() },
+        ] {
+            let name = format!("AutomateOS, {}", backend.label());
+            eprintln!("bench: doc fan-out, {name}");
+            let row = self.automateos_fanout(&backend).await.unwrap_or_else(|err| Err(format!("failed: {err:#}")));
+            report.fanout.push((name, row));
+        }
+    }
+
+    async fn automateos_fanout(&self, backend: &Backend) -> Result<Result<serde_json::Value, String>> {
+        let client = self.client()?;
+        let aos = automateos::start(&client, self.binary, backend, self.scratch).await?;
+        let account = match automateos::signup(&client, &aos.base).await? {
+            Ok(account) => account,
+            Err(NotAvailable(reason)) => return Ok(Err(format!("not available: {reason}"))),
+        };
+        let graph = automateos::editors_graph(self.options.fanout.editors);
+        let mut room_ids = Vec::new();
+        for i in 0..self.options.fanout.rooms {
+            match automateos::create_workflow(&client, &aos.base, &account, &format!("bench room {i}"), &graph).await? {
+                Ok(id) => room_ids.push(id),
+                Err(NotAvailable(reason)) => return Ok(Err(format!("not available: {reason}"))),
+            }
+        }
+        let Some(first) = room_ids.first() else { bail!("no rooms to measure") };
+        // a plain GET tells whether the doc endpoint exists before the driver opens sockets
+        let probe = client.get(format!("{}/ws/docs/{first}?token={}", aos.base, account.token)).send().await?;
+        if probe.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(Err(format!("not available: GET /ws/docs/{{id}} answered {}", probe.status())));
+        }
+        let target = fanout::Target {
+            kind: "automateos",
+            url: format!("{}/ws/docs", aos.base.replace("http://", "ws://")),
+            server_pid: aos.server.pid(),
+            room_ids: Some(room_ids),
+            token: Some(account.token.clone()),
+        };
+        Ok(fanout::run(self.root, &target, self.options.fanout).map_err(|err| format!("failed: {err:#}")))
+    }
+}
+
+impl WebhookRow {
+    fn measured(name: &str, result: &LoadResult, note: Option<String>) -> Self {
+        Self {
+            name: name.to_owned(),
+            outcome: Ok(result.clone()),
+            runs_per_s: None,
+            steps_per_s: None,
+            rss_kib: None,
+            note,
+        }
+    }
+
+    fn not_available(name: &str, reason: &str) -> Self {
+        Self::unmeasured(name, format!("not available: {reason}"))
+    }
+
+    fn failed(name: &str, err: &anyhow::Error) -> Self {
+        Self::unmeasured(name, format!("failed: {err:#}"))
+    }
+
+    fn unmeasured(name: &str, reason: String) -> Self {
+        Self {
+            name: name.to_owned(),
+            outcome: Err(reason),
+            runs_per_s: None,
+            steps_per_s: None,
+            rss_kib: None,
+            note: None,
+        }
+    }
+}

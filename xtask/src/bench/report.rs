@@ -1,0 +1,254 @@
+//! The benchmark report: what was measured, on which machine, rendered as `docs/benchmarks.md`.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use super::criterion::{Figures, human_ns};
+use super::load::LoadResult;
+
+/// One row of the webhook ingress table.
+#[derive(Debug, Clone)]
+pub struct WebhookRow {
+    pub name: String,
+    /// The load's result, or why there is none ("not available: …", "failed: …").
+    pub outcome: Result<LoadResult, String>,
+    /// Whole workflows per second, end to end.
+    pub runs_per_s: Option<f64>,
+    /// Workflow steps per second, end to end.
+    pub steps_per_s: Option<f64>,
+    /// The server's resident memory after the load.
+    pub rss_kib: Option<u64>,
+    pub note: Option<String>,
+}
+
+/// Everything the report says.
+#[derive(Debug)]
+pub struct Report {
+    /// The command that produced it.
+    pub command: String,
+    pub machine: Vec<(String, String)>,
+    pub peer_versions: Vec<(String, String)>,
+    pub criterion: Option<Figures>,
+    pub webhooks: Vec<WebhookRow>,
+    /// (server, driver result or why there is none).
+    pub fanout: Vec<(String, Result<Value, String>)>,
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    pub fn new(command: String, machine: Vec<(String, String)>) -> Self {
+        Self {
+            command,
+            machine,
+            peer_versions: Vec::new(),
+            criterion: None,
+            webhooks: Vec::new(),
+            fanout: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn render(&self, load_shape: &str) -> String {
+        let mut md = String::new();
+        md.push_str("# Benchmarks\n\n");
+        md.push_str(&format!(
+            "Produced by `{}` on {}. Every server ran on this one machine, side by side with the load \
+             generator (a Rust client inside xtask) and the Yjs client driver (`xtask/bench-js/fanout.mjs`), \
+             so the figures compare servers under the same conditions; they are not capacity figures of a \
+             dedicated host.\n\n",
+            self.command,
+            sh("date -u '+%Y-%m-%d %H:%M UTC'")
+        ));
+        md.push_str("## Machine\n\n| | |\n|---|---|\n");
+        for (key, value) in self.machine.iter().chain(self.peer_versions.iter()) {
+            md.push_str(&format!("| {key} | {value} |\n"));
+        }
+        md.push('\n');
+
+        md.push_str("## Workspace benches (criterion)\n\n");
+        match &self.criterion {
+            None => md.push_str("Not run (`--skip-criterion`).\n\n"),
+            Some(figures) => {
+                md.push_str(
+                    "`cargo bench -p aos-actors --bench run_throughput`, `-p aos-engine-link --bench step_overhead` \
+                     (criterion's mean with its 95% confidence interval, from `target/criterion/*/new/estimates.json`) \
+                     and `-p aos-actors --bench actor_memory`. A `run_throughput` iteration is one whole run of a \
+                     trigger + 10 pass-through steps, one run at a time, so steps/s = 11 / mean.\n\n",
+                );
+                md.push_str("| bench | mean | 95% CI | derived |\n|---|---|---|---|\n");
+                for estimate in &figures.estimates {
+                    // a run bench's iteration is 11 steps, a step bench's one step
+                    let steps = if estimate.id.contains("_run_") { 11.0 } else { 1.0 };
+                    let derived = format!("{:.0} steps/s", steps * 1e9 / estimate.mean_ns);
+                    md.push_str(&format!(
+                        "| `{}` | {} | {} – {} | {} |\n",
+                        estimate.id,
+                        human_ns(estimate.mean_ns),
+                        human_ns(estimate.low_ns),
+                        human_ns(estimate.high_ns),
+                        derived
+                    ));
+                }
+                if !figures.actor_memory.is_empty() {
+                    md.push_str("\n`actor_memory`:\n\n```text\n");
+                    for line in &figures.actor_memory {
+                        md.push_str(line);
+                        md.push('\n');
+                    }
+                    md.push_str("```\n");
+                }
+                for failure in &figures.failures {
+                    md.push_str(&format!("\n- {failure}\n"));
+                }
+                md.push('\n');
+            }
+        }
+
+        md.push_str("## Webhook ingress\n\n");
+        md.push_str(&format!(
+            "{load_shape}. Requests/s and latency count 2xx answers in the measured window. For the 10-step \
+             workflows, runs/s and steps/s are end to end: n8n's webhook (response mode \"lastNode\") answers \
+             after the workflow ran, so its rate is its run rate; AutomateOS answers `202 {{run_id}}` on intake \
+             and the harness polls `GET /api/runs/{{id}}` until every run accepted in the window has finished \
+             (steps/s = succeeded runs × 10 / time from the window's start to the last run's end).\n\n"
+        ));
+        md.push_str(
+            "| server | requests/s | p50 | p99 | errors | runs/s | steps/s | server RSS after |\n\
+             |---|---|---|---|---|---|---|---|\n",
+        );
+        let mut row_notes = Vec::new();
+        for row in &self.webhooks {
+            match &row.outcome {
+                Ok(result) => md.push_str(&format!(
+                    "| {} | {:.0} | {} | {} | {}{} | {} | {} | {} |\n",
+                    row.name,
+                    result.requests_per_s,
+                    ms(result.p50),
+                    ms(result.p99),
+                    result.errors,
+                    result.first_error.as_ref().map(|e| format!(" (first: {})", one_line(e))).unwrap_or_default(),
+                    opt(row.runs_per_s),
+                    opt(row.steps_per_s),
+                    row.rss_kib.map(|k| format!("{:.0} MiB", k as f64 / 1024.0)).unwrap_or_else(|| "–".into())
+                )),
+                Err(reason) => md.push_str(&format!("| {} | {} | | | | | | |\n", row.name, one_line(reason))),
+            }
+            if let Some(note) = &row.note {
+                row_notes.push(format!("- {}: {note}", row.name));
+            }
+        }
+        if !row_notes.is_empty() {
+            md.push('\n');
+            md.push_str(&row_notes.join("\n"));
+            md.push('\n');
+        }
+        md.push('\n');
+
+        md.push_str("## Doc update fan-out\n\n");
+        md.push_str(
+            "Each room has its editors (Yjs clients over one WebSocket each); every editor writes one small map \
+             entry per round and every other editor of the room must receive it. Latency is from the write to \
+             its arrival at each other editor (all clients share one Node process and clock). RSS per connection \
+             is the server's resident growth from before the clients connected to after the run, divided by the \
+             connections. Hocuspocus is driven by `@hocuspocus/provider`, y-websocket and AutomateOS by \
+             `y-websocket`'s client provider.\n\n",
+        );
+        md.push_str(
+            "| server | connections | updates/s | deliveries | p50 | p99 | max | server RSS per connection |\n\
+             |---|---|---|---|---|---|---|---|\n",
+        );
+        for (name, outcome) in &self.fanout {
+            match outcome {
+                Ok(result) => {
+                    let number = |key: &str| result.get(key).and_then(Value::as_f64);
+                    md.push_str(&format!(
+                        "| {name} | {} ({} × {}) | {} | {} / {} | {} | {} | {} | {} |\n",
+                        number("connections").unwrap_or_default(),
+                        number("rooms").unwrap_or_default(),
+                        number("editors").unwrap_or_default(),
+                        opt(number("updates_per_s")),
+                        number("deliveries").unwrap_or_default(),
+                        number("expected_deliveries").unwrap_or_default(),
+                        number("p50_ms").map(|v| format!("{v:.1} ms")).unwrap_or_else(|| "–".into()),
+                        number("p99_ms").map(|v| format!("{v:.1} ms")).unwrap_or_else(|| "–".into()),
+                        number("max_ms").map(|v| format!("{v:.1} ms")).unwrap_or_else(|| "–".into()),
+                        number("server_rss_per_connection_kb")
+                            .map(|v| format!("{v:.0} KiB"))
+                            .unwrap_or_else(|| "–".into()),
+                    ));
+                }
+                Err(reason) => md.push_str(&format!("| {name} | {} | | | | | | |\n", one_line(reason))),
+            }
+        }
+        md.push('\n');
+        md.push_str(
+            "## Reading the figures\n\n\
+             - Peers run with their defaults: n8n 1.x in its regular mode on SQLite, which stores every \
+             production execution; Hocuspocus without extensions (no persistence); y-websocket's reference \
+             server without persistence. AutomateOS records every run, step attempt and log row, and \
+             persists doc updates.\n\
+             - The machine is shared (see the load average above): compare rows of one run, not runs of \
+             different days.\n\
+             - Rows marked \"not available\" are AutomateOS endpoints of the public contract that this build \
+             does not serve yet; rerun the command once they land.\n\n",
+        );
+        if !self.notes.is_empty() {
+            md.push_str("## Notes\n\n");
+            for note in &self.notes {
+                md.push_str(&format!("- {}\n", one_line(note)));
+            }
+            md.push('\n');
+        }
+        md
+    }
+}
+
+fn ms(duration: std::time::Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1e3)
+}
+
+fn opt(value: Option<f64>) -> String {
+    value.map(|v| format!("{v:.0}")).unwrap_or_else(|| "–".into())
+}
+
+/// Text fit for a table cell: one line, no pipes, bounded length.
+fn one_line(text: &str) -> String {
+    let flat: String = text.replace('|', "/").split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > 300 { format!("{}…", flat.chars().take(300).collect::<String>()) } else { flat }
+}
+
+/// The trimmed stdout of a shell command, or `unknown`.
+fn sh(command: &str) -> String {
+    Command::new("sh")
+        .args(["-c", command])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .filter(|text| !text.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The machine and the versions of what runs on it.
+pub fn machine(database_url: &str, redis_url: &str) -> Vec<(String, String)> {
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("MemTotal:"))?.to_owned();
+            let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(format!("{:.1} GiB", kib / (1024.0 * 1024.0)))
+        })
+        .unwrap_or_else(|| "unknown".into());
+    vec![
+        ("cores (`nproc`)".into(), sh("nproc")),
+        ("CPU".into(), sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2")),
+        ("memory".into(), memory),
+        ("OS".into(), sh(". /etc/os-release && echo \"$PRETTY_NAME\"") + &format!(", kernel {}", sh("uname -r"))),
+        ("load average when the run started".into(), sh("cut -d' ' -f1-3 /proc/loadavg")),
+        ("rustc".into(), sh("rustc --version")),
+        ("node".into(), sh("node --version")),
+        ("PostgreSQL".into(), sh(&format!("psql '{database_url}' -tAc 'show server_version'"))),
+        ("Redis".into(), sh(&format!("redis-cli -u '{redis_url}' info server | grep redis_version | cut -d: -f2"))),
+    ]
+}
