@@ -106,7 +106,7 @@ pub async fn export(args: &ExportArgs) -> Result<String, CliError> {
 pub async fn import(args: &ImportArgs) -> Result<String, CliError> {
     let bytes =
         std::fs::read(&args.file).map_err(|source| CliError::File { path: args.file.display().to_string(), source })?;
-    let file = crate::routes::workflows::parse_import(&bytes)?;
+    let file = crate::routes::workflows::parse_import(&bytes)?.file;
     let graph = crate::routes::workflows::checked_graph(file.graph.clone())?;
     let store = open_store(&args.store).await?;
     store.orgs().org(args.org).await?;

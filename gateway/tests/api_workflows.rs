@@ -1,6 +1,6 @@
 //! Workflows over real HTTP on SQLite and Postgres: CRUD, draft graph, publish (and its refusal
-//! with every problem listed), versions, revert, the byte-stable export, import, the dry run, and
-//! the n8n seam's clear refusal.
+//! with every problem listed), versions, revert, the byte-stable export, import, the dry run with
+//! its graph diff, and n8n workflow files imported through the same endpoint.
 
 #[path = "support/api.rs"]
 mod support_api;
@@ -120,6 +120,8 @@ async fn import_export_roundtrip_and_dry_run(backend: Backend) {
     assert_eq!(dry.status, 200, "{dry:?}");
     assert_eq!(dry.body["dry_run"], true);
     assert_eq!(dry.body["changes"]["identical"], false);
+    let changed_nodes = dry.body["changes"]["diff"]["nodes_changed"].as_array().unwrap();
+    assert_eq!(changed_nodes.len(), 1, "one node relabelled: {dry:?}");
     let same = api
         .raw(
             "POST",
@@ -132,12 +134,36 @@ async fn import_export_roundtrip_and_dry_run(backend: Backend) {
     assert_eq!(api.audit_rows(org).await, before, "a dry run writes nothing");
     assert_eq!(api.get(&format!("/api/orgs/{org}/workflows"), &alice.token).await.body.as_array().unwrap().len(), 2);
 
-    // n8n files are recognised and refused clearly (until the converter lands).
-    let n8n = json!({ "name": "From n8n", "nodes": [ { "name": "Start", "type": "n8n-nodes-base.start", "parameters": {} } ], "connections": {} });
+    // n8n workflow files (written after n8n's export format) import through the same endpoint, with
+    // a report of what did not map and the secrets to set.
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema/tests/fixtures/n8n");
+    let mut imported = 0;
+    for name in ["order-alerts.json", "code-and-community.json", "weekly-digest.json"] {
+        let bytes = std::fs::read(fixtures.join(name)).unwrap();
+        let reply = api.raw("POST", &format!("/api/orgs/{org}/workflows/import"), Some(&alice.token), bytes).await;
+        assert_eq!(reply.status, 201, "{name}: {reply:?}");
+        assert!(reply.body["n8n"]["unmapped"].is_array(), "{name}: {reply:?}");
+        let id = reply.body["id"].as_str().unwrap();
+        let read = api.get(&format!("/api/workflows/{id}"), &alice.token).await;
+        assert!(!read.body["graph"]["nodes"].as_array().unwrap().is_empty(), "{name}: the draft holds the graph");
+        imported += 1;
+    }
+    let order = std::fs::read(fixtures.join("order-alerts.json")).unwrap();
+    let dry =
+        api.raw("POST", &format!("/api/orgs/{org}/workflows/import?dry_run=true"), Some(&alice.token), order).await;
+    assert_eq!(dry.status, 200, "{dry:?}");
+    assert_eq!(dry.body["nodes"], 5, "{dry:?}");
+    assert!(dry.body["required_secrets"].as_array().unwrap().iter().any(|s| s == "SLACK_TOKEN"), "{dry:?}");
+    let code = std::fs::read(fixtures.join("code-and-community.json")).unwrap();
+    let reply =
+        api.raw("POST", &format!("/api/orgs/{org}/workflows/import?dry_run=true"), Some(&alice.token), code).await;
+    assert!(!reply.body["n8n"]["unmapped"].as_array().unwrap().is_empty(), "Code nodes are listed: {reply:?}");
+    let broken = json!({ "name": "x", "nodes": [ { "name": "A", "type": "n8n-nodes-base.set", "parameters": {} } ],
+        "connections": { "A": { "main": [[ { "node": "Nowhere", "type": "main", "index": 0 } ]] } } });
     let refused = api
-        .raw("POST", &format!("/api/orgs/{org}/workflows/import"), Some(&alice.token), n8n.to_string().into_bytes())
+        .raw("POST", &format!("/api/orgs/{org}/workflows/import"), Some(&alice.token), broken.to_string().into_bytes())
         .await;
-    assert_eq!((refused.status, refused.code()), (422, "unsupported_format"), "{refused:?}");
+    assert_eq!((refused.status, refused.code()), (422, "unknown_node"), "{refused:?}");
     let other = json!({ "format": "automateos.workflow/v9", "name": "x", "graph": { "nodes": [], "edges": [] } });
     let refused = api
         .raw("POST", &format!("/api/orgs/{org}/workflows/import"), Some(&alice.token), other.to_string().into_bytes())
@@ -151,7 +177,10 @@ async fn import_export_roundtrip_and_dry_run(backend: Backend) {
         .raw("POST", &format!("/api/orgs/{org}/workflows/import"), Some(&alice.token), dup.to_string().into_bytes())
         .await;
     assert_eq!((refused.status, refused.code()), (422, "duplicate_node_id"));
-    assert_eq!(api.get(&format!("/api/orgs/{org}/workflows"), &alice.token).await.body.as_array().unwrap().len(), 2);
+    assert_eq!(
+        api.get(&format!("/api/orgs/{org}/workflows"), &alice.token).await.body.as_array().unwrap().len(),
+        2 + imported
+    );
     api.finish().await;
 }
 

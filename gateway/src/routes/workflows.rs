@@ -278,7 +278,8 @@ pub struct ImportQuery {
     pub into: Option<WorkflowId>,
 }
 
-/// Imports an AutomateOS export file as a new workflow (`201`), or with `dry_run=true` reports
+/// Imports an AutomateOS export file or an n8n workflow file (with its conversion report under
+/// `n8n`) as a new workflow (`201`), or with `dry_run=true` reports
 /// what the import would be (and, with `into`, what it would change there) without writing.
 async fn import(
     State(state): State<AppState>,
@@ -288,7 +289,7 @@ async fn import(
     body: Bytes,
 ) -> Result<(StatusCode, ApiJson<Value>), ApiError> {
     let access = principal.access(&state, org_id, Role::Editor, "org").await?;
-    let file = parse_import(&body)?;
+    let ParsedImport { file, n8n } = parse_import(&body)?;
     let graph = checked_graph(file.graph.clone())?;
     if query.dry_run {
         let against = match query.into {
@@ -309,6 +310,7 @@ async fn import(
             "required_secrets": file.required_secrets(),
             "into": query.into,
             "changes": against.map(|old| graph_changes(&old, &graph)),
+            "n8n": n8n,
         });
         return Ok((StatusCode::OK, ApiJson(report)));
     }
@@ -318,52 +320,63 @@ async fn import(
     state.graphs.write(org_id, workflow.id, &graph, access.actor).await?;
     let mut body = serde_json::to_value(&workflow).map_err(|_| ApiError::Internal)?;
     body["required_secrets"] = json!(file.required_secrets());
+    if let Some(report) = n8n {
+        body["n8n"] = report;
+    }
     Ok((StatusCode::CREATED, ApiJson(body)))
 }
 
-/// Reads an upload as an AutomateOS export file.
-///
-/// SEAM (n8n import): an n8n workflow file (top-level `nodes` array and `connections` object,
-/// no `format`) is recognised here and refused with `unsupported_format` until
-/// `aos_schema::n8n` lands; then convert it here (n8n file → `ExportFile`) and return the result.
-pub(crate) fn parse_import(body: &[u8]) -> Result<ExportFile, ApiError> {
+/// An upload read as an export file, with what an n8n conversion had to say.
+#[derive(Debug)]
+pub(crate) struct ParsedImport {
+    pub file: ExportFile,
+    /// For an n8n file: the nodes that did not map, the warnings and the secrets to set.
+    pub n8n: Option<Value>,
+}
+
+/// Reads an upload: an AutomateOS export file, or an n8n workflow file (a top-level `nodes` array
+/// and `connections` object, no `format`) converted by `aos_schema::n8n`.
+pub(crate) fn parse_import(body: &[u8]) -> Result<ParsedImport, ApiError> {
     if body.len() > aos_schema::MAX_EXPORT_BYTES {
         return Err(ApiError::PayloadTooLarge);
     }
-    if looks_like_n8n(body) {
-        return Err(ApiError::Unprocessable {
-            code: "unsupported_format",
-            message: "n8n workflow files are not supported yet; export the workflow from AutomateOS".into(),
-            details: vec![],
+    let value = serde_json::from_slice::<Value>(body).ok();
+    if value.as_ref().is_some_and(aos_schema::looks_like_n8n) {
+        let converted = aos_schema::from_n8n(body).map_err(|err| match err {
+            aos_schema::N8nError::TooLarge { .. } => ApiError::PayloadTooLarge,
+            aos_schema::N8nError::Malformed { .. } => {
+                ApiError::BadRequest { code: "malformed_json", message: err.to_string() }
+            }
+            other => ApiError::Unprocessable { code: other.code(), message: other.to_string(), details: vec![] },
+        })?;
+        let report = json!({
+            "unmapped": converted.unmapped,
+            "warnings": converted.warnings,
+            "secrets": converted.secrets,
         });
+        return Ok(ParsedImport { file: converted.file, n8n: Some(report) });
     }
-    aos_schema::import(body).map_err(|err| match err {
+    let file = aos_schema::import(body).map_err(|err| match err {
         aos_schema::ImportError::TooLarge { .. } => ApiError::PayloadTooLarge,
         aos_schema::ImportError::Malformed { .. } => {
             ApiError::BadRequest { code: "malformed_json", message: err.to_string() }
         }
         other => ApiError::Unprocessable { code: other.code(), message: other.to_string(), details: vec![] },
-    })
+    })?;
+    Ok(ParsedImport { file, n8n: None })
 }
 
-/// An n8n export: an object with a `nodes` array and a `connections` object and no `format`.
-fn looks_like_n8n(body: &[u8]) -> bool {
-    let Ok(Value::Object(top)) = serde_json::from_slice::<Value>(body) else { return false };
-    !top.contains_key("format")
-        && top.get("nodes").is_some_and(Value::is_array)
-        && top.get("connections").is_some_and(Value::is_object)
-}
-
-/// SEAM (graph diff): what importing `new` over `old` would change. Today only the sizes; when
-/// `aos_schema::diff` lands, return its node/edge diff here (added, removed, changed).
+/// What importing `new` over `old` would change: sizes, `identical`, and the node and edge diff
+/// (added, removed, changed down to config keys) the studio draws.
 fn graph_changes(old: &WorkflowGraph, new: &WorkflowGraph) -> Value {
+    let diff = aos_schema::diff_graphs(old, new);
     json!({
-        "diff": Value::Null,
+        "identical": diff.is_empty(),
         "nodes_before": old.nodes.len(),
         "nodes_after": new.nodes.len(),
         "edges_before": old.edges.len(),
         "edges_after": new.edges.len(),
-        "identical": old.clone().sorted() == new.clone().sorted(),
+        "diff": diff,
     })
 }
 
