@@ -30,7 +30,9 @@ pub use supervisor::{
     ChildFactory, StartedChild, Supervisor, SupervisorArgs, SupervisorError, SupervisorFactory, SupervisorHandle,
     SupervisorMsg,
 };
-pub use system::{ActorSystem, ExtraKind, RunPlacement, SystemConfig, SystemError};
+pub use system::{ActorSystem, Control, ControlError, Controlled, ExtraKind, RunPlacement, SystemConfig, SystemError};
 pub use webhook::{Accepted, Delivery, DeliveryError, WebhookArgs, WebhookFactory, WebhookMsg, WebhookSourceActor};
 pub use worker::{StepWorker, WorkerDeps, WorkerFactory, WorkerMsg};
-pub use workflow::{PublishError, PublishRequest, Published, WorkflowActor, WorkflowFactory, WorkflowMsg};
+pub use workflow::{
+    PublishError, PublishRequest, Published, WorkflowActor, WorkflowFactory, WorkflowMsg, publish_version,
+};

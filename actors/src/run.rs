@@ -422,6 +422,15 @@ impl RunState {
     /// Applies every result workers recorded for the attempts under way (queue dispatch), and
     /// keeps checking while some are.
     async fn collect(&mut self, myself: &ActorRef<RunMsg>) -> Result<(), ActorProcessingErr> {
+        // a run cancelled elsewhere (the API on another node): its workers drop its jobs
+        let row = self.deps.store.runs().get(self.run.id).await?;
+        if row.status.is_terminal() {
+            self.status = row.status;
+            let status = row.status;
+            self.log(None, "info", "run_finished", format!("run {status}"), json!({ "status": status })).await?;
+            myself.stop(None);
+            return Ok(());
+        }
         let rows = self.deps.store.runs().steps(self.run.id).await?;
         let mut done: Vec<(StepKey, u32, StepResult)> = self
             .in_flight

@@ -45,6 +45,8 @@ pub struct ActorSystem {
     runs: SupervisorHandle,
     schedules: SupervisorHandle,
     webhooks: SupervisorHandle,
+    /// The step-workers supervisor (queue dispatch with workers only).
+    workers: Option<SupervisorHandle>,
     /// The supervisors of `SystemConfig::extra_kinds`, by name.
     extras: std::collections::HashMap<String, SupervisorHandle>,
     deps: RunDeps,
@@ -94,6 +96,35 @@ impl SystemConfig {
             extra_kinds: Vec::new(),
         }
     }
+}
+
+/// What an admin may do to one actor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Stop it for good (its supervisor forgets it; a run, schedule or source comes back when
+    /// next needed or adopted).
+    Stop,
+    /// Stop it and start it again, reloading its state from the database.
+    Restart,
+}
+
+/// Why a control request was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ControlError {
+    #[error("actor {id} not found")]
+    NotFound { id: u64 },
+    /// Supervisors and the root are the tree itself: they are not stopped one by one.
+    #[error("actor {id} is a supervisor; only the actors under a kind's supervisor can be controlled")]
+    NotControllable { id: u64 },
+    #[error("the actor's supervisor is unavailable")]
+    Unavailable,
+}
+
+/// The controlled actor, for the caller's audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Controlled {
+    pub kind: ActorKind,
+    pub name: String,
 }
 
 /// Where a run is driven.
@@ -187,12 +218,14 @@ impl ActorSystem {
         let _first_start = schedules_handle.set(schedules.clone());
         let webhooks = root.start(WEBHOOK_SOURCES).await?;
         let webhooks = SupervisorHandle { actor: webhooks.cell.into(), stats: webhooks.stats };
+        let mut worker_pool = None;
         if matches!(deps.dispatch, Dispatch::Queue(_)) && workers > 0 {
             let pool = root.start(STEP_WORKERS).await?;
             let pool = SupervisorHandle { actor: pool.cell.into(), stats: pool.stats };
             for n in 0..workers {
                 pool.start(&format!("worker-{n}")).await?;
             }
+            worker_pool = Some(pool);
         }
         let mut extras = std::collections::HashMap::new();
         for extra in &extra_kinds {
@@ -204,12 +237,53 @@ impl ActorSystem {
         tasks.extend(notifier.listen());
         let kept = Kept { deps: deps.clone(), runs: runs.clone(), schedules: schedules.clone() };
         tasks.push(tokio::spawn(keep_node(kept, heartbeat_every)));
-        Ok(Self { registry, root, workflows, runs, schedules, webhooks, extras, deps, tasks })
+        Ok(Self { registry, root, workflows, runs, schedules, webhooks, workers: worker_pool, extras, deps, tasks })
     }
 
     /// Starts (or finds) the actor of a run, if no other live node drives it.
     pub async fn start_run(&self, run: RunId) -> Result<RunPlacement, SystemError> {
         start_here(&self.deps, &self.runs, run).await
+    }
+
+    /// Stops or restarts the actor with registry id `id`, through its kind's supervisor.
+    pub async fn control(&self, id: u64, action: Control) -> Result<Controlled, ControlError> {
+        let (node, parent) = find_node(&self.snapshot(), id, None).ok_or(ControlError::NotFound { id })?;
+        let supervisors = [&self.workflows, &self.runs, &self.schedules, &self.webhooks]
+            .into_iter()
+            .chain(self.extras.values())
+            .chain(self.workers.as_ref());
+        let supervisor = supervisors
+            .into_iter()
+            .find(|handle| Some(handle.stats.id) == parent)
+            .ok_or(ControlError::NotControllable { id })?;
+        let controlled = Controlled { kind: node.kind, name: node.name.clone() };
+        supervisor.stop(&node.name).map_err(|_| ControlError::Unavailable)?;
+        if action == Control::Restart {
+            // the stop is a message; wait until the supervisor has let the child go
+            for _ in 0..500 {
+                match supervisor.find(&node.name).await {
+                    Ok(None) => break,
+                    Ok(Some(_)) => tokio::time::sleep(Duration::from_millis(10)).await,
+                    Err(_) => return Err(ControlError::Unavailable),
+                }
+            }
+            supervisor.start(&node.name).await.map_err(|_| ControlError::Unavailable)?;
+        }
+        tracing::info!(actor = id, kind = ?controlled.kind, name = %controlled.name, ?action, "actor controlled");
+        Ok(controlled)
+    }
+
+    /// Tells the run's actor on this node to stop the run for good. Returns whether one was here;
+    /// a run driven on another node notices its cancelled row at its next check.
+    pub async fn cancel_run(&self, run: RunId) -> bool {
+        let Ok(Some(child)) = self.runs.find(&run.to_string()).await else { return false };
+        let actor: ractor::ActorRef<crate::run::RunMsg> = child.cell.into();
+        child.stats.enqueued();
+        if actor.send_message(crate::run::RunMsg::Cancel).is_err() {
+            child.stats.dequeued();
+            return false;
+        }
+        true
     }
 
     /// Starts an actor for every unfinished run this node may drive: its own, nobody's, and those
@@ -292,6 +366,13 @@ impl ActorSystem {
         self.tasks.iter().for_each(tokio::task::JoinHandle::abort);
         self.root.actor.stop(Some("shutting down".into()));
     }
+}
+
+/// The node with registry id `id` in `nodes`, and its parent's id.
+fn find_node(nodes: &[ActorNode], id: u64, parent: Option<u64>) -> Option<(ActorNode, Option<u64>)> {
+    nodes.iter().find_map(|node| {
+        if node.id == id { Some((node.clone(), parent)) } else { find_node(&node.children, id, Some(node.id)) }
+    })
 }
 
 /// Claims `run` for this node and starts its actor.

@@ -50,10 +50,41 @@ pub enum WorkflowMsg {
 #[derive(Debug, Clone)]
 pub struct PublishRequest {
     pub org: OrgId,
-    /// The workflow's name, written into the version's export file.
-    pub name: String,
-    pub graph: WorkflowGraph,
+    /// The version's export file: the graph, with the workflow's name and description.
+    pub file: ExportFile,
     pub by: By,
+}
+
+impl PublishRequest {
+    /// A request to publish `graph` under the workflow name `name`.
+    pub fn new(org: OrgId, name: impl Into<String>, graph: WorkflowGraph, by: By) -> Self {
+        Self { org, file: ExportFile::new(name, graph), by }
+    }
+}
+
+/// Validates, compiles and stores `request` as the next version of `workflow` (what the workflow
+/// actor does, without the schedule upkeep; for a node without an actor tree).
+pub async fn publish_version(
+    store: &Store,
+    workflow: WorkflowId,
+    request: PublishRequest,
+) -> Result<Published, PublishError> {
+    let PublishRequest { org, file, by } = request;
+    let plan = aos_schema::compile(&file.graph, &Catalog::builtin()).map_err(PublishError::Invalid)?;
+    let plan = serde_json::to_value(plan)
+        .map_err(|err| StoreError::Corrupt { what: "execution plan", reason: err.to_string() })?;
+    let text = file.to_canonical_string()?;
+    let checksum = file.checksum()?;
+    let new = NewVersion {
+        workflow_id: workflow,
+        org_id: org,
+        export: &text,
+        checksum: &checksum,
+        plan: &plan,
+        graph: &file.graph,
+    };
+    let version = store.workflows().publish(&new, by).await?;
+    Ok(Published { version: version.version, checksum })
 }
 
 /// The workflow actor.
@@ -113,23 +144,7 @@ impl Actor for WorkflowActor {
 
 impl WorkflowState {
     async fn publish(&self, request: PublishRequest) -> Result<Published, PublishError> {
-        let PublishRequest { org, name, graph, by } = request;
-        let plan = aos_schema::compile(&graph, &Catalog::builtin()).map_err(PublishError::Invalid)?;
-        let plan = serde_json::to_value(plan)
-            .map_err(|err| StoreError::Corrupt { what: "execution plan", reason: err.to_string() })?;
-        let export = ExportFile::new(name, graph);
-        let text = export.to_canonical_string()?;
-        let checksum = export.checksum()?;
-        let new = NewVersion {
-            workflow_id: self.args.workflow,
-            org_id: org,
-            export: &text,
-            checksum: &checksum,
-            plan: &plan,
-            graph: &export.graph,
-        };
-        let version = self.args.store.workflows().publish(&new, by).await?;
-        Ok(Published { version: version.version, checksum })
+        publish_version(&self.args.store, self.args.workflow, request).await
     }
 
     /// Starts this node's schedule actor for the workflow if the new version is scheduled, or

@@ -42,7 +42,7 @@ fn scheduled_graph() -> WorkflowGraph {
 }
 
 fn request(org: OrgId, graph: WorkflowGraph) -> PublishRequest {
-    PublishRequest { org, name: "wf".into(), graph, by: By::System }
+    PublishRequest::new(org, "wf", graph, By::System)
 }
 
 fn count(nodes: &[ActorNode], kind: ActorKind, name: &str) -> usize {

@@ -113,6 +113,8 @@ pub fn operations() -> Vec<Operation> {
         with(op("PUT", "/api/creators/me", "templates", "Create or change the caller's creator profile", "authenticated", 200), json!({ "handle": "ada", "display_name": "Ada", "bio": "" })),
         op("GET", "/api/creators/{handle}", "templates", "A creator's profile and published templates", "authenticated", 200),
         op("GET", "/api/admin/actors", "admin", "The live supervision tree", "platform admin", 200),
+        op("POST", "/api/admin/actors/{id}/stop", "admin", "Stop one actor for good (audited)", "platform admin", 200),
+        op("POST", "/api/admin/actors/{id}/restart", "admin", "Restart one actor, reloading it from the database (audited)", "platform admin", 200),
         op("GET", "/api/catalog", "workflows", "Every node kind with its ports and config fields", "public", 200),
         op("GET", "/healthz", "health", "The process answers", "public", 200),
         op("GET", "/readyz", "health", "The stores answer", "public", 200),

@@ -11,7 +11,7 @@ mod support_http;
 use std::time::Duration;
 
 use aos_persistence::{AuditQuery, Backend};
-use serde_json::json;
+use serde_json::{Value, json};
 use support_api::{Account, Api, runnable_graph};
 use support_http::wait_until;
 
@@ -210,5 +210,61 @@ async fn admin_sees_the_actor_tree(backend: Backend) {
     assert!(names.contains(&"runs"), "{names:?}");
     let refused = api.get("/api/admin/actors", &alice.token).await;
     assert_eq!(refused.status, 404, "not a platform admin");
+
+    // restart then stop one actor (a workflow's, started by a publish), audited in the admin's org
+    let org = root.org_id.clone();
+    let created = api
+        .call("POST", &format!("/api/orgs/{org}/workflows"), Some(&root.token), Some(json!({ "name": "Ops" })))
+        .await;
+    let wf = created.body["id"].as_str().unwrap().to_owned();
+    let graph = json!({ "nodes": [
+        { "id": "start", "kind": "trigger.manual", "label": "", "position": { "x": 0.0, "y": 0.0 }, "config": {} }
+    ], "edges": [] });
+    let put = api.call("PUT", &format!("/api/workflows/{wf}/graph"), Some(&root.token), Some(graph)).await;
+    assert!(put.status < 300, "{put:?}");
+    let published = api.call("POST", &format!("/api/workflows/{wf}/publish"), Some(&root.token), None).await;
+    assert_eq!(published.status, 201, "{published:?}");
+    fn find<'a>(nodes: &'a Value, kind: &str, name: &str) -> Option<&'a Value> {
+        nodes.as_array()?.iter().find_map(|n| {
+            if n["kind"] == kind && n["name"] == name { Some(n) } else { find(&n["children"], kind, name) }
+        })
+    }
+    let tree = api.get("/api/admin/actors", &root.token).await.body;
+    let actor = find(&tree, "workflow", &wf).expect("the publish went through the workflow's actor").clone();
+    let audited = api.audit_rows(&org).await;
+    let restarted = api
+        .call("POST", &format!("/api/admin/actors/{}/restart", actor["id"].as_str().unwrap()), Some(&root.token), None)
+        .await;
+    assert_eq!((restarted.status, restarted.body["status"].as_str()), (200, Some("restarted")), "{restarted:?}");
+    let tree = api.get("/api/admin/actors", &root.token).await.body;
+    let again = find(&tree, "workflow", &wf).expect("running again").clone();
+    let stopped = api
+        .call("POST", &format!("/api/admin/actors/{}/stop", again["id"].as_str().unwrap()), Some(&root.token), None)
+        .await;
+    assert_eq!(stopped.status, 200, "{stopped:?}");
+    let mut gone = false;
+    for _ in 0..100 {
+        if find(&api.get("/api/admin/actors", &root.token).await.body, "workflow", &wf).is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(gone, "the stopped actor left the tree");
+    assert_eq!(api.audit_rows(&org).await, audited + 2, "both actions audited");
+    let runs_supervisor = find(&tree, "supervisor", "runs").unwrap();
+    let refused = api
+        .call(
+            "POST",
+            &format!("/api/admin/actors/{}/stop", runs_supervisor["id"].as_str().unwrap()),
+            Some(&root.token),
+            None,
+        )
+        .await;
+    assert_eq!((refused.status, refused.code()), (409, "not_controllable"), "{refused:?}");
+    let missing = api.call("POST", "/api/admin/actors/999999999/restart", Some(&root.token), None).await;
+    assert_eq!(missing.status, 404);
+    let by_alice = api.call("POST", "/api/admin/actors/1/stop", Some(&alice.token), None).await;
+    assert_eq!(by_alice.status, 404, "not a platform admin");
     api.finish().await;
 }

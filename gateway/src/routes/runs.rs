@@ -228,6 +228,9 @@ async fn cancel(
         return Err(ApiError::Conflict { code: "run_finished", message: "the run has already finished".into() });
     }
     audit(&state, &access, "run.cancel", id, json!({})).await?;
+    if let Some(actors) = &state.actors {
+        actors.cancel_run(id).await;
+    }
     Ok(ApiJson(json!({ "run_id": id, "status": RunStatus::Cancelled })))
 }
 

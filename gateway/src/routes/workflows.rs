@@ -2,7 +2,7 @@
 //! graph; publish (validate + compile + an immutable version with its checksum); versions, one
 //! version, revert; the canonical export; import (with a dry run against an existing workflow).
 
-use aos_persistence::{NewVersion, NewWorkflow, Workflow, WorkflowPatch, WorkflowVersion};
+use aos_persistence::{NewWorkflow, Workflow, WorkflowPatch, WorkflowVersion};
 use aos_schema::{Catalog, ExportFile, OrgId, Role, WorkflowGraph, WorkflowId};
 use axum::Router;
 use axum::body::Bytes;
@@ -152,33 +152,27 @@ async fn publish(
 ) -> Result<(StatusCode, ApiJson<Published>), ApiError> {
     let (workflow, access) = workflow_access(&state, &principal, id, Role::Editor).await?;
     let graph = draft_graph(&state, access.org, id).await?;
-    let plan = aos_schema::compile(&graph, &Catalog::builtin()).map_err(|errors| {
-        let details = errors.iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect();
-        ApiError::Unprocessable {
-            code: "invalid_workflow",
-            message: format!("the workflow cannot be published: {errors}"),
-            details,
-        }
-    })?;
-    let plan = serde_json::to_value(&plan).map_err(|_| ApiError::Internal)?;
-    let file = export_file(&workflow, graph.clone());
-    let text = file.to_canonical_string().map_err(|_| ApiError::Internal)?;
-    let checksum = file.checksum().map_err(|_| ApiError::Internal)?;
-    let new = NewVersion {
-        workflow_id: id,
-        org_id: access.org,
-        export: &text,
-        checksum: &checksum,
-        plan: &plan,
-        graph: &graph,
+    let request = aos_actors::PublishRequest { org: access.org, file: export_file(&workflow, graph), by: access.actor };
+    // through the workflow's actor (which also starts or reloads its schedule) when this node
+    // has an actor tree
+    let published = match &state.actors {
+        Some(actors) => actors.publish(id, request).await,
+        None => aos_actors::publish_version(&state.store, id, request).await,
     };
-    let version = state.store.workflows().publish(&new, access.actor).await?;
-    if let Some(actors) = &state.actors
-        && let Err(err) = actors.sync_schedules().await
-    {
-        tracing::warn!(workflow_id = %id, error = %err, "could not start the workflow's schedule");
-    }
-    Ok((StatusCode::CREATED, ApiJson(Published { version: version.version, checksum: version.checksum })))
+    let published = published.map_err(|err| match err {
+        aos_actors::PublishError::Invalid(errors) => {
+            let details = errors.errors().iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect();
+            ApiError::Unprocessable {
+                code: "invalid_workflow",
+                message: format!("the workflow cannot be published: {errors}"),
+                details,
+            }
+        }
+        aos_actors::PublishError::Store(store) => ApiError::from(store),
+        aos_actors::PublishError::Export(_) => ApiError::Internal,
+        aos_actors::PublishError::Unavailable => ApiError::Unavailable { what: "the workflow's actor" },
+    })?;
+    Ok((StatusCode::CREATED, ApiJson(Published { version: published.version, checksum: published.checksum })))
 }
 
 /// A version as listed: everything but the stored plan and export text.
