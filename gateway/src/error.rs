@@ -97,6 +97,19 @@ impl ApiError {
     }
 }
 
+impl From<aos_realtime::RealtimeError> for ApiError {
+    fn from(err: aos_realtime::RealtimeError) -> Self {
+        match err {
+            aos_realtime::RealtimeError::RoomUnavailable { .. } => ApiError::Unavailable { what: "the live doc" },
+            aos_realtime::RealtimeError::GraphRejected { reason, .. } => {
+                ApiError::Unprocessable { code: "graph_rejected", message: reason, details: vec![] }
+            }
+            aos_realtime::RealtimeError::CompactionFailed { .. } => ApiError::Internal,
+            aos_realtime::RealtimeError::Store(store) => ApiError::from(store),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {

@@ -42,3 +42,35 @@ impl GraphWriter for StoreGraphWriter {
         Box::pin(async move { Ok(self.store.drafts().put(org, workflow, graph, by).await?) })
     }
 }
+
+/// Writes drafts into the workflow's live doc (one CRDT change, so open editors see it) and keeps
+/// the `workflow_drafts` row, which records who wrote it, in step.
+#[derive(Debug, Clone)]
+pub struct RoomGraphWriter {
+    pub store: Store,
+    pub rooms: aos_realtime::DocRooms,
+}
+
+impl GraphWriter for RoomGraphWriter {
+    fn write<'a>(
+        &'a self,
+        org: OrgId,
+        workflow: WorkflowId,
+        graph: &'a WorkflowGraph,
+        by: Actor,
+    ) -> BoxFuture<'a, Result<(), ApiError>> {
+        Box::pin(async move {
+            ensure_doc(&self.store, org, workflow).await?;
+            self.rooms.apply_graph(workflow, graph, &format!("api:{by}")).await?;
+            Ok(self.store.drafts().put(org, workflow, graph, by).await?)
+        })
+    }
+}
+
+/// Seeds the live doc of a workflow that has none yet from its stored draft (a workflow created
+/// before its doc existed, or on a node without rooms); a no-op once the doc exists.
+pub async fn ensure_doc(store: &Store, org: OrgId, workflow: WorkflowId) -> Result<(), ApiError> {
+    let stored = store.drafts().get(org, workflow).await?.map(|draft| draft.graph).unwrap_or_default();
+    aos_realtime::seed_doc(store, workflow, &stored).await?;
+    Ok(())
+}

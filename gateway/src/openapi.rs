@@ -112,6 +112,8 @@ pub fn operations() -> Vec<Operation> {
         op("GET", "/api/orgs/{org_id}/installations", "templates", "The org's installs", "viewer", 200),
         with(op("PUT", "/api/creators/me", "templates", "Create or change the caller's creator profile", "authenticated", 200), json!({ "handle": "ada", "display_name": "Ada", "bio": "" })),
         op("GET", "/api/creators/{handle}", "templates", "A creator's profile and published templates", "authenticated", 200),
+        op("GET", "/ws/docs/{workflow_id}", "live", "Co-edit the workflow's doc over the y-websocket protocol (`?token=`; viewers read-only)", "viewer", 101),
+        op("GET", "/ws/events", "live", "Run events of a workflow or a run (`?workflow=|run=&after=SEQ&token=`), resumable", "viewer", 101),
         op("GET", "/api/admin/actors", "admin", "The live supervision tree", "platform admin", 200),
         op("POST", "/api/admin/actors/{id}/stop", "admin", "Stop one actor for good (audited)", "platform admin", 200),
         op("POST", "/api/admin/actors/{id}/restart", "admin", "Restart one actor, reloading it from the database (audited)", "platform admin", 200),

@@ -96,6 +96,9 @@ impl BoundServer {
             args.auth.admin_emails.clone(),
         );
         let mut state = AppState::new(store, metrics);
+        if let Some(rooms) = actors.as_deref().and_then(doc_rooms) {
+            state = state.with_rooms(rooms);
+        }
         state.redis = redis;
         state.actors = actors;
         state.auth = Arc::new(auth);
@@ -159,11 +162,34 @@ async fn start_actors(store: &Store, redis: Option<&RedisLink>, args: &ServeArgs
     config.redis = redis.cloned();
     config.claim_timeout = Duration::from_millis(cluster.step_claim_timeout_ms.max(100));
     config.workers = if args.role == Role::Gateway { 0 } else { cluster.step_workers };
+    let fanout = match &args.redis_url {
+        Some(url) if redis.is_some() => {
+            Some(aos_persistence::DocFanout::connect(url, cluster.node_id(args.addr)).await?)
+        }
+        _ => None,
+    };
+    config.extra_kinds.push(doc_rooms_kind(store, fanout));
     let actors = ActorSystem::start_with(config).await?;
     let resumed = actors.resume_unfinished().await?;
     let scheduled = actors.sync_schedules().await?;
     tracing::info!(node = %actors.node_id(), resumed, scheduled, "actor tree started, unfinished runs resumed, schedules running");
     Ok(actors)
+}
+
+/// The doc-rooms kind of the actor tree: one `DocRoom` per open workflow doc, fanning out to
+/// other nodes' rooms through Redis when `fanout` is given.
+pub fn doc_rooms_kind(store: &Store, fanout: Option<aos_persistence::DocFanout>) -> aos_actors::ExtraKind {
+    let config = aos_realtime::RoomConfig { fanout, ..aos_realtime::RoomConfig::default() };
+    aos_actors::ExtraKind {
+        name: aos_realtime::DOC_ROOMS_KIND.to_owned(),
+        policy: aos_actors::RestartPolicy::default(),
+        factory: Arc::new(aos_realtime::DocRoomFactory { store: store.clone(), config }),
+    }
+}
+
+/// The doc rooms of a tree started with [`doc_rooms_kind`].
+pub fn doc_rooms(actors: &ActorSystem) -> Option<aos_realtime::DocRooms> {
+    actors.kind(aos_realtime::DOC_ROOMS_KIND).cloned().map(aos_realtime::DocRooms::new)
 }
 
 /// Creates the data dir, loads the keyring and opens (migrating) the configured database.

@@ -40,9 +40,22 @@ pub struct AppState {
     pub limits: Limits,
     /// Counts login attempts per email (built from `limits.logins_per_minute`).
     pub logins: RateLimiter,
+    /// This node's doc rooms (`/ws/docs`, and the live draft every graph read and write goes
+    /// through), when the actor tree runs them.
+    pub rooms: Option<aos_realtime::DocRooms>,
+    /// Run events for `/ws/events` subscribers.
+    pub events: aos_realtime::EventHub,
 }
 
 impl AppState {
+    /// Uses the actor tree's doc rooms: drafts are read from and written to the live docs.
+    pub fn with_rooms(mut self, rooms: aos_realtime::DocRooms) -> Self {
+        self.graphs =
+            Arc::new(crate::graph_writer::RoomGraphWriter { store: self.store.clone(), rooms: rooms.clone() });
+        self.rooms = Some(rooms);
+        self
+    }
+
     /// State with default auth settings (a fresh signing key, 15-minute access tokens, 30-day
     /// sessions, no platform admins) and no Redis or actors; tests adjust the fields they need.
     pub fn new(store: Store, metrics: MetricsHandle) -> Self {
@@ -54,6 +67,7 @@ impl AppState {
         );
         Self {
             graphs: Arc::new(StoreGraphWriter { store: store.clone() }),
+            events: aos_realtime::EventHub::new(store.clone(), aos_realtime::EventsConfig::default()),
             store,
             redis: None,
             metrics,
@@ -64,6 +78,7 @@ impl AppState {
             signup_credits_micros: DEFAULT_SIGNUP_CREDITS_MICROS,
             limits: Limits::default(),
             logins: RateLimiter::new(Limits::default().logins_per_minute),
+            rooms: None,
         }
     }
 }

@@ -94,6 +94,14 @@ impl FromRequestParts<AppState> for Principal {
             .map(str::trim)
             .filter(|token| !token.is_empty())
             .ok_or_else(|| ApiError::unauthorized("expected `Authorization: Bearer <token>`"))?;
+        Principal::from_token(state, token).await
+    }
+}
+
+impl Principal {
+    /// The caller a bearer token (an access token or an API key) names, if it is valid and live.
+    /// WebSocket clients pass it as `?token=`, since browsers cannot set headers on them.
+    pub async fn from_token(state: &AppState, token: &str) -> Result<Self, ApiError> {
         if token.starts_with(API_KEY_PREFIX) {
             let key = state
                 .store

@@ -9,6 +9,7 @@ pub(crate) mod billing;
 mod catalog;
 mod docs;
 mod health;
+mod live;
 pub(crate) mod metrics;
 mod orgs;
 mod runs;
@@ -46,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(secrets::routes())
         .merge(templates::routes())
         .merge(admin::routes())
+        .merge(live::routes())
         .merge(audit::routes())
         .merge(billing::routes())
         .fallback(unknown_route)

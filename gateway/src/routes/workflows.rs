@@ -375,7 +375,13 @@ fn graph_changes(old: &WorkflowGraph, new: &WorkflowGraph) -> Value {
 }
 
 /// The draft of a workflow of `org` (an empty graph before the first write).
+/// The workflow's draft: the live doc's graph where this node runs doc rooms (edges whose node was
+/// deleted concurrently included, so publishing reports them), else the stored draft.
 pub(crate) async fn draft_graph(state: &AppState, org: OrgId, id: WorkflowId) -> Result<WorkflowGraph, ApiError> {
+    if let Some(rooms) = &state.rooms {
+        crate::graph_writer::ensure_doc(&state.store, org, id).await?;
+        return Ok(rooms.graph(id).await?.with_dangling());
+    }
     Ok(state.store.drafts().get(org, id).await?.map(|draft| draft.graph).unwrap_or_default())
 }
 

@@ -108,10 +108,15 @@ impl Api {
             .expect("engine");
             let deps =
                 RunDeps { step_timeout: Duration::from_secs(30), ..RunDeps::new(store.clone(), Arc::new(engine)) };
-            Some(Arc::new(ActorSystem::start(deps).await.expect("actors")))
+            let mut config = aos_actors::SystemConfig::new(deps);
+            config.extra_kinds.push(aos_gateway::server::doc_rooms_kind(&store, None));
+            Some(Arc::new(ActorSystem::start_with(config).await.expect("actors")))
         } else {
             None
         };
+        if let Some(rooms) = actors.as_deref().and_then(aos_gateway::server::doc_rooms) {
+            state = state.with_rooms(rooms);
+        }
         state.actors = actors.clone();
         adjust(&mut state);
         let server = BoundServer::bind_with("127.0.0.1:0".parse().expect("addr"), state).await.expect("bind");
