@@ -15,7 +15,7 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::broadcast;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::session::{SessionEnd, WsFrame, close, close_code, from_axum, to_axum};
+use crate::session::{SessionEnd, WsFrame, axum_transport, close, close_code};
 
 /// What a subscriber watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -142,10 +142,7 @@ pub struct EventsSession {
 impl EventsSession {
     /// Serves an axum WebSocket.
     pub async fn serve_axum(self, socket: axum::extract::ws::WebSocket) -> SessionEnd {
-        let transport = socket
-            .map(|message| message.map(from_axum))
-            .with(|frame: WsFrame| futures_util::future::ready(Ok::<_, axum::Error>(to_axum(frame))));
-        self.serve(Box::pin(transport)).await
+        self.serve(axum_transport(socket)).await
     }
 
     /// Serves any transport of WebSocket frames: catch up from the log, then follow the hub.

@@ -85,10 +85,7 @@ pub enum SessionEnd {
 impl Session {
     /// Serves an axum WebSocket (the gateway's `/ws/docs/{workflow_id}` upgrade handler calls this).
     pub async fn serve_axum(self, socket: axum::extract::ws::WebSocket) -> SessionEnd {
-        let transport = socket
-            .map(|message| message.map(from_axum))
-            .with(|frame: WsFrame| futures_util::future::ready(Ok::<_, axum::Error>(to_axum(frame))));
-        self.serve(Box::pin(transport)).await
+        self.serve(axum_transport(socket)).await
     }
 
     /// Serves any transport of WebSocket frames.
@@ -182,6 +179,17 @@ where
     let _gone = transport.send(WsFrame::Close(Some((code, reason.to_owned())))).await;
     let _gone = transport.close().await;
     SessionEnd::Closed { code, reason: reason.to_owned() }
+}
+
+/// An axum WebSocket as a transport of frames (what both kinds of session serve).
+pub(crate) fn axum_transport(
+    socket: axum::extract::ws::WebSocket,
+) -> std::pin::Pin<Box<impl Stream<Item = Result<WsFrame, axum::Error>> + Sink<WsFrame, Error = axum::Error> + Send>> {
+    Box::pin(
+        socket
+            .map(|message| message.map(from_axum))
+            .with(|frame: WsFrame| futures_util::future::ready(Ok::<_, axum::Error>(to_axum(frame)))),
+    )
 }
 
 pub(crate) fn from_axum(message: axum::extract::ws::Message) -> WsFrame {
