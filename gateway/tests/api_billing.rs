@@ -43,6 +43,12 @@ async fn credits_gate_runs_and_usage_is_priced(backend: Backend) {
     assert_eq!((refused.status, refused.code()), (402, "credits_exhausted"), "{refused:?}");
     assert!(refused.body["error"]["message"].as_str().unwrap().contains("top up"));
     assert!(api.get(&format!("/api/orgs/{org}/runs"), &alice.token).await.body.as_array().unwrap().is_empty());
+    let source = api.post(&format!("/api/workflows/{wf}/webhooks"), &alice.token, json!({})).await;
+    assert_eq!(source.status, 201, "{source:?}");
+    let token = source.body["token"].as_str().unwrap();
+    let hook = api.client.post(api.url(&format!("/hooks/{token}"))).json(&json!({ "n": 1 })).send().await.unwrap();
+    assert_eq!(hook.status().as_u16(), 402, "a webhook delivery is a run too");
+    assert!(api.get(&format!("/api/orgs/{org}/runs"), &alice.token).await.body.as_array().unwrap().is_empty());
 
     let declined = api
         .post(

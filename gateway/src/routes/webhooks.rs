@@ -160,6 +160,8 @@ async fn ingress(
         .filter(|source| source.enabled)
         .ok_or_else(|| ApiError::not_found("webhook"))?;
     let actors = state.actors.as_ref().ok_or(ApiError::Unavailable { what: "webhook ingress" })?;
+    // a delivery makes a run: refused like any run once the org's credits are used up
+    crate::routes::billing::require_credits(&state, source.org_id).await?;
     let headers = headers
         .iter()
         .filter_map(|(name, value)| Some((name.as_str().to_ascii_lowercase(), value.to_str().ok()?.to_owned())))
