@@ -27,7 +27,7 @@ use crate::progress::{ReadyStep, RunOutcome, RunProgress, StepKey};
 use crate::recorded::{Replayed, Waits, replay};
 use crate::registry::ActorStats;
 use crate::step::{self, StepResult};
-use crate::supervisor::{spawn_child, startup_failed};
+use crate::supervisor::{parse_key, spawn_child};
 
 /// How a run's steps reach the engine.
 #[derive(Clone)]
@@ -267,10 +267,10 @@ impl Actor for RunActor {
                 }
                 state.apply(&myself, key, attempt, result).await?;
             }
-            RunMsg::Recorded { .. } => state.collect(&myself).await?,
+            RunMsg::Recorded { .. } => state.collect(&myself, false).await?,
             RunMsg::Check => {
                 state.checking = false;
-                state.collect(&myself).await?;
+                state.collect(&myself, true).await?;
             }
             RunMsg::Retry { key, .. } => {
                 if let Some(step) = state.in_flight.get(&key).map(|f| f.step.clone()) {
@@ -374,27 +374,7 @@ impl RunState {
         step: ReadyStep,
         attempt: u32,
     ) -> Result<(), ActorProcessingErr> {
-        let name = step.key.to_string();
-        self.deps
-            .store
-            .runs()
-            .start_attempt(&NewAttempt {
-                run_id: self.run.id,
-                org_id: self.run.org_id,
-                node_id: name.clone(),
-                attempt: i64::from(attempt),
-                status: StepStatus::Running,
-                input: Some(step.context.input.clone()),
-            })
-            .await?;
-        self.log(
-            Some(&name),
-            "info",
-            "step_started",
-            format!("{name} started"),
-            json!({ "attempt": attempt, "kind": step.kind }),
-        )
-        .await?;
+        step::start(&self.deps.store, &self.run, &step, attempt, None).await?;
         // a secret the store cannot read fails this actor, whose restart retries
         let request = step::request_for(&self.deps.store, &self.run, &step, attempt).await?;
         let engine = Arc::clone(&self.deps.engine);
@@ -420,13 +400,13 @@ impl RunState {
     }
 
     /// Applies every result workers recorded for the attempts under way (queue dispatch), and
-    /// keeps checking while some are.
-    async fn collect(&mut self, myself: &ActorRef<RunMsg>) -> Result<(), ActorProcessingErr> {
-        // a run cancelled elsewhere (the API on another node): its workers drop its jobs
-        let row = self.deps.store.runs().get(self.run.id).await?;
-        if row.status.is_terminal() {
-            self.status = row.status;
-            let status = row.status;
+    /// keeps checking while some are. The timer's check (`with_status`) also reads the run's row,
+    /// to end a run cancelled on another node (whose workers then drop its jobs); a notice does not
+    /// need to.
+    async fn collect(&mut self, myself: &ActorRef<RunMsg>, with_status: bool) -> Result<(), ActorProcessingErr> {
+        let status = if with_status { Some(self.deps.store.runs().get(self.run.id).await?.status) } else { None };
+        if let Some(status) = status.filter(|s| s.is_terminal()) {
+            self.status = status;
             self.log(None, "info", "run_finished", format!("run {status}"), json!({ "status": status })).await?;
             myself.stop(None);
             return Ok(());
@@ -631,7 +611,7 @@ impl crate::supervisor::ChildFactory for RunFactory {
     ) -> crate::supervisor::BoxFuture<Result<ractor::ActorCell, ractor::SpawnErr>> {
         let deps = self.deps.clone();
         Box::pin(async move {
-            let run_id: RunId = key.parse().map_err(|_| startup_failed(format!("{key:?} is not a run id")))?;
+            let run_id: RunId = parse_key(&key, "run id")?;
             spawn_child(RunActor, RunArgs { run_id, deps, stats }, supervisor).await
         })
     }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use aos_engine_link::{Engine, PROTOCOL_VERSION, StepError, StepMeta, StepOutput, StepRequest, WireSecret};
 use aos_persistence::{
-    Actor as AuditActor, AttemptOutcome, NewRunLog, NewUsage, Run, RunStep, SecretUse, Store, StoreError,
+    Actor as AuditActor, AttemptOutcome, NewAttempt, NewRunLog, NewUsage, Run, RunStep, SecretUse, Store, StoreError,
 };
 use aos_schema::{NodeId, StepStatus, referenced_secrets};
 use serde_json::json;
@@ -53,6 +53,51 @@ pub async fn request_for(store: &Store, run: &Run, step: &ReadyStep, attempt: u3
         context: step.context.clone(),
         secrets,
     })
+}
+
+/// Starts attempt `attempt` of `step`: its `running` row and its `step_started` log row (naming the
+/// `worker` that runs it, if any). Returns `false`, writing nothing more, when the attempt had been
+/// started already (another copy of the same job).
+pub async fn start(
+    store: &Store,
+    run: &Run,
+    step: &ReadyStep,
+    attempt: u32,
+    worker: Option<&str>,
+) -> Result<bool, StoreError> {
+    let name = step.key.to_string();
+    let started = store
+        .runs()
+        .start_attempt(&NewAttempt {
+            run_id: run.id,
+            org_id: run.org_id,
+            node_id: name.clone(),
+            attempt: i64::from(attempt),
+            status: StepStatus::Running,
+            input: Some(step.context.input.clone()),
+        })
+        .await?;
+    if !started.is_new() {
+        return Ok(false);
+    }
+    let mut data = json!({ "attempt": attempt, "kind": step.kind });
+    if let Some(worker) = worker {
+        data["worker"] = json!(worker);
+    }
+    store
+        .runs()
+        .append_log(&NewRunLog {
+            run_id: run.id,
+            org_id: run.org_id,
+            workflow_id: run.workflow_id,
+            node_id: Some(name.clone()),
+            level: "info",
+            event: "step_started",
+            message: format!("{name} started"),
+            data,
+        })
+        .await?;
+    Ok(true)
 }
 
 /// Runs `request` on `engine` within `timeout` (a timeout is a retryable `step_timeout`). Returns

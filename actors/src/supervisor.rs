@@ -54,6 +54,11 @@ pub fn startup_failed(reason: impl Into<String>) -> SpawnErr {
     SpawnErr::StartupFailed(reason.into().into())
 }
 
+/// A child key read as the id it names (`what`: "run id", "workflow id", ...).
+pub fn parse_key<T: std::str::FromStr>(key: &str, what: &str) -> Result<T, SpawnErr> {
+    key.parse().map_err(|_| startup_failed(format!("{key:?} is not a {what}")))
+}
+
 /// The runs supervisor a factory needs, once the tree has started it.
 pub fn runs_ready(runs: &std::sync::OnceLock<SupervisorHandle>) -> Result<SupervisorHandle, SpawnErr> {
     runs.get().cloned().ok_or_else(|| startup_failed("the runs supervisor is not up"))

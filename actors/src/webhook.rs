@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use sha2::Sha256;
 
 use crate::registry::ActorStats;
-use crate::supervisor::{SupervisorHandle, runs_ready, spawn_child, startup_failed};
+use crate::supervisor::{SupervisorHandle, parse_key, runs_ready, spawn_child};
 
 /// Headers never copied into the run's trigger payload (they carry credentials).
 const PRIVATE_HEADERS: [&str; 6] =
@@ -279,8 +279,7 @@ impl crate::supervisor::ChildFactory for WebhookFactory {
         let runs = runs_ready(&self.runs);
         Box::pin(async move {
             let runs = runs?;
-            let source: WebhookSourceId =
-                key.parse().map_err(|_| startup_failed(format!("{key:?} is not a source id")))?;
+            let source: WebhookSourceId = parse_key(&key, "source id")?;
             spawn_child(WebhookSourceActor, WebhookArgs { source, store, runs, stats }, supervisor).await
         })
     }

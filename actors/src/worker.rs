@@ -14,10 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aos_engine_link::Engine;
-use aos_persistence::{Delivery, NewAttempt, NewRunLog, Recorded, StepQueue, Store, StoreError};
+use aos_persistence::{Delivery, StepQueue, Store, StoreError};
 use aos_schema::{ExecutionPlan, StepStatus, WorkflowId};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
-use serde_json::json;
 
 use crate::notice::{Notifier, StepNotice};
 use crate::progress::RunProgress;
@@ -191,34 +190,8 @@ impl WorkerState {
             tracing::warn!(run_id = %run.id, step = %job.step_key, "step job names no ready step, dropped");
             return self.ack(delivery).await;
         };
-        if existing.is_none() {
-            let started = store
-                .runs()
-                .start_attempt(&NewAttempt {
-                    run_id: run.id,
-                    org_id: run.org_id,
-                    node_id: job.step_key.clone(),
-                    attempt,
-                    status: StepStatus::Running,
-                    input: Some(ready.context.input.clone()),
-                })
-                .await?;
-            if let Recorded::Duplicate(_) = started {
-                return self.ack(delivery).await;
-            }
-            store
-                .runs()
-                .append_log(&NewRunLog {
-                    run_id: run.id,
-                    org_id: run.org_id,
-                    workflow_id: run.workflow_id,
-                    node_id: Some(job.step_key.clone()),
-                    level: "info",
-                    event: "step_started",
-                    message: format!("{} started", job.step_key),
-                    data: json!({ "attempt": job.attempt, "kind": ready.kind, "worker": self.consumer }),
-                })
-                .await?;
+        if existing.is_none() && !step::start(&store, &run, &ready, job.attempt, Some(&self.consumer)).await? {
+            return self.ack(delivery).await;
         }
         let request = step::request_for(&store, &run, &ready, job.attempt).await?;
         let timeout = step::node_timeout(&ready.config).unwrap_or(self.deps.step_timeout);

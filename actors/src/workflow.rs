@@ -14,7 +14,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use crate::registry::{ActorKind, ActorStats};
 use crate::schedule::ScheduleMsg;
-use crate::supervisor::{BoxFuture, ChildFactory, SupervisorHandle, spawn_child, startup_failed};
+use crate::supervisor::{BoxFuture, ChildFactory, SupervisorHandle, parse_key, spawn_child};
 
 /// A stored version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,8 +195,7 @@ impl ChildFactory for WorkflowFactory {
         let store = self.store.clone();
         let schedules = Arc::clone(&self.schedules);
         Box::pin(async move {
-            let workflow: WorkflowId =
-                key.parse().map_err(|_| startup_failed(format!("{key:?} is not a workflow id")))?;
+            let workflow: WorkflowId = parse_key(&key, "workflow id")?;
             spawn_child(WorkflowActor, WorkflowArgs { workflow, store, schedules, stats }, supervisor).await
         })
     }

@@ -12,7 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aos_actors::supervisor::{BoxFuture, ChildFactory, spawn_child, startup_failed};
+use aos_actors::supervisor::{BoxFuture, ChildFactory, parse_key, spawn_child};
 use aos_actors::{ActorKind, ActorStats};
 use aos_persistence::{DocBroadcast, DocFanout, NewDocUpdate, Store, Timestamp};
 use aos_schema::doc::{ApplyStats, DocGraph};
@@ -632,8 +632,7 @@ impl ChildFactory for DocRoomFactory {
         let store = self.store.clone();
         let config = self.config.clone();
         Box::pin(async move {
-            let workflow: WorkflowId =
-                key.parse().map_err(|_| startup_failed(format!("{key:?} is not a workflow id")))?;
+            let workflow: WorkflowId = parse_key(&key, "workflow id")?;
             spawn_child(DocRoom, DocRoomArgs { workflow, store, config, stats }, supervisor).await
         })
     }
