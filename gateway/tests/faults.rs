@@ -313,3 +313,59 @@ async fn a_full_data_dir_refuses_clearly_and_recovers_without_corruption() {
     server.wait().await.unwrap();
     assert_eq!(integrity_check(&data_dir.join("automateos.db")), "ok", "the database survived intact");
 }
+
+/// A private `redis-server` on `port`, append-only with an fsync per write (how the step stream
+/// must be run), its files in `dir`; killed on drop.
+fn redis_server(port: u16, dir: &Path) -> std::process::Child {
+    std::process::Command::new("redis-server")
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "yes"])
+        .args(["--appendfsync", "always", "--dir"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_and_restarted_under_load_loses_nothing() {
+    let fixture = aos_persistence::testing::TestStore::new(aos_persistence::Backend::Postgres).await;
+    let aos_persistence::DatabaseTarget::Postgres(database_url) = fixture.target.clone() else { unreachable!() };
+    let redis_dir = temp_dir("redis");
+    let redis_port = free_port();
+    let mut redis = redis_server(redis_port, &redis_dir);
+    let redis_url = format!("redis://127.0.0.1:{redis_port}");
+    let up = wait_until(Duration::from_secs(10), || async {
+        std::net::TcpStream::connect(("127.0.0.1", redis_port)).is_ok()
+    })
+    .await;
+    assert!(up, "redis-server listens");
+    let port = free_port();
+    let data = temp_dir("redis-node");
+    let data_dir = data.join("data");
+    let env = [
+        ("AOS_DATA_DIR", data_dir.to_str().unwrap()),
+        ("DATABASE_URL", database_url.as_str()),
+        ("REDIS_URL", redis_url.as_str()),
+        ("AOS_NODE_ID", "redis-fault"),
+    ];
+    let _server = automateos(&["serve"], port, &env);
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(healthy(&base).await);
+    let (api_token, hook) = hooked_workflow(&base).await;
+
+    let mut sent = Sent::default();
+    let every = Duration::from_millis(25);
+    send(&hook, 0..15, every, &mut sent).await;
+    redis.kill().unwrap(); // SIGKILL: only what the append-only file holds survives
+    redis.wait().unwrap();
+    send(&hook, 15..30, every, &mut sent).await;
+    let mut redis = redis_server(redis_port, &redis_dir);
+    send(&hook, 30..60, every, &mut sent).await;
+    every_accepted_run_succeeded_once(&base, &api_token, &sent).await;
+    let _ = redis.kill();
+    let _ = redis.wait();
+    let _ = std::fs::remove_dir_all(redis_dir);
+    let _ = std::fs::remove_dir_all(data);
+    fixture.cleanup().await;
+}
