@@ -323,6 +323,10 @@ impl ChildFactory for SupervisorFactory {
 pub struct SupervisorHandle {
     pub actor: ActorRef<SupervisorMsg>,
     pub stats: Arc<ActorStats>,
+    /// For a kind supervisor: its parent and its key there. When the parent has restarted the
+    /// kind (after an escalation) the actor above is gone; the handle then reaches the new one
+    /// through the parent, so holders of the handle keep working.
+    pub parent: Option<Arc<(SupervisorHandle, String)>>,
 }
 
 /// Why a request to a supervisor failed.
@@ -335,11 +339,40 @@ pub enum SupervisorError {
 }
 
 impl SupervisorHandle {
+    /// The handle of a top-level supervisor (nothing to re-resolve it through).
+    pub fn new(actor: ActorRef<SupervisorMsg>, stats: Arc<ActorStats>) -> Self {
+        Self { actor, stats, parent: None }
+    }
+
+    /// The handle of the child supervisor `key` that `parent` started.
+    pub fn child_of(parent: &SupervisorHandle, key: &str, started: StartedChild) -> Self {
+        Self {
+            actor: started.cell.into(),
+            stats: started.stats,
+            parent: Some(Arc::new((parent.clone(), key.to_owned()))),
+        }
+    }
+
+    /// The live actor behind this handle: the one it was made with, or, once that has stopped,
+    /// the one its parent runs under the same key now (a restarted kind supervisor).
+    async fn target(&self) -> Result<(ActorRef<SupervisorMsg>, Arc<ActorStats>), SupervisorError> {
+        let stopped = matches!(self.actor.get_status(), ractor::ActorStatus::Stopping | ractor::ActorStatus::Stopped);
+        match (&self.parent, stopped) {
+            (Some(parent), true) => {
+                let (parent, key) = parent.as_ref();
+                let started = Box::pin(parent.find(key)).await?.ok_or(SupervisorError::Unavailable)?;
+                Ok((started.cell.into(), started.stats))
+            }
+            _ => Ok((self.actor.clone(), Arc::clone(&self.stats))),
+        }
+    }
+
     /// Starts (or finds) the child `key`.
     pub async fn start(&self, key: &str) -> Result<StartedChild, SupervisorError> {
-        self.stats.enqueued();
+        let (actor, stats) = self.target().await?;
+        stats.enqueued();
         let key = key.to_owned();
-        let answer = self.actor.call(|reply| SupervisorMsg::Start { key, reply }, None).await;
+        let answer = actor.call(|reply| SupervisorMsg::Start { key, reply }, None).await;
         match answer {
             Ok(ractor::rpc::CallResult::Success(result)) => result.map_err(SupervisorError::StartFailed),
             _ => Err(SupervisorError::Unavailable),
@@ -357,9 +390,10 @@ impl SupervisorHandle {
 
     /// The child `key` if it runs now.
     pub async fn find(&self, key: &str) -> Result<Option<StartedChild>, SupervisorError> {
-        self.stats.enqueued();
+        let (actor, stats) = self.target().await?;
+        stats.enqueued();
         let key = key.to_owned();
-        match self.actor.call(|reply| SupervisorMsg::Find { key, reply }, None).await {
+        match actor.call(|reply| SupervisorMsg::Find { key, reply }, None).await {
             Ok(ractor::rpc::CallResult::Success(found)) => Ok(found),
             _ => Err(SupervisorError::Unavailable),
         }
@@ -367,8 +401,9 @@ impl SupervisorHandle {
 
     /// The keys of the live children.
     pub async fn children(&self) -> Result<Vec<String>, SupervisorError> {
-        self.stats.enqueued();
-        match self.actor.call(SupervisorMsg::Children, None).await {
+        let (actor, stats) = self.target().await?;
+        stats.enqueued();
+        match actor.call(SupervisorMsg::Children, None).await {
             Ok(ractor::rpc::CallResult::Success(keys)) => Ok(keys),
             _ => Err(SupervisorError::Unavailable),
         }

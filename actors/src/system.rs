@@ -207,21 +207,21 @@ impl ActorSystem {
             stats: Arc::clone(&root_stats),
         };
         let (root_actor, _) = Actor::spawn(None, Supervisor, args).await?;
-        let root = SupervisorHandle { actor: root_actor, stats: root_stats };
+        let root = SupervisorHandle::new(root_actor, root_stats);
         let workflows = root.start(WORKFLOWS).await?;
-        let workflows = SupervisorHandle { actor: workflows.cell.into(), stats: workflows.stats };
+        let workflows = SupervisorHandle::child_of(&root, WORKFLOWS, workflows);
         let runs = root.start(RUNS).await?;
-        let runs = SupervisorHandle { actor: runs.cell.into(), stats: runs.stats };
+        let runs = SupervisorHandle::child_of(&root, RUNS, runs);
         let _first_start = runs_handle.set(runs.clone());
         let schedules = root.start(SCHEDULES).await?;
-        let schedules = SupervisorHandle { actor: schedules.cell.into(), stats: schedules.stats };
+        let schedules = SupervisorHandle::child_of(&root, SCHEDULES, schedules);
         let _first_start = schedules_handle.set(schedules.clone());
         let webhooks = root.start(WEBHOOK_SOURCES).await?;
-        let webhooks = SupervisorHandle { actor: webhooks.cell.into(), stats: webhooks.stats };
+        let webhooks = SupervisorHandle::child_of(&root, WEBHOOK_SOURCES, webhooks);
         let mut worker_pool = None;
         if matches!(deps.dispatch, Dispatch::Queue(_)) && workers > 0 {
             let pool = root.start(STEP_WORKERS).await?;
-            let pool = SupervisorHandle { actor: pool.cell.into(), stats: pool.stats };
+            let pool = SupervisorHandle::child_of(&root, STEP_WORKERS, pool);
             for n in 0..workers {
                 pool.start(&format!("worker-{n}")).await?;
             }
@@ -230,7 +230,7 @@ impl ActorSystem {
         let mut extras = std::collections::HashMap::new();
         for extra in &extra_kinds {
             let started = root.start(&extra.name).await?;
-            extras.insert(extra.name.clone(), SupervisorHandle { actor: started.cell.into(), stats: started.stats });
+            extras.insert(extra.name.clone(), SupervisorHandle::child_of(&root, &extra.name, started));
         }
         deps.store.nodes().heartbeat(&deps.node.id).await?;
         let mut tasks = Vec::new();
@@ -398,6 +398,30 @@ async fn sync_schedules(store: &aos_persistence::Store, schedules: &SupervisorHa
     Ok(scheduled.len())
 }
 
+/// Starts an actor for every unfinished run this node owns that has none: a run whose actor gave
+/// up (its restarts failed while the database was down, or its supervisor escalated and came back
+/// empty) is driven again once the database answers, without waiting for a process restart.
+async fn restart_lost_runs(deps: &RunDeps, runs: &SupervisorHandle) -> Result<(), SystemError> {
+    let owned = deps.store.nodes().owned_runs(&deps.node.id, OWNED_BATCH).await?;
+    if owned.is_empty() {
+        return Ok(());
+    }
+    let live: std::collections::HashSet<String> = runs.children().await?.into_iter().collect();
+    for run in owned {
+        let key = run.to_string();
+        if !live.contains(&key) {
+            match runs.start(&key).await {
+                Ok(_) => tracing::info!(run_id = %run, "run had lost its actor, started it again"),
+                Err(err) => tracing::warn!(run_id = %run, error = %err, "could not start a lost run"),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The most owned runs checked per heartbeat.
+const OWNED_BATCH: i64 = 10_000;
+
 /// What the node-keeping loop works with.
 struct Kept {
     deps: RunDeps,
@@ -428,6 +452,9 @@ async fn keep_node(kept: Kept, every: Duration) {
                 Ok(_) => {}
                 Err(err) => tracing::warn!(run_id = %run, error = %err, "could not adopt run"),
             }
+        }
+        if let Err(err) = restart_lost_runs(&deps, &runs).await {
+            tracing::warn!(node = %deps.node.id, error = %err, "cannot check this node's runs");
         }
         if let Err(err) = sync_schedules(&deps.store, &schedules).await {
             tracing::warn!(node = %deps.node.id, error = %err, "cannot sync schedules");

@@ -133,7 +133,7 @@ async fn a_panicking_child_restarts_reloading_its_state_then_escalates() {
         stats: Arc::clone(&stats),
     };
     let (actor, supervisor_done) = Actor::spawn(None, Supervisor, args).await.unwrap();
-    let supervisor = SupervisorHandle { actor, stats };
+    let supervisor = SupervisorHandle::new(actor, stats);
     let cell = supervisor.start("worker-1").await.unwrap().cell;
     assert_eq!(loaded(&cell).await, 1);
     assert_eq!(supervisor.children().await.unwrap(), ["worker-1"]);
@@ -177,9 +177,9 @@ async fn an_escalating_supervisor_is_restarted_by_its_parent() {
         stats: Arc::clone(&root_stats),
     };
     let (root_actor, _) = Actor::spawn(None, Supervisor, args).await.unwrap();
-    let root = SupervisorHandle { actor: root_actor.clone(), stats: root_stats };
+    let root = SupervisorHandle::new(root_actor.clone(), root_stats);
     let workers = root.start("step-workers").await.unwrap();
-    let workers = SupervisorHandle { actor: workers.cell.into(), stats: workers.stats };
+    let workers = SupervisorHandle::child_of(&root, "step-workers", workers);
     // one restart allowed, the second failure escalates to the root
     boom(&workers.start("w").await.unwrap().cell).await;
     assert!(eventually(|| find(&registry, "w").is_some_and(|n| n.restarts == 1)).await);
@@ -197,10 +197,6 @@ async fn an_escalating_supervisor_is_restarted_by_its_parent() {
     assert_eq!(tree[0].children.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["step-workers"]);
     assert!(tree[0].children[0].children.is_empty(), "the escalated subtree was stopped");
     assert_eq!(root_actor.get_status(), ractor::ActorStatus::Running, "the root itself stays up");
-    // the restarted supervisor takes new children again
-    let fresh = SupervisorHandle {
-        actor: root.start("step-workers").await.unwrap().cell.into(),
-        stats: root.start("step-workers").await.unwrap().stats,
-    };
-    assert_eq!(loaded(&fresh.start("w").await.unwrap().cell).await, store.starts.load(Ordering::SeqCst));
+    // the restarted supervisor takes new children again, through the handle made for the old one
+    assert_eq!(loaded(&workers.start("w").await.unwrap().cell).await, store.starts.load(Ordering::SeqCst));
 }

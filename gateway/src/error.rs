@@ -123,6 +123,10 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { what } => {
                 ApiError::Conflict { code: "conflict", message: format!("{} already exists", public_conflict(&what)) }
             }
+            StoreError::Unavailable { reason } => {
+                tracing::warn!(reason = %reason, "the database is unavailable");
+                ApiError::Unavailable { what: "the database" }
+            }
             StoreError::StorageFull => {
                 tracing::error!("the database's storage is full, writes are refused");
                 ApiError::StorageFull

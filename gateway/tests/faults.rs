@@ -369,3 +369,108 @@ async fn redis_killed_and_restarted_under_load_loses_nothing() {
     let _ = std::fs::remove_dir_all(data);
     fixture.cleanup().await;
 }
+
+/// A private Postgres cluster (initdb as the `postgres` user in a temp dir, trust auth, its own
+/// port), so the test may stop and start it without touching the shared server.
+struct PrivatePostgres {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl PrivatePostgres {
+    const BIN: &'static str = "/usr/lib/postgresql/15/bin";
+
+    fn as_postgres(args: &[&str]) -> std::process::Output {
+        std::process::Command::new("runuser").args(["-u", "postgres", "--"]).args(args).output().expect("runuser runs")
+    }
+
+    fn init() -> Self {
+        let dir = std::env::temp_dir().join(format!("aos-fault-pg-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let chown = std::process::Command::new("chown").args(["postgres:postgres"]).arg(&dir).status().unwrap();
+        assert!(chown.success(), "the Postgres fault test needs root and a postgres user");
+        let data = dir.join("data");
+        let initdb = format!("{}/initdb", Self::BIN);
+        let out = Self::as_postgres(&[&initdb, "-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres"]);
+        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        let cluster = Self { dir, port: free_port() };
+        cluster.start();
+        cluster
+    }
+
+    fn pg_ctl(&self, action: &str) -> std::process::Output {
+        let pg_ctl = format!("{}/pg_ctl", Self::BIN);
+        let data = self.dir.join("data");
+        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.dir.display());
+        let log = self.dir.join("postgres.log");
+        Self::as_postgres(&[
+            &pg_ctl,
+            "-D",
+            data.to_str().unwrap(),
+            "-o",
+            &options,
+            "-l",
+            log.to_str().unwrap(),
+            "-w",
+            "-m",
+            "fast",
+            action,
+        ])
+    }
+
+    fn start(&self) {
+        let out = self.pg_ctl("start");
+        assert!(out.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn stop(&self) {
+        let out = self.pg_ctl("stop");
+        assert!(out.status.success(), "pg_ctl stop: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let _ = self.pg_ctl("stop");
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restarted_under_load_refuses_clearly_and_loses_nothing() {
+    let postgres = PrivatePostgres::init();
+    let url = postgres.url();
+    let port = free_port();
+    let data = temp_dir("pg-node");
+    let data_dir = data.join("data");
+    let env = [("AOS_DATA_DIR", data_dir.to_str().unwrap()), ("DATABASE_URL", url.as_str())];
+    let mut server = automateos(&["serve"], port, &env);
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(healthy(&base).await);
+    let (api_token, hook) = hooked_workflow(&base).await;
+
+    let mut sent = Sent::default();
+    let every = Duration::from_millis(25);
+    send(&hook, 0..15, every, &mut sent).await;
+    postgres.stop();
+    send(&hook, 15..20, every, &mut sent).await;
+    postgres.start();
+    send(&hook, 20..60, every, &mut sent).await;
+    assert!(server.try_wait().unwrap().is_none(), "the server lives through the outage");
+    for (key, status, body) in &sent.refused {
+        assert_eq!(*status, 503, "{key}: refused with {status}: {body}\n{}", log_tail(port));
+    }
+    every_accepted_run_succeeded_once(&base, &api_token, &sent).await;
+    let mut resent = Sent::default();
+    for (key, _, _) in &sent.refused {
+        let i: usize = key.trim_start_matches("k-").parse().unwrap();
+        send(&hook, i..i + 1, Duration::ZERO, &mut resent).await;
+    }
+    assert!(resent.refused.is_empty(), "{:?}", resent.refused);
+    every_accepted_run_succeeded_once(&base, &api_token, &resent).await;
+    let _ = std::fs::remove_dir_all(data);
+}

@@ -87,7 +87,8 @@ impl Db {
             .map_err(|err| StoreError::Config { reason: format!("invalid postgres url: {err}") })?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
+            // with the database down, a request fails in seconds (503) instead of hanging
+            .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await?;
         Ok(Db::Postgres(pool))

@@ -33,7 +33,11 @@ pub enum StoreError {
     /// The database's disk is full: nothing was written (SQLite `SQLITE_FULL`, Postgres `53100`).
     #[error("the database's storage is full")]
     StorageFull,
-    /// Any other database failure (connection lost, timeout, ...).
+    /// The database cannot be reached right now (no connection within the pool's wait, a broken
+    /// connection): worth retrying later, nothing was written.
+    #[error("the database is unavailable: {reason}")]
+    Unavailable { reason: String },
+    /// Any other database failure.
     #[error("database error: {0}")]
     Database(sqlx::Error),
 }
@@ -56,12 +60,13 @@ impl From<sqlx::Error> for StoreError {
                 return StoreError::Conflict { what };
             }
         }
-        if let sqlx::Error::Io(io) = &err
-            && io.kind() == std::io::ErrorKind::StorageFull
-        {
-            return StoreError::StorageFull;
+        match &err {
+            sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => StoreError::StorageFull,
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable { reason: err.to_string() }
+            }
+            _ => StoreError::Database(err),
         }
-        StoreError::Database(err)
     }
 }
 

@@ -31,8 +31,9 @@ async fn rooms(store: aos_persistence::Store) -> DocRooms {
         stats: Arc::clone(&stats),
     };
     let (root, _) = Actor::spawn(None, Supervisor, args).await.expect("root");
-    let kind = SupervisorHandle { actor: root, stats }.start(aos_realtime::DOC_ROOMS_KIND).await.expect("kind");
-    DocRooms::new(SupervisorHandle { actor: kind.cell.into(), stats: kind.stats })
+    let root = SupervisorHandle::new(root, stats);
+    let kind = root.start(aos_realtime::DOC_ROOMS_KIND).await.expect("kind");
+    DocRooms::new(SupervisorHandle::child_of(&root, aos_realtime::DOC_ROOMS_KIND, kind))
 }
 
 fn room_log(c: &mut Criterion) {

@@ -17,9 +17,7 @@ const WASM_LINKER: &str = "wasm-ld-22";
 /// size); returns the `.wasm` file.
 pub fn build_release(package: &str) -> Result<PathBuf> {
     status(&mut build_command(package, &["--profile", "web"])?, "wasm32 release build")?;
-    Ok(PathBuf::from(target_dir())
-        .join("wasm32-unknown-unknown/web")
-        .join(format!("{package}.wasm")))
+    Ok(PathBuf::from(target_dir()).join("wasm32-unknown-unknown/web").join(format!("{package}.wasm")))
 }
 
 /// `cargo build -p package --target wasm32-unknown-unknown`, by rustup's cargo where it has the

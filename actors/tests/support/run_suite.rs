@@ -352,7 +352,7 @@ async fn a_failing_run_actor_is_restarted_by_its_supervisor_and_the_run_complete
         stats: Arc::clone(&stats),
     };
     let (supervisor, _) = Actor::spawn(None, aos_actors::Supervisor, args).await.unwrap();
-    let runs = aos_actors::SupervisorHandle { actor: supervisor, stats };
+    let runs = aos_actors::SupervisorHandle::new(supervisor, stats);
     let child = runs.start(&run.to_string()).await.unwrap();
     // a result for a step the run never started: the actor fails on it
     let actor: ractor::ActorRef<RunMsg> = child.cell.clone().into();

@@ -113,6 +113,21 @@ impl Nodes<'_> {
         Ok(ids.into_iter().map(RunId::from).collect())
     }
 
+    /// Unfinished runs `node` owns (oldest first): the node checks each has its actor.
+    pub async fn owned_runs(&self, node: &str, limit: i64) -> StoreResult<Vec<RunId>> {
+        let ids: Vec<uuid::Uuid> = with_pool!(self.db, |pool| {
+            sqlx::query_scalar(
+                "SELECT id FROM runs WHERE status IN ('queued', 'running') AND owner_node = $1 \
+                 ORDER BY created_at, id LIMIT $2",
+            )
+            .bind(node)
+            .bind(limit.clamp(1, 100_000))
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(ids.into_iter().map(RunId::from).collect())
+    }
+
     /// The node that drives `run`, if any.
     pub async fn owner_of(&self, run: RunId) -> StoreResult<Option<String>> {
         let owner: Option<Option<String>> = with_pool!(self.db, |pool| {

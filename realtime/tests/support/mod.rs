@@ -101,9 +101,9 @@ impl TestServer {
             stats: Arc::clone(&root_stats),
         };
         let (root, _) = Actor::spawn(None, Supervisor, args).await.expect("root supervisor");
-        let root_handle = SupervisorHandle { actor: root.clone(), stats: root_stats };
+        let root_handle = SupervisorHandle::new(root.clone(), root_stats);
         let kind = root_handle.start(aos_realtime::DOC_ROOMS_KIND).await.expect("doc-rooms supervisor");
-        let rooms = DocRooms::new(SupervisorHandle { actor: kind.cell.into(), stats: kind.stats });
+        let rooms = DocRooms::new(SupervisorHandle::child_of(&root_handle, aos_realtime::DOC_ROOMS_KIND, kind));
 
         let state = AppState { rooms: rooms.clone(), tokens: Arc::new(tokens()), session: options.session };
         let app = axum::Router::new().route("/ws/docs/{id}", axum::routing::get(ws_docs)).with_state(state);

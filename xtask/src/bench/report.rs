@@ -76,7 +76,9 @@ impl Report {
         match &self.criterion {
             None => match &self.previous_criterion {
                 Some(previous) => {
-                    md.push_str("Not run this time (`--skip-criterion`); the figures below are the previous report's.\n\n");
+                    md.push_str(
+                        "Not run this time (`--skip-criterion`); the figures below are the previous report's.\n\n",
+                    );
                     md.push_str(previous);
                 }
                 None => md.push_str("Not run (`--skip-criterion`).\n\n"),
@@ -223,7 +225,8 @@ pub fn criterion_section(report: &str) -> Option<String> {
     let start = report.find(heading)? + heading.len();
     let body = &report[start..];
     let end = body.find("\n## ").map_or(body.len(), |i| i + 1);
-    let body = body[..end].trim_start_matches("Not run this time (`--skip-criterion`); the figures below are the previous report's.\n\n");
+    let body = body[..end]
+        .trim_start_matches("Not run this time (`--skip-criterion`); the figures below are the previous report's.\n\n");
     (!body.starts_with("Not run")).then(|| body.to_owned())
 }
 
