@@ -14,6 +14,9 @@ pub fn AuditPage() -> Element {
     let mut search = use_signal(String::new);
     let mut rows = use_resource(move || async move {
         let org = (ctx.org)();
+        if !ctx.is_org_admin() {
+            return Ok(Vec::new());
+        }
         let mut path = format!("/api/orgs/{org}/audit?limit=500");
         let prefix = prefix();
         if !prefix.is_empty() {
@@ -23,6 +26,9 @@ pub fn AuditPage() -> Element {
     });
     let mut verify = use_resource(move || async move {
         let org = (ctx.org)();
+        if !ctx.is_org_admin() {
+            return Ok(ChainVerification { rows_checked: 0, broken_at: None });
+        }
         api::get::<ChainVerification>(&format!("/api/orgs/{org}/audit/verify")).await
     });
     if !ctx.is_org_admin() {

@@ -51,6 +51,29 @@ pub fn edge_class(from: Option<NodeState>, to: Option<NodeState>) -> &'static st
     }
 }
 
+/// The states to draw: a delay that has started its wait shows as running until the next step
+/// starts (its step succeeds at once; the run holds its output for the wait), unless the run ended.
+pub fn drawn_states(
+    graph: &WorkflowGraph,
+    states: &HashMap<String, (NodeState, Option<i64>)>,
+    finished: bool,
+) -> HashMap<String, (NodeState, Option<i64>)> {
+    let mut drawn = states.clone();
+    if finished {
+        return drawn;
+    }
+    for node in graph.nodes.iter().filter(|n| n.kind == aos_schema::kinds::LOGIC_DELAY) {
+        let id = node.id.as_str();
+        let waited = states.get(id).is_some_and(|s| s.0 == NodeState::Succeeded);
+        let next_started =
+            graph.edges.iter().filter(|e| e.from.as_str() == id).any(|e| states.contains_key(e.to.as_str()));
+        if waited && !next_started {
+            drawn.insert(id.to_owned(), (NodeState::Running, None));
+        }
+    }
+    drawn
+}
+
 #[component]
 pub fn RunGraph(graph: WorkflowGraph, states: HashMap<String, (NodeState, Option<i64>)>) -> Element {
     let (x, y, w, h) = view_box(&graph);
@@ -129,5 +152,22 @@ mod tests {
         assert_eq!(edge_class(Some(NodeState::Succeeded), Some(NodeState::Running)), "edge edge--active");
         assert_eq!(edge_class(Some(NodeState::Succeeded), Some(NodeState::Failed)), "edge edge--done");
         assert_eq!(edge_class(None, None), "edge");
+    }
+
+    #[test]
+    fn a_waiting_delay_is_drawn_running() {
+        let graph: WorkflowGraph = serde_json::from_value(serde_json::json!({
+            "nodes": [
+                {"id": "wait", "kind": "logic.delay", "config": {"seconds": 3}},
+                {"id": "next", "kind": "data.transform", "config": {"fields": {}}}
+            ],
+            "edges": [{"id": "e", "from": "wait", "to": "next"}]
+        }))
+        .unwrap();
+        let mut states = HashMap::from([("wait".to_string(), (NodeState::Succeeded, Some(1)))]);
+        assert_eq!(drawn_states(&graph, &states, false)["wait"].0, NodeState::Running);
+        assert_eq!(drawn_states(&graph, &states, true)["wait"].0, NodeState::Succeeded, "the run ended");
+        states.insert("next".into(), (NodeState::Running, None));
+        assert_eq!(drawn_states(&graph, &states, false)["wait"].0, NodeState::Succeeded, "the wait is over");
     }
 }

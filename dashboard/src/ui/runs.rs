@@ -13,7 +13,7 @@ use crate::platform::{self, SocketEvent};
 use crate::route::Route;
 use crate::runs::{self as logic, Window};
 use crate::ui::common::{Badge, Ctx, ErrorNote, JsonPane, Link, Loading, PageHead, When, navigate};
-use crate::ui::graph::RunGraph;
+use crate::ui::graph::{RunGraph, drawn_states};
 use crate::{clock, money};
 
 #[component]
@@ -300,7 +300,12 @@ pub fn RunPage(id: RunId) -> Element {
             }
             div { class: "run-graph glass", "data-testid": "run-graph",
                 match &*graph.read() {
-                    Some(Some(version)) => rsx! { RunGraph { graph: version.export.graph.clone(), states: states.clone() } },
+                    Some(Some(version)) => rsx! {
+                        RunGraph {
+                            graph: version.export.graph.clone(),
+                            states: drawn_states(&version.export.graph, &states, terminal || logic::finished(&log_rows)),
+                        }
+                    },
                     _ => rsx! { p { class: "muted", "The graph appears once the version is loaded." } },
                 }
             }
