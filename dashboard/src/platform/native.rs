@@ -43,6 +43,8 @@ pub async fn http(
     Err(PlatformError::new("no network outside the browser"))
 }
 
+pub fn focus(_id: &str) {}
+
 pub fn pathname() -> String {
     crate::route::BASE.to_owned() + "/"
 }

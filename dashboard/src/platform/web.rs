@@ -76,6 +76,14 @@ pub async fn http(
     Ok((status, text.as_string().unwrap_or_default()))
 }
 
+/// Moves the keyboard focus to the element with `id`, if there is one.
+pub fn focus(id: &str) {
+    let element = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(id));
+    if let Some(element) = element.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let _ = element.focus();
+    }
+}
+
 pub fn pathname() -> String {
     web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_else(|| crate::route::BASE.to_owned())
 }

@@ -113,7 +113,7 @@ pub fn AuditPage() -> Element {
                     "data-testid": "audit-action",
                     onchange: move |e| prefix.set(e.value()),
                     option { value: "", "Any" }
-                    for p in ["workflow.", "run.", "secret.", "webhook.", "member.", "billing.", "admin."] {
+                    for p in ["workflow.", "run.", "secret.", "webhook.", "credits.", "member.", "org.", "template.", "admin."] {
                         option { value: "{p}", "{p}*" }
                     }
                 }

@@ -104,6 +104,8 @@ pub struct Confirm {
 /// A modal asking before a destructive action; Escape or Cancel closes it.
 #[component]
 pub fn ConfirmDialog(confirm: Confirm, on_answer: EventHandler<bool>) -> Element {
+    // keyboard users land on the dialog's action (Escape cancels)
+    use_effect(|| platform::focus("confirm-ok"));
     rsx! {
         div { class: "dialog-backdrop",
             div {
@@ -128,7 +130,7 @@ pub fn ConfirmDialog(confirm: Confirm, on_answer: EventHandler<bool>) -> Element
                     }
                     button {
                         class: "button button--danger",
-                        autofocus: true,
+                        id: "confirm-ok",
                         "data-testid": "confirm-ok",
                         onclick: move |_| on_answer.call(true),
                         "{confirm.action}"
