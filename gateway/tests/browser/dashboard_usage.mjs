@@ -60,5 +60,16 @@ await scenario('dashboard_usage', async (browser) => {
   check((await page.getByTestId('balance').textContent()).trim() === cents(after), 'the balance shows to the cent');
   await eventually('the ledger to list the top-up', async () =>
     (await page.locator('[data-testid=ledger-row] [data-micros="12340000"]').count()) === 1);
+
+  // the workflows page knows the same: three runs, all succeeded; its triggers switch off
+  await goto(page, '/app/');
+  const card = page.locator(`[data-testid=workflow-card][data-workflow-id="${id}"]`);
+  await card.waitFor();
+  check((await card.getByTestId('workflow-success').textContent()).trim() === '100%', 'success rate 100%');
+  await card.getByTestId('toggle-triggers').click();
+  await eventually('the workflow to be disabled', async () =>
+    (await api('GET', `/api/workflows/${id}`, owner.token)).body?.enabled === false);
+  await eventually('the card to say so', async () =>
+    (await card.getByTestId('status').first().textContent()).trim() === 'disabled');
   checkNoProblems(page);
 });
