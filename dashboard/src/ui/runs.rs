@@ -287,7 +287,7 @@ pub fn RunPage(id: RunId) -> Element {
                 ErrorNote { error: err }
             }
             dl { class: "facts facts--row glass",
-                div { dt { "Workflow" } dd { Link { to: Route::WorkflowRuns(run.workflow_id), "v{run.version}" } } }
+                div { dt { "Version" } dd { Link { to: Route::WorkflowRuns(run.workflow_id), "v{run.version} · its runs" } } }
                 div { dt { "Trigger" } dd { "{run.trigger_kind}" } }
                 div { dt { "Created" } dd { When { at: run.created_at.clone() } } }
                 div { dt { "Cost" } dd { "data-testid": "run-cost", "{cost}" } }
