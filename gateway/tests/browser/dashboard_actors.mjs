@@ -20,7 +20,7 @@ await scenario('dashboard_actors', async (browser) => {
   const graph = {
     nodes: [
       { id: 'start', kind: 'trigger.manual', label: 'Start', position: { x: 0, y: 0 }, config: {} },
-      { id: 'wait', kind: 'logic.delay', label: 'Wait', position: { x: 240, y: 0 }, config: { seconds: 4 } },
+      { id: 'wait', kind: 'logic.delay', label: 'Wait', position: { x: 240, y: 0 }, config: { seconds: 5 } },
       { id: 'done', kind: 'data.transform', label: 'Done', position: { x: 480, y: 0 }, config: { fields: { ok: 'yes' } } },
     ],
     edges: [{ id: 'e1', from: 'start', to: 'wait' }, { id: 'e2', from: 'wait', to: 'done' }],

@@ -11,7 +11,7 @@ await scenario('dashboard_run_live', async (browser) => {
   const graph = {
     nodes: [
       { id: 'hook', kind: 'trigger.webhook', label: 'Webhook', position: { x: 0, y: 0 }, config: {} },
-      { id: 'wait', kind: 'logic.delay', label: 'Wait', position: { x: 240, y: 0 }, config: { seconds: 3 } },
+      { id: 'wait', kind: 'logic.delay', label: 'Wait', position: { x: 240, y: 0 }, config: { seconds: 6 } },
       { id: 'shape', kind: 'data.transform', label: 'Shape', position: { x: 480, y: 0 },
         config: { fields: { order: '{{ trigger.body.order }}' } } },
     ],
