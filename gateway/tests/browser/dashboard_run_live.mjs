@@ -56,5 +56,22 @@ await scenario('dashboard_run_live', async (browser) => {
   const output = await page.getByTestId('step-output').textContent();
   check(output.includes('"order": 17'), `the step output shows: ${output}`);
   await shot(page, 'dashboard-run-done');
+
+  // a second delivery is cancelled from its page mid-run, then replayed from the start
+  const second = await fetch(BASE + new URL(hook.body.url).pathname, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ order: 18 }),
+  });
+  const { run_id: other } = await second.json();
+  await goto(page, `/app/runs/${other}`);
+  await page.getByTestId('run-cancel').click();
+  await eventually('the run to read cancelled', async () =>
+    (await page.getByTestId('run-page').getAttribute('data-status')) === 'cancelled');
+  await page.getByTestId('replay-start').click();
+  await eventually('the replay to open on its own page', async () =>
+    !page.url().endsWith(other) && (await page.getByTestId('run-page').getAttribute('data-run-id')) !== other);
+  await eventually('the replay to succeed', async () =>
+    (await page.getByTestId('run-page').getAttribute('data-status')) === 'succeeded', 30000);
+  const replayed = await page.getByTestId('run-page').getAttribute('data-run-id');
+  check((await api('GET', `/api/runs/${replayed}`, owner.token)).body.replay_of === other, 'the new run replays the cancelled one');
   checkNoProblems(page);
 });
