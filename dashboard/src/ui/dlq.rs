@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::api::{self, ApiError};
 use crate::filters::dlq_counts;
-use crate::model::{BulkReplay, DlqEntry, RunCreated};
+use crate::model::{BulkReplay, DlqEntry, RunCreated, Workflow};
 use crate::route::Route;
 use crate::ui::common::{Badge, Confirm, ConfirmDialog, Ctx, ErrorNote, JsonPane, Link, Loading, PageHead, When};
 
@@ -20,6 +20,10 @@ pub fn DlqPage() -> Element {
     let mut entries = use_resource(move || async move {
         let org = (ctx.org)();
         api::get::<Vec<DlqEntry>>(&format!("/api/orgs/{org}/dlq?limit=500")).await
+    });
+    let workflows = use_resource(move || async move {
+        let org = (ctx.org)();
+        api::get::<Vec<Workflow>>(&format!("/api/orgs/{org}/workflows")).await
     });
     let mut selected = use_signal(BTreeSet::<DlqEntryId>::new);
     let mut note = use_signal(|| None::<String>);
@@ -90,6 +94,11 @@ pub fn DlqPage() -> Element {
                             let id = entry.id;
                             let checked = selected.read().contains(&id);
                             let pending = entry.status == DlqStatus::Pending;
+                            let workflow = match &*workflows.read() {
+                                Some(Ok(list)) => list.iter().find(|w| w.id == entry.workflow_id).map(|w| w.name.clone()),
+                                _ => None,
+                            }
+                            .unwrap_or_else(|| "A deleted workflow".to_string());
                             rsx! {
                                 li { class: "entry card glass", key: "{id}", "data-testid": "dlq-entry", "data-run-id": "{entry.run_id}",
                                     header { class: "card__head",
@@ -107,7 +116,7 @@ pub fn DlqPage() -> Element {
                                                 },
                                             }
                                         }
-                                        h2 { class: "card__title", "Step "
+                                        h2 { class: "card__title", "data-testid": "dlq-workflow", "{workflow} · step "
                                             code { "{entry.node_id}" }
                                         }
                                         Badge { word: entry.status.to_string() }
