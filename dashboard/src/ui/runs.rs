@@ -204,11 +204,13 @@ pub fn RunPage(id: RunId) -> Element {
         let _ = detail.read();
         api::get::<UsageTotals>(&format!("/api/runs/{id}/usage")).await
     });
+    // the version's graph is read once, not at every refresh of the detail
+    let version_of = use_memo(move || match &*detail.read() {
+        Some(Ok(d)) => Some((d.run.workflow_id, d.run.version)),
+        _ => None,
+    });
     let graph = use_resource(move || async move {
-        let (workflow, version) = match &*detail.read() {
-            Some(Ok(d)) => (d.run.workflow_id, d.run.version),
-            _ => return None,
-        };
+        let (workflow, version) = version_of()?;
         api::get::<VersionDetail>(&format!("/api/workflows/{workflow}/versions/{version}")).await.ok()
     });
     use_future(move || async move { follow(id, logs, detail).await });
