@@ -1,4 +1,19 @@
-//! The User Dashboard web app (Dioxus, wasm): workflows, live runs, logs, usage and cost, the
-//! dead-letter queue, secrets and, for admins, the live supervision tree. It talks to the server only
-//! over HTTP and WebSocket. The app arrives with the dashboard issue; today this crate only states
-//! its place.
+//! The User Dashboard web app (Dioxus, wasm): workflows, live runs and their logs, usage and cost,
+//! the dead-letter queue, secrets, the audit log and, for platform admins, the live supervision
+//! tree. It talks to the server only over HTTP and WebSocket (`api`, `platform`). The logic —
+//! money to the cent, chart scales, log merging, the run timeline, tree flattening — lives in plain
+//! modules that native unit tests cover; `ui` only draws what they return.
+
+pub mod api;
+pub mod chart;
+pub mod clock;
+pub mod filters;
+pub mod model;
+pub mod money;
+pub mod platform;
+pub mod route;
+pub mod runs;
+pub mod tree;
+pub mod ui;
+
+pub use ui::shell::App;

@@ -1,0 +1,75 @@
+// The usage page's totals match the API to the cent, the charts draw the day's runs, and a
+// top-up through the test payment provider adds exactly the typed amount to the balance.
+import { api, check, checkNoProblems, eventually, goto, openPage, scenario, shot, signup } from './lib.mjs';
+
+/** Micros to the cent, halves away from zero, as `$1,234.56` (the dashboard's rule). */
+function cents(micros) {
+  const sign = micros < 0 ? '-' : '';
+  const abs = Math.abs(micros);
+  const rounded = Math.floor(abs / 10000) + ((abs % 10000) * 2 >= 10000 ? 1 : 0);
+  const units = Math.floor(rounded / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${sign}$${units}.${String(rounded % 100).padStart(2, '0')}`;
+}
+
+await scenario('dashboard_usage', async (browser) => {
+  const owner = await signup('Counter');
+  const created = await api('POST', `/api/orgs/${owner.org_id}/workflows`, owner.token, { name: 'Tally' });
+  const id = created.body.id;
+  const graph = {
+    nodes: [
+      { id: 'start', kind: 'trigger.manual', label: 'Start', position: { x: 0, y: 0 }, config: {} },
+      { id: 'a', kind: 'data.transform', label: 'A', position: { x: 240, y: 0 }, config: { fields: { n: '{{ input.n }}' } } },
+      { id: 'b', kind: 'data.transform', label: 'B', position: { x: 480, y: 0 }, config: { fields: { m: '{{ input.n }}' } } },
+    ],
+    edges: [{ id: 'e1', from: 'start', to: 'a' }, { id: 'e2', from: 'a', to: 'b' }],
+  };
+  check((await api('PUT', `/api/workflows/${id}/graph`, owner.token, graph)).status === 200, 'graph written');
+  check((await api('POST', `/api/workflows/${id}/publish`, owner.token, {})).status === 201, 'published');
+  for (const n of [1, 2, 3]) {
+    const started = await api('POST', `/api/workflows/${id}/runs`, owner.token, { input: { n } });
+    check(started.status === 201, 'run started');
+    await eventually('the run to succeed', async () =>
+      (await api('GET', `/api/runs/${started.body.run_id}`, owner.token)).body?.status === 'succeeded', 30000);
+  }
+  const usage = (await api('GET', `/api/orgs/${owner.org_id}/usage`, owner.token)).body;
+  check(usage.totals.runs === 3, `three runs are counted: ${JSON.stringify(usage.totals)}`);
+
+  const page = await openPage(browser, owner);
+  await goto(page, '/app/usage');
+  const cost = page.getByTestId('total-cost');
+  await cost.waitFor();
+  check(await page.getByTestId('total-runs').getAttribute('data-value') === String(usage.totals.runs), 'runs match');
+  check(await page.getByTestId('total-steps').getAttribute('data-value') === String(usage.totals.steps), 'steps match');
+  check(await cost.getAttribute('data-micros') === String(usage.totals.cost_micros), 'cost matches to the micro');
+  check((await cost.textContent()).trim() === cents(usage.totals.cost_micros),
+    `cost shows to the cent: ${await cost.textContent()} vs ${cents(usage.totals.cost_micros)}`);
+  const todays = page.locator('[data-testid=chart-day-runs] rect.chart__bar[data-value="3"]');
+  check(await todays.count() === 1, 'the runs chart has today\'s bar at 3');
+  const perWorkflow = page.locator('[data-testid=chart-workflow-steps] rect.chart__bar');
+  check(await perWorkflow.getAttribute('data-value') === String(usage.totals.steps), 'the workflow chart holds every step');
+  await shot(page, 'dashboard-usage');
+
+  const before = (await api('GET', `/api/orgs/${owner.org_id}/billing`, owner.token)).body.balance_micros;
+  check(await page.getByTestId('balance').getAttribute('data-micros') === String(before), 'balance matches the API');
+  await page.getByTestId('topup-amount').fill('12.34');
+  await page.getByTestId('topup-submit').click();
+  await eventually('the balance to grow by the top-up', async () =>
+    (await page.getByTestId('balance').getAttribute('data-micros')) === String(before + 12340000));
+  const after = (await api('GET', `/api/orgs/${owner.org_id}/billing`, owner.token)).body.balance_micros;
+  check(after === before + 12340000, `the API agrees: ${after}`);
+  check((await page.getByTestId('balance').textContent()).trim() === cents(after), 'the balance shows to the cent');
+  await eventually('the ledger to list the top-up', async () =>
+    (await page.locator('[data-testid=ledger-row] [data-micros="12340000"]').count()) === 1);
+
+  // the workflows page knows the same: three runs, all succeeded; its triggers switch off
+  await goto(page, '/app/');
+  const card = page.locator(`[data-testid=workflow-card][data-workflow-id="${id}"]`);
+  await card.waitFor();
+  check((await card.getByTestId('workflow-success').textContent()).trim() === '100%', 'success rate 100%');
+  await card.getByTestId('toggle-triggers').click();
+  await eventually('the workflow to be disabled', async () =>
+    (await api('GET', `/api/workflows/${id}`, owner.token)).body?.enabled === false);
+  await eventually('the card to say so', async () =>
+    (await card.getByTestId('status').first().textContent()).trim() === 'disabled');
+  checkNoProblems(page);
+});
