@@ -3,7 +3,7 @@
 //! nodes locally (`display_graph`) and only the result is written, once, on release.
 
 use aos_schema::{Catalog, Node, NodeId, WorkflowGraph};
-use aos_ui_kit::canvas::geometry::NODE_WIDTH;
+use aos_ui_kit::canvas::geometry::{NODE_WIDTH, node_shape};
 use aos_ui_kit::canvas::{
     Clipboard, ConnectRefusal, Hit, Point, PortRef, Rect, Scene, Selection, Viewport, connect, fresh_node_id,
     snap_target,
@@ -333,6 +333,15 @@ pub fn place_node(
         node.label = descriptor.title.clone();
         node.config = descriptor.config_with_defaults(&node.config);
     }
+    // never drop a node exactly onto another: slide it down until it sits clear
+    let taken: Vec<Rect> = graph.nodes.iter().map(|n| node_shape(n, catalog).rect.inflate(8.0)).collect();
+    for _ in 0..100 {
+        let rect = node_shape(&node, catalog).rect;
+        if !taken.iter().any(|t| t.intersects(&rect)) {
+            break;
+        }
+        node.position.y += 40.0;
+    }
     let mut next = graph.clone();
     next.nodes.push(node);
     (next, id)
@@ -443,6 +452,18 @@ mod tests {
         assert_eq!(node.position.x, 300.0 - NODE_WIDTH / 2.0);
         assert_eq!(editor.selection.nodes.iter().next(), Some(&node.id));
         assert!(editor.placing.is_none());
+    }
+
+    #[test]
+    fn a_placed_node_never_covers_another() {
+        let catalog = Catalog::builtin();
+        let g = graph();
+        let over_t = Point::new(NODE_WIDTH / 2.0, 30.0);
+        let (next, id) = place_node(&g, &catalog, kinds::LOGIC_DELAY, over_t, 1);
+        let scene = Scene::build(&next, &catalog);
+        let placed = scene.node(id.as_str()).unwrap().rect;
+        assert!(!placed.intersects(&scene.node("t").unwrap().rect));
+        assert_eq!(placed.x, 0.0);
     }
 
     #[test]

@@ -201,14 +201,14 @@ impl LiveDoc {
         Ok(out)
     }
 
+    /// Applies an update from the server; returns whether it held anything (a deletion-only
+    /// update leaves the state vector as it was, so that cannot be the test).
     fn apply_remote(&mut self, update: &[u8]) -> Result<bool, LiveError> {
-        let update = Update::decode_v1(update).map_err(|e| LiveError::Decode(e.to_string()))?;
-        let doc = self.awareness.doc();
-        let before = doc.transact().state_vector();
-        let mut txn = doc.transact_mut_with(REMOTE);
-        txn.apply_update(update).map_err(|e| LiveError::Apply(e.to_string()))?;
-        drop(txn);
-        Ok(doc.transact().state_vector() != before)
+        let decoded = Update::decode_v1(update).map_err(|e| LiveError::Decode(e.to_string()))?;
+        let empty = decoded.is_empty();
+        let mut txn = self.awareness.doc().transact_mut_with(REMOTE);
+        txn.apply_update(decoded).map_err(|e| LiveError::Apply(e.to_string()))?;
+        Ok(!empty)
     }
 
     fn has_skeleton(&self) -> bool {
@@ -423,6 +423,14 @@ mod tests {
         assert_eq!(b.graph().graph, graph().sorted());
         // an edit that changes nothing sends nothing
         assert!(a.edit(&graph()).unwrap().is_empty());
+        // a deletion (which adds no item) still tells the other replica to re-read
+        let mut smaller = graph();
+        smaller.remove_node("d");
+        let frames = a.edit(&smaller).unwrap();
+        let (_, broadcast) = relay.handle(&frames[0]);
+        let received = b.receive(&broadcast[0]).unwrap();
+        assert!(received.doc_changed);
+        assert_eq!(b.graph().graph, smaller.sorted());
     }
 
     #[test]

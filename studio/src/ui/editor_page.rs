@@ -298,7 +298,9 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
             let shift = evt.modifiers().shift();
             match (command, key.to_lowercase().as_str()) {
                 (false, "delete" | "backspace") => {
-                    if let Some(next) = editor.write().delete_selection(&graph) {
+                    // the editor's guard must be gone before the commit re-reads it
+                    let next = editor.write().delete_selection(&graph);
+                    if let Some(next) = next {
                         ctx.commit(next);
                     }
                 }
