@@ -212,13 +212,13 @@ pub fn CanvasView(props: CanvasViewProps) -> Element {
                                     text { class: "node__title", x: "16", y: "17", "{node.title}" }
                                     text { class: "node__label", x: "16", y: "34", "{node.label}" }
                                     if let Some(duration) = duration {
-                                        text { class: "node__duration", "data-testid": "duration-{node.id}", x: "{w - 12.0}", y: "{h - 8.0}", text_anchor: "end", "{duration}" }
+                                        text { class: "node__duration", "data-testid": "duration-{node.id}", x: "{w - 12.0}", y: "17", text_anchor: "end", "{duration}" }
                                     }
                                     if let Some(text) = problem_text {
                                         g { class: "node__problem", "data-testid": "problem-{node.id}",
                                             title { "{text}" }
-                                            circle { cx: "{w - 14.0}", cy: "14", r: "9" }
-                                            text { x: "{w - 14.0}", y: "18", text_anchor: "middle", "!" }
+                                            circle { cx: "{w - 4.0}", cy: "-4", r: "9" }
+                                            text { x: "{w - 4.0}", y: "0", text_anchor: "middle", "!" }
                                         }
                                     }
                                     for port in node.inputs.iter().chain(node.outputs.iter()) {
