@@ -178,6 +178,20 @@ mod imp {
         }
     }
 
+    /// The paths the address bar shows after back/forward, as a stream.
+    pub fn path_changes() -> futures_channel::mpsc::UnboundedReceiver<String> {
+        let (tx, rx) = futures_channel::mpsc::unbounded();
+        if let Some(w) = window() {
+            let handler = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+                let _ = tx.unbounded_send(pathname());
+            });
+            let _ = w.add_event_listener_with_callback("popstate", handler.as_ref().unchecked_ref());
+            // the listener lives as long as the page
+            handler.forget();
+        }
+        rx
+    }
+
     pub fn download(file_name: &str, text: &str) {
         let parts = js_sys::Array::of1(&JsValue::from_str(text));
         let options = web_sys::BlobPropertyBag::new();
@@ -246,6 +260,11 @@ mod imp {
     }
 
     pub fn push_path(_path: &str) {}
+
+    /// No address bar outside the browser: a stream that ends at once.
+    pub fn path_changes() -> futures_channel::mpsc::UnboundedReceiver<String> {
+        futures_channel::mpsc::unbounded().1
+    }
 
     pub fn download(_file_name: &str, _text: &str) {}
 }

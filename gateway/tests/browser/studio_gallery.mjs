@@ -56,6 +56,9 @@ try {
     if (i > 50) fail('auto-layout never reached the draft');
     await page.waitForTimeout(100);
   }
+  // back returns to the gallery without a reload
+  await page.goBack();
+  await page.getByTestId('gallery-search').waitFor();
   console.log('studio_gallery: ok');
 } finally {
   await browser.close();

@@ -45,6 +45,14 @@ pub fn App() -> Element {
     let page = use_signal(|| Page::parse(&platform::pathname()));
     let session_epoch = use_signal(|| 0u32);
     let nav = use_context_provider(|| Nav { page, session: session_epoch });
+    // back and forward move between pages too
+    use_future(move || async move {
+        let mut page = page;
+        let mut changes = platform::path_changes();
+        while let Some(path) = futures_util::StreamExt::next(&mut changes).await {
+            page.set(Page::parse(&path));
+        }
+    });
     let mut session = use_signal(|| Session::Checking);
     use_effect(move || {
         let _ = session_epoch();
