@@ -20,8 +20,11 @@ pub enum Control {
     },
     Toggle,
     Select(Vec<SelectOption>),
-    /// Rows of name → value (objects: headers, fields, cases, sample payloads).
+    /// Rows of name → value (objects: headers, fields, cases).
     KeyValue,
+    /// Any value: rows when it is an object, otherwise text that may be an expression
+    /// (`{{ input }}`), with a switch to rows (sample payloads, request bodies).
+    Json,
     /// One expression, with autocomplete.
     Expression,
     /// A picker of the org's secret names.
@@ -39,7 +42,8 @@ pub fn control_for(field: &FieldDescriptor) -> Control {
         FieldType::Number { min, max } => Control::Number { min: *min, max: *max },
         FieldType::Toggle => Control::Toggle,
         FieldType::Select { options } => Control::Select(options.clone()),
-        FieldType::KeyValue | FieldType::Json => Control::KeyValue,
+        FieldType::KeyValue => Control::KeyValue,
+        FieldType::Json => Control::Json,
         FieldType::Expression => Control::Expression,
         FieldType::SecretRef => Control::Secret,
     }

@@ -116,7 +116,19 @@ fn FieldRow(
                         }
                     }
                 }
-                Control::KeyValue => rsx! { KeyValueInput { rows: kv_rows(value.as_ref()), on_change } },
+                Control::KeyValue => rsx! { KeyValueInput { rows: kv_rows(value.as_ref()), keep_empty: false, on_change } },
+                Control::Json => match value.as_ref().or(field.default.as_ref()) {
+                    Some(Value::Object(_)) => rsx! {
+                        KeyValueInput { rows: kv_rows(value.as_ref().or(field.default.as_ref())), keep_empty: true, on_change }
+                    },
+                    other => rsx! {
+                        ExpressionInput { multiline: false, text: display_text(other), placeholder, candidates, on_change }
+                        button { r#type: "button", class: "aos-button field__switch", "data-testid": "use-rows",
+                            onclick: move |_| on_change.call(Some(Value::Object(Default::default()))),
+                            "Use fields instead"
+                        }
+                    },
+                },
                 Control::Secret => {
                     let current = referenced_secret(value.as_ref()).unwrap_or_default();
                     rsx! {
@@ -222,14 +234,14 @@ fn NumberInput(
     }
 }
 
-/// Name → value rows.
+/// Name → value rows; `keep_empty` writes `{}` rather than removing the field when no row is left.
 #[component]
-fn KeyValueInput(rows: Vec<(String, String)>, on_change: EventHandler<Option<Value>>) -> Element {
+fn KeyValueInput(rows: Vec<(String, String)>, keep_empty: bool, on_change: EventHandler<Option<Value>>) -> Element {
     let mut local = use_signal(|| rows.clone());
     let emit = move |rows: Vec<(String, String)>| {
         let value = kv_value(&rows);
         let empty = value.as_object().is_none_or(|m| m.is_empty());
-        on_change.call(if empty { None } else { Some(value) });
+        on_change.call(if empty && !keep_empty { None } else { Some(value) });
     };
     rsx! {
         div { class: "kv",
