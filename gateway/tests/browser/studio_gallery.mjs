@@ -1,5 +1,6 @@
 // Scenario: search the template gallery, open a template, install it in one click (giving the
-// secret it needs) and land on its canvas; tidy it up with auto-layout.
+// secret it needs) and land on its canvas; tidy it up with auto-layout; publish it back as the
+// creator's own template and find it on their profile page.
 // Run by the browser harness: AOS_BASE_URL is the server (API and the built studio at /studio/),
 // CHROMIUM the browser (Debian's by default); exits non-zero with the reason on failure.
 import { chromium } from 'playwright-core';
@@ -56,9 +57,22 @@ try {
     if (i > 50) fail('auto-layout never reached the draft');
     await page.waitForTimeout(100);
   }
+  // publish it as this creator's template; it shows on their profile
+  const handle = `gal${stamp.replace(/[^0-9]/g, '')}`;
+  await api('PUT', '/api/creators/me', { handle, display_name: 'Gal Creator', bio: 'Remixes templates.' }, account.token);
+  await page.getByTestId('open-share').click();
+  await page.getByTestId('share-slug').fill(`remix-${stamp}`);
+  await page.getByTestId('share-name').fill('My remix');
+  await page.getByTestId('share-publish').click();
+  await page.waitForSelector('[data-testid="share-result"]:has-text("published to the gallery")');
+
   // back returns to the gallery without a reload
   await page.goBack();
   await page.getByTestId('gallery-search').waitFor();
+
+  await page.goto(`${BASE}/studio/creators/${handle}`);
+  await page.getByTestId('creator-name').waitFor();
+  await page.waitForSelector('.creator .template-card:has-text("My remix")');
   console.log('studio_gallery: ok');
 } finally {
   await browser.close();
