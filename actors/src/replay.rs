@@ -45,6 +45,7 @@ pub async fn replay_run(store: &Store, run_id: RunId, from: ReplayFrom, by: Audi
             idempotency_key: None,
             input: old.input.clone(),
             replay_of: Some(old.id),
+            traceparent: None,
         })
         .await?
         .into_inner();

@@ -224,6 +224,7 @@ impl ScheduleState {
             idempotency_key: Some(format!("schedule:{tick}")),
             input: json!({ "scheduled_for": tick, "fired_at": now }),
             replay_of: None,
+            traceparent: None,
         };
         if let Recorded::New(run) = self.args.store.runs().create(&run).await? {
             tracing::info!(workflow_id = %workflow.workflow_id, run_id = %run.id, %tick, "schedule fired");

@@ -46,7 +46,8 @@ pub async fn request_for(store: &Store, run: &Run, step: &ReadyStep, attempt: u3
             run_id: run.id.to_string(),
             node_id: name,
             attempt,
-            traceparent: None,
+            // the trace of what started the run; `execute` hangs the step's span under it
+            traceparent: run.traceparent.clone(),
         },
         kind: step.kind.clone(),
         config: step.config.clone(),
@@ -102,9 +103,26 @@ pub async fn start(
 
 /// Runs `request` on `engine` within `timeout` (a timeout is a retryable `step_timeout`). Returns
 /// the result and the milliseconds it took.
-pub async fn execute(engine: &Arc<dyn Engine>, request: StepRequest, timeout: Duration) -> (StepResult, u64) {
+///
+/// The attempt is one span, `step <node>`, a child of the run's trace (`meta.traceparent` on the
+/// way in); the engine gets this span's own `traceparent`, so an engine call (in-process or remote)
+/// is the step's child.
+pub async fn execute(engine: &Arc<dyn Engine>, mut request: StepRequest, timeout: Duration) -> (StepResult, u64) {
+    let span = tracing::info_span!(
+        "step",
+        otel.name = %format!("step {}", request.meta.node_id),
+        run_id = %request.meta.run_id,
+        node_id = %request.meta.node_id,
+        kind = %request.kind,
+        attempt = request.meta.attempt,
+    );
+    if let Some(parent) = request.meta.traceparent.as_deref() {
+        aos_ops::set_parent_from_traceparent(&span, parent);
+    }
+    request.meta.traceparent = aos_ops::traceparent(&span);
     let started = Instant::now();
-    let result = match tokio::time::timeout(timeout, engine.execute(request)).await {
+    let call = tracing::Instrument::instrument(tokio::time::timeout(timeout, engine.execute(request)), span);
+    let result = match call.await {
         Ok(result) => result,
         Err(_) => Err(StepError::retryable("step_timeout", format!("the step took longer than {timeout:?}"))),
     };

@@ -29,6 +29,8 @@ pub struct Delivery {
     pub headers: Vec<(String, String)>,
     pub query: Map<String, Value>,
     pub body: Vec<u8>,
+    /// The W3C `traceparent` of the request that carried it, so the run continues its trace.
+    pub traceparent: Option<String>,
 }
 
 impl Delivery {
@@ -156,7 +158,8 @@ impl WebhookState {
             .filter(|(k, _)| !PRIVATE_HEADERS.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
             .collect();
-        self.record(&key, body, headers, &delivery.query).await.map_err(|err| {
+        let origin = Origin { query: &delivery.query, traceparent: delivery.traceparent.as_deref() };
+        self.record(&key, body, headers, origin).await.map_err(|err| {
             tracing::warn!(source_id = %self.source.id, error = %err, "webhook delivery not recorded");
             match err {
                 RecordError::NotRunnable => DeliveryError::NotRunnable,
@@ -170,7 +173,7 @@ impl WebhookState {
         key: &str,
         body: Value,
         headers: Map<String, Value>,
-        query: &Map<String, Value>,
+        origin: Origin<'_>,
     ) -> Result<Accepted, RecordError> {
         let store = &self.args.store;
         let workflow = store.workflows().get(self.source.workflow_id).await?;
@@ -195,8 +198,9 @@ impl WebhookState {
                 version,
                 trigger_kind: "webhook".into(),
                 idempotency_key: Some(format!("webhook:{}:{key}", self.source.id)),
-                input: json!({ "body": body, "headers": headers, "query": query }),
+                input: json!({ "body": body, "headers": headers, "query": origin.query }),
                 replay_of: None,
+                traceparent: origin.traceparent.map(str::to_owned),
             })
             .await?;
         let fresh = run.is_new();
@@ -207,6 +211,13 @@ impl WebhookState {
         }
         Ok(Accepted { run_id: run.id, duplicate: duplicate || !fresh })
     }
+}
+
+/// Where a delivery came from, beside its body and headers.
+#[derive(Debug, Clone, Copy)]
+struct Origin<'a> {
+    query: &'a Map<String, Value>,
+    traceparent: Option<&'a str>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -50,6 +50,7 @@ fn delivery(headers: &[(&str, &str)], body: &str) -> Delivery {
         headers: headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), (*v).to_owned())).collect(),
         query: Map::new(),
         body: body.as_bytes().to_vec(),
+        traceparent: None,
     }
 }
 

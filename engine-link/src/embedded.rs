@@ -71,8 +71,8 @@ impl Engine for EmbeddedEngine {
         Box::pin(async move {
             let started = Instant::now();
             let redactor = Redactor::new(&request.secrets);
-            let span = tracing::debug_span!(
-                "step",
+            let span = tracing::info_span!(
+                "engine.execute",
                 run_id = %request.meta.run_id,
                 node_id = %request.meta.node_id,
                 kind = %request.kind,

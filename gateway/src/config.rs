@@ -117,6 +117,16 @@ pub struct ServeArgs {
     /// Origins allowed to call the API from browsers (comma-separated); none by default.
     #[arg(long, env = "AOS_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// The built browser apps (`cargo xtask run` builds them): `<dir>/studio` is served at
+    /// `/studio/`, `<dir>/dashboard` at `/app/`.
+    #[arg(long, env = "AOS_WEB_DIR")]
+    pub web_dir: Option<std::path::PathBuf>,
+    /// A remote step engine (`automateos engine`) to run steps on, instead of in this process.
+    #[arg(long, env = "AOS_ENGINE_URL")]
+    pub engine_url: Option<String>,
+    /// The token the remote engine expects (`Authorization: Bearer …`).
+    #[arg(long, env = "AOS_ENGINE_TOKEN", hide_env_values = true)]
+    pub engine_token: Option<String>,
 }
 
 /// Token signing and lifetimes, and who administers the platform.

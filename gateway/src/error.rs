@@ -55,6 +55,8 @@ pub enum ApiError {
     Timeout,
     #[error("{what} is unavailable on this node")]
     Unavailable { what: &'static str },
+    #[error("the web apps are not built on this server: `cargo xtask run` builds them, or pass --web-dir")]
+    WebAppsNotBuilt,
     #[error("internal error")]
     Internal,
 }
@@ -91,6 +93,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::NotReady { .. } => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             ApiError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::WebAppsNotBuilt => (StatusCode::SERVICE_UNAVAILABLE, "web_apps_not_built"),
             ApiError::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }

@@ -60,7 +60,24 @@ pub enum SeedError {
 }
 
 /// Publishes every starter template that is missing or changed.
+///
+/// Nodes starting together on one database race to seed: the loser of a race hits a unique key
+/// (`Conflict`) and seeds again, now finding the winner's rows.
 pub async fn seed_starter_templates(store: &Store) -> Result<Seeded, SeedError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match seed_once(store).await {
+            Err(SeedError::Store(StoreError::Conflict { what })) if attempts < 5 => {
+                tracing::info!(what = %what, "another node is seeding the starter templates, seeding again");
+                tokio::time::sleep(std::time::Duration::from_millis(100 * attempts)).await;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+async fn seed_once(store: &Store) -> Result<Seeded, SeedError> {
     let org = system_org(store).await?;
     let user = store
         .orgs()

@@ -32,6 +32,8 @@ pub enum StartError {
     Egress(#[from] aos_engine_link::egress::EgressPolicyError),
     #[error(transparent)]
     Engine(#[from] aos_engine_link::embedded::EngineBuildError),
+    #[error("remote engine: {reason}")]
+    RemoteEngine { reason: String },
     #[error(transparent)]
     Actors(#[from] aos_actors::SystemError),
     #[error(transparent)]
@@ -62,6 +64,9 @@ pub async fn serve_engine(
     tracing::info!(addr = %args.addr, authenticated = args.token.is_some(), "engine serving");
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(StartError::Serve)
 }
+
+/// The longest one call to a remote engine may take before the step fails as retryable.
+const REMOTE_ENGINE_CALL_LIMIT: Duration = Duration::from_secs(15 * 60);
 
 /// A server bound to its address, not yet serving (tests bind `127.0.0.1:0` and read the port).
 #[derive(Debug)]
@@ -104,6 +109,7 @@ impl BoundServer {
         state.auth = Arc::new(auth);
         state.public_url = args.public_url.clone().filter(|url| !url.trim().is_empty());
         state.signup_credits_micros = args.signup_credits_micros;
+        state.web_dir = args.web_dir.clone();
         state.limits = crate::limits::Limits {
             per_minute: std::num::NonZeroU32::new(args.rate_per_minute).unwrap_or(std::num::NonZeroU32::MIN),
             request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
@@ -140,10 +146,24 @@ impl BoundServer {
 /// Starts the actor tree with the embedded engine and resumes the unfinished runs this node may
 /// drive. With Redis, steps travel through the Redis step queue to the step workers of every node
 /// with role `all` or `worker` (a `gateway` node runs none: it takes requests, webhooks and
-/// schedules and drives runs); without Redis they run in-process.
+/// schedules and drives runs); without Redis they run in-process. Steps run on the embedded engine,
+/// or on a remote one with `--engine-url`.
 async fn start_actors(store: &Store, redis: Option<&RedisLink>, args: &ServeArgs) -> Result<ActorSystem, StartError> {
-    let egress = aos_engine_link::EgressPolicy::parse(&args.egress_allow)?;
-    let engine = aos_engine_link::EmbeddedEngine::new(aos_engine_link::EngineConfig { egress })?;
+    let engine: Arc<dyn aos_engine_link::Engine> = match args.engine_url.as_deref().map(str::trim) {
+        Some(url) if !url.is_empty() => {
+            let token = args.engine_token.as_deref().filter(|t| !t.trim().is_empty());
+            let token = token.map(|t| aos_schema::SecretString::new(t.to_owned()));
+            // the engine enforces each node's own timeout; this only bounds a call that hangs
+            let remote = aos_engine_link::RemoteEngine::new(url, token, REMOTE_ENGINE_CALL_LIMIT)
+                .map_err(|err| StartError::RemoteEngine { reason: err.to_string() })?;
+            tracing::info!(engine = %url, "steps run on a remote engine");
+            Arc::new(remote)
+        }
+        _ => {
+            let egress = aos_engine_link::EgressPolicy::parse(&args.egress_allow)?;
+            Arc::new(aos_engine_link::EmbeddedEngine::new(aos_engine_link::EngineConfig { egress })?)
+        }
+    };
     let cluster = &args.cluster;
     let dispatch = match redis {
         Some(link) => {
@@ -157,7 +177,7 @@ async fn start_actors(store: &Store, redis: Option<&RedisLink>, args: &ServeArgs
         id: cluster.node_id(args.addr),
         stale_after: Duration::from_millis(cluster.node_stale_after_ms.max(100)),
     };
-    let deps = RunDeps { dispatch, node, ..RunDeps::new(store.clone(), Arc::new(engine)) };
+    let deps = RunDeps { dispatch, node, ..RunDeps::new(store.clone(), engine) };
     let mut config = SystemConfig::new(deps);
     config.redis = redis.cloned();
     config.claim_timeout = Duration::from_millis(cluster.step_claim_timeout_ms.max(100));

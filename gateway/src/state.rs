@@ -45,6 +45,8 @@ pub struct AppState {
     pub rooms: Option<aos_realtime::DocRooms>,
     /// Run events for `/ws/events` subscribers.
     pub events: aos_realtime::EventHub,
+    /// The built browser apps (`studio/`, `dashboard/`), served at `/studio/` and `/app/`.
+    pub web_dir: Option<std::path::PathBuf>,
 }
 
 impl AppState {
@@ -79,6 +81,7 @@ impl AppState {
             limits: Limits::default(),
             logins: RateLimiter::new(Limits::default().logins_per_minute),
             rooms: None,
+            web_dir: None,
         }
     }
 }

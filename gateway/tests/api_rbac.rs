@@ -158,6 +158,7 @@ async fn fresh(store: &Store, org: &str, owner: &Account) -> Ids {
         idempotency_key: Some(format!("{key}-{unique}")),
         input: json!({}),
         replay_of: None,
+        traceparent: None,
     };
     let run = store.runs().create(&new_run("queued")).await.unwrap().into_inner();
     let finished = store.runs().create(&new_run("finished")).await.unwrap().into_inner();

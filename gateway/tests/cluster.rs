@@ -2,10 +2,13 @@
 //! step queue to the workers of both. The node driving a run is SIGKILLed mid-run, with a slow step
 //! in flight on its own worker; the other node adopts the run once the dead node's heartbeat goes stale, a worker
 //! takes over the dead node's unacked step job, and the run finishes with every step recorded
-//! (and billed) exactly once.
+//! (and billed) exactly once. Editors connected to two processes edit one workflow's doc and
+//! converge through Redis; run events of a run driven on one node reach a subscriber on the other.
 
 #[path = "support/http.rs"]
 mod support_http;
+#[path = "../../realtime/tests/support/mod.rs"]
+mod yjs;
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -48,10 +51,18 @@ fn serve(target: &DatabaseTarget, node: &str, stream: &str) -> tokio::process::C
 }
 
 fn serve_as(target: &DatabaseTarget, node: &str, stream: &str, role: &str) -> tokio::process::Child {
+    spawn_node(target, node, stream, role).0
+}
+
+/// The signing secret every node of a test cluster shares, so a token works on any node.
+const CLUSTER_JWT_SECRET: &str = "a test cluster's shared signing secret, 32+ bytes";
+
+/// `automateos serve` as `node` in `role`; returns the process and its `host:port`.
+fn spawn_node(target: &DatabaseTarget, node: &str, stream: &str, role: &str) -> (tokio::process::Child, String) {
     let DatabaseTarget::Postgres(url) = target else { panic!("the cluster test runs on Postgres") };
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let data_dir = std::env::temp_dir().join(format!("aos-cluster-{}", uuid::Uuid::new_v4().simple()));
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_automateos"))
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_automateos"))
         .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(&data_dir)
         .args(["--node-id", node, "--step-stream", stream, "--step-workers", "2", "--role", role])
@@ -59,12 +70,14 @@ fn serve_as(target: &DatabaseTarget, node: &str, stream: &str, role: &str) -> to
         .env("DATABASE_URL", url)
         .env("REDIS_URL", redis_url())
         .env("AOS_EGRESS_ALLOW", "127.0.0.1")
+        .env("AOS_JWT_SECRET", CLUSTER_JWT_SECRET)
         .env_remove("AOS_MASTER_KEY")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .unwrap()
+        .unwrap();
+    (child, format!("127.0.0.1:{port}"))
 }
 
 async fn queued_run(store: &Store, service: &str) -> RunId {
@@ -207,5 +220,110 @@ async fn gateway_and_worker_roles_split_the_work() {
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("needs REDIS_URL"), "{said}");
+    fixture.cleanup().await;
+}
+
+/// Calls `method path` on `host` with a bearer token; returns status and JSON body.
+async fn call(
+    host: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = support_http::http().request(method.parse().unwrap(), format!("http://{host}{path}"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+async fn healthy(host: &str) -> bool {
+    wait_until(Duration::from_secs(60), || async move {
+        support_http::http_get(format!("http://{host}/readyz")).await.is_ok_and(|r| r.status().is_success())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editors_on_two_processes_converge_and_events_cross_nodes() {
+    let fixture = TestStore::new(Backend::Postgres).await;
+    let stream = format!("aos:test:steps:{}", uuid::Uuid::new_v4().simple());
+    let (mut node_a, a) = spawn_node(&fixture.target, "docs-a", &stream, "all");
+    let (mut node_b, b) = spawn_node(&fixture.target, "docs-b", &stream, "all");
+    assert!(healthy(&a).await && healthy(&b).await, "both nodes are ready");
+
+    let email = format!("alice-{}@example.test", uuid::Uuid::new_v4().simple());
+    let signup =
+        json!({ "email": email, "password": "a long test passphrase", "name": "Alice", "org_name": "Two nodes" });
+    let (status, session) = call(&a, "POST", "/api/auth/signup", None, Some(signup)).await;
+    assert_eq!(status, 201, "{session}");
+    let token = session["token"].as_str().unwrap().to_owned();
+    let org = session["org_id"].as_str().unwrap();
+    let (status, created) =
+        call(&b, "POST", &format!("/api/orgs/{org}/workflows"), Some(&token), Some(json!({ "name": "Shared" }))).await;
+    assert_eq!(status, 201, "node-b accepts node-a's token: {created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    let doc_url = |host: &str| format!("ws://{host}/ws/docs/{id}?token={token}");
+    let alice = yjs::YClient::connect(&doc_url(&a)).await;
+    let bob = yjs::YClient::connect(&doc_url(&b)).await;
+    yjs::eventually("both editors synced", || alice.synced() && bob.synced()).await;
+    for i in 0..5 {
+        alice.add_node(&Node::new(format!("a{i}"), "logic.delay"));
+        bob.add_node(&Node::new(format!("b{i}"), "logic.delay"));
+    }
+    yjs::eventually("editors on the two processes converge on all ten nodes", || {
+        let (on_a, on_b) = (alice.graph(), bob.graph());
+        on_a == on_b && on_a.nodes.len() == 10
+    })
+    .await;
+    let late = yjs::YClient::connect(&doc_url(&a)).await;
+    yjs::eventually("a late joiner on node-a gets the whole doc", || late.synced() && late.graph() == bob.graph())
+        .await;
+    let read = wait_until(Duration::from_secs(10), || {
+        let (b, id, token) = (b.clone(), id.clone(), token.clone());
+        async move {
+            let (_, workflow) = call(&b, "GET", &format!("/api/workflows/{id}"), Some(&token), None).await;
+            workflow["graph"]["nodes"].as_array().is_some_and(|nodes| nodes.len() == 10)
+        }
+    })
+    .await;
+    assert!(read, "node-b's API reads the doc both nodes edited");
+
+    // a run started through node-a streams its events to a subscriber on node-b
+    let graph = json!({ "nodes": [
+        { "id": "start", "kind": "trigger.manual", "label": "", "position": { "x": 0.0, "y": 0.0 }, "config": {} }
+    ], "edges": [] });
+    let (status, _) = call(&a, "PUT", &format!("/api/workflows/{id}/graph"), Some(&token), Some(graph)).await;
+    assert!(status < 300);
+    let (status, published) = call(&a, "POST", &format!("/api/workflows/{id}/publish"), Some(&token), None).await;
+    assert_eq!(status, 201, "{published}");
+    let events_url = format!("ws://{b}/ws/events?workflow={id}&after=0&token={token}");
+    let (mut events, _) = tokio_tungstenite::connect_async(events_url).await.expect("events on node-b");
+    let (status, run) =
+        call(&a, "POST", &format!("/api/workflows/{id}/runs"), Some(&token), Some(json!({ "input": {} }))).await;
+    assert_eq!(status, 201, "{run}");
+    let finished = tokio::time::timeout(Duration::from_secs(30), async {
+        use futures_util::StreamExt;
+        while let Some(Ok(message)) = events.next().await {
+            if let tokio_tungstenite::tungstenite::Message::Text(text) = message
+                && text.contains("run_finished")
+            {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(finished, Ok(true), "node-b's subscriber saw the run node-a started finish");
+    node_a.start_kill().unwrap();
+    node_b.start_kill().unwrap();
+    let _ = tokio::join!(node_a.wait(), node_b.wait());
     fixture.cleanup().await;
 }

@@ -12,7 +12,7 @@ use aos_persistence::Backend;
 use serde_json::json;
 use support_api::Api;
 
-both_backends!(starters_are_seeded_once_and_install);
+both_backends!(starters_are_seeded_once_and_install, nodes_seeding_at_once_all_start);
 
 async fn starters_are_seeded_once_and_install(backend: Backend) {
     let api = Api::start(backend).await;
@@ -57,4 +57,17 @@ fn the_embedded_list_names_every_template_file() {
     on_disk.sort();
     let embedded: Vec<String> = STARTER_TEMPLATES.iter().map(|(slug, _)| (*slug).to_owned()).collect();
     assert_eq!(embedded, on_disk, "add new template files to STARTER_TEMPLATES in gateway/src/seed.rs");
+}
+
+/// Several nodes starting together on one fresh database all seed without failing, and the gallery
+/// holds each starter once.
+async fn nodes_seeding_at_once_all_start(backend: Backend) {
+    let api = Api::start(backend).await;
+    let (a, b, c) = tokio::join!(
+        seed_starter_templates(&api.store),
+        seed_starter_templates(&api.store),
+        seed_starter_templates(&api.store)
+    );
+    let published: usize = [a, b, c].into_iter().map(|seeded| seeded.expect("every node starts").published).sum();
+    assert_eq!(published, STARTER_TEMPLATES.len(), "each starter published once across the nodes");
 }

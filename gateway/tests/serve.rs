@@ -58,6 +58,9 @@ async fn embedded_default_is_healthy_and_ready() {
         rate_per_minute: 1200,
         request_timeout_secs: 30,
         cors_origins: vec![],
+        web_dir: None,
+        engine_url: None,
+        engine_token: None,
     };
     let server = BoundServer::bind(&args).await.unwrap();
     let addr = server.local_addr().unwrap();
@@ -205,4 +208,45 @@ async fn bad_configuration_is_a_clear_error_not_a_panic() {
     assert!(stderr.contains("database error"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn web_apps_are_served_below_their_prefix_with_a_strict_policy() {
+    let fixture = TestStore::new(Backend::Sqlite).await;
+    let web = temp_dir();
+    std::fs::create_dir_all(web.join("studio")).unwrap();
+    std::fs::write(web.join("studio/index.html"), "<!doctype html><div id=\"main\"></div>").unwrap();
+    std::fs::write(web.join("studio/app.js"), "export default function init() {}").unwrap();
+    let mut state = AppState::new(fixture.store.clone(), aos_ops::install_metrics().unwrap());
+    state.web_dir = Some(web.clone());
+    let (addr, _stop) = serve(state).await;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let fetch = |path: &str| client.get(format!("http://{addr}{path}")).send();
+
+    let bare = fetch("/studio").await.unwrap();
+    assert_eq!(bare.status().as_u16(), 308);
+    assert_eq!(bare.headers()["location"], "/studio/");
+    for path in ["/studio/", "/studio/w/some-workflow", "/studio/gallery"] {
+        let page = fetch(path).await.unwrap();
+        assert_eq!(page.status().as_u16(), 200, "{path}");
+        let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'none'"),
+            "{csp}"
+        );
+        assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+        assert!(page.text().await.unwrap().contains("id=\"main\""), "{path} answers the app's page");
+    }
+    let script = fetch("/studio/app.js").await.unwrap();
+    assert_eq!(script.status().as_u16(), 200);
+    assert!(script.headers()["content-type"].to_str().unwrap().contains("javascript"));
+    let escape = fetch("/studio/..%2F..%2Fetc%2Fpasswd").await.unwrap();
+    assert!(!escape.text().await.unwrap().contains("root:"), "no path escapes the web dir");
+    // the dashboard is not built in this dir: a clear answer, not a blank page
+    let missing = fetch("/app/").await.unwrap();
+    assert_eq!(missing.status().as_u16(), 503);
+    let body: Value = missing.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("cargo xtask run"), "{body}");
+    assert_eq!(fetch("/").await.unwrap().headers()["location"], "/studio/");
+    std::fs::remove_dir_all(web).unwrap();
 }

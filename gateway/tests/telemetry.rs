@@ -383,3 +383,127 @@ async fn metrics_count_requests_by_route_template_and_status() {
     assert_eq!(metrics.value("aos_http_request_duration_seconds_bucket", &inf), Some(2.0));
     assert!(metrics.value("aos_http_request_duration_seconds_sum", &readyz).is_some_and(|s| s > 0.0));
 }
+
+/// Calls the server's API with JSON; returns status and body.
+async fn api(base: &str, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    let mut request = http().request(method.parse().unwrap(), format!("{base}{path}"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn one_trace_runs_from_the_webhook_request_through_each_step_to_the_remote_engine() {
+    let (collector_addr, collector) = Collector::start().await;
+    let endpoint = format!("http://{collector_addr}");
+    let engine = Process::start(
+        &["engine"],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("AOS_SERVICE_NAME", "aos-engine-test"),
+            ("AOS_ENGINE_TOKEN", SECRET),
+        ],
+    )
+    .await;
+    let server = Process::start(
+        &["serve"],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("AOS_SERVICE_NAME", "aos-server-test"),
+            ("AOS_ENGINE_URL", engine.url.as_str()),
+            ("AOS_ENGINE_TOKEN", SECRET),
+        ],
+    )
+    .await;
+    let base = server.url.clone();
+    let signup = serde_json::json!({
+        "email": "tracer@example.test", "password": "a long test passphrase", "name": "T", "org_name": "Traces"
+    });
+    let (status, session) = api(&base, "POST", "/api/auth/signup", None, Some(signup)).await;
+    assert_eq!(status, 201, "{session}");
+    let token = session["token"].as_str().unwrap().to_owned();
+    let org = session["org_id"].as_str().unwrap().to_owned();
+    let (_, created) = api(
+        &base,
+        "POST",
+        &format!("/api/orgs/{org}/workflows"),
+        Some(&token),
+        Some(serde_json::json!({ "name": "T" })),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let node = |id: &str, kind: &str, x: f64| {
+        serde_json::json!({ "id": id, "kind": kind, "label": "", "position": { "x": x, "y": 0.0 },
+            "config": if kind == "data.transform" { serde_json::json!({ "fields": { "n": "{{ trigger.body.n }}" } }) } else { serde_json::json!({}) } })
+    };
+    let graph = serde_json::json!({
+        "nodes": [node("hook", "trigger.webhook", 0.0), node("shape", "data.transform", 200.0), node("again", "data.transform", 400.0)],
+        "edges": [
+            { "id": "e1", "from": "hook", "from_port": "out", "to": "shape", "to_port": "in" },
+            { "id": "e2", "from": "shape", "from_port": "out", "to": "again", "to_port": "in" }
+        ]
+    });
+    let (status, _) = api(&base, "PUT", &format!("/api/workflows/{id}/graph"), Some(&token), Some(graph)).await;
+    assert!(status < 300);
+    let (status, published) = api(&base, "POST", &format!("/api/workflows/{id}/publish"), Some(&token), None).await;
+    assert_eq!(status, 201, "{published}");
+    let (status, source) =
+        api(&base, "POST", &format!("/api/workflows/{id}/webhooks"), Some(&token), Some(serde_json::json!({}))).await;
+    assert_eq!(status, 201, "{source}");
+    let hook_token = source["token"].as_str().unwrap().to_owned();
+    let hook = format!("/hooks/{hook_token}");
+
+    let delivered = http()
+        .post(format!("{base}{hook}"))
+        .header("traceparent", traceparent())
+        .json(&serde_json::json!({ "n": 3 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delivered.status(), 202);
+    let run: Value = delivered.json().await.unwrap();
+    let run_id = run["run_id"].as_str().unwrap().to_owned();
+    let finished =
+        wait_until(Duration::from_secs(30), || {
+            let (base, token, run_id) = (base.clone(), token.clone(), run_id.clone());
+            async move {
+                api(&base, "GET", &format!("/api/runs/{run_id}"), Some(&token), None).await.1["status"] == "succeeded"
+            }
+        })
+        .await;
+    assert!(finished, "the webhook's run succeeded on the remote engine");
+    let server_logs = server.stop().await;
+    let engine_logs = engine.stop().await;
+
+    // the request continues the caller's trace ...
+    let request = collector.span_named("POST /hooks/{token}").await;
+    assert_eq!(request.parent_span_id, CALLER_SPAN_ID);
+    assert_eq!(request.service.as_deref(), Some("aos-server-test"));
+    // ... each step of the run is a span in that trace, under the request ...
+    for step in ["hook", "shape", "again"] {
+        let span = collector.span_named(&format!("step {step}")).await;
+        assert_eq!(span.parent_span_id, request.span_id, "step {step} hangs under the webhook request");
+        assert_eq!(span.attribute("run_id"), Some(run_id.as_str()));
+        // ... and the remote engine's handling of that step's call is the step's child
+        let calls: Vec<SeenSpan> = collector
+            .spans()
+            .into_iter()
+            .filter(|s| s.name == "POST /v1/steps" && s.trace_id == TRACE_ID && s.parent_span_id == span.span_id)
+            .collect();
+        assert_eq!(calls.len(), 1, "one engine call under step {step}");
+        assert_eq!(calls[0].service.as_deref(), Some("aos-engine-test"));
+    }
+    let everything = collector.dump();
+    for leak in [SECRET, token.as_str(), hook_token.as_str()] {
+        assert!(
+            !everything.contains(leak) && !server_logs.contains(leak) && !engine_logs.contains(leak),
+            "a credential leaked"
+        );
+    }
+}

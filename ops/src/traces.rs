@@ -68,6 +68,15 @@ pub fn set_parent_from_headers(span: &tracing::Span, headers: &http::HeaderMap) 
     span.set_parent(parent).is_ok()
 }
 
+/// Makes the span named by a stored W3C `traceparent` the parent of `span` (a run's steps continue
+/// the trace of the request that started the run). Returns whether a parent was set.
+pub fn set_parent_from_traceparent(span: &tracing::Span, traceparent: &str) -> bool {
+    let Ok(value) = http::HeaderValue::from_str(traceparent) else { return false };
+    let mut headers = http::HeaderMap::new();
+    headers.insert("traceparent", value);
+    set_parent_from_headers(span, &headers)
+}
+
 /// The W3C `traceparent` of `span` (`00-<trace id>-<span id>-<flags>`), for a call that should
 /// continue this trace elsewhere (the remote engine's `StepMeta::traceparent`). `None` when the
 /// span has no trace context (disabled, or no OpenTelemetry layer installed).

@@ -186,6 +186,7 @@ pub async fn queued_run(store: &Store, published: PublishedWorkflow, input: serd
         idempotency_key: None,
         input,
         replay_of: None,
+        traceparent: None,
     };
     store.runs().create(&run).await.expect("run").into_inner().id
 }

@@ -1,9 +1,12 @@
 //! `cargo xtask <command>`: the project's own commands, so the README needs only two lines.
 //!
-//! - `run`: builds and serves the platform on the embedded default at http://127.0.0.1:8080.
+//! - `run`: builds the web apps and serves the platform on the embedded default at
+//!   http://127.0.0.1:8080 (the studio at `/studio/`, the dashboard at `/app/`).
 //! - `test`: makes sure Postgres and Redis answer on 127.0.0.1 (starting them where installed,
-//!   installing them with apt where missing), checks formatting and the wasm32 build of the
-//!   shared schema, then runs every test of the workspace.
+//!   installing them with apt where missing), checks formatting, builds the web apps (the browser
+//!   scenarios load them), then runs every test of the workspace.
+//! - `web`: builds the web apps only and prints where they are (see `web.rs`).
+//! - `screenshots`: runs the browser scenarios saving their screenshots to `docs/screenshots/`.
 //! - `lint`: rustfmt and clippy with warnings denied.
 //! - `bench`: AutomateOS side by side with n8n, Hocuspocus and y-websocket; writes
 //!   `docs/benchmarks.md` (see `bench/mod.rs`).
@@ -11,6 +14,7 @@
 mod bench;
 mod services;
 mod wasm;
+mod web;
 
 use std::process::{Command, ExitCode};
 
@@ -23,12 +27,16 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("lint") => lint(),
         Some("bench") => bench::run(&args[1..]),
+        Some("web") => web(),
+        Some("screenshots") => screenshots(),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|lint|bench> [args]");
+            eprintln!("usage: cargo xtask <run|test|lint|bench|web|screenshots> [args]");
             eprintln!("  run   serve the platform on http://127.0.0.1:8080 (embedded: SQLite, in-process)");
             eprintln!("  test  start or install Postgres and Redis if needed, then run every test");
             eprintln!("  lint  cargo fmt --check and cargo clippy -D warnings");
             eprintln!("  bench compare with n8n, Hocuspocus and y-websocket; writes docs/benchmarks.md");
+            eprintln!("  web   build the studio and dashboard bundles and print their dir");
+            eprintln!("  screenshots  refresh docs/screenshots/ from the browser scenarios");
             return ExitCode::from(2);
         }
     };
@@ -43,6 +51,7 @@ fn main() -> ExitCode {
 
 /// `cargo xtask run [serve args]`: the platform on the embedded default.
 fn run(extra: &[String]) -> Result<()> {
+    let web_dir = web::build_all(&workspace_root()?)?;
     let mut command = cargo();
     command.args(["run", "--package", "aos-gateway", "--bin", "automateos", "--", "serve"]);
     if !extra.iter().any(|a| a == "--addr") {
@@ -50,6 +59,9 @@ fn run(extra: &[String]) -> Result<()> {
     }
     if !extra.iter().any(|a| a == "--data-dir") {
         command.args(["--data-dir", "./data"]);
+    }
+    if !extra.iter().any(|a| a == "--web-dir") {
+        command.arg("--web-dir").arg(&web_dir);
     }
     command.args(extra);
     status(&mut command, "automateos serve")
@@ -61,15 +73,46 @@ fn test(extra: &[String]) -> Result<()> {
     let redis_url = services::ensure_redis()?;
     services::ensure_docker_compose()?;
     status(cargo().args(["fmt", "--all", "--check"]), "cargo fmt --check")?;
-    // the schema is shared with the browser apps: prove it still builds for wasm32
-    wasm::check("aos-schema")?;
+    // the browser scenarios load the real bundles
+    let web_dir = web::build_all(&workspace_root()?)?;
     let mut command = cargo();
     command
         .args(["test", "--workspace", "--all-features", "--no-fail-fast"])
         .args(extra)
         .env("AOS_TEST_DATABASE_URL", database_url)
-        .env("AOS_TEST_REDIS_URL", redis_url);
+        .env("AOS_TEST_REDIS_URL", redis_url)
+        .env("AOS_TEST_WEB_DIR", web_dir);
     status(&mut command, "cargo test")
+}
+
+/// `cargo xtask web`: the bundles only; prints their dir (what `--web-dir` takes).
+fn web() -> Result<()> {
+    let dir = web::build_all(&workspace_root()?)?;
+    #[allow(clippy::print_stdout)]
+    {
+        println!("{}", dir.display());
+    }
+    Ok(())
+}
+
+/// `cargo xtask screenshots`: the browser scenarios, saving what they show to `docs/screenshots/`.
+fn screenshots() -> Result<()> {
+    let root = workspace_root()?;
+    let web_dir = web::build_all(&root)?;
+    status(
+        cargo()
+            .args(["test", "-p", "aos-gateway", "--test", "browser"])
+            .env("AOS_TEST_WEB_DIR", web_dir)
+            .env("AOS_SCREENSHOTS", root.join("docs/screenshots")),
+        "browser scenarios",
+    )
+}
+
+/// The workspace's root folder (xtask's parent).
+pub(crate) fn workspace_root() -> Result<std::path::PathBuf> {
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map(std::path::PathBuf::from);
+    let xtask = manifest.unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    xtask.parent().map(std::path::Path::to_owned).context("xtask lives in the workspace")
 }
 
 fn lint() -> Result<()> {

@@ -2,7 +2,7 @@
 //! with Debian's `rustc-web` and `-Zbuild-std` (installed with apt where missing). Where rustup has
 //! the target installed (a developer laptop), that route is used instead.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::Result;
@@ -13,35 +13,45 @@ const DEBIAN_CARGO: &str = "/usr/bin/cargo";
 const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
 const WASM_LINKER: &str = "wasm-ld-22";
 
-/// Builds `package` for wasm32-unknown-unknown (debug), proving it compiles for the browser.
-pub fn check(package: &str) -> Result<()> {
-    let target_dir = wasm_target_dir();
+/// Builds `package` for wasm32-unknown-unknown with the `web` profile (release, optimised for
+/// size); returns the `.wasm` file.
+pub fn build_release(package: &str) -> Result<PathBuf> {
+    status(&mut build_command(package, &["--profile", "web"])?, "wasm32 release build")?;
+    Ok(PathBuf::from(target_dir())
+        .join("wasm32-unknown-unknown/web")
+        .join(format!("{}.wasm", package.replace('-', "_"))))
+}
+
+/// `cargo build -p package --target wasm32-unknown-unknown`, by rustup's cargo where it has the
+/// target, else by Debian's with `-Zbuild-std`.
+fn build_command(package: &str, extra: &[&str]) -> Result<Command> {
+    let target_dir = target_dir();
     if rustup_has_wasm_target() {
-        return status(
-            crate::cargo()
-                .args(["build", "-p", package, "--target", "wasm32-unknown-unknown"])
-                .env("CARGO_TARGET_DIR", &target_dir),
-            "wasm32 build",
-        );
+        let mut command = crate::cargo();
+        command
+            .args(["build", "-p", package, "--target", "wasm32-unknown-unknown"])
+            .args(extra)
+            .env("CARGO_TARGET_DIR", &target_dir);
+        return Ok(command);
     }
     ensure_debian_toolchain()?;
     let path = format!("/usr/bin:{}", std::env::var("PATH").unwrap_or_default());
-    status(
-        Command::new(DEBIAN_CARGO)
-            .args(["build", "-p", package, "--target", "wasm32-unknown-unknown", "-Zbuild-std=std,panic_abort"])
-            .env("PATH", path)
-            .env("RUSTC", DEBIAN_RUSTC)
-            .env("RUSTC_BOOTSTRAP", "1")
-            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER", WASM_LINKER)
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .env_remove("RUSTUP_TOOLCHAIN")
-            .env_remove("CARGO"),
-        "wasm32 build (rustc-web)",
-    )
+    let mut command = Command::new(DEBIAN_CARGO);
+    command
+        .args(["build", "-p", package, "--target", "wasm32-unknown-unknown", "-Zbuild-std=std,panic_abort"])
+        .args(extra)
+        .env("PATH", path)
+        .env("RUSTC", DEBIAN_RUSTC)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER", WASM_LINKER)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .env_remove("CARGO");
+    Ok(command)
 }
 
 /// A target dir beside the native one, so the two toolchains never share artifacts.
-fn wasm_target_dir() -> String {
+pub fn target_dir() -> String {
     match std::env::var("CARGO_TARGET_DIR") {
         Ok(dir) => format!("{}-wasm", dir.trim_end_matches('/')),
         Err(_) => "target/wasm".to_owned(),

@@ -15,6 +15,7 @@ mod orgs;
 mod runs;
 mod secrets;
 mod templates;
+mod web;
 mod webhooks;
 pub(crate) mod workflows;
 
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(live::routes())
         .merge(audit::routes())
         .merge(billing::routes())
+        .merge(web::routes(state.web_dir.as_deref()))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

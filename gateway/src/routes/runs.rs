@@ -83,6 +83,7 @@ async fn start(
         idempotency_key: key,
         input,
         replay_of: None,
+        traceparent: aos_ops::current_traceparent(),
     };
     let (run, fresh) = match state.store.runs().create(&new).await? {
         Recorded::New(run) => (run, true),

@@ -166,7 +166,12 @@ async fn ingress(
         .iter()
         .filter_map(|(name, value)| Some((name.as_str().to_ascii_lowercase(), value.to_str().ok()?.to_owned())))
         .collect();
-    let delivery = Delivery { headers, query: query_map(query.as_deref()), body: body.to_vec() };
+    let delivery = Delivery {
+        headers,
+        query: query_map(query.as_deref()),
+        body: body.to_vec(),
+        traceparent: aos_ops::current_traceparent(),
+    };
     let accepted = actors.deliver(source.id, delivery).await?;
     let status = if accepted.duplicate { StatusCode::OK } else { StatusCode::ACCEPTED };
     Ok((status, ApiJson(json!({ "run_id": accepted.run_id, "duplicate": accepted.duplicate }))))

@@ -33,6 +33,9 @@ pub struct Run {
     pub created_at: Timestamp,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
+    /// The W3C `traceparent` of what started the run; its steps' spans continue that trace.
+    #[serde(skip)]
+    pub traceparent: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -51,6 +54,7 @@ struct RunRow {
     created_at: Timestamp,
     started_at: Option<Timestamp>,
     finished_at: Option<Timestamp>,
+    traceparent: Option<String>,
 }
 
 impl TryFrom<RunRow> for Run {
@@ -71,6 +75,7 @@ impl TryFrom<RunRow> for Run {
             created_at: row.created_at,
             started_at: row.started_at,
             finished_at: row.finished_at,
+            traceparent: row.traceparent,
         })
     }
 }
@@ -153,6 +158,8 @@ pub struct NewRun {
     pub idempotency_key: Option<String>,
     pub input: serde_json::Value,
     pub replay_of: Option<RunId>,
+    /// The W3C `traceparent` of what starts it (kept only when it is well-formed).
+    pub traceparent: Option<String>,
 }
 
 /// Which runs to list.
@@ -215,14 +222,21 @@ pub struct Runs<'a> {
 
 const NOT_FINISHED: &str = "('queued', 'running')";
 
+/// A W3C `traceparent`: `00-<32 hex>-<16 hex>-<2 hex>` (anything else is not stored).
+fn is_traceparent(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    parts.len() == 4 && hex(parts[0], 2) && hex(parts[1], 32) && hex(parts[2], 16) && hex(parts[3], 2)
+}
+
 impl Runs<'_> {
     /// Creates a queued run, once per (workflow, idempotency key).
     pub async fn create(&self, new: &NewRun) -> StoreResult<Recorded<Run>> {
         let id = RunId::new();
         let (row, fresh): (RunRow, bool) = with_pool!(self.db, |pool| {
             let inserted: Option<RunRow> = sqlx::query_as(
-                "INSERT INTO runs (id, org_id, workflow_id, version, status, trigger_kind, idempotency_key, input, replay_of, created_at) \
-                 VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9) ON CONFLICT (workflow_id, idempotency_key) DO NOTHING RETURNING *",
+                "INSERT INTO runs (id, org_id, workflow_id, version, status, trigger_kind, idempotency_key, input, replay_of, created_at, traceparent) \
+                 VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $10) ON CONFLICT (workflow_id, idempotency_key) DO NOTHING RETURNING *",
             )
             .bind(id.as_uuid())
             .bind(new.org_id.as_uuid())
@@ -233,6 +247,7 @@ impl Runs<'_> {
             .bind(Json(&new.input))
             .bind(new.replay_of.map(|id| id.as_uuid()))
             .bind(now())
+            .bind(new.traceparent.as_deref().filter(|t| is_traceparent(t)))
             .fetch_optional(pool)
             .await?;
             match inserted {

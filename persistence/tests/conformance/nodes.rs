@@ -24,6 +24,7 @@ async fn queued_run(store: &Store) -> RunId {
         idempotency_key: None,
         input: serde_json::json!({}),
         replay_of: None,
+        traceparent: None,
     };
     let Recorded::New(run) = store.runs().create(&new).await.unwrap() else { panic!("new run") };
     run.id

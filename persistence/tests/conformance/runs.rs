@@ -28,6 +28,7 @@ fn run(org: &Org, workflow: WorkflowId, key: Option<&str>) -> NewRun {
         idempotency_key: key.map(str::to_owned),
         input: serde_json::json!({ "email": "a@example.test" }),
         replay_of: None,
+        traceparent: None,
     }
 }
 

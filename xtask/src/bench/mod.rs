@@ -2,13 +2,15 @@
 //! `docs/benchmarks.md`. Sections: the workspace's criterion benches; webhook ingress (a bare axum
 //! server as the HTTP ceiling, n8n, AutomateOS embedded and on Postgres + Redis) measured by the
 //! load generator in [`load`]; doc update fan-out (Hocuspocus, y-websocket, AutomateOS) measured
-//! by the node driver in `xtask/bench-js`. A section that cannot run (an endpoint missing on this
+//! by the node driver in `xtask/bench-js`; idle WebSocket connections (y-websocket's server and
+//! AutomateOS) held by the Rust client in [`idle`]. A section that cannot run (an endpoint missing on this
 //! build, a peer that fails) is reported as such and the rest goes on.
 
 mod automateos;
 mod criterion;
 mod fanout;
 mod hello;
+mod idle;
 mod load;
 mod peers;
 mod process;
@@ -21,6 +23,7 @@ use anyhow::{Context, Result, bail};
 
 use self::automateos::{Backend, NotAvailable};
 use self::fanout::FanoutSpec;
+use self::idle::IdleSpec;
 use self::load::{LoadResult, LoadSpec};
 use self::report::{Report, WebhookRow};
 
@@ -34,6 +37,8 @@ struct Options {
     warmup: Duration,
     duration: Duration,
     fanout: FanoutSpec,
+    /// Idle connections to hold (0 skips the section).
+    idle: IdleSpec,
     criterion: bool,
     n8n: bool,
     out: PathBuf,
@@ -45,7 +50,8 @@ impl Options {
             connections: 32,
             warmup: Duration::from_secs(2),
             duration: Duration::from_secs(10),
-            fanout: FanoutSpec { rooms: 20, editors: 5, ticks: 40, interval_ms: 100 },
+            fanout: FanoutSpec { rooms: 20, editors: 25, ticks: 40, interval_ms: 100 },
+            idle: IdleSpec { connections: 10_000, rooms: 100, hold: Duration::from_secs(10) },
             criterion: true,
             n8n: true,
             out: PathBuf::from("docs/benchmarks.md"),
@@ -60,12 +66,13 @@ impl Options {
                 "--rooms" => options.fanout.rooms = value()?.parse()?,
                 "--editors" => options.fanout.editors = value()?.parse()?,
                 "--ticks" => options.fanout.ticks = value()?.parse()?,
+                "--idle" => options.idle.connections = value()?.parse()?,
                 "--out" => options.out = PathBuf::from(value()?),
                 "--skip-criterion" => options.criterion = false,
                 "--skip-n8n" => options.n8n = false,
                 other => bail!(
                     "unknown option {other}; options: --connections N --warmup S --duration S --rooms N --editors N \
-                     --ticks N --out FILE --skip-criterion --skip-n8n"
+                     --ticks N --idle N --out FILE --skip-criterion --skip-n8n"
                 ),
             }
         }
@@ -76,7 +83,7 @@ impl Options {
 /// `cargo xtask bench [options]`.
 pub fn run(args: &[String]) -> Result<()> {
     let options = Options::parse(args)?;
-    let root = workspace_root()?;
+    let root = crate::workspace_root()?;
     let database_url = crate::services::ensure_postgres()?;
     let redis_url = crate::services::ensure_redis()?;
     let scratch = std::env::temp_dir().join(format!("aos-bench-{}", std::process::id()));
@@ -107,6 +114,9 @@ pub fn run(args: &[String]) -> Result<()> {
     runtime.block_on(async {
         bench.webhooks(&mut report, &database_url, &redis_url).await;
         bench.fanout(&mut report, &database_url, &redis_url).await;
+        if options.idle.connections > 0 {
+            bench.idle(&mut report).await;
+        }
     });
     runtime.shutdown_timeout(Duration::from_secs(5));
 
@@ -121,21 +131,19 @@ pub fn run(args: &[String]) -> Result<()> {
 fn options_summary(options: &Options) -> String {
     format!(
         "webhook load: {} concurrent keep-alive connections, {} s warm-up then {} s measured, each POSTing a small \
-         JSON body; fan-out: {} rooms × {} editors, every editor writing once every {} ms for {} rounds",
+         JSON body; fan-out: {} rooms × {} editors, every editor writing once every {} ms for {} rounds; idle: \
+         {} connections over {} rooms held {} s",
         options.connections,
         options.warmup.as_secs(),
         options.duration.as_secs(),
         options.fanout.rooms,
         options.fanout.editors,
         options.fanout.interval_ms,
-        options.fanout.ticks
+        options.fanout.ticks,
+        options.idle.connections,
+        options.idle.rooms,
+        options.idle.hold.as_secs()
     )
-}
-
-fn workspace_root() -> Result<PathBuf> {
-    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
-    let xtask = manifest.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    xtask.parent().map(Path::to_owned).context("xtask lives in the workspace")
 }
 
 /// What every section needs.
@@ -293,6 +301,48 @@ impl Bench<'_> {
             token: Some(account.token.clone()),
         };
         Ok(fanout::run(self.root, &target, self.options.fanout).map_err(|err| format!("failed: {err:#}")))
+    }
+}
+
+impl Bench<'_> {
+    async fn idle(&self, report: &mut Report) {
+        let spec = self.options.idle;
+        eprintln!("bench: {} idle connections, y-websocket", spec.connections);
+        let peer = async {
+            let (server, port) = peers::start_yjs_server(peers::YjsServer::YWebsocket, self.scratch).await?;
+            let urls: Vec<String> = (0..spec.rooms).map(|i| format!("ws://127.0.0.1:{port}/idle-{i}")).collect();
+            idle::hold(&urls, server.pid(), spec).await
+        }
+        .await;
+        report.idle.push(("y-websocket".to_owned(), peer.map_err(|err| format!("failed: {err:#}"))));
+        eprintln!("bench: {} idle connections, AutomateOS embedded", spec.connections);
+        let ours = self.automateos_idle(spec).await;
+        report.idle.push(("AutomateOS, embedded SQLite".to_owned(), ours));
+    }
+
+    async fn automateos_idle(&self, spec: IdleSpec) -> Result<idle::IdleResult, String> {
+        let run = async {
+            let client = self.client()?;
+            let aos = automateos::start(&client, self.binary, &Backend::Embedded, self.scratch).await?;
+            let account = match automateos::signup(&client, &aos.base).await? {
+                Ok(account) => account,
+                Err(NotAvailable(reason)) => bail!("not available: {reason}"),
+            };
+            let graph = automateos::editors_graph(1);
+            let mut urls = Vec::new();
+            for i in 0..spec.rooms {
+                match automateos::create_workflow(&client, &aos.base, &account, &format!("idle {i}"), &graph).await? {
+                    Ok(id) => urls.push(format!(
+                        "{}/ws/docs/{id}?token={}",
+                        aos.base.replace("http://", "ws://"),
+                        account.token
+                    )),
+                    Err(NotAvailable(reason)) => bail!("not available: {reason}"),
+                }
+            }
+            idle::hold(&urls, aos.server.pid(), spec).await
+        };
+        run.await.map_err(|err| format!("failed: {err:#}"))
     }
 }
 

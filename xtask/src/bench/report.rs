@@ -33,6 +33,8 @@ pub struct Report {
     pub webhooks: Vec<WebhookRow>,
     /// (server, driver result or why there is none).
     pub fanout: Vec<(String, Result<Value, String>)>,
+    /// (server, idle-connection figures or why there are none).
+    pub idle: Vec<(String, Result<super::idle::IdleResult, String>)>,
     pub notes: Vec<String>,
 }
 
@@ -45,6 +47,7 @@ impl Report {
             criterion: None,
             webhooks: Vec::new(),
             fanout: Vec::new(),
+            idle: Vec::new(),
             notes: Vec::new(),
         }
     }
@@ -182,6 +185,7 @@ impl Report {
             }
         }
         md.push('\n');
+        self.render_idle(&mut md);
         md.push_str(
             "## Reading the figures\n\n\
              - Peers run with their defaults: n8n 1.x in its regular mode on SQLite, which stores every \
@@ -201,6 +205,42 @@ impl Report {
             md.push('\n');
         }
         md
+    }
+}
+
+impl Report {
+    fn render_idle(&self, md: &mut String) {
+        if self.idle.is_empty() {
+            return;
+        }
+        md.push_str("## Idle WebSocket connections\n\n");
+        md.push_str(
+            "Connections opened by a Rust client (200 handshakes in flight at a time), each completing the \
+             y-websocket handshake (sync step 1, the server's answer) on a doc room and then idling, answering \
+             pings. Memory is the server's resident growth from before the first connection to after all were \
+             held for the hold time, divided by the connections; \"still open\" counts those the server kept \
+             through the hold (none closed as zombies).\n\n",
+        );
+        md.push_str(
+            "| server | connections (rooms) | connected | still open | time to connect all | server RSS before → after | per connection |\n\
+             |---|---|---|---|---|---|---|\n",
+        );
+        for (name, outcome) in &self.idle {
+            match outcome {
+                Ok(result) => md.push_str(&format!(
+                    "| {name} | {} | {} | {} | {:.1} s | {} MiB → {} MiB | {:.1} KiB |\n",
+                    result.connected + result.failed,
+                    result.connected,
+                    result.still_open,
+                    result.connect_time.as_secs_f64(),
+                    result.rss_before_kib / 1024,
+                    result.rss_after_kib / 1024,
+                    result.bytes_per_connection() / 1024.0,
+                )),
+                Err(reason) => md.push_str(&format!("| {name} | {} | | | | | |\n", one_line(reason))),
+            }
+        }
+        md.push('\n');
     }
 }
 

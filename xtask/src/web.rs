@@ -1,0 +1,161 @@
+//! The browser apps' bundles: each web app crate (`studio`, `dashboard`) is built to wasm32 in
+//! release, passed through `wasm-bindgen --target web` (the CLI, pinned to the crate's version in
+//! `Cargo.lock`, is installed once into a cache outside the clone), shrunk with `wasm-opt` when
+//! npm's binaryen is at hand, and laid out with the crate's `web/` folder:
+//!
+//! ```text
+//! <dist>/<app>/index.html, style.css, …   copied from <crate>/web/
+//! <dist>/<app>/app.js, app_bg.wasm         wasm-bindgen output
+//! <dist>/<app>/boot.js                     `import init from './app.js'; init();` (no inline script: strict CSP)
+//! ```
+//!
+//! The gateway serves `<dist>/studio` at `/studio/` and `<dist>/dashboard` at `/app/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{status, wasm};
+
+/// A browser app: its crate folder and package name.
+#[derive(Debug, Clone, Copy)]
+pub struct WebApp {
+    pub dir: &'static str,
+    pub package: &'static str,
+}
+
+/// Every browser app of the workspace.
+pub const APPS: [WebApp; 2] =
+    [WebApp { dir: "studio", package: "aos-studio" }, WebApp { dir: "dashboard", package: "aos-dashboard" }];
+
+const BOOT_JS: &str = "import init from './app.js';\ninit();\n";
+
+/// Builds every app that has a `web/index.html` into `dist_dir()`; returns that dir.
+pub fn build_all(root: &Path) -> Result<PathBuf> {
+    let dist = dist_dir();
+    let mut built = 0;
+    for app in APPS {
+        if !root.join(app.dir).join("web/index.html").exists() {
+            eprintln!("xtask: {} has no web/index.html yet; not bundled", app.dir);
+            continue;
+        }
+        bundle(root, app, &dist.join(app.dir))?;
+        built += 1;
+    }
+    if built == 0 {
+        bail!("no web app to bundle");
+    }
+    Ok(dist)
+}
+
+/// The folder the bundles land in, beside the wasm target dir (outside the clone in CI).
+pub fn dist_dir() -> PathBuf {
+    PathBuf::from(wasm::target_dir()).join("dist")
+}
+
+fn bundle(root: &Path, app: WebApp, out: &Path) -> Result<()> {
+    let wasm_file = wasm::build_release(app.package)?;
+    let bindgen = ensure_wasm_bindgen(root)?;
+    if out.exists() {
+        std::fs::remove_dir_all(out).with_context(|| format!("clearing {}", out.display()))?;
+    }
+    std::fs::create_dir_all(out)?;
+    status(
+        Command::new(&bindgen)
+            .args(["--target", "web", "--no-typescript", "--out-name", "app", "--out-dir"])
+            .arg(out)
+            .arg(&wasm_file),
+        "wasm-bindgen",
+    )?;
+    shrink(&out.join("app_bg.wasm"))?;
+    copy_dir(&root.join(app.dir).join("web"), out)?;
+    std::fs::write(out.join("boot.js"), BOOT_JS)?;
+    let size = std::fs::metadata(out.join("app_bg.wasm")).map(|m| m.len()).unwrap_or(0);
+    eprintln!("xtask: bundled {} into {} ({} KiB wasm)", app.dir, out.display(), size / 1024);
+    Ok(())
+}
+
+/// The wasm-bindgen CLI matching the `wasm-bindgen` crate in `Cargo.lock`, installed once.
+fn ensure_wasm_bindgen(root: &Path) -> Result<PathBuf> {
+    let version = locked_version(root, "wasm-bindgen")?;
+    let tools = tools_dir().join(format!("wasm-bindgen-{version}"));
+    let binary = tools.join("bin/wasm-bindgen");
+    if binary.exists() {
+        return Ok(binary);
+    }
+    eprintln!("xtask: installing wasm-bindgen-cli {version} into {} (once)", tools.display());
+    // not --locked: one of its locked dependencies is missing from the registry mirror
+    status(
+        crate::cargo().args(["install", "wasm-bindgen-cli", "--version", &version, "--root"]).arg(&tools),
+        "cargo install wasm-bindgen-cli",
+    )?;
+    Ok(binary)
+}
+
+/// `wasm-opt -Oz` from npm's binaryen (Debian's is too old for these features), when it installs;
+/// without it the bundle is larger but works.
+fn shrink(wasm_file: &Path) -> Result<()> {
+    let dir = tools_dir().join("binaryen");
+    let wasm_opt = dir.join("node_modules/.bin/wasm-opt");
+    if !wasm_opt.exists() {
+        std::fs::create_dir_all(&dir)?;
+        let installed = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg("binaryen@132.0.0")
+            .status()
+            .is_ok_and(|s| s.success());
+        if !installed {
+            eprintln!("xtask: binaryen did not install; the wasm is not shrunk");
+            return Ok(());
+        }
+    }
+    status(
+        Command::new(&wasm_opt)
+            .arg("-Oz")
+            .args([
+                "--enable-bulk-memory",
+                "--enable-reference-types",
+                "--enable-nontrapping-float-to-int",
+                "--enable-sign-ext",
+                "--enable-multivalue",
+                "--enable-mutable-globals",
+            ])
+            .arg(wasm_file)
+            .arg("-o")
+            .arg(wasm_file),
+        "wasm-opt",
+    )
+}
+
+/// Where built tools live: beside the target dir, so CI's fresh clones reuse them.
+fn tools_dir() -> PathBuf {
+    match std::env::var("CARGO_TARGET_DIR") {
+        Ok(dir) => Path::new(dir.trim_end_matches('/')).with_file_name("tools"),
+        Err(_) => PathBuf::from("target/tools"),
+    }
+}
+
+/// The version of `package` recorded in `Cargo.lock`.
+fn locked_version(root: &Path, package: &str) -> Result<String> {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
+    let needle = format!("name = \"{package}\"\nversion = \"");
+    let start = lock.find(&needle).with_context(|| format!("{package} is not in Cargo.lock"))? + needle.len();
+    let end = lock[start..].find('"').context("Cargo.lock is malformed")?;
+    Ok(lock[start..start + end].to_owned())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            std::fs::create_dir_all(&target)?;
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
