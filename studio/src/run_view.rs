@@ -65,10 +65,26 @@ impl RunWatch {
         match (event.event.as_str(), node) {
             ("run_started", _) => self.status = Some("running".into()),
             ("run_finished", _) => {
-                self.status = Some(event.data.get("status").and_then(Value::as_str).unwrap_or("finished").to_owned());
+                let status = event.data.get("status").and_then(Value::as_str).unwrap_or("finished").to_owned();
+                // a delay still waiting when the run ends is over too
+                if status == "succeeded" {
+                    for run in self.overlay.nodes.values_mut().filter(|r| r.state == NodeRunState::Running) {
+                        run.state = NodeRunState::Succeeded;
+                    }
+                }
+                self.status = Some(status);
             }
             ("step_started", Some(node)) => {
                 self.status = Some("running".into());
+                // a delay that was waiting before this step is done waiting
+                for edge in graph.incoming(node.as_str()) {
+                    if let Some(run) = self.overlay.nodes.get_mut(&edge.from)
+                        && run.state == NodeRunState::Running
+                        && is_delay(graph, &edge.from)
+                    {
+                        run.state = NodeRunState::Succeeded;
+                    }
+                }
                 self.set(&node, NodeRunState::Running, None);
                 // the data came along every edge from a finished predecessor
                 for edge in graph.incoming(node.as_str()) {
@@ -78,6 +94,10 @@ impl RunWatch {
                         self.overlay.active_edges.insert(edge.id.clone());
                     }
                 }
+            }
+            // a delay's step returns at once and the run then waits: it keeps pulsing meanwhile
+            ("step_succeeded", Some(node)) if is_delay(graph, &node) => {
+                self.set(&node, NodeRunState::Running, duration)
             }
             ("step_succeeded", Some(node)) => self.set(&node, NodeRunState::Succeeded, duration),
             ("step_failed", Some(node)) => self.set(&node, NodeRunState::Failed, duration),
@@ -97,6 +117,14 @@ impl RunWatch {
     }
 }
 
+/// Whether the node is a delay with a wait (its step returns before the wait is over).
+fn is_delay(graph: &WorkflowGraph, node: &NodeId) -> bool {
+    graph.node(node.as_str()).is_some_and(|n| {
+        n.kind == aos_schema::kinds::LOGIC_DELAY
+            && n.config.get("seconds").and_then(Value::as_f64).is_some_and(|s| s > 0.0)
+    })
+}
+
 /// The node of a step name: `node[3]` (one item of a for-each) is `node`.
 fn step_node(step: &str) -> NodeId {
     NodeId::from(step.split_once('[').map_or(step, |(node, _)| node))
@@ -112,6 +140,27 @@ mod tests {
         json!({"seq": seq, "run_id": "r1", "node_id": node, "event": event, "message": format!("{event}"), "data": data,
                "level": "info", "org_id": "o", "workflow_id": "w", "created_at": "now"})
         .to_string()
+    }
+
+    #[test]
+    fn a_waiting_delay_keeps_pulsing_until_what_follows_starts() {
+        let graph = WorkflowGraph::new()
+            .with_node(Node::new("t", kinds::TRIGGER_MANUAL))
+            .with_node(Node::new("wait", kinds::LOGIC_DELAY).with_config("seconds", 2))
+            .with_node(Node::new("after", kinds::DATA_TRANSFORM))
+            .with_edge(Edge::new("e1", "t", "wait"))
+            .with_edge(Edge::new("e2", "wait", "after"));
+        let mut watch = RunWatch::start("r1");
+        watch.apply_text(&row(1, "step_started", Some("wait"), json!({})), &graph);
+        watch.apply_text(&row(2, "step_succeeded", Some("wait"), json!({"duration_ms": 1})), &graph);
+        assert_eq!(watch.overlay.nodes[&NodeId::from("wait")].state, NodeRunState::Running);
+        watch.apply_text(&row(3, "step_started", Some("after"), json!({})), &graph);
+        assert_eq!(watch.overlay.nodes[&NodeId::from("wait")].state, NodeRunState::Succeeded);
+        // at the end of the graph, the run's end settles it
+        let mut last = RunWatch::start("r1");
+        last.apply_text(&row(1, "step_succeeded", Some("wait"), json!({})), &graph);
+        last.apply_text(&row(2, "run_finished", None, json!({"status": "succeeded"})), &graph);
+        assert_eq!(last.overlay.nodes[&NodeId::from("wait")].state, NodeRunState::Succeeded);
     }
 
     #[test]

@@ -1,86 +1,39 @@
-// Scenario: drag nodes from the palette, connect them, fill a form, publish, run, and watch the
-// pulse classes change on the canvas.
-// Run by the browser harness: AOS_BASE_URL is the server (API and the built studio at /studio/),
-// CHROMIUM the browser (Debian's by default); exits non-zero with the reason on failure.
-import { chromium } from 'playwright-core';
+// Drag steps from the palette onto the canvas, connect them by dragging between ports (the loose
+// end snaps), fill the form, publish, run, and watch the pulse classes change on the canvas.
+import { check, checkNoProblems, openPage, scenario, shot, signup } from './lib.mjs';
+import { call, centre, drag, draftEventually, openWorkflow } from './_studio_support.mjs';
 
-const BASE = process.env.AOS_BASE_URL;
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const fail = (msg) => { console.error(`studio_canvas: ${msg}`); process.exit(1); };
-if (!BASE) fail('AOS_BASE_URL is not set');
+await scenario('studio_canvas', async (browser) => {
+  const ada = await signup('Ada');
+  const workflow = await call('POST', `/api/orgs/${ada.org_id}/workflows`, ada.token, { name: 'Pulse demo' });
+  const page = await openPage(browser, ada);
+  await openWorkflow(page, workflow.id);
 
-async function api(method, path, body, token) {
-  const res = await fetch(BASE + path, {
-    method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-async function center(locator) {
-  const box = await locator.boundingBox();
-  if (!box) throw new Error('element has no box');
-  return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
-}
-
-async function drag(page, from, to) {
-  await page.mouse.move(from.x, from.y);
-  await page.mouse.down();
-  await page.mouse.move((from.x + to.x) / 2, (from.y + to.y) / 2, { steps: 5 });
-  await page.mouse.move(to.x, to.y, { steps: 5 });
-  await page.mouse.up();
-}
-
-const email = `canvas-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
-const account = await api('POST', '/api/auth/signup', { email, password: 'correct horse battery', name: 'Ada Canvas', org_name: 'Canvas Org' });
-const workflow = await api('POST', `/api/orgs/${account.org_id}/workflows`, { name: 'Pulse demo' }, account.token);
-
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
-try {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  await context.addInitScript(([t, r]) => { localStorage.setItem('aos.token', t); localStorage.setItem('aos.refresh', r); }, [account.token, account.refresh_token]);
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.error('page error:', e.message));
-  await page.goto(`${BASE}/studio/w/${workflow.id}`);
-  await page.waitForSelector('[data-testid="conn-status"][data-state="online"]', { timeout: 30000 });
-
-  // drag a manual trigger and a delay from the palette onto the canvas
-  const canvas = page.getByTestId('canvas');
-  const cbox = await canvas.boundingBox();
-  await drag(page, await center(page.getByTestId('palette-trigger.manual')), { x: cbox.x + 220, y: cbox.y + 200 });
+  const box = await page.getByTestId('canvas').boundingBox();
+  await drag(page, await centre(page.getByTestId('palette-trigger.manual')), { x: box.x + 220, y: box.y + 200 });
   await page.waitForSelector('[data-kind="trigger.manual"]');
-  await drag(page, await center(page.getByTestId('palette-logic.delay')), { x: cbox.x + 620, y: cbox.y + 260 });
+  await drag(page, await centre(page.getByTestId('palette-logic.delay')), { x: box.x + 620, y: box.y + 260 });
   await page.waitForSelector('[data-kind="logic.delay"]');
-  const trigger = await page.locator('[data-kind="trigger.manual"]').getAttribute('data-testid');
-  const delay = await page.locator('[data-kind="logic.delay"]').getAttribute('data-testid');
-  const triggerId = trigger.replace(/^node-/, ''), delayId = delay.replace(/^node-/, '');
+  const idOf = async (kind) => (await page.locator(`[data-kind="${kind}"]`).getAttribute('data-testid')).replace(/^node-/, '');
+  const trigger = await idOf('trigger.manual');
+  const delay = await idOf('logic.delay');
 
-  // connect: drag from the trigger's output dot to near the delay's input dot (snapping)
-  const out = await center(page.locator(`[data-testid="port-${triggerId}-out-out"] circle`));
-  const inp = await center(page.locator(`[data-testid="port-${delayId}-in-in"] circle`));
+  // from the trigger's output dot to near (not on) the delay's input dot: it snaps
+  const out = await centre(page.locator(`[data-testid="port-${trigger}-out-out"] circle`));
+  const inp = await centre(page.locator(`[data-testid="port-${delay}-in-in"] circle`));
   await drag(page, out, { x: inp.x - 10, y: inp.y + 8 });
-  await page.waitForSelector(`path.edge[data-from="${triggerId}"][data-to="${delayId}"]`, { state: 'attached' });
+  await page.waitForSelector(`path.edge[data-from="${trigger}"][data-to="${delay}"]`, { state: 'attached' });
 
-  // select the delay and fill its form
-  await page.locator(`[data-testid="node-${delayId}"] .node__body`).click();
-  await page.waitForSelector(`[data-testid="node-form"][data-node="${delayId}"]`);
+  await page.locator(`[data-testid="node-${delay}"] .node__body`).click();
+  await page.waitForSelector(`[data-testid="node-form"][data-node="${delay}"]`);
   await page.locator('[data-testid="field-seconds"] input').fill('1');
-  // the form change reached the server's doc (the API reads the live doc)
-  for (let i = 0; ; i++) {
-    const detail = await api('GET', `/api/workflows/${workflow.id}`, undefined, account.token);
-    const node = detail.graph.nodes.find((n) => n.id === delayId);
-    if (node && node.config.seconds === 1 && detail.graph.edges.length === 1) break;
-    if (i > 50) fail(`the draft never held the form value: ${JSON.stringify(detail.graph)}`);
-    await page.waitForTimeout(100);
-  }
+  await draftEventually('the form value and the edge in the draft', workflow.id, ada.token, (graph) =>
+    graph.nodes.find((n) => n.id === delay)?.config.seconds === 1 && graph.edges.length === 1);
 
-  // publish
   await page.getByTestId('publish').click();
   await page.waitForSelector('[data-testid="toast"]:has-text("published version 1")', { timeout: 15000 });
 
-  // record every class the nodes take from now on
+  // record every state the nodes take from now on
   await page.evaluate(() => {
     window.__seen = {};
     const note = () => document.querySelectorAll('g.node').forEach((g) => {
@@ -92,16 +45,15 @@ try {
   });
   await page.getByTestId('open-run').click();
   await page.getByTestId('run-start').click();
+  await page.waitForSelector(`[data-testid="node-${delay}"].node--running`, { timeout: 30000 });
+  await shot(page, 'studio-run-pulse');
   await page.waitForSelector('[data-testid="run-status"][data-status="succeeded"]', { timeout: 30000 });
-  await page.waitForSelector(`[data-testid="node-${delayId}"].node--succeeded`);
-  await page.waitForSelector(`[data-testid="duration-${delayId}"]`);
+  await page.waitForSelector(`[data-testid="node-${delay}"].node--succeeded`);
+  await page.waitForSelector(`[data-testid="duration-${delay}"]`);
   const seen = await page.evaluate(() => Object.fromEntries(Object.entries(window.__seen).map(([k, v]) => [k, [...v]])));
-  const delaySeen = seen[`node-${delayId}`] || [];
-  if (!delaySeen.includes('running')) fail(`the delay never pulsed as running: ${JSON.stringify(seen)}`);
-  if (!delaySeen.includes('succeeded')) fail(`the delay never showed succeeded: ${JSON.stringify(seen)}`);
-  const active = await page.locator(`path.edge.edge--active[data-to="${delayId}"]`).count();
-  if (active !== 1) fail('the edge the data took is not animated');
-  console.log('studio_canvas: ok');
-} finally {
-  await browser.close();
-}
+  const states = seen[`node-${delay}`] ?? [];
+  check(states.includes('running') && states.includes('succeeded'), `the delay pulsed then settled: ${JSON.stringify(seen)}`);
+  check(await page.locator(`path.edge.edge--active[data-to="${delay}"]`).count() === 1, 'the edge the data took is animated');
+  await shot(page, 'studio-canvas');
+  checkNoProblems(page);
+});
