@@ -63,6 +63,8 @@ pub enum DeliveryError {
     NotRunnable,
     #[error("delivery could not be recorded")]
     Unavailable,
+    #[error("delivery could not be recorded: the storage is full")]
+    StorageFull,
 }
 
 /// What a webhook-source actor handles.
@@ -163,7 +165,8 @@ impl WebhookState {
             tracing::warn!(source_id = %self.source.id, error = %err, "webhook delivery not recorded");
             match err {
                 RecordError::NotRunnable => DeliveryError::NotRunnable,
-                RecordError::Store(_) | RecordError::Start => DeliveryError::Unavailable,
+                RecordError::Store(aos_persistence::StoreError::StorageFull) => DeliveryError::StorageFull,
+                RecordError::Store(_) => DeliveryError::Unavailable,
             }
         })
     }
@@ -206,8 +209,11 @@ impl WebhookState {
         let fresh = run.is_new();
         let run = run.into_inner();
         store.webhooks().link_run(event.id, run.id).await?;
-        if fresh {
-            self.args.runs.start(&run.id.to_string()).await.map_err(|_| RecordError::Start)?;
+        // the run is recorded: the delivery is accepted even if its actor cannot start right now
+        // (a full disk, a restarting supervisor); the node's adoption sweep starts queued runs
+        // nobody drives
+        if fresh && self.args.runs.start(&run.id.to_string()).await.is_err() {
+            tracing::warn!(run_id = %run.id, "run recorded but not started now, the adoption sweep will start it");
         }
         Ok(Accepted { run_id: run.id, duplicate: duplicate || !fresh })
     }
@@ -226,8 +232,6 @@ enum RecordError {
     NotRunnable,
     #[error(transparent)]
     Store(#[from] aos_persistence::StoreError),
-    #[error("run could not start")]
-    Start,
 }
 
 /// `sha256=<hex>` of the body under `key`, compared in constant time.

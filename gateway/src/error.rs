@@ -55,6 +55,8 @@ pub enum ApiError {
     Timeout,
     #[error("{what} is unavailable on this node")]
     Unavailable { what: &'static str },
+    #[error("the server's storage is full: nothing was recorded, send it again later")]
+    StorageFull,
     #[error("the web apps are not built on this server: `cargo xtask run` builds them, or pass --web-dir")]
     WebAppsNotBuilt,
     #[error("internal error")]
@@ -93,6 +95,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::NotReady { .. } => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             ApiError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::StorageFull => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
             ApiError::WebAppsNotBuilt => (StatusCode::SERVICE_UNAVAILABLE, "web_apps_not_built"),
             ApiError::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -119,6 +122,10 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound { entity, .. } => ApiError::NotFound { message: format!("{entity} not found") },
             StoreError::Conflict { what } => {
                 ApiError::Conflict { code: "conflict", message: format!("{} already exists", public_conflict(&what)) }
+            }
+            StoreError::StorageFull => {
+                tracing::error!("the database's storage is full, writes are refused");
+                ApiError::StorageFull
             }
             other => {
                 tracing::error!(error = %other, "storage call failed");
@@ -182,6 +189,7 @@ impl From<DeliveryError> for ApiError {
             DeliveryError::BadBody { .. } => ApiError::BadRequest { code: "malformed_json", message: err.to_string() },
             DeliveryError::NotRunnable => ApiError::Conflict { code: "not_runnable", message: err.to_string() },
             DeliveryError::Unavailable => ApiError::Unavailable { what: "webhook ingress" },
+            DeliveryError::StorageFull => ApiError::StorageFull,
         }
     }
 }

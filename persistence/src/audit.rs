@@ -170,8 +170,11 @@ macro_rules! impl_audit_tx {
                 )
                 .bind(entry.org_id.as_uuid())
                 .bind(GENESIS_HASH)
-                .fetch_one(&mut **self)
-                .await?;
+                .fetch_all(&mut **self)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or(sqlx::Error::RowNotFound)?;
                 let detail = entry.detail.to_string();
                 let actor = entry.actor.to_string();
                 let fields = RowFields {
@@ -200,8 +203,11 @@ macro_rules! impl_audit_tx {
                 .bind(fields.created_at)
                 .bind(&head_hash)
                 .bind(&hash)
-                .fetch_one(&mut **self)
-                .await?;
+                .fetch_all(&mut **self)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or(sqlx::Error::RowNotFound)?;
                 sqlx::query("UPDATE audit_chain_heads SET chain_seq = $2, hash = $3 WHERE org_id = $1")
                     .bind(entry.org_id.as_uuid())
                     .bind(record.chain_seq)

@@ -30,6 +30,9 @@ pub enum StoreError {
     /// Redis did not answer or refused a command.
     #[error("redis error: {reason}")]
     Redis { reason: String },
+    /// The database's disk is full: nothing was written (SQLite `SQLITE_FULL`, Postgres `53100`).
+    #[error("the database's storage is full")]
+    StorageFull,
     /// Any other database failure (connection lost, timeout, ...).
     #[error("database error: {0}")]
     Database(sqlx::Error),
@@ -43,10 +46,20 @@ impl From<sqlx::Error> for StoreError {
                 let table = rest.split_whitespace().next().unwrap_or("table").to_owned();
                 return StoreError::AppendOnly { table };
             }
+            // SQLITE_FULL (13, and its extended forms), Postgres disk_full
+            let code = db.code();
+            if matches!(code.as_deref(), Some("13") | Some("53100")) {
+                return StoreError::StorageFull;
+            }
             if db.is_unique_violation() {
                 let what = db.constraint().map(str::to_owned).unwrap_or_else(|| unique_target(message));
                 return StoreError::Conflict { what };
             }
+        }
+        if let sqlx::Error::Io(io) = &err
+            && io.kind() == std::io::ErrorKind::StorageFull
+        {
+            return StoreError::StorageFull;
         }
         StoreError::Database(err)
     }

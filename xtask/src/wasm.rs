@@ -19,7 +19,7 @@ pub fn build_release(package: &str) -> Result<PathBuf> {
     status(&mut build_command(package, &["--profile", "web"])?, "wasm32 release build")?;
     Ok(PathBuf::from(target_dir())
         .join("wasm32-unknown-unknown/web")
-        .join(format!("{}.wasm", package.replace('-', "_"))))
+        .join(format!("{package}.wasm")))
 }
 
 /// `cargo build -p package --target wasm32-unknown-unknown`, by rustup's cargo where it has the

@@ -67,6 +67,9 @@ export async function openPage(browser, session, options = {}) {
     if (message.type() === 'error') page.problems.push(`console: ${message.text()}`);
   });
   page.on('pageerror', (error) => page.problems.push(`page error: ${error.message}`));
+  page.on('response', (response) => {
+    if (response.status() >= 400) page.problems.push(`http ${response.status()}: ${response.url()}`);
+  });
   return page;
 }
 

@@ -384,8 +384,10 @@ impl Billing<'_> {
             .bind(measured.bytes)
             .bind(cost)
             .bind(at)
-            .fetch_optional(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .next();
             let Some(record) = inserted else {
                 // A redelivery. Returning drops the transaction, which also takes back a run fee
                 // inserted above.
@@ -438,8 +440,10 @@ impl Billing<'_> {
             .bind(&credit.reference)
             .bind(&credit.memo)
             .bind(now())
-            .fetch_optional(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .next();
             match inserted {
                 Some(entry) => {
                     tx.append_audit(

@@ -54,8 +54,8 @@ impl Docs<'_> {
             .bind(update)
             .bind(origin)
             .bind(now())
-            .fetch_one(pool)
-            .await?
+            .fetch_all(pool)
+            .await?.into_iter().next().ok_or(sqlx::Error::RowNotFound)?
         }))
     }
 
@@ -74,8 +74,8 @@ impl Docs<'_> {
                 .bind(&new.update)
                 .bind(&new.origin)
                 .bind(at)
-                .fetch_one(&mut *tx)
-                .await?;
+                .fetch_all(&mut *tx)
+                .await?.into_iter().next().ok_or(sqlx::Error::RowNotFound)?;
                 seqs.push(seq);
             }
             seqs

@@ -125,8 +125,11 @@ impl Orgs<'_> {
                 .bind(&new.name)
                 .bind(&new.password_hash)
                 .bind(now())
-                .fetch_one(pool)
+                .fetch_all(pool)
                 .await?
+                .into_iter()
+                .next()
+                .ok_or(sqlx::Error::RowNotFound)?
         }))
     }
 
@@ -142,15 +145,21 @@ impl Orgs<'_> {
                 .bind(&user.name)
                 .bind(&user.password_hash)
                 .bind(now())
-                .fetch_one(&mut *tx)
-                .await?;
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or(sqlx::Error::RowNotFound)?;
             let org: Org = sqlx::query_as(INSERT_ORG)
                 .bind(org_id.as_uuid())
                 .bind(org_name)
                 .bind(slug)
                 .bind(now())
-                .fetch_one(&mut *tx)
-                .await?;
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or(sqlx::Error::RowNotFound)?;
             sqlx::query(INSERT_MEMBERSHIP)
                 .bind(org_id.as_uuid())
                 .bind(user_id.as_uuid())
@@ -176,8 +185,11 @@ impl Orgs<'_> {
                 .bind(&new.name)
                 .bind(&new.slug)
                 .bind(now())
-                .fetch_one(&mut *tx)
-                .await?;
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or(sqlx::Error::RowNotFound)?;
             sqlx::query(INSERT_MEMBERSHIP)
                 .bind(org_id.as_uuid())
                 .bind(new.owner.as_uuid())
@@ -243,8 +255,11 @@ impl Orgs<'_> {
             .bind(user.as_uuid())
             .bind(role.as_str())
             .bind(now())
-            .fetch_one(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(sqlx::Error::RowNotFound)?;
             tx.append_audit(
                 &AuditEntry::new(org, by, "member.set", ("user", user.to_string()))
                     .with_detail(serde_json::json!({ "role": role })),
@@ -341,8 +356,11 @@ impl Orgs<'_> {
             .bind(&new.key_hash)
             .bind(new.role.as_str())
             .bind(now())
-            .fetch_one(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(sqlx::Error::RowNotFound)?;
             tx.append_audit(
                 &AuditEntry::new(new.org_id, by, "api_key.create", ("api_key", id.to_string()))
                     .with_detail(serde_json::json!({ "name": new.name, "prefix": new.prefix, "role": new.role })),
@@ -360,8 +378,10 @@ impl Orgs<'_> {
             )
             .bind(key_hash)
             .bind(now())
-            .fetch_optional(pool)
+            .fetch_all(pool)
             .await?
+            .into_iter()
+            .next()
         }))
     }
 
@@ -383,8 +403,10 @@ impl Orgs<'_> {
             .bind(id.as_uuid())
             .bind(org.as_uuid())
             .bind(now())
-            .fetch_optional(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .next();
             if found.is_none() {
                 return Err(not_found("api key", id));
             }

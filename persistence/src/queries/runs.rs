@@ -248,8 +248,8 @@ impl Runs<'_> {
             .bind(new.replay_of.map(|id| id.as_uuid()))
             .bind(now())
             .bind(new.traceparent.as_deref().filter(|t| is_traceparent(t)))
-            .fetch_optional(pool)
-            .await?;
+            .fetch_all(pool)
+            .await?.into_iter().next();
             match inserted {
                 Some(row) => (row, true),
                 None => (
@@ -359,8 +359,10 @@ impl Runs<'_> {
             .bind(new.status.as_str())
             .bind(new.input.as_ref().map(Json))
             .bind(started)
-            .fetch_optional(pool)
-            .await?;
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .next();
             match inserted {
                 Some(step) => Recorded::New(step),
                 None => Recorded::Duplicate(
@@ -431,8 +433,11 @@ impl Runs<'_> {
             .bind(&new.message)
             .bind(Json(&new.data))
             .bind(now())
-            .fetch_one(pool)
+            .fetch_all(pool)
             .await?
+            .into_iter()
+            .next()
+            .ok_or(sqlx::Error::RowNotFound)?
         }))
     }
 
@@ -478,8 +483,10 @@ impl Runs<'_> {
                 .bind(new.run_id.as_uuid())
                 .bind(&new.error)
                 .bind(at)
-                .fetch_optional(&mut *tx)
-                .await?;
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .next();
             let Some((org_id, workflow_id)) = moved else { return Err(not_found("unfinished run", new.run_id)) };
             let entry: DlqEntry = sqlx::query_as(
                 "INSERT INTO dlq_entries (id, org_id, run_id, workflow_id, node_id, error, input, status, created_at) \
@@ -493,8 +500,11 @@ impl Runs<'_> {
             .bind(&new.error)
             .bind(Json(&new.input))
             .bind(at)
-            .fetch_one(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(sqlx::Error::RowNotFound)?;
             entry
         }))
     }
@@ -540,8 +550,8 @@ impl Runs<'_> {
             .bind(org.as_uuid())
             .bind(status.as_str())
             .bind(now())
-            .fetch_optional(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?.into_iter().next();
             let Some(entry) = entry else { return Err(not_found("pending dead-letter entry", id)) };
             tx.append_audit(
                 &AuditEntry::new(org, by, "dlq.resolve", ("dlq_entry", id.to_string()))

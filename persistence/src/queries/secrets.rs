@@ -87,8 +87,11 @@ impl Secrets<'_> {
                 .bind(&sealed.nonce)
                 .bind(&sealed.key_id)
                 .bind(at)
-                .fetch_one(&mut *tx)
-                .await?;
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or(sqlx::Error::RowNotFound)?;
             let created = meta.id == id;
             let action = if created { "secret.create" } else { "secret.update" };
             tx.append_audit(
@@ -116,8 +119,10 @@ impl Secrets<'_> {
                 sqlx::query_as("DELETE FROM secrets WHERE org_id = $1 AND name = $2 RETURNING id")
                     .bind(org.as_uuid())
                     .bind(name)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .next();
             let Some((id,)) = deleted else { return Err(not_found("secret", name)) };
             tx.append_audit(
                 &AuditEntry::new(org, by, "secret.delete", ("secret", id.to_string()))
@@ -138,8 +143,10 @@ impl Secrets<'_> {
             .bind(org.as_uuid())
             .bind(name)
             .bind(now())
-            .fetch_optional(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .next();
             let Some(row) = row else { return Err(not_found("secret", name)) };
             tx.append_audit(
                 &AuditEntry::new(org, usage.by, "secret.use", ("secret", row.id.to_string()))

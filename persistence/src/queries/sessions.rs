@@ -100,8 +100,11 @@ impl Sessions<'_> {
             .bind(refresh_hash)
             .bind(now())
             .bind(expires_at)
-            .fetch_one(pool)
+            .fetch_all(pool)
             .await?
+            .into_iter()
+            .next()
+            .ok_or(sqlx::Error::RowNotFound)?
         }))
     }
 
@@ -125,8 +128,10 @@ impl Sessions<'_> {
             .bind(new_hash)
             .bind(expires_at)
             .bind(at)
-            .fetch_optional(pool)
+            .fetch_all(pool)
             .await?
+            .into_iter()
+            .next()
         }))
     }
 

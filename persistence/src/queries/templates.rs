@@ -166,8 +166,11 @@ impl Templates<'_> {
             .bind(&profile.bio)
             .bind(profile.avatar_url.as_deref())
             .bind(at)
-            .fetch_one(pool)
+            .fetch_all(pool)
             .await?
+            .into_iter()
+            .next()
+            .ok_or(sqlx::Error::RowNotFound)?
         }))
     }
 
@@ -208,8 +211,11 @@ impl Templates<'_> {
             .bind(&new.description)
             .bind(&new.category)
             .bind(at)
-            .fetch_one(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(sqlx::Error::RowNotFound)?;
             tx.append_audit(
                 &AuditEntry::new(new.org, by, "template.create", ("template", id.to_string())).with_detail(
                     serde_json::json!({
@@ -246,8 +252,10 @@ impl Templates<'_> {
             .bind(template.as_uuid())
             .bind(org.as_uuid())
             .bind(at)
-            .fetch_optional(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .next();
             let Some(version) = version else {
                 return Err(not_found("template", template));
             };
@@ -263,8 +271,11 @@ impl Templates<'_> {
             .bind(&content.checksum)
             .bind(sqlx::types::Json(&content.required_secrets))
             .bind(at)
-            .fetch_one(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(sqlx::Error::RowNotFound)?;
             tx.append_audit(
                 &AuditEntry::new(org, by, "template.publish", ("template", template.to_string())).with_detail(
                     serde_json::json!({
@@ -424,8 +435,11 @@ impl Templates<'_> {
             .bind(new.workflow.as_uuid())
             .bind(by.to_string())
             .bind(now())
-            .fetch_one(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(sqlx::Error::RowNotFound)?;
             sqlx::query("UPDATE templates SET install_count = install_count + 1 WHERE id = $1")
                 .bind(new.template.as_uuid())
                 .execute(&mut *tx)

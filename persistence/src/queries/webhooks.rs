@@ -161,8 +161,8 @@ impl Webhooks<'_> {
             .bind(true)
             .bind(now())
             .bind(Json(&new.settings))
-            .fetch_one(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?.into_iter().next().ok_or(sqlx::Error::RowNotFound)?;
             tx.append_audit(
                 &AuditEntry::new(new.org_id, by, "webhook.create", ("webhook_source", id.to_string()))
                     .with_detail(serde_json::json!({ "workflow_id": new.workflow_id, "prefix": new.token_prefix })),
@@ -236,8 +236,10 @@ impl Webhooks<'_> {
             .bind(token_hash)
             .bind(token_prefix)
             .bind(now())
-            .fetch_optional(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .next();
             let Some(source) = source else { return Err(not_found("webhook source", id)) };
             tx.append_audit(
                 &AuditEntry::new(org, by, "webhook.rotate", ("webhook_source", id.to_string()))
@@ -278,8 +280,8 @@ impl Webhooks<'_> {
             .bind(Json(&new.headers))
             .bind(Json(&new.body))
             .bind(now())
-            .fetch_optional(pool)
-            .await?;
+            .fetch_all(pool)
+            .await?.into_iter().next();
             match inserted {
                 Some(row) => Recorded::New(row.into()),
                 None => {

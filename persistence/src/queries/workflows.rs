@@ -137,8 +137,8 @@ impl Workflows<'_> {
             .bind(true)
             .bind(by.to_string())
             .bind(at)
-            .fetch_one(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?.into_iter().next().ok_or(sqlx::Error::RowNotFound)?;
             tx.append_audit(
                 &AuditEntry::new(new.org_id, by, "workflow.create", ("workflow", id.to_string()))
                     .with_detail(serde_json::json!({ "name": new.name })),
@@ -222,8 +222,10 @@ impl Workflows<'_> {
             .bind(&patch.description)
             .bind(patch.enabled)
             .bind(now())
-            .fetch_optional(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .next();
             let Some(workflow) = updated else { return Err(not_found("workflow", id)) };
             tx.append_audit(&AuditEntry::new(org, by, "workflow.update", ("workflow", id.to_string())).with_detail(
                 serde_json::json!({ "name": patch.name, "description": patch.description, "enabled": patch.enabled }),
@@ -261,8 +263,10 @@ impl Workflows<'_> {
             .bind(new.workflow_id.as_uuid())
             .bind(new.org_id.as_uuid())
             .bind(now())
-            .fetch_optional(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .next();
             let Some((_current,)) = current else { return Err(not_found("workflow", new.workflow_id)) };
             let latest: Option<i64> =
                 sqlx::query_scalar("SELECT MAX(version) FROM workflow_versions WHERE workflow_id = $1")
@@ -283,8 +287,8 @@ impl Workflows<'_> {
             .bind(new.checksum)
             .bind(by.to_string())
             .bind(now())
-            .fetch_one(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?.into_iter().next().ok_or(sqlx::Error::RowNotFound)?;
             for node in &new.graph.nodes {
                 sqlx::query(
                     "INSERT INTO workflow_nodes (version_id, node_id, kind, label, x, y, config) VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -96,6 +96,9 @@ pub fn run(args: &[String]) -> Result<()> {
             Ok(figures) => report.criterion = Some(figures),
             Err(err) => report.notes.push(format!("workspace benches failed: {err:#}")),
         }
+    } else {
+        let previous = std::fs::read_to_string(root.join(&options.out)).unwrap_or_default();
+        report.previous_criterion = report::criterion_section(&previous);
     }
     let binary = automateos::build_binary(&root)?;
     if let Err(err) = peers::ensure_yjs_servers() {

@@ -35,6 +35,8 @@ pub struct Report {
     pub fanout: Vec<(String, Result<Value, String>)>,
     /// (server, idle-connection figures or why there are none).
     pub idle: Vec<(String, Result<super::idle::IdleResult, String>)>,
+    /// With `--skip-criterion`: the criterion section of the report being replaced, kept as it was.
+    pub previous_criterion: Option<String>,
     pub notes: Vec<String>,
 }
 
@@ -48,6 +50,7 @@ impl Report {
             webhooks: Vec::new(),
             fanout: Vec::new(),
             idle: Vec::new(),
+            previous_criterion: None,
             notes: Vec::new(),
         }
     }
@@ -71,7 +74,13 @@ impl Report {
 
         md.push_str("## Workspace benches (criterion)\n\n");
         match &self.criterion {
-            None => md.push_str("Not run (`--skip-criterion`).\n\n"),
+            None => match &self.previous_criterion {
+                Some(previous) => {
+                    md.push_str("Not run this time (`--skip-criterion`); the figures below are the previous report's.\n\n");
+                    md.push_str(previous);
+                }
+                None => md.push_str("Not run (`--skip-criterion`).\n\n"),
+            },
             Some(figures) => {
                 md.push_str(
                     "`cargo bench -p aos-actors --bench run_throughput`, `-p aos-engine-link --bench step_overhead` \
@@ -206,6 +215,16 @@ impl Report {
         }
         md
     }
+}
+
+/// The body of the criterion section of an earlier report (between its heading and the next).
+pub fn criterion_section(report: &str) -> Option<String> {
+    let heading = "## Workspace benches (criterion)\n\n";
+    let start = report.find(heading)? + heading.len();
+    let body = &report[start..];
+    let end = body.find("\n## ").map_or(body.len(), |i| i + 1);
+    let body = body[..end].trim_start_matches("Not run this time (`--skip-criterion`); the figures below are the previous report's.\n\n");
+    (!body.starts_with("Not run")).then(|| body.to_owned())
 }
 
 impl Report {
