@@ -1,15 +1,43 @@
-//! The Creator Studio web app (Dioxus, wasm): the live co-editing canvas, side-panel forms, the
-//! template gallery, creator profiles and import/export. It talks to the server only over HTTP and
-//! WebSocket. Logic lives in plain functions that native unit tests cover; components render it.
+//! The Creator Studio web app (Dioxus, wasm): the live co-editing canvas, side-panel forms, runs
+//! pulsing on the canvas, the template gallery, creator profiles and import/export. It talks to
+//! the server only over HTTP and WebSocket (`platform`, `api`). Logic lives in plain modules that
+//! native unit tests cover (`editor`, `live`, `forms`, `run_view`, `problems`, `route`); the
+//! components in `ui` render it.
 
-use dioxus::prelude::*;
+pub mod api;
+pub mod editor;
+pub mod forms;
+pub mod live;
+pub mod platform;
+pub mod problems;
+pub mod route;
+pub mod run_view;
+pub mod ui;
 
-/// The studio's root component.
-#[component]
-pub fn App() -> Element {
-    rsx! {
-        main { class: "studio",
-            h1 { "AutomateOS Studio" }
+pub use ui::app::App;
+
+#[cfg(test)]
+mod tests {
+    /// The app ships the ui-kit's stylesheet unchanged beside its own.
+    #[test]
+    fn web_ui_kit_css_is_the_ui_kits() {
+        assert_eq!(include_str!("../web/ui-kit.css"), aos_ui_kit::CSS);
+    }
+
+    /// The page the bundler serves: the mount point, both stylesheets and the boot module, and no
+    /// inline script or style (the CSP forbids them).
+    #[test]
+    fn index_html_follows_the_bundle_contract() {
+        let html = include_str!("../web/index.html");
+        for needle in [
+            r#"<div id="main"></div>"#,
+            r#"href="./ui-kit.css""#,
+            r#"href="./style.css""#,
+            r#"<script type="module" src="./boot.js"></script>"#,
+        ] {
+            assert!(html.contains(needle), "index.html lacks {needle}");
         }
+        assert_eq!(html.matches("<script").count(), 1);
+        assert!(!html.contains("<style") && !html.contains("style="));
     }
 }

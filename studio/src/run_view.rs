@@ -1,0 +1,198 @@
+//! Run events (`/ws/events` frames: run-log rows as JSON) folded into the canvas's run overlay:
+//! which node runs, which finished how and in how long, and which edges the data took (an edge is
+//! active once its target started after its source succeeded).
+
+use aos_schema::{NodeId, WorkflowGraph};
+use aos_ui_kit::components::{NodeRun, NodeRunState, RunOverlay};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// One run-log row as the events socket sends it (other fields are ignored).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RunEvent {
+    pub seq: i64,
+    pub run_id: String,
+    #[serde(default)]
+    pub node_id: Option<String>,
+    pub event: String,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub data: Value,
+}
+
+/// The run being watched.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunWatch {
+    pub run_id: Option<String>,
+    pub overlay: RunOverlay,
+    /// The last sequence number applied (for `after=` on reconnect).
+    pub last_seq: i64,
+    /// `running`, then the status `run_finished` names.
+    pub status: Option<String>,
+    /// The newest messages, newest last (at most 50).
+    pub log: Vec<String>,
+}
+
+impl RunWatch {
+    /// Starts watching `run_id` from scratch.
+    pub fn start(run_id: &str) -> Self {
+        RunWatch { run_id: Some(run_id.to_owned()), status: Some("queued".into()), ..RunWatch::default() }
+    }
+
+    /// Applies one frame's text; returns whether anything changed. Rows of other runs, repeated
+    /// rows and frames that are not rows are ignored.
+    pub fn apply_text(&mut self, text: &str, graph: &WorkflowGraph) -> bool {
+        match serde_json::from_str::<RunEvent>(text) {
+            Ok(event) => self.apply(&event, graph),
+            Err(_) => false,
+        }
+    }
+
+    pub fn apply(&mut self, event: &RunEvent, graph: &WorkflowGraph) -> bool {
+        if self.run_id.as_deref().is_some_and(|id| id != event.run_id) || event.seq <= self.last_seq {
+            return false;
+        }
+        self.last_seq = event.seq;
+        if !event.message.is_empty() {
+            self.log.push(event.message.clone());
+            if self.log.len() > 50 {
+                self.log.remove(0);
+            }
+        }
+        let node = event.node_id.as_deref().map(step_node);
+        let duration = event.data.get("duration_ms").and_then(Value::as_u64);
+        match (event.event.as_str(), node) {
+            ("run_started", _) => self.status = Some("running".into()),
+            ("run_finished", _) => {
+                let status = event.data.get("status").and_then(Value::as_str).unwrap_or("finished").to_owned();
+                // a delay still waiting when the run ends is over too
+                if status == "succeeded" {
+                    for run in self.overlay.nodes.values_mut().filter(|r| r.state == NodeRunState::Running) {
+                        run.state = NodeRunState::Succeeded;
+                    }
+                }
+                self.status = Some(status);
+            }
+            ("step_started", Some(node)) => {
+                self.status = Some("running".into());
+                // a delay that was waiting before this step is done waiting
+                for edge in graph.incoming(node.as_str()) {
+                    if let Some(run) = self.overlay.nodes.get_mut(&edge.from)
+                        && run.state == NodeRunState::Running
+                        && is_delay(graph, &edge.from)
+                    {
+                        run.state = NodeRunState::Succeeded;
+                    }
+                }
+                self.set(&node, NodeRunState::Running, None);
+                // the data came along every edge from a finished predecessor
+                for edge in graph.incoming(node.as_str()) {
+                    let from_done =
+                        self.overlay.nodes.get(&edge.from).is_some_and(|r| r.state == NodeRunState::Succeeded);
+                    if from_done {
+                        self.overlay.active_edges.insert(edge.id.clone());
+                    }
+                }
+            }
+            // a delay's step returns at once and the run then waits: it keeps pulsing meanwhile
+            ("step_succeeded", Some(node)) if is_delay(graph, &node) => {
+                self.set(&node, NodeRunState::Running, duration)
+            }
+            ("step_succeeded", Some(node)) => self.set(&node, NodeRunState::Succeeded, duration),
+            ("step_failed", Some(node)) => self.set(&node, NodeRunState::Failed, duration),
+            ("step_retrying", Some(node)) => self.set(&node, NodeRunState::Queued, None),
+            ("step_skipped", Some(node)) => self.set(&node, NodeRunState::Skipped, None),
+            _ => {}
+        }
+        true
+    }
+
+    fn set(&mut self, node: &NodeId, state: NodeRunState, duration_ms: Option<u64>) {
+        self.overlay.nodes.insert(node.clone(), NodeRun { state, duration_ms });
+    }
+
+    pub fn finished(&self) -> bool {
+        self.status.as_deref().is_some_and(|s| !matches!(s, "queued" | "running"))
+    }
+}
+
+/// Whether the node is a delay with a wait (its step returns before the wait is over).
+fn is_delay(graph: &WorkflowGraph, node: &NodeId) -> bool {
+    graph.node(node.as_str()).is_some_and(|n| {
+        n.kind == aos_schema::kinds::LOGIC_DELAY
+            && n.config.get("seconds").and_then(Value::as_f64).is_some_and(|s| s > 0.0)
+    })
+}
+
+/// The node of a step name: `node[3]` (one item of a for-each) is `node`.
+fn step_node(step: &str) -> NodeId {
+    NodeId::from(step.split_once('[').map_or(step, |(node, _)| node))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aos_schema::{Edge, EdgeId, Node, kinds};
+    use serde_json::json;
+
+    fn row(seq: i64, event: &str, node: Option<&str>, data: Value) -> String {
+        json!({"seq": seq, "run_id": "r1", "node_id": node, "event": event, "message": format!("{event}"), "data": data,
+               "level": "info", "org_id": "o", "workflow_id": "w", "created_at": "now"})
+        .to_string()
+    }
+
+    #[test]
+    fn a_waiting_delay_keeps_pulsing_until_what_follows_starts() {
+        let graph = WorkflowGraph::new()
+            .with_node(Node::new("t", kinds::TRIGGER_MANUAL))
+            .with_node(Node::new("wait", kinds::LOGIC_DELAY).with_config("seconds", 2))
+            .with_node(Node::new("after", kinds::DATA_TRANSFORM))
+            .with_edge(Edge::new("e1", "t", "wait"))
+            .with_edge(Edge::new("e2", "wait", "after"));
+        let mut watch = RunWatch::start("r1");
+        watch.apply_text(&row(1, "step_started", Some("wait"), json!({})), &graph);
+        watch.apply_text(&row(2, "step_succeeded", Some("wait"), json!({"duration_ms": 1})), &graph);
+        assert_eq!(watch.overlay.nodes[&NodeId::from("wait")].state, NodeRunState::Running);
+        watch.apply_text(&row(3, "step_started", Some("after"), json!({})), &graph);
+        assert_eq!(watch.overlay.nodes[&NodeId::from("wait")].state, NodeRunState::Succeeded);
+        // at the end of the graph, the run's end settles it
+        let mut last = RunWatch::start("r1");
+        last.apply_text(&row(1, "step_succeeded", Some("wait"), json!({})), &graph);
+        last.apply_text(&row(2, "run_finished", None, json!({"status": "succeeded"})), &graph);
+        assert_eq!(last.overlay.nodes[&NodeId::from("wait")].state, NodeRunState::Succeeded);
+    }
+
+    #[test]
+    fn pulses_follow_the_run() {
+        let graph = WorkflowGraph::new()
+            .with_node(Node::new("t", kinds::TRIGGER_MANUAL))
+            .with_node(Node::new("d", kinds::LOGIC_DELAY))
+            .with_node(Node::new("x", kinds::LOGIC_DELAY))
+            .with_edge(Edge::new("e1", "t", "d"))
+            .with_edge(Edge::new("e2", "x", "d"));
+        let mut watch = RunWatch::start("r1");
+        assert!(watch.apply_text(&row(1, "run_started", None, json!({})), &graph));
+        watch.apply_text(&row(2, "step_started", Some("t"), json!({})), &graph);
+        assert_eq!(watch.overlay.nodes[&NodeId::from("t")].state, NodeRunState::Running);
+        watch.apply_text(&row(3, "step_succeeded", Some("t"), json!({"duration_ms": 12})), &graph);
+        watch.apply_text(&row(4, "step_started", Some("d[0]"), json!({})), &graph);
+        assert_eq!(
+            watch.overlay.nodes[&NodeId::from("t")],
+            NodeRun { state: NodeRunState::Succeeded, duration_ms: Some(12) }
+        );
+        assert_eq!(watch.overlay.nodes[&NodeId::from("d")].state, NodeRunState::Running);
+        assert_eq!(watch.overlay.active_edges.iter().collect::<Vec<_>>(), [&EdgeId::from("e1")]);
+        watch.apply_text(&row(5, "step_failed", Some("d[0]"), json!({"duration_ms": 1500})), &graph);
+        assert!(!watch.finished());
+        watch.apply_text(&row(6, "run_finished", None, json!({"status": "failed"})), &graph);
+        assert!(watch.finished());
+        assert_eq!(watch.status.as_deref(), Some("failed"));
+        assert_eq!(watch.last_seq, 6);
+        // repeats, other runs and junk change nothing
+        assert!(!watch.apply_text(&row(6, "step_started", Some("x"), json!({})), &graph));
+        assert!(!watch.apply_text(&row(7, "step_started", Some("x"), json!({})).replace("r1", "r2"), &graph));
+        assert!(!watch.apply_text("not json", &graph));
+        assert_eq!(watch.log.len(), 6);
+    }
+}

@@ -1,0 +1,170 @@
+//! Import over the open workflow with a visual diff: the file (AutomateOS export or n8n workflow,
+//! pasted or chosen) is read with the same `aos_schema` code the server uses, the canvas shows what
+//! would be added, removed and changed, the server's dry run adds its report (secrets to set, what
+//! n8n nodes did not map), and only "Apply" writes the graph into the live doc.
+
+use aos_schema::WorkflowGraph;
+use aos_ui_kit::canvas::DiffView;
+use dioxus::prelude::*;
+use serde_json::Value;
+
+use super::app::Nav;
+use crate::api;
+
+/// A file read for import: its graph and what the conversion had to say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedFile {
+    pub graph: WorkflowGraph,
+    pub notes: Vec<String>,
+}
+
+/// Reads an AutomateOS export file or an n8n workflow file.
+pub fn parse_file(text: &str) -> Result<ParsedFile, String> {
+    let bytes = text.trim().as_bytes();
+    let looks_n8n = serde_json::from_slice::<Value>(bytes).ok().is_some_and(|v| aos_schema::looks_like_n8n(&v));
+    if looks_n8n {
+        let converted = aos_schema::from_n8n(bytes).map_err(|e| e.to_string())?;
+        let mut notes: Vec<String> = converted.unmapped.iter().map(|u| format!("not mapped: {u:?}")).collect();
+        notes.extend(converted.warnings.iter().map(|w| format!("{w:?}")));
+        return Ok(ParsedFile { graph: converted.file.graph, notes });
+    }
+    let file = aos_schema::import(bytes).map_err(|e| e.to_string())?;
+    Ok(ParsedFile { graph: file.graph, notes: Vec::new() })
+}
+
+/// An import being previewed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportPreview {
+    pub view: DiffView,
+    /// The graph "Apply" writes.
+    pub graph: WorkflowGraph,
+    pub notes: Vec<String>,
+    /// Secrets the imported workflow reads (from the server's dry run).
+    pub required_secrets: Vec<String>,
+}
+
+/// The import panel.
+#[component]
+pub fn ImportPanel(
+    org: String,
+    workflow_id: String,
+    current: WorkflowGraph,
+    preview: Signal<Option<ImportPreview>>,
+    on_apply: EventHandler<WorkflowGraph>,
+    on_close: EventHandler<()>,
+) -> Element {
+    let nav = use_context::<Nav>();
+    let mut preview = preview;
+    let mut text = use_signal(String::new);
+    let mut error = use_signal(|| None::<String>);
+    let run_preview = move |_| {
+        let org = org.clone();
+        let id = workflow_id.clone();
+        let current = current.clone();
+        let source = text();
+        match parse_file(&source) {
+            Err(message) => error.set(Some(message)),
+            Ok(parsed) => {
+                error.set(None);
+                let view = DiffView::new(&current, &parsed.graph);
+                preview.set(Some(ImportPreview {
+                    view,
+                    graph: parsed.graph,
+                    notes: parsed.notes,
+                    required_secrets: vec![],
+                }));
+                spawn(async move {
+                    match api::import_dry_run(&org, Some(&id), &source).await {
+                        Ok(report) => {
+                            let secrets = report["required_secrets"]
+                                .as_array()
+                                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                                .unwrap_or_default();
+                            if let Some(p) = preview.write().as_mut() {
+                                p.required_secrets = secrets;
+                            }
+                        }
+                        Err(err) => {
+                            nav.check(&err);
+                            error.set(Some(err.to_string()));
+                        }
+                    }
+                });
+            }
+        }
+    };
+    let shown = preview();
+    rsx! {
+        div { class: "import-panel", "data-testid": "import-panel",
+            h2 { "Import" }
+            if let Some(p) = shown {
+                {
+                    let (added, removed, changed) = p.view.counts();
+                    let graph = p.graph.clone();
+                    rsx! {
+                        p { class: "import-panel__summary", "data-testid": "import-summary",
+                            "data-added": "{added}", "data-removed": "{removed}", "data-changed": "{changed}",
+                            span { class: "diff-chip diff-chip--added", "+{added}" }
+                            span { class: "diff-chip diff-chip--removed", "−{removed}" }
+                            span { class: "diff-chip diff-chip--changed", "~{changed}" }
+                        }
+                        if !p.required_secrets.is_empty() {
+                            p { class: "muted", "data-testid": "import-secrets", "Needs secrets: {p.required_secrets.join(\", \")}" }
+                        }
+                        for note in p.notes.iter() {
+                            p { class: "muted", "{note}" }
+                        }
+                        div { class: "import-panel__actions",
+                            button { class: "aos-button aos-button--primary", "data-testid": "import-apply",
+                                onclick: move |_| {
+                                    on_apply.call(graph.clone());
+                                    preview.set(None);
+                                    on_close.call(());
+                                },
+                                "Apply"
+                            }
+                            button { class: "aos-button", "data-testid": "import-cancel", onclick: move |_| preview.set(None), "Back" }
+                        }
+                    }
+                }
+            } else {
+                textarea { "data-testid": "import-text", placeholder: "Paste an AutomateOS or n8n workflow file", value: "{text}", oninput: move |e| text.set(e.value()) }
+                input { r#type: "file", accept: ".json,application/json", "data-testid": "import-file",
+                    onchange: move |evt: FormEvent| {
+                        async move {
+                            if let Some(file) = evt.files().into_iter().next()
+                                && let Ok(content) = file.read_string().await
+                            {
+                                text.set(content);
+                            }
+                        }
+                    }
+                }
+                div { class: "import-panel__actions",
+                    button { class: "aos-button aos-button--primary", "data-testid": "import-preview", disabled: text().trim().is_empty(), onclick: run_preview, "Preview changes" }
+                    button { class: "aos-button", onclick: move |_| on_close.call(()), "Close" }
+                }
+            }
+            if let Some(message) = error() {
+                p { class: "form-error", "data-testid": "import-error", "{message}" }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_files_and_n8n_files_read() {
+        let graph = WorkflowGraph::new().with_node(aos_schema::Node::new("t", aos_schema::kinds::TRIGGER_MANUAL));
+        let text = aos_schema::ExportFile::new("w", graph.clone()).to_canonical_string().unwrap();
+        assert_eq!(parse_file(&text).unwrap().graph, graph);
+        let n8n = r#"{"nodes":[{"id":"1","name":"Start","type":"n8n-nodes-base.manualTrigger","typeVersion":1,"position":[0,0],"parameters":{}}],"connections":{}}"#;
+        let parsed = parse_file(n8n).unwrap();
+        assert_eq!(parsed.graph.nodes.len(), 1);
+        assert!(parse_file("{").is_err());
+        assert!(parse_file("[]").is_err());
+    }
+}

@@ -1,0 +1,9 @@
+//! The studio's components. They hold UI state in signals and call the pure modules (`editor`,
+//! `live`, `forms`, `run_view`, `problems`) for everything that can be tested without a browser.
+
+pub mod app;
+pub mod editor_page;
+pub mod gallery;
+pub mod import;
+pub mod side_panel;
+pub mod workflows;
