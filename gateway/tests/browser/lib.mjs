@@ -73,10 +73,15 @@ export async function openPage(browser, session, options = {}) {
   return page;
 }
 
-/** Navigates to `path` and waits until the app has mounted something into `#main`. */
+/**
+ * Navigates to `path` and waits until the app has mounted something into `#main`; returns the
+ * milliseconds from navigation start to that moment (as the page's own clock saw it).
+ */
 export async function goto(page, path) {
   await page.goto(BASE + path);
-  await page.waitForFunction(() => document.querySelector('#main')?.children.length > 0, null, { timeout: 30000 });
+  const mounted = await page.waitForFunction(
+    () => (document.querySelector('#main')?.children.length > 0 ? performance.now() : 0), null, { timeout: 30000, polling: 10 });
+  return mounted.jsonValue();
 }
 
 /** Fails when the page logged errors or broke its Content-Security-Policy. */

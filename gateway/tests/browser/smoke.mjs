@@ -11,7 +11,8 @@ await scenario('smoke', async (browser) => {
     check((head.headers.get('content-security-policy') ?? '').includes("script-src 'self' 'wasm-unsafe-eval'"),
       `${path} carries the strict policy`);
     const page = await openPage(browser, alice);
-    await goto(page, path);
+    const mountedMs = await goto(page, path);
+    console.log(`smoke: ${path} mounted ${Math.round(mountedMs)} ms after navigation start`);
     checkNoProblems(page);
     await page.context().close();
   }
