@@ -9,6 +9,7 @@
 //!   `docs/benchmarks.md` (see `bench/mod.rs`).
 
 mod bench;
+mod fuzz;
 mod services;
 mod wasm;
 
@@ -23,12 +24,14 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("lint") => lint(),
         Some("bench") => bench::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask <run|test|lint|bench> [args]");
             eprintln!("  run   serve the platform on http://127.0.0.1:8080 (embedded: SQLite, in-process)");
             eprintln!("  test  start or install Postgres and Redis if needed, then run every test");
             eprintln!("  lint  cargo fmt --check and cargo clippy -D warnings");
             eprintln!("  bench compare with n8n, Hocuspocus and y-websocket; writes docs/benchmarks.md");
+            eprintln!("  fuzz  [target] [--seconds N]: the cargo-fuzz targets of fuzz/ (600 s each by default)");
             return ExitCode::from(2);
         }
     };
