@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use aos_persistence::{NewRun, NewWebhookEvent, SecretUse, Store, WebhookSource};
+use aos_persistence::{NewRun, NewWebhookEvent, SecretUse, Store, WebhookSettings, WebhookSource};
 use aos_schema::{RunId, SecretString, WebhookSourceId};
 use hmac::{Hmac, Mac};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
@@ -133,35 +133,11 @@ impl Actor for WebhookSourceActor {
 
 impl WebhookState {
     async fn deliver(&mut self, delivery: &Delivery) -> Result<Accepted, DeliveryError> {
-        let settings = &self.source.settings;
-        if delivery.body.len() as u64 > settings.max_body_bytes {
-            return Err(DeliveryError::TooLarge { size: delivery.body.len(), limit: settings.max_body_bytes });
-        }
-        if let Some(key) = &self.signing_key {
-            let signature = delivery.header("x-hub-signature-256").or_else(|| delivery.header("x-signature-256"));
-            if !signature_ok(key, &delivery.body, signature) {
-                return Err(DeliveryError::BadSignature);
-            }
-        }
+        verify_delivery(&self.source.settings, self.signing_key.as_ref(), delivery)?;
         self.bucket.take(Instant::now())?;
-        let body: Value = if delivery.body.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&delivery.body).map_err(|err| DeliveryError::BadBody { reason: err.to_string() })?
-        };
-        let key = delivery
-            .header("idempotency-key")
-            .or_else(|| settings.dedupe_header.as_deref().and_then(|h| delivery.header(h)))
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("unkeyed:{}", uuid::Uuid::new_v4()));
-        let headers: Map<String, Value> = delivery
-            .headers
-            .iter()
-            .filter(|(k, _)| !PRIVATE_HEADERS.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect();
+        let parsed = parse_delivery(&self.source.settings, delivery)?;
         let origin = Origin { query: &delivery.query, traceparent: delivery.traceparent.as_deref() };
-        self.record(&key, body, headers, origin).await.map_err(|err| {
+        self.record(&parsed.key, parsed.body, parsed.headers, origin).await.map_err(|err| {
             tracing::warn!(source_id = %self.source.id, error = %err, "webhook delivery not recorded");
             match err {
                 RecordError::NotRunnable => DeliveryError::NotRunnable,
@@ -232,6 +208,58 @@ enum RecordError {
     NotRunnable,
     #[error(transparent)]
     Store(#[from] aos_persistence::StoreError),
+}
+
+/// What a verified delivery carries into its run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedDelivery {
+    /// The dedupe key: `Idempotency-Key`, else the source's provider delivery-id header, else a
+    /// fresh `unkeyed:<uuid>` (its own run).
+    pub key: String,
+    /// The JSON body (`null` when empty).
+    pub body: Value,
+    /// The headers the run may see: everything but credentials.
+    pub headers: Map<String, Value>,
+}
+
+/// The checks before anything is counted or recorded: the size limit, then the signature when the
+/// source signs (`key`). Pure, so it is fuzzed (`fuzz/fuzz_targets/webhook_delivery.rs`).
+pub fn verify_delivery(
+    settings: &WebhookSettings,
+    key: Option<&SecretString>,
+    delivery: &Delivery,
+) -> Result<(), DeliveryError> {
+    if delivery.body.len() as u64 > settings.max_body_bytes {
+        return Err(DeliveryError::TooLarge { size: delivery.body.len(), limit: settings.max_body_bytes });
+    }
+    if let Some(key) = key {
+        let signature = delivery.header("x-hub-signature-256").or_else(|| delivery.header("x-signature-256"));
+        if !signature_ok(key, &delivery.body, signature) {
+            return Err(DeliveryError::BadSignature);
+        }
+    }
+    Ok(())
+}
+
+/// Reads a verified delivery: the JSON body, the dedupe key and the headers without credentials.
+pub fn parse_delivery(settings: &WebhookSettings, delivery: &Delivery) -> Result<ParsedDelivery, DeliveryError> {
+    let body: Value = if delivery.body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&delivery.body).map_err(|err| DeliveryError::BadBody { reason: err.to_string() })?
+    };
+    let key = delivery
+        .header("idempotency-key")
+        .or_else(|| settings.dedupe_header.as_deref().and_then(|h| delivery.header(h)))
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("unkeyed:{}", uuid::Uuid::new_v4()));
+    let headers: Map<String, Value> = delivery
+        .headers
+        .iter()
+        .filter(|(k, _)| !PRIVATE_HEADERS.contains(&k.to_ascii_lowercase().as_str()))
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    Ok(ParsedDelivery { key, body, headers })
 }
 
 /// `sha256=<hex>` of the body under `key`, compared in constant time.

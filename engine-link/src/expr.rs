@@ -213,6 +213,14 @@ impl Redactor {
                 *text = self.text(text);
             }
             Value::Array(items) => items.iter_mut().for_each(|v| self.json(v)),
+            // keys too: an expression can build a map keyed by a secret (`{{ {secrets.X: 1} }}`)
+            Value::Object(map) if map.keys().any(|k| self.values.iter().any(|s| k.contains(s.as_str()))) => {
+                let entries = std::mem::take(map);
+                for (key, mut item) in entries {
+                    self.json(&mut item);
+                    map.insert(self.text(&key), item);
+                }
+            }
             Value::Object(map) => map.values_mut().for_each(|v| self.json(v)),
             _ => {}
         }
@@ -299,8 +307,8 @@ mod tests {
         let mut secrets = BTreeMap::new();
         secrets.insert("S".to_owned(), WireSecret(SecretString::new("xoxb-123456")));
         let redactor = Redactor::new(&secrets);
-        let mut out = json!({ "echo": "token=xoxb-123456", "list": ["xoxb-123456"] });
+        let mut out = json!({ "echo": "token=xoxb-123456", "list": ["xoxb-123456"], "by": { "k-xoxb-123456": "v" } });
         redactor.json(&mut out);
-        assert_eq!(out, json!({ "echo": "token=[redacted]", "list": ["[redacted]"] }));
+        assert_eq!(out, json!({ "echo": "token=[redacted]", "list": ["[redacted]"], "by": { "k-[redacted]": "v" } }));
     }
 }

@@ -7,6 +7,7 @@ pub mod egress;
 pub mod embedded;
 pub mod engine;
 pub mod expr;
+pub mod fuzzing;
 mod nodes;
 pub mod protocol;
 pub mod remote;

@@ -1,6 +1,6 @@
 //! Request hardening middleware: a rate limit per caller (per bearer token when one is sent, else
 //! per client IP; GCRA via governor), a whole-request timeout answering the documented error
-//! shape, and the CORS policy for the web apps (origins from `AOS_CORS_ORIGINS`). Body sizes are
+//! shape, security headers on every answer, and the CORS policy for the web apps (origins from `AOS_CORS_ORIGINS`). Body sizes are
 //! capped by `DefaultBodyLimit` in the router; webhook ingress has its own per-source limits.
 
 use std::net::SocketAddr;
@@ -52,7 +52,20 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(per_minute: NonZeroU32) -> Self {
-        Self { limiter: Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_minute))) }
+        Self::with_quota(Quota::per_minute(per_minute))
+    }
+
+    /// A limiter with any quota (`Quota::per_hour(n)`: a burst of `n`, refilled over an hour).
+    pub fn with_quota(quota: Quota) -> Self {
+        Self { limiter: Arc::new(DefaultKeyedRateLimiter::keyed(quota)) }
+    }
+
+    /// Counts one request of `key`; `429 rate_limited` with `Retry-After` saying `what` when over.
+    pub fn check_or_429(&self, key: &str, what: &str) -> Result<(), ApiError> {
+        self.check(key).map_err(|wait| ApiError::RateLimited {
+            message: format!("too many {what}, wait a little"),
+            retry_after_secs: wait.as_secs().max(1),
+        })
     }
 
     /// Counts one request of `key`; the wait when over the limit.
@@ -76,10 +89,7 @@ pub async fn rate_limit(State(limiter): State<RateLimiter>, request: Request, ne
     let key = match request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         // Hashed, so the limiter's memory never holds a credential.
         Some(token) => format!("token:{}", token_hash(token)),
-        None => match request.extensions().get::<ConnectInfo<SocketAddr>>() {
-            Some(ConnectInfo(addr)) => format!("ip:{}", addr.ip()),
-            None => "ip:unknown".to_owned(),
-        },
+        None => format!("ip:{}", client_ip(request.extensions())),
     };
     if let Err(wait) = limiter.check(&key) {
         let retry_after_secs = wait.as_secs().max(1);
@@ -87,6 +97,50 @@ pub async fn rate_limit(State(limiter): State<RateLimiter>, request: Request, ne
             .into_response();
     }
     next.run(request).await
+}
+
+/// The client's IP address as the listener saw it (`unknown` when the server was not started with
+/// connect info). Behind a proxy this is the proxy's address.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_ip(&parts.extensions)))
+    }
+}
+
+fn client_ip(extensions: &axum::http::Extensions) -> String {
+    match extensions.get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(addr)) => addr.ip().to_string(),
+        None => "unknown".to_owned(),
+    }
+}
+
+/// Security headers on every response the gateway answers itself: `X-Content-Type-Options:
+/// nosniff`, `Referrer-Policy: no-referrer`, `X-Frame-Options: DENY` and, under `/api/`, `/hooks/`
+/// and `/ws/`, `Cache-Control: no-store`. A header a handler already set is kept (the web apps'
+/// static files carry their own policy); any `Server` header is removed.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let no_store = path.starts_with("/api/") || path.starts_with("/hooks/") || path.starts_with("/ws/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.remove(axum::http::header::SERVER);
+    let defaults = [
+        (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (axum::http::header::REFERRER_POLICY, "no-referrer"),
+        (axum::http::header::X_FRAME_OPTIONS, "DENY"),
+    ];
+    for (name, value) in defaults {
+        headers.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    if no_store {
+        headers.entry(axum::http::header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 /// Ends a request that takes longer than the limit with `503 timeout`.

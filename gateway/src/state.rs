@@ -8,7 +8,7 @@ use aos_ops::MetricsHandle;
 use aos_persistence::{RedisLink, Store};
 use axum::extract::FromRef;
 
-use crate::auth::{AuthSettings, JwtSecret};
+use crate::auth::{AuthLimits, AuthSettings, JwtSecret};
 use crate::graph_writer::{GraphWriter, StoreGraphWriter};
 use crate::limits::{Limits, RateLimiter};
 use crate::payments::{PaymentProvider, TestPaymentProvider};
@@ -40,6 +40,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Counts login attempts per email (built from `limits.logins_per_minute`).
     pub logins: RateLimiter,
+    /// Login and signup limits per IP and per account, and the failed-login lockout.
+    pub auth_limits: Arc<AuthLimits>,
     /// This node's doc rooms (`/ws/docs`, and the live draft every graph read and write goes
     /// through), when the actor tree runs them.
     pub rooms: Option<aos_realtime::DocRooms>,
@@ -80,6 +82,7 @@ impl AppState {
             signup_credits_micros: DEFAULT_SIGNUP_CREDITS_MICROS,
             limits: Limits::default(),
             logins: RateLimiter::new(Limits::default().logins_per_minute),
+            auth_limits: Arc::new(AuthLimits::default()),
             rooms: None,
             web_dir: None,
         }

@@ -8,6 +8,7 @@
 pub mod actor;
 pub mod error;
 pub mod events;
+pub mod fuzzing;
 pub mod room;
 pub mod rooms;
 pub mod seed;

@@ -297,6 +297,10 @@ impl Room {
                 }
             }
             Message::Awareness(mut update) => {
+                // removing a presence bumps its clock by one (yrs adds without checking), so a
+                // clock at the top of its range would overflow when the client leaves; no real
+                // client gets there (one tick per renewal)
+                update.clients.retain(|_, entry| entry.clock < u32::MAX);
                 // a connection speaks for its own awareness ids only: it cannot change or remove
                 // another connection's presence
                 update.clients.retain(|id, _| {
@@ -409,6 +413,7 @@ pub fn encode(message: &Message) -> Vec<u8> {
 /// Decodes every y-sync message in a frame. yrs decoding is pure; a panic inside it on hostile
 /// input is caught and reported as a malformed frame, never allowed to take the room down.
 pub fn decode_messages(frame: &[u8]) -> Result<Vec<Message>, ClientError> {
+    check_declared_counts(frame)?;
     let decoded = catch_unwind(AssertUnwindSafe(|| {
         let mut decoder = DecoderV1::new(Cursor::new(frame));
         MessageReader::new(&mut decoder).collect::<Result<Vec<Message>, _>>()
@@ -422,10 +427,94 @@ pub fn decode_messages(frame: &[u8]) -> Result<Vec<Message>, ClientError> {
 }
 
 fn decode_update(bytes: &[u8]) -> Result<Update, ClientError> {
+    count_fits(bytes, MIN_UPDATE_CLIENT_BYTES)?;
     match catch_unwind(AssertUnwindSafe(|| Update::decode_v1(bytes))) {
         Ok(Ok(update)) => Ok(update),
         Ok(Err(err)) => Err(ClientError::Malformed { reason: format!("update: {err}") }),
         Err(_) => Err(ClientError::Malformed { reason: "undecodable update".to_owned() }),
+    }
+}
+
+/// The fewest bytes one client entry of an update takes (block count, client id, clock).
+const MIN_UPDATE_CLIENT_BYTES: usize = 3;
+/// The fewest bytes one state vector entry takes (client id, clock).
+const MIN_STATE_VECTOR_ENTRY_BYTES: usize = 2;
+/// The fewest bytes one awareness entry takes (client id, clock, state length).
+const MIN_AWARENESS_ENTRY_BYTES: usize = 3;
+
+/// yrs reserves map capacity for the element count a message declares before it reads the elements
+/// (updates, state vectors, awareness). The reservation is fallible, but a hash map writes its
+/// control bytes at once: with memory overcommit, a 1 MB frame declaring four billion clients
+/// touches gigabytes. No element is shorter than a byte or two, so a count that cannot fit in its
+/// buffer is a lie, and the frame is refused before yrs sees it. Frames this walk cannot follow are
+/// left to yrs's own decoding errors.
+fn check_declared_counts(frame: &[u8]) -> Result<(), ClientError> {
+    let mut reader = VarReader { bytes: frame, at: 0 };
+    while reader.at < frame.len() {
+        let Some(tag) = reader.var() else { return Ok(()) };
+        match tag {
+            0 => {
+                let (Some(kind), Some(payload)) = (reader.var(), reader.buf()) else { return Ok(()) };
+                let min = if kind == 0 { MIN_STATE_VECTOR_ENTRY_BYTES } else { MIN_UPDATE_CLIENT_BYTES };
+                count_fits(payload, min)?;
+            }
+            1 => {
+                let Some(payload) = reader.buf() else { return Ok(()) };
+                count_fits(payload, MIN_AWARENESS_ENTRY_BYTES)?;
+            }
+            2 => {
+                if reader.var() == Some(0) && reader.buf().is_none() {
+                    return Ok(());
+                }
+            }
+            3 => {}
+            _ => {
+                if reader.buf().is_none() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses `payload` when the element count it starts with cannot fit in it.
+fn count_fits(payload: &[u8], min_entry_bytes: usize) -> Result<(), ClientError> {
+    let mut reader = VarReader { bytes: payload, at: 0 };
+    match reader.var() {
+        Some(count) if count > (payload.len() / min_entry_bytes) as u64 => {
+            Err(ClientError::Malformed { reason: format!("declares {count} entries in {} bytes", payload.len()) })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Reads lib0 variable-length unsigned integers and length-prefixed buffers.
+struct VarReader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> VarReader<'a> {
+    fn var(&mut self) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = *self.bytes.get(self.at)?;
+            self.at += 1;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+
+    fn buf(&mut self) -> Option<&'a [u8]> {
+        let len = usize::try_from(self.var()?).ok()?;
+        let end = self.at.checked_add(len)?;
+        let buf = self.bytes.get(self.at..end)?;
+        self.at = end;
+        Some(buf)
     }
 }
 

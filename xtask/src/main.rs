@@ -12,6 +12,7 @@
 //!   `docs/benchmarks.md` (see `bench/mod.rs`).
 
 mod bench;
+mod fuzz;
 mod services;
 mod wasm;
 mod web;
@@ -29,14 +30,16 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("web") => web(),
         Some("screenshots") => screenshots(),
+        Some("fuzz") => fuzz::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|lint|bench|web|screenshots> [args]");
+            eprintln!("usage: cargo xtask <run|test|lint|bench|web|screenshots|fuzz> [args]");
             eprintln!("  run   serve the platform on http://127.0.0.1:8080 (embedded: SQLite, in-process)");
             eprintln!("  test  start or install Postgres and Redis if needed, then run every test");
             eprintln!("  lint  cargo fmt --check and cargo clippy -D warnings");
             eprintln!("  bench compare with n8n, Hocuspocus and y-websocket; writes docs/benchmarks.md");
             eprintln!("  web   build the studio and dashboard bundles and print their dir");
             eprintln!("  screenshots  refresh docs/screenshots/ from the browser scenarios");
+            eprintln!("  fuzz  [target] [--seconds N]: the cargo-fuzz targets of fuzz/ (600 s each by default)");
             return ExitCode::from(2);
         }
     };

@@ -7,12 +7,13 @@ use std::path::Path;
 use aos_schema::SecretString;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use zeroize::Zeroizing;
 
 use crate::server::StartError;
 
-/// The HS256 signing secret's bytes. Prints `[redacted]`.
+/// The HS256 signing secret's bytes. Prints `[redacted]`; zeroed when dropped.
 #[derive(Clone)]
-pub struct JwtSecret(Vec<u8>);
+pub struct JwtSecret(Zeroizing<Vec<u8>>);
 
 impl std::fmt::Debug for JwtSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -23,7 +24,7 @@ impl std::fmt::Debug for JwtSecret {
 impl JwtSecret {
     /// A fresh random 256-bit secret.
     pub fn generate() -> Self {
-        let mut bytes = vec![0u8; 32];
+        let mut bytes = Zeroizing::new(vec![0u8; 32]);
         // The OS generator failing is not something a server can work around.
         getrandom::fill(&mut bytes).unwrap_or_else(|err| panic!("os random generator failed: {err}"));
         Self(bytes)
@@ -31,7 +32,7 @@ impl JwtSecret {
 
     /// A secret given as text (at least 32 bytes, used as is).
     pub fn from_configured(text: &SecretString) -> Result<Self, StartError> {
-        let bytes = text.expose().trim().as_bytes().to_vec();
+        let bytes = Zeroizing::new(text.expose().trim().as_bytes().to_vec());
         if bytes.len() < 32 {
             return Err(StartError::JwtSecret { reason: "the configured jwt secret must be at least 32 bytes".into() });
         }
@@ -48,10 +49,13 @@ pub fn load_or_create_jwt_secret(path: &Path) -> Result<JwtSecret, StartError> {
     let file_error = |err: std::io::Error| StartError::JwtSecret { reason: format!("{}: {err}", path.display()) };
     match std::fs::read_to_string(path) {
         Ok(text) => {
+            let text = Zeroizing::new(text);
             let line = text.lines().find(|line| !line.trim().is_empty() && !line.starts_with('#')).unwrap_or("");
-            let bytes = STANDARD
-                .decode(line.trim())
-                .map_err(|_| StartError::JwtSecret { reason: format!("{} is not base64", path.display()) })?;
+            let bytes = Zeroizing::new(
+                STANDARD
+                    .decode(line.trim())
+                    .map_err(|_| StartError::JwtSecret { reason: format!("{} is not base64", path.display()) })?,
+            );
             if bytes.len() < 32 {
                 return Err(StartError::JwtSecret { reason: format!("{} holds fewer than 32 bytes", path.display()) });
             }
@@ -75,7 +79,10 @@ pub fn save_jwt_secret(path: &Path, secret: &JwtSecret) -> Result<(), StartError
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(&tmp).map_err(file_error)?;
-    let text = format!("# AutomateOS token signing key. Keep this file private.\n{}\n", STANDARD.encode(&secret.0));
+    let text = Zeroizing::new(format!(
+        "# AutomateOS token signing key. Keep this file private.\n{}\n",
+        Zeroizing::new(STANDARD.encode(&*secret.0)).as_str()
+    ));
     file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(file_error)?;
     std::fs::rename(&tmp, path).map_err(file_error)
 }

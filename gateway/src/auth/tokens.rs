@@ -1,4 +1,4 @@
-//! Access tokens (JWT HS256 with `sub`, `sid`, `iat`, `exp`), and the random opaque tokens used
+//! Access tokens (JWT HS256 with `sub`, `sid`, `iat`, `nbf`, `exp`), and the random opaque tokens used
 //! for refresh tokens, API keys and webhook tokens, which are stored only as SHA-256 hashes.
 
 use std::time::Duration;
@@ -43,6 +43,9 @@ pub struct AccessClaims {
     pub sub: UserId,
     pub sid: SessionId,
     pub iat: u64,
+    /// Not before: checked when present (tokens are issued with it set to `iat`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
     pub exp: u64,
 }
 
@@ -73,21 +76,25 @@ impl AuthSettings {
     /// Signs an access token for `user` in `session`.
     pub fn access_token(&self, user: UserId, session: SessionId) -> Result<String, ApiError> {
         let iat = jsonwebtoken::get_current_timestamp();
-        let claims = AccessClaims { sub: user, sid: session, iat, exp: iat + self.access_ttl.as_secs() };
+        let claims =
+            AccessClaims { sub: user, sid: session, iat, nbf: Some(iat), exp: iat + self.access_ttl.as_secs() };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|err| {
             tracing::error!(error = %err, "signing an access token failed");
             ApiError::Internal
         })
     }
 
-    /// Checks signature, algorithm and expiry.
+    /// Checks signature, algorithm (HS256 only: `none`, other HMAC sizes and public-key
+    /// algorithms are refused whatever the header says), expiry and not-before.
     pub fn verify_access(&self, token: &str) -> Result<AccessClaims, ApiError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
         jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &validation).map(|data| data.claims).map_err(
             |err| match err.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => ApiError::unauthorized("token expired"),
+                jsonwebtoken::errors::ErrorKind::ImmatureSignature => ApiError::unauthorized("token not valid yet"),
                 _ => ApiError::unauthorized("invalid token"),
             },
         )

@@ -1,6 +1,8 @@
 //! Accounts and credentials: signup, login, refresh, logout, who-am-I, and API keys (shown once,
 //! stored hashed, bound to one org and a role no higher than their creator's).
 
+use std::time::{Duration, Instant};
+
 use aos_persistence::{ApiKey, NewApiKey, NewUser};
 use aos_schema::{ApiKeyId, OrgId, Role, UserId};
 use axum::Router;
@@ -12,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{API_KEY_PREFIX, IssuedTokens, Principal, PrincipalKind, hash_password, random_token, token_hash};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
+use crate::limits::ClientIp;
 use crate::routes::{check_text, slug_for};
 use crate::state::AppState;
 
@@ -52,9 +55,12 @@ pub struct SignupResponse {
 
 async fn signup(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<SignupRequest>,
 ) -> Result<(StatusCode, ApiJson<SignupResponse>), ApiError> {
+    state.auth_limits.signups_per_ip.check_or_429(&format!("signup-ip:{ip}"), "signups from this address")?;
     let email = check_email(&body.email)?;
+    state.auth_limits.signups_per_email.check_or_429(&format!("signup:{email}"), "signups for this email")?;
     check_password(&body.password)?;
     let name = check_text("name", &body.name, 200)?;
     let org_name = check_text("org_name", &body.org_name, 200)?;
@@ -86,27 +92,50 @@ pub struct LoginRequest {
 
 async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<ApiJson<IssuedTokens>, ApiError> {
     let wrong = || ApiError::unauthorized("wrong email or password");
-    if let Err(wait) = state.logins.check(&format!("login:{}", body.email.trim().to_lowercase())) {
-        return Err(ApiError::RateLimited {
-            message: "too many login attempts for this account, wait a little".into(),
-            retry_after_secs: wait.as_secs().max(1),
-        });
+    let account = format!("login:{}", body.email.trim().to_lowercase());
+    state.auth_limits.logins_per_ip.check_or_429(&format!("login-ip:{ip}"), "login attempts from this address")?;
+    state.logins.check_or_429(&account, "login attempts for this account")?;
+    if let Err(wait) = state.auth_limits.lockout.check(&account, Instant::now()) {
+        return Err(locked(wait));
     }
     if body.password.len() > MAX_PASSWORD {
         return Err(wrong());
     }
-    let Some(user) = state.store.orgs().user_by_email(&body.email).await? else {
-        // The same work as a real check, so response times do not tell which emails exist.
-        crate::auth::verify_password(body.password, dummy_hash().await?).await;
-        return Err(wrong());
+    let user = state.store.orgs().user_by_email(&body.email).await?;
+    let verified = match &user {
+        Some(user) => crate::auth::verify_password(body.password, user.password_hash.clone()).await,
+        None => {
+            // The same work as a real check, so response times do not tell which emails exist.
+            crate::auth::verify_password(body.password, dummy_hash().await?).await;
+            false
+        }
     };
-    if !crate::auth::verify_password(body.password, user.password_hash.clone()).await {
-        return Err(wrong());
+    match user {
+        Some(user) if verified => {
+            state.auth_limits.lockout.succeeded(&account);
+            Ok(ApiJson(state.auth.login(&state.store, user.id).await?))
+        }
+        // Unknown emails count too, so a lock does not tell whether the account exists.
+        _ => match state.auth_limits.lockout.failed(&account, Instant::now()) {
+            Some(wait) => {
+                tracing::warn!(lock_secs = wait.as_secs(), "repeated login failures, account locked");
+                Err(locked(wait))
+            }
+            None => Err(wrong()),
+        },
     }
-    Ok(ApiJson(state.auth.login(&state.store, user.id).await?))
+}
+
+/// `429` for a locked account, with the lock's remaining time as `Retry-After`.
+fn locked(wait: Duration) -> ApiError {
+    ApiError::RateLimited {
+        message: "too many failed logins for this account, it is locked for a while".into(),
+        retry_after_secs: wait.as_secs().max(1),
+    }
 }
 
 /// A hash of a random password, made once, to verify unknown emails against.

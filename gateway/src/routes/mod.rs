@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.limits.request_timeout, crate::limits::timeout))
         .layer(axum::middleware::from_fn_with_state(limiter, crate::limits::rate_limit))
         .layer(crate::limits::cors(&state.limits.cors_origins))
+        .layer(axum::middleware::from_fn(crate::limits::security_headers))
         .layer(axum::middleware::from_fn(crate::observe::observe))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

@@ -230,3 +230,39 @@ fn one_connection_announces_a_few_presence_ids_at_most() {
     assert_eq!(room.leave(conn).broadcast.len(), 1);
     assert!(room.presence().is_empty());
 }
+
+#[test]
+fn frames_declaring_more_entries_than_they_hold_are_refused_before_decoding() {
+    let mut room = room();
+    let (conn, _) = room.join(access(true));
+    // an update that declares 2^32 - 1 clients in 7 bytes, a state vector declaring 2^21, and an
+    // awareness update declaring 2^35: each would make yrs reserve a map of that many entries
+    let huge_update = [0u8, 2, 6, 0xff, 0xff, 0xff, 0xff, 0x0f, 0];
+    let huge_state_vector = [0u8, 0, 4, 0x80, 0x80, 0x80, 0x01];
+    let huge_awareness = [1u8, 6, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01];
+    for frame in [&huge_update[..], &huge_state_vector[..], &huge_awareness[..]] {
+        let effects = room.receive(conn, frame);
+        assert!(matches!(effects.close, Some(ClientError::Malformed { .. })), "{frame:?}: {effects:?}");
+        assert!(effects.updates.is_empty() && effects.broadcast.is_empty());
+    }
+    // a real update still goes through the same check
+    let client = client_of(&room);
+    let effects = room.receive(conn, &update_frame(edit(&client, &one_node("a"))));
+    assert!(effects.close.is_none(), "{effects:?}");
+    assert_eq!(effects.updates.len(), 1);
+}
+
+#[test]
+fn a_presence_clock_at_its_limit_is_ignored_so_leaving_cannot_overflow_it() {
+    let mut room = room();
+    let (conn, _) = room.join(access(true));
+    let mut update = AwarenessUpdate { clients: Default::default() };
+    update.clients.insert(
+        yrs::ClientID::new(67),
+        yrs::sync::awareness::AwarenessUpdateEntry { clock: u32::MAX, json: Arc::from("{\"user\":\"x\"}") },
+    );
+    let effects = room.receive(conn, &Message::Awareness(update).encode_v1());
+    assert!(effects.close.is_none() && effects.broadcast.is_empty(), "{effects:?}");
+    assert!(room.presence().is_empty());
+    assert!(room.leave(conn).broadcast.is_empty());
+}
