@@ -111,6 +111,12 @@ pub struct ServeArgs {
     /// API requests per minute per caller (per token, else per IP).
     #[arg(long, env = "AOS_RATE_LIMIT", default_value_t = 1200)]
     pub rate_per_minute: u32,
+    /// Signups per hour from one client IP.
+    #[arg(long, env = "AOS_SIGNUP_RATE", default_value_t = 20)]
+    pub signups_per_hour_per_ip: u32,
+    /// Login attempts per minute from one client IP.
+    #[arg(long, env = "AOS_LOGIN_RATE", default_value_t = 30)]
+    pub logins_per_minute_per_ip: u32,
     /// The longest an API request may take, in seconds.
     #[arg(long, env = "AOS_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout_secs: u64,

@@ -110,6 +110,12 @@ impl BoundServer {
         state.public_url = args.public_url.clone().filter(|url| !url.trim().is_empty());
         state.signup_credits_micros = args.signup_credits_micros;
         state.web_dir = args.web_dir.clone();
+        let nonzero = |n: u32| std::num::NonZeroU32::new(n).unwrap_or(std::num::NonZeroU32::MIN);
+        state.auth_limits = Arc::new(crate::auth::AuthLimits::new(&crate::auth::AuthLimitSettings {
+            signups_per_hour_per_ip: nonzero(args.signups_per_hour_per_ip),
+            logins_per_minute_per_ip: nonzero(args.logins_per_minute_per_ip),
+            ..crate::auth::AuthLimitSettings::default()
+        }));
         state.limits = crate::limits::Limits {
             per_minute: std::num::NonZeroU32::new(args.rate_per_minute).unwrap_or(std::num::NonZeroU32::MIN),
             request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),

@@ -56,6 +56,8 @@ async fn embedded_default_is_healthy_and_ready() {
         public_url: None,
         signup_credits_micros: 0,
         rate_per_minute: 1200,
+        signups_per_hour_per_ip: 20,
+        logins_per_minute_per_ip: 30,
         request_timeout_secs: 30,
         cors_origins: vec![],
         web_dir: None,
