@@ -67,6 +67,11 @@ async fn publish_find_and_install(backend: Backend) {
     assert!(!other.body.as_array().unwrap().iter().any(|t| t["id"] == tid.as_str()));
     let detail = api.get(&format!("/api/templates/{tid}"), &bob.token).await;
     assert_eq!(detail.body["latest"]["required_secrets"], json!(["PING_TOKEN"]));
+    assert_eq!(
+        detail.body["latest"]["graph"]["nodes"].as_array().map(Vec::len),
+        Some(2),
+        "a preview graph: {detail:?}"
+    );
 
     let installed = api.post(&format!("/api/orgs/{}/templates/{tid}/install", bob.org_id), &bob.token, json!({})).await;
     assert_eq!(installed.status, 201, "{installed:?}");

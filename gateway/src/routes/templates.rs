@@ -94,11 +94,15 @@ pub struct VersionView {
     pub version: i64,
     pub checksum: String,
     pub required_secrets: Vec<String>,
+    /// The version's graph, for a preview before installing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graph: Option<aos_schema::WorkflowGraph>,
 }
 
 impl From<TemplateVersion> for VersionView {
     fn from(version: TemplateVersion) -> Self {
-        Self { version: version.version, checksum: version.checksum, required_secrets: version.required_secrets }
+        let graph = aos_schema::import(version.export.as_bytes()).ok().map(|file| file.graph);
+        Self { version: version.version, checksum: version.checksum, required_secrets: version.required_secrets, graph }
     }
 }
 
