@@ -207,7 +207,7 @@ async fn bad_configuration_is_a_clear_error_not_a_panic() {
     let bad_url = run(("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none"));
     assert!(!bad_url.status.success());
     let stderr = String::from_utf8_lossy(&bad_url.stderr);
-    assert!(stderr.contains("database error"), "{stderr}");
+    assert!(stderr.contains("the database is unavailable"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     std::fs::remove_dir_all(dir).unwrap();
 }
