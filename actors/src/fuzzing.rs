@@ -37,7 +37,7 @@ pub fn webhook_delivery(data: &[u8]) {
         ..WebhookSettings::default()
     };
     let key = SecretString::new(FUZZ_KEY);
-    let mut delivery = Delivery { headers, query: Map::new(), body: body.to_vec() };
+    let mut delivery = Delivery { headers, query: Map::new(), body: body.to_vec(), traceparent: None };
     let signed_right = flags & 2 != 0;
     if signed_right {
         delivery.headers.retain(|(name, _)| name != "x-hub-signature-256" && name != "x-signature-256");

@@ -51,19 +51,57 @@ fn serve(target: &DatabaseTarget, node: &str, stream: &str) -> tokio::process::C
 }
 
 fn serve_as(target: &DatabaseTarget, node: &str, stream: &str, role: &str) -> tokio::process::Child {
-    spawn_node(target, node, stream, role).0
+    spawn(target, node, stream, role).0
 }
 
 /// The signing secret every node of a test cluster shares, so a token works on any node.
 const CLUSTER_JWT_SECRET: &str = "a test cluster's shared signing secret, 32+ bytes";
 
-/// `automateos serve` as `node` in `role`; returns the process and its `host:port`.
-fn spawn_node(target: &DatabaseTarget, node: &str, stream: &str, role: &str) -> (tokio::process::Child, String) {
-    let DatabaseTarget::Postgres(url) = target else { panic!("the cluster test runs on Postgres") };
+/// `automateos serve` as `node` in `role` on a port the OS picks; returns the process and the
+/// `host:port` it reports once it listens (read from its log, so no other process's port is ever
+/// mistaken for this node's).
+async fn spawn_node(target: &DatabaseTarget, node: &str, stream: &str, role: &str) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt;
+    let (mut child, _) = spawn_with(target, node, stream, role, "127.0.0.1:0", Stdio::piped());
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("automateos serving")
+                && let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line)
+                && let Some(addr) = entry["addr"].as_str()
+            {
+                return Some(addr.to_owned());
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .expect("the node reports its address");
+    // keep draining its log so the pipe never fills
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, addr)
+}
+
+/// `automateos serve` as `node` in `role` on a port chosen here; returns the process and `host:port`.
+fn spawn(target: &DatabaseTarget, node: &str, stream: &str, role: &str) -> (tokio::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    spawn_with(target, node, stream, role, &format!("127.0.0.1:{port}"), Stdio::null())
+}
+
+fn spawn_with(
+    target: &DatabaseTarget,
+    node: &str,
+    stream: &str,
+    role: &str,
+    addr: &str,
+    log: Stdio,
+) -> (tokio::process::Child, String) {
+    let DatabaseTarget::Postgres(url) = target else { panic!("the cluster test runs on Postgres") };
     let data_dir = std::env::temp_dir().join(format!("aos-cluster-{}", uuid::Uuid::new_v4().simple()));
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_automateos"))
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args(["serve", "--addr", addr, "--data-dir"])
         .arg(&data_dir)
         .args(["--node-id", node, "--step-stream", stream, "--step-workers", "2", "--role", role])
         .args(["--node-stale-after-ms", "1500", "--step-claim-timeout-ms", "2000"])
@@ -72,12 +110,13 @@ fn spawn_node(target: &DatabaseTarget, node: &str, stream: &str, role: &str) -> 
         .env("AOS_EGRESS_ALLOW", "127.0.0.1")
         .env("AOS_JWT_SECRET", CLUSTER_JWT_SECRET)
         .env_remove("AOS_MASTER_KEY")
+        .env("AOS_LOG_FORMAT", "json")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    (child, format!("127.0.0.1:{port}"))
+    (child, addr.to_owned())
 }
 
 async fn queued_run(store: &Store, service: &str) -> RunId {
@@ -254,8 +293,8 @@ async fn healthy(host: &str) -> bool {
 async fn editors_on_two_processes_converge_and_events_cross_nodes() {
     let fixture = TestStore::new(Backend::Postgres).await;
     let stream = format!("aos:test:steps:{}", uuid::Uuid::new_v4().simple());
-    let (mut node_a, a) = spawn_node(&fixture.target, "docs-a", &stream, "all");
-    let (mut node_b, b) = spawn_node(&fixture.target, "docs-b", &stream, "all");
+    let (mut node_a, a) = spawn_node(&fixture.target, "docs-a", &stream, "all").await;
+    let (mut node_b, b) = spawn_node(&fixture.target, "docs-b", &stream, "all").await;
     assert!(healthy(&a).await && healthy(&b).await, "both nodes are ready");
 
     let email = format!("alice-{}@example.test", uuid::Uuid::new_v4().simple());
