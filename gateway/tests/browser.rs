@@ -5,6 +5,9 @@
 //! studio`). `AOS_SCREENSHOTS=<dir>` makes the scenarios save their screenshots there
 //! (`cargo xtask screenshots`). Scripts whose names start with `_` or `lib` are helpers.
 
+// a test harness reports on stdout, as libtest does
+#![allow(clippy::print_stdout)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
