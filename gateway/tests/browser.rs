@@ -124,7 +124,14 @@ fn run_scenario(dir: &Path, script: &Path, base: &str) -> Result<(), String> {
         }
     }
     let output = child.wait_with_output().map_err(|e| e.to_string())?;
-    if output.status.success() { Ok(()) } else { Err(transcript(&output)) }
+    if !output.status.success() {
+        return Err(transcript(&output));
+    }
+    // what a passing scenario measured (lines other than its "<name>: ok")
+    for line in String::from_utf8_lossy(&output.stdout).lines().filter(|l| !l.ends_with(": ok")) {
+        println!("    {line}");
+    }
+    Ok(())
 }
 
 fn transcript(output: &std::process::Output) -> String {

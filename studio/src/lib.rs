@@ -18,12 +18,6 @@ pub use ui::app::App;
 
 #[cfg(test)]
 mod tests {
-    /// The app ships the ui-kit's stylesheet unchanged beside its own.
-    #[test]
-    fn web_ui_kit_css_is_the_ui_kits() {
-        assert_eq!(include_str!("../web/ui-kit.css"), aos_ui_kit::CSS);
-    }
-
     /// The page the bundler serves: the mount point, both stylesheets and the boot module, and no
     /// inline script or style (the CSP forbids them).
     #[test]

@@ -1,7 +1,7 @@
 //! Components shared by the studio and the dashboard: brand tokens, the breathing logo, the canvas
 //! renderer and run pulses, and the canvas logic under them (`canvas`, plain Rust with no IO, unit
-//! tested natively). No server code. The styles are `style/ui-kit.css`, which each app ships
-//! beside its own (`ui_kit::CSS`, checked equal by the apps' tests).
+//! tested natively). No server code. The styles are `style/ui-kit.css`, which the bundler
+//! (`cargo xtask web`) ships into every app as `ui-kit.css`, beside the app's own.
 
 pub mod brand;
 pub mod canvas;
@@ -9,5 +9,5 @@ pub mod components;
 
 pub use brand::{BURGUNDY, CORAL, CREAM};
 
-/// The shared stylesheet; each app's `web/ui-kit.css` must hold exactly this text.
+/// The shared stylesheet (every app's bundle carries it as `ui-kit.css`).
 pub const CSS: &str = include_str!("../style/ui-kit.css");

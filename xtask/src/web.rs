@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! <dist>/<app>/index.html, style.css, …   copied from <crate>/web/
+//! <dist>/<app>/ui-kit.css                  ui-kit/style/ui-kit.css, the shared components' styles
 //! <dist>/<app>/app.js, app_bg.wasm         wasm-bindgen output
 //! <dist>/<app>/boot.js                     `import init from './app.js'; init();` (no inline script: strict CSP)
 //! ```
@@ -70,6 +71,8 @@ fn bundle(root: &Path, app: WebApp, out: &Path) -> Result<()> {
     )?;
     shrink(&out.join("app_bg.wasm"))?;
     copy_dir(&root.join(app.dir).join("web"), out)?;
+    // the shared components' stylesheet, one source for every app
+    std::fs::copy(root.join("ui-kit/style/ui-kit.css"), out.join("ui-kit.css")).context("copying ui-kit.css")?;
     std::fs::write(out.join("boot.js"), BOOT_JS)?;
     let size = std::fs::metadata(out.join("app_bg.wasm")).map(|m| m.len()).unwrap_or(0);
     eprintln!("xtask: bundled {} into {} ({} KiB wasm)", app.dir, out.display(), size / 1024);
