@@ -55,13 +55,31 @@ pub fn dist_dir() -> PathBuf {
     PathBuf::from(wasm::target_dir()).join("dist")
 }
 
-fn bundle(root: &Path, app: WebApp, out: &Path) -> Result<()> {
+/// Builds `app` into a fresh folder beside `dist`, then swaps it in by renames, so a server
+/// serving the old bundle (a test run sharing the cache) never finds the folder half-written.
+fn bundle(root: &Path, app: WebApp, dist: &Path) -> Result<()> {
+    let fresh = dist.with_extension("new");
+    let old = dist.with_extension("old");
+    for stale in [&fresh, &old] {
+        if stale.exists() {
+            std::fs::remove_dir_all(stale).with_context(|| format!("clearing {}", stale.display()))?;
+        }
+    }
+    std::fs::create_dir_all(&fresh)?;
+    build_into(root, app, &fresh)?;
+    if dist.exists() {
+        std::fs::rename(dist, &old)?;
+    }
+    std::fs::rename(&fresh, dist)?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old)?;
+    }
+    Ok(())
+}
+
+fn build_into(root: &Path, app: WebApp, out: &Path) -> Result<()> {
     let wasm_file = wasm::build_release(app.package)?;
     let bindgen = ensure_wasm_bindgen(root)?;
-    if out.exists() {
-        std::fs::remove_dir_all(out).with_context(|| format!("clearing {}", out.display()))?;
-    }
-    std::fs::create_dir_all(out)?;
     status(
         Command::new(&bindgen)
             .args(["--target", "web", "--no-typescript", "--out-name", "app", "--out-dir"])
