@@ -47,5 +47,6 @@ await scenario('studio_gallery', async (browser) => {
   await goto(page, `/studio/creators/${handle}`);
   await page.getByTestId('creator-name').waitFor();
   await page.waitForSelector('.creator .template-card:has-text("My remix")');
+  await shot(page, 'studio-profile');
   checkNoProblems(page);
 });
