@@ -74,6 +74,8 @@ fn bundle(root: &Path, app: WebApp, dist: &Path) -> Result<()> {
     if old.exists() {
         std::fs::remove_dir_all(&old)?;
     }
+    let size = std::fs::metadata(dist.join("app_bg.wasm")).map(|m| m.len()).unwrap_or(0);
+    eprintln!("xtask: bundled {} into {} ({} KiB wasm)", app.dir, dist.display(), size / 1024);
     Ok(())
 }
 
@@ -92,8 +94,6 @@ fn build_into(root: &Path, app: WebApp, out: &Path) -> Result<()> {
     // the shared components' stylesheet, one source for every app
     std::fs::copy(root.join("ui-kit/style/ui-kit.css"), out.join("ui-kit.css")).context("copying ui-kit.css")?;
     std::fs::write(out.join("boot.js"), BOOT_JS)?;
-    let size = std::fs::metadata(out.join("app_bg.wasm")).map(|m| m.len()).unwrap_or(0);
-    eprintln!("xtask: bundled {} into {} ({} KiB wasm)", app.dir, out.display(), size / 1024);
     Ok(())
 }
 
