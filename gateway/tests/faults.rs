@@ -157,6 +157,19 @@ async fn send_padded(hook: &str, range: std::ops::Range<usize>, every: Duration,
     }
 }
 
+/// Sends every refused delivery again (same key and body): each now becomes its run (200 when the
+/// first try had already recorded the delivery itself, 202 when it had recorded nothing), which
+/// succeeds like the others.
+async fn every_refused_delivery_resent_succeeds(base: &str, token: &str, hook: &str, sent: &Sent) {
+    let mut resent = Sent::default();
+    for (key, _, _) in &sent.refused {
+        let i: usize = key.trim_start_matches("k-").parse().unwrap();
+        send(hook, i..i + 1, Duration::ZERO, &mut resent).await;
+    }
+    assert!(resent.refused.is_empty(), "{:?}", resent.refused);
+    every_accepted_run_succeeded_once(base, token, &resent).await;
+}
+
 /// Waits for every accepted run to finish; asserts each succeeded with every step recorded once.
 async fn every_accepted_run_succeeded_once(base: &str, token: &str, sent: &Sent) {
     for (key, run) in &sent.accepted {
@@ -300,15 +313,7 @@ async fn a_full_data_dir_refuses_clearly_and_recovers_without_corruption() {
     let (status, _) = call(&base, "GET", "/healthz", None, None).await;
     assert_eq!(status, 200);
     every_accepted_run_succeeded_once(&base, &api_token, &sent).await;
-    // every refused delivery sent again now becomes its run (200 when the first try had already
-    // recorded the delivery itself, 202 when it had recorded nothing)
-    let mut resent = Sent::default();
-    for (key, _, _) in &sent.refused {
-        let i: usize = key.trim_start_matches("k-").parse().unwrap();
-        send(&hook, i..i + 1, Duration::ZERO, &mut resent).await;
-    }
-    assert!(resent.refused.is_empty(), "{:?}", resent.refused);
-    every_accepted_run_succeeded_once(&base, &api_token, &resent).await;
+    every_refused_delivery_resent_succeeds(&base, &api_token, &hook, &sent).await;
     server.start_kill().unwrap();
     server.wait().await.unwrap();
     assert_eq!(integrity_check(&data_dir.join("automateos.db")), "ok", "the database survived intact");
@@ -465,12 +470,6 @@ async fn postgres_restarted_under_load_refuses_clearly_and_loses_nothing() {
         assert_eq!(*status, 503, "{key}: refused with {status}: {body}\n{}", log_tail(port));
     }
     every_accepted_run_succeeded_once(&base, &api_token, &sent).await;
-    let mut resent = Sent::default();
-    for (key, _, _) in &sent.refused {
-        let i: usize = key.trim_start_matches("k-").parse().unwrap();
-        send(&hook, i..i + 1, Duration::ZERO, &mut resent).await;
-    }
-    assert!(resent.refused.is_empty(), "{:?}", resent.refused);
-    every_accepted_run_succeeded_once(&base, &api_token, &resent).await;
+    every_refused_delivery_resent_succeeds(&base, &api_token, &hook, &sent).await;
     let _ = std::fs::remove_dir_all(data);
 }
