@@ -97,6 +97,9 @@ pub struct StepView {
     pub node_id: String,
     pub status: StepStatus,
     pub attempts: i64,
+    /// What the latest attempt received.
+    #[serde(default)]
+    pub input: Option<Value>,
     /// As the API gives it: secret values already replaced by `[redacted]`.
     pub output: Option<Value>,
     pub error: Option<String>,

@@ -6,6 +6,9 @@ use std::collections::HashMap;
 
 use aos_schema::{RunStatus, StepStatus, WorkflowId};
 
+/// What the run graph shows on a node: the canvas's own run state.
+pub use aos_ui_kit::components::NodeRunState as NodeState;
+
 use crate::clock;
 use crate::model::{Run, RunLog, StepView};
 
@@ -64,7 +67,9 @@ pub struct TimelineStep {
     pub width: f64,
     /// From the first start to the last finish (or to now while it runs).
     pub elapsed_ms: Option<i64>,
-    /// The latest attempt's output (redacted by the server) and error, from the run detail.
+    /// The latest attempt's input and output (redacted by the server) and error, from the run
+    /// detail.
+    pub input: Option<serde_json::Value>,
     pub output: Option<serde_json::Value>,
     pub error: Option<String>,
 }
@@ -171,6 +176,7 @@ pub fn timeline(logs: &[RunLog], detail: &[StepView], now: i64) -> Vec<TimelineS
                 offset,
                 width,
                 elapsed_ms,
+                input: view.and_then(|v| v.input.clone()),
                 output: view.and_then(|v| v.output.clone()),
                 error: view.and_then(|v| v.error.clone()),
                 key,
@@ -187,35 +193,13 @@ pub fn timeline(logs: &[RunLog], detail: &[StepView], now: i64) -> Vec<TimelineS
                 offset: 0.0,
                 width: 0.0,
                 elapsed_ms: None,
+                input: view.input.clone(),
                 output: view.output.clone(),
                 error: view.error.clone(),
             });
         }
     }
     out
-}
-
-/// What the run graph shows on a node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NodeState {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-    Skipped,
-}
-
-impl NodeState {
-    /// The ui-kit run-pulse class of a node in this state.
-    pub fn class(self) -> &'static str {
-        match self {
-            NodeState::Queued => "node--queued",
-            NodeState::Running => "node--running",
-            NodeState::Succeeded => "node--succeeded",
-            NodeState::Failed => "node--failed",
-            NodeState::Skipped => "node--skipped",
-        }
-    }
 }
 
 /// Each graph node's state after the log rows so far (the last word wins; any running item of a
@@ -288,6 +272,11 @@ impl Window {
             Window::Week => Some(7 * clock::DAY_MS),
             Window::All => None,
         }
+    }
+
+    /// Where the window ending `now` starts, as the API's `since=` takes it (none: any time).
+    pub fn since(self, now: i64) -> Option<String> {
+        self.span_ms().map(|span| clock::to_rfc3339(now - span))
     }
 
     /// Whether a run created at `created_at` falls in the window ending `now`.
@@ -399,6 +388,7 @@ mod tests {
             node_id: "b".into(),
             status: StepStatus::Succeeded,
             attempts: 2,
+            input: Some(json!({"id": 4})),
             output: Some(json!({"token": "[redacted]"})),
             error: None,
         }];
@@ -411,6 +401,7 @@ mod tests {
         assert_eq!(b.attempts[0].retry_in_ms, Some(500));
         assert_eq!(b.attempts[1].duration_ms, Some(1500));
         assert_eq!(b.output.as_ref().unwrap()["token"], "[redacted]");
+        assert_eq!(b.input.as_ref().unwrap()["id"], 4);
         assert_eq!(b.elapsed_ms, Some(4_000));
         assert!((b.offset - 0.2).abs() < 1e-9, "{}", b.offset);
         assert!((b.width - 0.4).abs() < 1e-9, "{}", b.width);
@@ -483,6 +474,8 @@ mod tests {
         assert!(Window::Day.admits("2026-11-24T12:00:00Z", now));
         assert!(!Window::Week.admits("not a time", now));
         assert!(Window::All.admits("not a time", now));
+        assert_eq!(Window::Hour.since(now).as_deref(), Some("2026-11-25T11:00:00Z"));
+        assert_eq!(Window::All.since(now), None);
         assert_eq!(Window::from_key("7d"), Window::Week);
         assert_eq!(Window::from_key("bogus"), Window::All);
     }

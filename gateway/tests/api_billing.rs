@@ -94,6 +94,13 @@ async fn credits_gate_runs_and_usage_is_priced(backend: Backend) {
     assert_eq!(audit.status, 200);
     let actions: Vec<&str> = audit.body.as_array().unwrap().iter().filter_map(|r| r["action"].as_str()).collect();
     assert!(actions.contains(&"workflow.create") && actions.iter().all(|a| a.starts_with("workflow.")), "{actions:?}");
+    let newest = api.get(&format!("/api/orgs/{org}/audit?order=newest&limit=2"), &alice.token).await;
+    let seqs: Vec<i64> = newest.body.as_array().unwrap().iter().filter_map(|r| r["chain_seq"].as_i64()).collect();
+    assert!(seqs.len() == 2 && seqs[0] > seqs[1], "newest first: {newest:?}");
+    let older = api.get(&format!("/api/orgs/{org}/audit?order=newest&before={}", seqs[1]), &alice.token).await;
+    assert!(older.body.as_array().unwrap().iter().all(|r| r["chain_seq"].as_i64() < Some(seqs[1])), "{older:?}");
+    let unknown = api.get(&format!("/api/orgs/{org}/audit?order=sideways"), &alice.token).await;
+    assert_eq!(unknown.status, 400, "{unknown:?}");
     let verified = api.get(&format!("/api/orgs/{org}/audit/verify"), &alice.token).await;
     assert_eq!(verified.status, 200);
     assert!(verified.body["broken_at"].is_null(), "{verified:?}");

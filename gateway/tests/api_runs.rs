@@ -40,6 +40,10 @@ async fn run_finished(api: &Api, token: &str, run: &str) -> serde_json::Value {
     api.get(&format!("/api/runs/{run}"), token).await.body
 }
 
+fn urlencode(text: &str) -> String {
+    text.replace('+', "%2B").replace(':', "%3A")
+}
+
 async fn webhooks_and_manual_runs(backend: Backend) {
     let api = Api::start_with_actors(backend).await;
     let alice = api.signup("alice").await;
@@ -71,6 +75,8 @@ async fn webhooks_and_manual_runs(backend: Backend) {
     let shape = detail["steps"].as_array().unwrap().iter().find(|s| s["node_id"] == "shape").unwrap().clone();
     assert_eq!((shape["status"].as_str(), shape["attempts"].as_i64()), (Some("succeeded"), Some(1)));
     assert_eq!(shape["output"]["n"], 7, "{detail}");
+    assert_eq!(shape["input"]["body"]["n"], 7, "the step's input (the trigger's output) is shown: {detail}");
+    assert!(shape["duration_ms"].as_i64().is_some_and(|ms| ms >= 0), "{detail}");
     let logs = api.get(&format!("/api/runs/{run}/logs"), &alice.token).await;
     assert!(!logs.body.as_array().unwrap().is_empty());
 
@@ -119,6 +125,18 @@ async fn webhooks_and_manual_runs(backend: Backend) {
     assert_eq!(filtered.body.as_array().unwrap().len(), 2, "{filtered:?}");
     let none = api.get(&format!("/api/orgs/{org}/runs?workflow={manual}&status=failed"), &alice.token).await;
     assert!(none.body.as_array().unwrap().is_empty());
+    // pages by time: the newest first, then the ones before the last shown
+    let page = api.get(&format!("/api/orgs/{org}/runs?workflow={manual}&limit=1"), &alice.token).await;
+    let newest = page.body[0].clone();
+    assert_eq!(page.body.as_array().unwrap().len(), 1, "{page:?}");
+    let before = urlencode(newest["created_at"].as_str().unwrap());
+    let next = api.get(&format!("/api/orgs/{org}/runs?workflow={manual}&before={before}"), &alice.token).await;
+    assert_eq!(next.body.as_array().unwrap().len(), 1, "{next:?}");
+    assert_ne!(next.body[0]["id"], newest["id"]);
+    let since = api.get(&format!("/api/orgs/{org}/runs?workflow={manual}&since={before}"), &alice.token).await;
+    assert!(since.body.as_array().unwrap().iter().all(|r| r["id"] != next.body[0]["id"]), "{since:?}");
+    let unparsable = api.get(&format!("/api/orgs/{org}/runs?since=yesterday"), &alice.token).await;
+    assert_eq!(unparsable.status, 400, "{unparsable:?}");
     let replay = api.post(&format!("/api/runs/{run}/replay"), &alice.token, json!({ "from": "start" })).await;
     assert_eq!(replay.status, 201, "{replay:?}");
     let replayed = replay.body["run_id"].as_str().unwrap().to_owned();

@@ -228,8 +228,12 @@ impl_audit_tx!(sqlx::Postgres);
 pub struct AuditQuery {
     /// Only rows whose action starts with this (e.g. `secret.`).
     pub action_prefix: Option<String>,
-    /// Only rows after this chain position (for paging).
+    /// Only rows after this chain position (for paging forward).
     pub after_chain_seq: Option<i64>,
+    /// Only rows before this chain position (for paging back from the newest).
+    pub before_chain_seq: Option<i64>,
+    /// The newest rows first (the next page is `before_chain_seq` = the last row's position).
+    pub newest_first: bool,
     pub limit: Option<i64>,
 }
 
@@ -245,23 +249,29 @@ impl Audit<'_> {
         Ok(in_tx!(self.db, |tx| tx.append_audit(entry).await?))
     }
 
-    /// Rows of one org's chain in order.
+    /// Rows of one org's chain, in chain order or newest first.
     pub async fn list(&self, org: OrgId, query: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
         let prefix = query.action_prefix.clone().unwrap_or_default();
         let like = format!("{}%", prefix.replace('%', "").replace('_', "\\_"));
         let after = query.after_chain_seq.unwrap_or(0);
+        let before = query.before_chain_seq.unwrap_or(i64::MAX);
         let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+        let sql = if query.newest_first {
+            "SELECT * FROM audit_logs WHERE org_id = $1 AND chain_seq > $2 AND chain_seq < $3 \
+             AND action LIKE $4 ESCAPE '\\' ORDER BY chain_seq DESC LIMIT $5"
+        } else {
+            "SELECT * FROM audit_logs WHERE org_id = $1 AND chain_seq > $2 AND chain_seq < $3 \
+             AND action LIKE $4 ESCAPE '\\' ORDER BY chain_seq LIMIT $5"
+        };
         Ok(with_pool!(self.db, |pool| {
-            sqlx::query_as(
-                "SELECT * FROM audit_logs WHERE org_id = $1 AND chain_seq > $2 AND action LIKE $3 ESCAPE '\\' \
-                 ORDER BY chain_seq LIMIT $4",
-            )
-            .bind(org.as_uuid())
-            .bind(after)
-            .bind(&like)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
+            sqlx::query_as(sql)
+                .bind(org.as_uuid())
+                .bind(after)
+                .bind(before)
+                .bind(&like)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
         }))
     }
 

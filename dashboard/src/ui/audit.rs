@@ -17,7 +17,7 @@ pub fn AuditPage() -> Element {
         if !ctx.is_org_admin() {
             return Ok(Vec::new());
         }
-        let mut path = format!("/api/orgs/{org}/audit?limit=500");
+        let mut path = format!("/api/orgs/{org}/audit?order=newest&limit=500");
         let prefix = prefix();
         if !prefix.is_empty() {
             path.push_str(&format!("&action={}", api::encode(&prefix)));

@@ -1,54 +1,37 @@
-//! The run's graph, drawn read-only in SVG at the nodes' saved positions, with the run-pulse
-//! classes (`node--running` glows, `node--succeeded`/`node--failed` carry the duration, the edge
-//! the data travels is `edge--active`). The geometry is plain functions; the component draws it.
+//! The run's graph, drawn by ui-kit's `CanvasView` (the studio's renderer, so the pulses are the
+//! studio's): the nodes at their saved positions, fitted to the panel, with the run overlay built
+//! from the log (`node--running` glows, finished nodes carry their duration, edges the data took
+//! are `edge--active`). Read-only: pointer input is ignored and the wheel scrolls the page.
 
 use std::collections::HashMap;
 
-use aos_schema::WorkflowGraph;
+use aos_schema::{Catalog, NodeId, WorkflowGraph};
+use aos_ui_kit::canvas::{Scene, Viewport};
+use aos_ui_kit::components::{CanvasView, NodeRun, RunOverlay};
 use dioxus::prelude::*;
 
-use crate::clock;
 use crate::runs::NodeState;
 
-/// A node's box on the canvas.
-pub const NODE_WIDTH: f64 = 168.0;
-pub const NODE_HEIGHT: f64 = 52.0;
-const MARGIN: f64 = 24.0;
+/// The panel's size before the browser reports it.
+const DEFAULT_SCREEN: (f64, f64) = (720.0, 300.0);
 
-/// The view box `x y width height` that holds every node with a margin.
-pub fn view_box(graph: &WorkflowGraph) -> (f64, f64, f64, f64) {
-    if graph.nodes.is_empty() {
-        return (0.0, 0.0, 400.0, 120.0);
+/// The run overlay the canvas draws: each node's state and duration, and the edges whose data
+/// travelled (the source succeeded and the target started).
+pub fn overlay(graph: &WorkflowGraph, states: &HashMap<String, (NodeState, Option<i64>)>) -> RunOverlay {
+    let mut overlay = RunOverlay::default();
+    for (id, (state, took)) in states {
+        let duration_ms = took.and_then(|ms| u64::try_from(ms).ok());
+        overlay.nodes.insert(NodeId(id.clone()), NodeRun { state: *state, duration_ms });
     }
-    let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
-    let xs = graph.nodes.iter().map(|n| finite(n.position.x));
-    let ys = graph.nodes.iter().map(|n| finite(n.position.y));
-    let (min_x, max_x) = xs.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let (min_y, max_y) = ys.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    (
-        min_x - MARGIN,
-        min_y - MARGIN,
-        max_x - min_x + NODE_WIDTH + 2.0 * MARGIN,
-        max_y - min_y + NODE_HEIGHT + 2.0 * MARGIN,
-    )
-}
-
-/// A smooth edge from the right middle of the node at `from` to the left middle of the node at `to`.
-pub fn edge_path(from: (f64, f64), to: (f64, f64)) -> String {
-    let (x1, y1) = (from.0 + NODE_WIDTH, from.1 + NODE_HEIGHT / 2.0);
-    let (x2, y2) = (to.0, to.1 + NODE_HEIGHT / 2.0);
-    let bend = ((x2 - x1).abs() / 2.0).max(40.0);
-    format!("M{x1:.1} {y1:.1} C{:.1} {y1:.1} {:.1} {y2:.1} {x2:.1} {y2:.1}", x1 + bend, x2 - bend)
-}
-
-/// The class of an edge: the data is travelling it (its source is done and its target runs), it
-/// carried data, or nothing yet.
-pub fn edge_class(from: Option<NodeState>, to: Option<NodeState>) -> &'static str {
-    match (from, to) {
-        (Some(NodeState::Succeeded), Some(NodeState::Running)) => "edge edge--active",
-        (Some(NodeState::Succeeded), Some(NodeState::Succeeded | NodeState::Failed)) => "edge edge--done",
-        _ => "edge",
+    let state = |id: &str| states.get(id).map(|s| s.0);
+    for edge in &graph.edges {
+        let travelled = state(edge.from.as_str()) == Some(NodeState::Succeeded)
+            && matches!(state(edge.to.as_str()), Some(NodeState::Running | NodeState::Succeeded | NodeState::Failed));
+        if travelled {
+            overlay.active_edges.insert(edge.id.clone());
+        }
     }
+    overlay
 }
 
 /// The states to draw: a delay that has started its wait shows as running until the next step
@@ -76,50 +59,24 @@ pub fn drawn_states(
 
 #[component]
 pub fn RunGraph(graph: WorkflowGraph, states: HashMap<String, (NodeState, Option<i64>)>) -> Element {
-    let (x, y, w, h) = view_box(&graph);
-    let position = |id: &str| graph.nodes.iter().find(|n| n.id.as_str() == id).map(|n| (n.position.x, n.position.y));
-    let state = |id: &str| states.get(id).map(|s| s.0);
-    let edges: Vec<(String, String, &'static str)> = graph
-        .edges
-        .iter()
-        .filter_map(|e| {
-            let path = edge_path(position(e.from.as_str())?, position(e.to.as_str())?);
-            Some((e.id.as_str().to_owned(), path, edge_class(state(e.from.as_str()), state(e.to.as_str()))))
-        })
-        .collect();
+    let mut screen = use_signal(|| DEFAULT_SCREEN);
+    let scene = Scene::build(&graph, &Catalog::builtin());
+    let (width, height) = screen();
+    let viewport = scene.bounds().map(|b| Viewport::fit(b, width, height, 24.0)).unwrap_or_default();
+    let run = overlay(&graph, &states);
     rsx! {
-        svg {
-            class: "graph",
-            view_box: "{x:.1} {y:.1} {w:.1} {h:.1}",
-            role: "img",
-            "aria-label": "The run's workflow graph",
-            for (id, d, class) in edges {
-                path { key: "{id}", class, d, "data-testid": "graph-edge" }
-            }
-            for node in graph.nodes.iter() {
-                {
-                    let id = node.id.as_str().to_owned();
-                    let (state_class, took) = match states.get(&id) {
-                        Some((s, took)) => (s.class(), took.map(clock::format_duration).unwrap_or_default()),
-                        None => ("node--idle", String::new()),
-                    };
-                    let label = if node.label.is_empty() { id.clone() } else { node.label.clone() };
-                    rsx! {
-                        g {
-                            key: "{id}",
-                            class: "node {state_class}",
-                            transform: "translate({node.position.x:.1} {node.position.y:.1})",
-                            "data-testid": "graph-node",
-                            "data-node": "{id}",
-                            rect { class: "node__box", width: "{NODE_WIDTH}", height: "{NODE_HEIGHT}", rx: "14" }
-                            text { class: "node__label", x: "14", y: "22", "{label}" }
-                            text { class: "node__kind", x: "14", y: "40", "{node.kind}" }
-                            if !took.is_empty() {
-                                text { class: "node__took", x: "{NODE_WIDTH - 10.0}", y: "40", text_anchor: "end", "{took}" }
-                            }
-                        }
+        div { class: "run-canvas", role: "img", "aria-label": "The run's workflow graph",
+            CanvasView {
+                scene,
+                viewport,
+                run,
+                testid: "graph",
+                captures_wheel: false,
+                on_resize: move |size: (f64, f64)| {
+                    if size.0 > 0.0 && size.1 > 0.0 && size != *screen.peek() {
+                        screen.set(size);
                     }
-                }
+                },
             }
         }
     }
@@ -130,28 +87,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_view_box_holds_every_node() {
+    fn the_overlay_carries_states_durations_and_travelled_edges() {
         let graph: WorkflowGraph = serde_json::from_value(serde_json::json!({
             "nodes": [
-                {"id": "a", "kind": "trigger.manual", "label": "A", "position": {"x": 100.0, "y": 50.0}, "config": {}},
-                {"id": "b", "kind": "data.transform", "label": "B", "position": {"x": 400.0, "y": 150.0}, "config": {}}
+                {"id": "a", "kind": "trigger.manual", "config": {}},
+                {"id": "b", "kind": "data.transform", "config": {"fields": {}}},
+                {"id": "c", "kind": "data.transform", "config": {"fields": {}}}
             ],
-            "edges": []
+            "edges": [{"id": "ab", "from": "a", "to": "b"}, {"id": "bc", "from": "b", "to": "c"}]
         }))
         .unwrap();
-        let (x, y, w, h) = view_box(&graph);
-        assert_eq!((x, y), (76.0, 26.0));
-        assert_eq!(w, 300.0 + NODE_WIDTH + 48.0);
-        assert_eq!(h, 100.0 + NODE_HEIGHT + 48.0);
-        assert_eq!(view_box(&WorkflowGraph::default()), (0.0, 0.0, 400.0, 120.0));
-    }
-
-    #[test]
-    fn edges_and_their_classes() {
-        assert_eq!(edge_path((0.0, 0.0), (300.0, 0.0)), "M168.0 26.0 C234.0 26.0 234.0 26.0 300.0 26.0");
-        assert_eq!(edge_class(Some(NodeState::Succeeded), Some(NodeState::Running)), "edge edge--active");
-        assert_eq!(edge_class(Some(NodeState::Succeeded), Some(NodeState::Failed)), "edge edge--done");
-        assert_eq!(edge_class(None, None), "edge");
+        let states = HashMap::from([
+            ("a".to_string(), (NodeState::Succeeded, Some(12))),
+            ("b".to_string(), (NodeState::Running, None)),
+        ]);
+        let drawn = overlay(&graph, &states);
+        assert_eq!(drawn.nodes[&NodeId("a".into())], NodeRun { state: NodeState::Succeeded, duration_ms: Some(12) });
+        assert_eq!(drawn.nodes[&NodeId("b".into())].state, NodeState::Running);
+        assert!(!drawn.nodes.contains_key(&NodeId("c".into())), "c has not been reached");
+        let active: Vec<&str> = drawn.active_edges.iter().map(|e| e.as_str()).collect();
+        assert_eq!(active, ["ab"], "the data is on its way into b, not yet out of it");
     }
 
     #[test]

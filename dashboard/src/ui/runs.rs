@@ -16,6 +16,9 @@ use crate::ui::common::{Badge, Ctx, ErrorNote, JsonPane, Link, Loading, PageHead
 use crate::ui::graph::{RunGraph, drawn_states};
 use crate::{clock, money};
 
+/// How many runs the list reads at a time.
+const PAGE: i64 = 100;
+
 #[component]
 pub fn RunsPage(workflow: Option<WorkflowId>) -> Element {
     let ctx = use_context::<Ctx>();
@@ -26,9 +29,14 @@ pub fn RunsPage(workflow: Option<WorkflowId>) -> Element {
         let org = (ctx.org)();
         api::get::<Vec<Workflow>>(&format!("/api/orgs/{org}/workflows")).await
     });
+    // the newest `shown` runs of the window; "Show more" reads further back
+    let mut shown_limit = use_signal(|| PAGE);
     let mut list = use_resource(move || async move {
         let org = (ctx.org)();
-        let mut path = format!("/api/orgs/{org}/runs?limit=200");
+        let mut path = format!("/api/orgs/{org}/runs?limit={}", shown_limit());
+        if let Some(since) = window().since(platform::now_ms()) {
+            path.push_str(&format!("&since={}", api::encode(&since)));
+        }
         if let Some(status) = status() {
             path.push_str(&format!("&status={status}"));
         }
@@ -57,6 +65,7 @@ pub fn RunsPage(workflow: Option<WorkflowId>) -> Element {
         None => rsx! { Loading {} },
         Some(Err(err)) => rsx! { ErrorNote { error: err.clone() } },
         Some(Ok(rows)) => {
+            let more = rows.len() as i64 >= shown_limit();
             let shown: Vec<Run> = rows.iter().filter(|r| window().admits(&r.created_at, now)).cloned().collect();
             if shown.is_empty() {
                 rsx! { p { class: "empty glass", "data-testid": "runs-empty", "No runs match." } }
@@ -94,6 +103,12 @@ pub fn RunsPage(workflow: Option<WorkflowId>) -> Element {
                                     }
                                 }
                             }
+                        }
+                    }
+                    if more {
+                        button { class: "button", "data-testid": "runs-more",
+                            onclick: move |_| shown_limit += PAGE,
+                            "Show more"
                         }
                     }
                 }
@@ -356,6 +371,11 @@ pub fn RunPage(id: RunId) -> Element {
                                         if let Some(error) = step.error.clone() {
                                             h3 { "Error" }
                                             div { class: "note note--error", "{error}" }
+                                        }
+                                        h3 { "Input" }
+                                        match step.input.clone() {
+                                            Some(value) => rsx! { JsonPane { value, testid: "step-input" } },
+                                            None => rsx! { p { class: "muted", "No input." } },
                                         }
                                         h3 { "Output" }
                                         match step.output.clone() {

@@ -22,9 +22,20 @@ pub fn routes() -> Router<AppState> {
 pub struct AuditParams {
     /// Only actions starting with this (`secret.`, `workflow.`).
     pub action: Option<String>,
-    /// Only rows after this chain position (paging).
+    /// Only rows after this chain position (paging forward).
     pub after: Option<i64>,
+    /// Only rows before this chain position (paging back).
+    pub before: Option<i64>,
+    /// `newest` lists the newest rows first; `chain` (the default) in chain order.
+    pub order: Option<AuditOrder>,
     pub limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditOrder {
+    Chain,
+    Newest,
 }
 
 async fn list(
@@ -34,7 +45,13 @@ async fn list(
     ApiQuery(params): ApiQuery<AuditParams>,
 ) -> Result<ApiJson<Vec<AuditRecord>>, ApiError> {
     principal.access(&state, org_id, Role::Admin, "org").await?;
-    let query = AuditQuery { action_prefix: params.action, after_chain_seq: params.after, limit: params.limit };
+    let query = AuditQuery {
+        action_prefix: params.action,
+        after_chain_seq: params.after,
+        before_chain_seq: params.before,
+        newest_first: params.order == Some(AuditOrder::Newest),
+        limit: params.limit,
+    };
     Ok(ApiJson(state.store.audit().list(org_id, &query).await?))
 }
 

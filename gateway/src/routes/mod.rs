@@ -33,7 +33,7 @@ pub const MAX_BODY_BYTES: usize = aos_schema::MAX_EXPORT_BYTES + 64 * 1024;
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
-    let limiter = crate::limits::RateLimiter::new(state.limits.per_minute);
+    let limiter = crate::limits::CallerLimit::new(state.limits.per_minute, state.auth.clone());
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     Router::new()
         .merge(health::routes())

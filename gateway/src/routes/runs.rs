@@ -2,7 +2,7 @@
 //! step), logs, cancel, replay; and the dead-letter queue: list, replay one, bulk replay, discard.
 
 use aos_actors::{ReplayFrom, replay_run};
-use aos_persistence::{AuditEntry, DlqEntry, NewRun, Recorded, Run, RunFilter, RunLog, RunStep};
+use aos_persistence::{AuditEntry, DlqEntry, NewRun, Recorded, Run, RunFilter, RunLog, RunStep, Timestamp};
 use aos_schema::{DlqEntryId, DlqStatus, OrgId, Role, RunId, RunStatus, StepStatus, WorkflowId};
 use axum::Router;
 use axum::extract::State;
@@ -123,6 +123,10 @@ async fn audit(
 pub struct RunQuery {
     pub workflow: Option<WorkflowId>,
     pub status: Option<RunStatus>,
+    /// Only runs created at or after this instant (RFC 3339).
+    pub since: Option<Timestamp>,
+    /// Only runs created before this instant: the next page starts before the last run shown.
+    pub before: Option<Timestamp>,
     pub limit: Option<i64>,
 }
 
@@ -133,8 +137,13 @@ async fn list(
     ApiQuery(query): ApiQuery<RunQuery>,
 ) -> Result<ApiJson<Vec<Run>>, ApiError> {
     principal.access(&state, org_id, Role::Viewer, "org").await?;
-    let filter =
-        RunFilter { workflow_id: query.workflow, status: query.status, limit: query.limit, ..RunFilter::default() };
+    let filter = RunFilter {
+        workflow_id: query.workflow,
+        status: query.status,
+        created_after: query.since,
+        created_before: query.before,
+        limit: query.limit,
+    };
     Ok(ApiJson(state.store.runs().list(org_id, &filter).await?))
 }
 
@@ -150,10 +159,15 @@ pub struct StepView {
     pub node_id: String,
     pub status: StepStatus,
     pub attempts: i64,
+    /// What the latest attempt received (upstream outputs, already redacted, and the trigger).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -181,6 +195,7 @@ fn latest_attempts(steps: Vec<RunStep>) -> Vec<StepView> {
             node_id: step.node_id.clone(),
             status: step.status,
             attempts: step.attempt,
+            input: step.input,
             // Stored as the engine's step output (`{output, ports?, items?, bytes}`); the value
             // later steps read is its `output`.
             output: step.output.map(|stored| match stored {
@@ -190,6 +205,7 @@ fn latest_attempts(steps: Vec<RunStep>) -> Vec<StepView> {
                 other => other,
             }),
             error: step.error,
+            duration_ms: step.duration_ms,
         };
         match views.iter_mut().find(|v| v.node_id == step.node_id) {
             Some(existing) if existing.attempts <= view.attempts => *existing = view,

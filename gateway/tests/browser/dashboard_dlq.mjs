@@ -57,7 +57,7 @@ await scenario('dashboard_dlq', async (browser) => {
     await eventually('the replayed run to succeed on its page', async () =>
       (await page.getByTestId('run-page').getAttribute('data-status')) === 'succeeded', 30000);
     await eventually('the failed step to turn green', async () =>
-      ((await page.locator('[data-testid=graph-node][data-node=call]').getAttribute('class')) ?? '')
+      ((await page.locator('[data-testid=graph] [data-testid=node-call]').getAttribute('class')) ?? '')
         .includes('node--succeeded'));
     checkNoProblems(page);
   } finally {

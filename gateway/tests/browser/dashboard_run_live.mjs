@@ -34,7 +34,7 @@ await scenario('dashboard_run_live', async (browser) => {
   await goto(page, `/app/runs/${run}`);
   await page.getByTestId('run-page').waitFor();
 
-  const node = (name) => page.locator(`[data-testid=graph-node][data-node=${name}]`);
+  const node = (name) => page.locator(`[data-testid=graph] [data-testid=node-${name}]`);
   const classes = async (name) => (await node(name).getAttribute('class')) ?? '';
   // while it executes: the first step is green, the delay pulses, the last step has not run
   await eventually('the waiting step to pulse', async () =>
@@ -49,8 +49,10 @@ await scenario('dashboard_run_live', async (browser) => {
   }, 30000);
   await eventually('the run to read succeeded', async () =>
     (await page.getByTestId('run-page').getAttribute('data-status')) === 'succeeded');
-  check(await page.locator('[data-testid=run-log] [data-event=run_finished]').count() === 1, 'the log streamed the end');
-  check((await page.locator('[data-testid=graph-edge].edge--done').count()) === 2, 'both edges carried data');
+  // the detail can read succeeded a moment before the stream's last row lands
+  await eventually('the log to stream the end', async () =>
+    (await page.locator('[data-testid=run-log] [data-event=run_finished]').count()) === 1);
+  check((await page.locator('[data-testid=graph] .edge.edge--active').count()) === 2, 'both edges carried data');
   // the step's output, as the API gives it
   await page.locator('[data-testid=step][data-step=shape] button').click();
   const output = await page.getByTestId('step-output').textContent();

@@ -1,7 +1,7 @@
 //! The audit chain: append-only in the database, hash-chained per org, tamper found by verify.
 
 use aos_persistence::testing::TestContext;
-use aos_persistence::{Actor, AuditEntry, Backend, Db, StoreError};
+use aos_persistence::{Actor, AuditEntry, AuditQuery, Backend, Db, StoreError};
 
 use crate::fixtures::owner_with_org;
 
@@ -21,6 +21,16 @@ async fn chain_links_every_row_and_verifies(cx: TestContext) {
     let verified = cx.store.audit().verify(org.id).await.unwrap();
     assert!(verified.is_intact(), "{verified:?}");
     assert_eq!(verified.rows_checked, 6);
+    // newest first, paged back by position
+    let newest = AuditQuery { newest_first: true, limit: Some(4), ..Default::default() };
+    let page = cx.store.audit().list(org.id, &newest).await.unwrap();
+    let seqs: Vec<i64> = page.iter().map(|r| r.chain_seq).collect();
+    assert_eq!(seqs, [6, 5, 4, 3]);
+    let older = AuditQuery { before_chain_seq: Some(3), ..newest };
+    let rest: Vec<i64> = cx.store.audit().list(org.id, &older).await.unwrap().iter().map(|r| r.chain_seq).collect();
+    assert_eq!(rest, [2, 1]);
+    let tests_only = AuditQuery { action_prefix: Some("test.".into()), newest_first: true, ..Default::default() };
+    assert_eq!(cx.store.audit().list(org.id, &tests_only).await.unwrap().len(), 5);
 }
 
 async fn concurrent_appends_never_fork_the_chain(cx: TestContext) {

@@ -96,7 +96,7 @@ fn TemplateDetailView(
                     Some(graph) => {
                         let scene = Scene::build(&graph, &catalog);
                         let viewport = scene.bounds().map(|b| Viewport::fit(b, 560.0, 260.0, 20.0)).unwrap_or_default();
-                        rsx! { div { class: "template-preview", CanvasView { scene, viewport, testid: "template-preview" } } }
+                        rsx! { div { class: "template-preview", CanvasView { scene, viewport, testid: "template-preview", captures_wheel: false } } }
                     }
                     None => rsx! { p { class: "muted template-preview template-preview--none", "Preview arrives with the next gallery update." } },
                 }

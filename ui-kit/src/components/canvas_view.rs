@@ -99,6 +99,10 @@ pub struct CanvasViewProps {
     /// The `data-testid` of the canvas element.
     #[props(default = "canvas".to_owned())]
     pub testid: String,
+    /// Whether the wheel belongs to the canvas (zoom and pan); a read-only view lets it scroll
+    /// the page instead.
+    #[props(default = true)]
+    pub captures_wheel: bool,
 }
 
 /// The canvas.
@@ -121,6 +125,7 @@ pub fn CanvasView(props: CanvasViewProps) -> Element {
     let (down, moved, up, left) = (report.clone(), report.clone(), report.clone(), report);
     let on_wheel = props.on_wheel;
     let on_resize = props.on_resize;
+    let captures_wheel = props.captures_wheel;
 
     let diff_node = |id: &NodeId| props.diff.as_ref().and_then(|d| d.nodes.get(id)).map_or("", |s| s.class());
     let diff_edge =
@@ -136,6 +141,9 @@ pub fn CanvasView(props: CanvasViewProps) -> Element {
             onpointerup: move |evt| up(PointerPhase::Up, evt),
             onpointerleave: move |evt| left(PointerPhase::Leave, evt),
             onwheel: move |evt: WheelEvent| {
+                if !captures_wheel {
+                    return;
+                }
                 evt.prevent_default();
                 let delta = evt.delta().strip_units();
                 let screen = wheel_point(&evt);
