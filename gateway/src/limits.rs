@@ -1,11 +1,13 @@
-//! Request hardening middleware: a rate limit per caller (per bearer token when one is sent, else
-//! per client IP; GCRA via governor), a whole-request timeout answering the documented error
+//! Request hardening middleware: a rate limit per caller (per user when the request carries an
+//! access token that verifies, else per client IP, so made-up tokens cannot mint fresh budgets;
+//! GCRA via governor, idle keys pruned), a whole-request timeout answering the documented error
 //! shape, security headers on every answer, and the CORS policy for the web apps (origins from `AOS_CORS_ORIGINS`). Body sizes are
 //! capped by `DefaultBodyLimit` in the router; webhook ingress has its own per-source limits.
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -17,7 +19,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::auth::token_hash;
+use crate::auth::{API_KEY_PREFIX, AuthSettings};
 use crate::error::ApiError;
 
 /// The limits one server applies.
@@ -74,6 +76,56 @@ impl RateLimiter {
             .check_key(&key.to_owned())
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
+
+    /// Forgets keys whose budget has refilled (they are as good as new), so the limiter's memory
+    /// follows the callers active now, not every caller ever seen.
+    pub fn prune(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+
+    /// How many keys the limiter holds.
+    pub fn keys(&self) -> usize {
+        self.limiter.len()
+    }
+}
+
+/// The per-caller limit of the API: the limiter, and the keys that verify access tokens.
+#[derive(Clone)]
+pub struct CallerLimit {
+    limiter: RateLimiter,
+    auth: Arc<AuthSettings>,
+    requests: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for CallerLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallerLimit").field("keys", &self.limiter.keys()).finish_non_exhaustive()
+    }
+}
+
+/// Requests between two prunings of the limiter's idle keys.
+const PRUNE_EVERY: u64 = 4096;
+
+impl CallerLimit {
+    pub fn new(per_minute: NonZeroU32, auth: Arc<AuthSettings>) -> Self {
+        Self { limiter: RateLimiter::new(per_minute), auth, requests: Arc::new(AtomicU64::new(0)) }
+    }
+
+    /// Whose budget a request spends: the user of a valid access token, else the client's IP (a
+    /// missing, expired or forged token, or an API key, which only the database can check).
+    fn key(&self, request: &Request) -> String {
+        let token = request
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .map(str::trim);
+        match token.filter(|t| !t.starts_with(API_KEY_PREFIX)).map(|t| self.auth.verify_access(t)) {
+            Some(Ok(claims)) => format!("user:{}", claims.sub),
+            _ => format!("ip:{}", client_ip(request.extensions())),
+        }
+    }
 }
 
 /// Paths the per-caller limit skips: probes, metrics, and webhook ingress (limited per source).
@@ -82,16 +134,15 @@ fn exempt(path: &str) -> bool {
 }
 
 /// Refuses a caller over its rate with `429 rate_limited` and `Retry-After`.
-pub async fn rate_limit(State(limiter): State<RateLimiter>, request: Request, next: Next) -> Response {
+pub async fn rate_limit(State(limit): State<CallerLimit>, request: Request, next: Next) -> Response {
     if exempt(request.uri().path()) {
         return next.run(request).await;
     }
-    let key = match request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        // Hashed, so the limiter's memory never holds a credential.
-        Some(token) => format!("token:{}", token_hash(token)),
-        None => format!("ip:{}", client_ip(request.extensions())),
-    };
-    if let Err(wait) = limiter.check(&key) {
+    if limit.requests.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
+        limit.limiter.prune();
+    }
+    let key = limit.key(&request);
+    if let Err(wait) = limit.limiter.check(&key) {
         let retry_after_secs = wait.as_secs().max(1);
         return ApiError::RateLimited { message: "too many requests, slow down".into(), retry_after_secs }
             .into_response();

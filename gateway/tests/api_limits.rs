@@ -1,6 +1,6 @@
-//! Hardening over real HTTP: the per-caller rate limit (per token, else per IP) answers
-//! `429 rate_limited` with `Retry-After`; request ids are set or echoed; CORS allows only the
-//! configured origins.
+//! Hardening over real HTTP: the per-caller rate limit (per user of a valid token, else per IP,
+//! so made-up tokens share their IP's budget) answers `429 rate_limited` with `Retry-After`;
+//! request ids are set or echoed; CORS allows only the configured origins.
 
 #[path = "support/api.rs"]
 mod support_api;
@@ -30,7 +30,15 @@ async fn rate_limits_request_ids_and_cors() {
     let response = api.client.get(api.url("/api/auth/me")).bearer_auth(&alice.token).send().await.unwrap();
     let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(retry_after >= 1);
-    assert_eq!(api.get("/api/auth/me", &bob.token).await.status, 200, "another token has its own budget");
+    assert_eq!(api.get("/api/auth/me", &bob.token).await.status, 200, "another user has their own budget");
+    // made-up tokens spend the IP's budget (3 left after the 2 signups), not a fresh one each
+    for n in 0..3 {
+        let forged = api.get("/api/auth/me", &format!("forged-{n}")).await;
+        assert_eq!(forged.status, 401, "{forged:?}");
+    }
+    let forged = api.get("/api/auth/me", "forged-again").await;
+    assert_eq!((forged.status, forged.code()), (429, "rate_limited"), "{forged:?}");
+    assert_eq!(api.get("/api/auth/me", &bob.token).await.status, 200, "a valid token is counted as its user");
     assert_eq!(api.call("GET", "/healthz", None, None).await.status, 200, "probes are not limited");
 
     let response = api.client.get(api.url("/healthz")).send().await.unwrap();
