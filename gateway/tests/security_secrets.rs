@@ -10,10 +10,10 @@
 
 #[path = "support/http.rs"]
 mod support_http;
+#[path = "support/process.rs"]
+mod support_process;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,6 +26,7 @@ use axum::routing::{any, post};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use support_http::{http, wait_until};
+use support_process::Process;
 
 /// The secret's value: it must appear nowhere but in what the service received.
 const PLAINTEXT: &str = "tok-Pl41nt3xt-7c2e9f";
@@ -64,53 +65,6 @@ async fn collector() -> (SocketAddr, Arc<Mutex<Vec<Vec<u8>>>>) {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (addr, exports)
-}
-
-/// `automateos serve` on a free port with its stderr in a file; killed if dropped.
-struct Server {
-    child: tokio::process::Child,
-    url: String,
-    dir: PathBuf,
-}
-
-impl Server {
-    async fn start(env: &[(&str, &str)]) -> Self {
-        let dir = std::env::temp_dir().join(format!("aos-secrets-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_automateos"));
-        command.args(["serve", "--addr", &format!("127.0.0.1:{port}")]);
-        for inherited in ["DATABASE_URL", "REDIS_URL", "AOS_MASTER_KEY", "RUST_LOG", "OTEL_SDK_DISABLED"] {
-            command.env_remove(inherited);
-        }
-        command.env("AOS_DATA_DIR", dir.join("data")).envs(env.iter().copied());
-        let child = command
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("stderr.log")).unwrap())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let url = format!("http://127.0.0.1:{port}");
-        let client = http();
-        let health = format!("{url}/healthz");
-        let up = wait_until(Duration::from_secs(60), || {
-            let request = client.get(&health);
-            async move { matches!(request.send().await, Ok(r) if r.status() == 200) }
-        })
-        .await;
-        assert!(up, "automateos serve became healthy");
-        Self { child, url, dir }
-    }
-
-    /// SIGTERM, a clean exit (flushing the trace exporter), and the log lines.
-    async fn stop(mut self) -> (String, PathBuf) {
-        let pid = self.child.id().unwrap();
-        assert!(std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success());
-        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.unwrap().unwrap();
-        let logs = std::fs::read_to_string(self.dir.join("stderr.log")).unwrap();
-        assert!(status.success(), "{status:?}\n{logs}");
-        (logs, self.dir.clone())
-    }
 }
 
 /// A JSON client of one server and one account.
@@ -175,12 +129,15 @@ async fn secret_values_appear_in_no_log_trace_export_output_or_error() {
     let (service_addr, received) = service().await;
     let (collector_addr, exports) = collector().await;
     let endpoint = format!("http://{collector_addr}");
-    let server = Server::start(&[
-        ("AOS_EGRESS_ALLOW", "127.0.0.1"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-        ("AOS_LOG_FORMAT", "json"),
-        ("RUST_LOG", "debug"),
-    ])
+    let server = Process::start(
+        &["serve"],
+        &[
+            ("AOS_EGRESS_ALLOW", "127.0.0.1"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("AOS_LOG_FORMAT", "json"),
+            ("RUST_LOG", "debug"),
+        ],
+    )
     .await;
     let anonymous = http();
     let signup = anonymous

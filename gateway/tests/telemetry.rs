@@ -10,10 +10,12 @@ use support_http::{http, wait_until};
 
 #[path = "support/prometheus.rs"]
 mod prometheus;
+#[path = "support/process.rs"]
+mod support_process;
+
+use support_process::Process;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,77 +41,6 @@ const SECRET: &str = "s3cret-bearer-value";
 
 fn traceparent() -> String {
     format!("00-{TRACE_ID}-{CALLER_SPAN_ID}-01")
-}
-
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("aos-telemetry-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// An `automateos` child process whose stderr (its log lines) goes to a file; killed if dropped.
-struct Process {
-    child: tokio::process::Child,
-    url: String,
-    dir: PathBuf,
-}
-
-impl Process {
-    /// Starts `automateos <args> --addr 127.0.0.1:<free port>` with `env`, waiting for `/healthz`.
-    async fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
-        let dir = temp_dir();
-        let port = free_port();
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_automateos"));
-        command.args(args).args(["--addr", &format!("127.0.0.1:{port}")]);
-        for inherited in [
-            "DATABASE_URL",
-            "REDIS_URL",
-            "AOS_MASTER_KEY",
-            "AOS_LOG_FORMAT",
-            "AOS_SERVICE_NAME",
-            "RUST_LOG",
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-            "OTEL_SDK_DISABLED",
-            "OTEL_TRACES_SAMPLER",
-            "OTEL_SERVICE_NAME",
-        ] {
-            command.env_remove(inherited);
-        }
-        command.env("AOS_DATA_DIR", dir.join("data")).envs(env.iter().copied());
-        let child = command
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("stderr.log")).unwrap())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let url = format!("http://127.0.0.1:{port}");
-        let health = format!("{url}/healthz");
-        let client = http();
-        let up = wait_until(Duration::from_secs(30), || {
-            let request = client.get(&health);
-            async move { matches!(request.send().await, Ok(r) if r.status() == 200) }
-        })
-        .await;
-        assert!(up, "automateos {args:?} became healthy");
-        Self { child, url, dir }
-    }
-
-    /// SIGTERM, a clean exit (which flushes the trace exporter), and the process's log lines.
-    async fn stop(mut self) -> String {
-        let pid = self.child.id().unwrap();
-        let killed = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
-        assert!(killed.success());
-        let status = tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await.unwrap().unwrap();
-        let logs = std::fs::read_to_string(self.dir.join("stderr.log")).unwrap();
-        assert!(status.success(), "{status:?}\n{logs}");
-        std::fs::remove_dir_all(&self.dir).unwrap();
-        logs
-    }
 }
 
 /// One POST the collector received: its content type and decoded body.
@@ -236,7 +167,7 @@ async fn the_request_span_continues_the_callers_trace_and_reaches_the_collector(
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let logs = server.stop().await;
+    let logs = server.stop_and_clean().await;
 
     let request = collector.span_named("GET /readyz").await;
     assert_eq!(request.parent_span_id, CALLER_SPAN_ID, "the caller's span is the request span's parent");
@@ -285,7 +216,7 @@ async fn the_engine_process_continues_the_trace_of_the_step_call() {
     let parsed = prometheus::parse(&metrics).unwrap();
     let steps = [("method", "POST"), ("route", "/v1/steps"), ("status", "200")];
     assert_eq!(parsed.value("aos_http_requests_total", &steps), Some(1.0), "the engine serves /metrics too");
-    let logs = engine.stop().await;
+    let logs = engine.stop_and_clean().await;
 
     let call = collector.span_named("POST /v1/steps").await;
     assert_eq!(call.parent_span_id, CALLER_SPAN_ID);
@@ -305,7 +236,7 @@ async fn log_lines_are_pino_like_json_with_span_fields_and_the_trace_id() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let logs = server.stop().await;
+    let logs = server.stop_and_clean().await;
     assert!(!logs.contains(SECRET));
     let lines: Vec<Value> = logs
         .lines()
@@ -352,7 +283,7 @@ async fn metrics_count_requests_by_route_template_and_status() {
     let content_type = response.headers()[CONTENT_TYPE].to_str().unwrap().to_owned();
     assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
     let body = response.text().await.unwrap();
-    server.stop().await;
+    server.stop_and_clean().await;
     let metrics = prometheus::parse(&body).unwrap_or_else(|err| panic!("{err}\n{body}"));
 
     let requests = metrics.family("aos_http_requests_total");
@@ -478,8 +409,8 @@ async fn one_trace_runs_from_the_webhook_request_through_each_step_to_the_remote
         })
         .await;
     assert!(finished, "the webhook's run succeeded on the remote engine");
-    let server_logs = server.stop().await;
-    let engine_logs = engine.stop().await;
+    let server_logs = server.stop_and_clean().await;
+    let engine_logs = engine.stop_and_clean().await;
 
     // the request continues the caller's trace ...
     let request = collector.span_named("POST /hooks/{token}").await;
