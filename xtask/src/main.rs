@@ -10,6 +10,9 @@
 //! - `lint`: rustfmt and clippy with warnings denied.
 //! - `bench`: AutomateOS side by side with n8n, Hocuspocus and y-websocket; writes
 //!   `docs/benchmarks.md` (see `bench/mod.rs`).
+//! - `soak`: ten minutes of webhook traffic and co-editing on one server, memory and latency
+//!   sampled; writes `docs/soak.md` (see `bench/soak.rs`).
+//! - `fuzz`: the cargo-fuzz targets of `fuzz/`, each for a fixed time (see `fuzz.rs`).
 
 mod bench;
 mod fuzz;
@@ -31,8 +34,9 @@ fn main() -> ExitCode {
         Some("web") => web(),
         Some("screenshots") => screenshots(),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("soak") => bench::soak::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|lint|bench|web|screenshots|fuzz> [args]");
+            eprintln!("usage: cargo xtask <run|test|lint|bench|soak|web|screenshots|fuzz> [args]");
             eprintln!("  run   serve the platform on http://127.0.0.1:8080 (embedded: SQLite, in-process)");
             eprintln!("  test  start or install Postgres and Redis if needed, then run every test");
             eprintln!("  lint  cargo fmt --check and cargo clippy -D warnings");
@@ -40,6 +44,9 @@ fn main() -> ExitCode {
             eprintln!("  web   build the studio and dashboard bundles and print their dir");
             eprintln!("  screenshots  refresh docs/screenshots/ from the browser scenarios");
             eprintln!("  fuzz  [target] [--seconds N]: the cargo-fuzz targets of fuzz/ (600 s each by default)");
+            eprintln!(
+                "  soak  [--minutes M] [--postgres]: webhooks and co-editing for 10 minutes; writes docs/soak.md"
+            );
             return ExitCode::from(2);
         }
     };
@@ -75,6 +82,7 @@ fn test(extra: &[String]) -> Result<()> {
     let database_url = services::ensure_postgres()?;
     let redis_url = services::ensure_redis()?;
     services::ensure_docker_compose()?;
+    services::ensure_chromium()?;
     status(cargo().args(["fmt", "--all", "--check"]), "cargo fmt --check")?;
     // the browser scenarios load the real bundles
     let web_dir = web::build_all(&workspace_root()?)?;
@@ -101,6 +109,7 @@ fn web() -> Result<()> {
 /// `cargo xtask screenshots`: the browser scenarios, saving what they show to `docs/screenshots/`.
 fn screenshots() -> Result<()> {
     let root = workspace_root()?;
+    services::ensure_chromium()?;
     let web_dir = web::build_all(&root)?;
     status(
         cargo()

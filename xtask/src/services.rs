@@ -1,6 +1,7 @@
 //! Making Postgres and Redis answer on 127.0.0.1 for the tests: use them when already running,
 //! start them where installed but stopped, install them with apt where missing. Also the tools
-//! tests call (`docker-compose`, which validates the deployment's compose file).
+//! tests call (`docker-compose`, which validates the deployment's compose file, and Chromium for
+//! the browser scenarios).
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -84,6 +85,15 @@ pub fn ensure_redis() -> Result<String> {
 pub fn ensure_docker_compose() -> Result<()> {
     if which("docker-compose").is_none() {
         apt_install(&["docker-compose"])?;
+    }
+    Ok(())
+}
+
+/// Debian's Chromium (the browser scenarios drive `/usr/bin/chromium` headless; no test tool
+/// downloads a browser of its own).
+pub fn ensure_chromium() -> Result<()> {
+    if !std::path::Path::new("/usr/bin/chromium").exists() {
+        apt_install(&["chromium", "chromium-driver"])?;
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ mod load;
 mod peers;
 mod process;
 mod report;
+pub mod soak;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
