@@ -17,7 +17,7 @@ use yrs::sync::protocol::MessageReader;
 use yrs::sync::{Awareness, AwarenessUpdate, DefaultProtocol, Message, Protocol, SyncMessage};
 use yrs::updates::decoder::{Decode, DecoderV1};
 use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
-use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
+use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update, WriteTxn};
 
 /// A connection's number within its room.
 pub type ConnId = u64;
@@ -184,7 +184,8 @@ impl Room {
     pub fn apply_remote(&mut self, update: &[u8]) -> Result<Effects, ClientError> {
         let update = decode_update(update)?;
         let mut effects = Effects::default();
-        let delta = self.apply(update)?;
+        // another node's room checked it; what it depends on may still be on its way here
+        let (delta, _) = self.apply(update, true)?;
         if let Some(delta) = delta {
             effects.broadcast.push(encode(&Message::Sync(SyncMessage::Update(delta))));
         }
@@ -291,9 +292,15 @@ impl Room {
                     }
                     return Ok(());
                 }
-                if let Some(delta) = self.apply(update)? {
+                let (delta, dangling) = self.apply(update, false)?;
+                if let Some(delta) = delta {
                     effects.broadcast.push(encode(&Message::Sync(SyncMessage::Update(delta.clone()))));
                     effects.updates.push(delta);
+                }
+                if dangling {
+                    return Err(ClientError::BadUpdate {
+                        reason: "it depends on changes this room does not have; reconnect to resync".into(),
+                    });
                 }
             }
             Message::Awareness(mut update) => {
@@ -347,20 +354,28 @@ impl Room {
         Ok(())
     }
 
-    /// Applies an update to the doc; returns the change it made (none when it brought nothing new).
-    /// When applying fails part-way, the part yrs integrated is returned as the change, so the log
-    /// never lags the doc; it is an error only when nothing was integrated.
-    fn apply(&mut self, update: Update) -> Result<Option<Vec<u8>>, ClientError> {
+    /// Applies an update to the doc; returns the change it made (none when it brought nothing new)
+    /// and whether part of the update depended on changes the doc does not have. When applying
+    /// fails part-way, the part yrs integrated is returned as the change, so the log never lags the
+    /// doc; it is an error only when nothing was integrated.
+    ///
+    /// Such dependent parts wait in yrs as "pending" until what they depend on arrives. A client's
+    /// updates can only depend on what it received from this room or made itself, sent in order, so
+    /// a client update with pending parts is malformed: with `keep_pending` false they are dropped
+    /// (yrs can fail to re-encode corrupt pending data when the doc is next synced, which must not
+    /// take the room down), and the caller closes that client, which resyncs on reconnect.
+    fn apply(&mut self, update: Update, keep_pending: bool) -> Result<(Option<Vec<u8>>, bool), ClientError> {
         let mut txn = self.awareness.doc().transact_mut();
         let applied = txn.apply_update(update);
+        let dangling = !keep_pending && txn.prune_pending().is_some();
         let delta = txn.encode_update_v1();
         drop(txn);
         let delta = if is_empty_update(&delta) { None } else { Some(delta) };
         match applied {
-            Ok(()) => Ok(delta),
+            Ok(()) => Ok((delta, dangling)),
             Err(err) if delta.is_none() => Err(ClientError::BadUpdate { reason: err.to_string() }),
             // keep the integrated part: the log must hold what the doc holds
-            Err(_) => Ok(delta),
+            Err(_) => Ok((delta, dangling)),
         }
     }
 
