@@ -471,17 +471,17 @@ impl Billing<'_> {
         }))
     }
 
-    /// The org's credit balance in micros: the sum of its ledger (negative when overdrawn).
+    /// The org's credit balance in micros: the sum of its ledger (negative when overdrawn), kept
+    /// by the database as each ledger row is inserted (`credit_balances`), so reading it costs one
+    /// row however long the ledger is.
     pub async fn balance(&self, org: OrgId) -> StoreResult<i64> {
-        Ok(with_pool!(self.db, |pool| {
-            sqlx::query_scalar(
-                "SELECT CAST(COALESCE(SUM(amount_micros), 0) AS BIGINT) FROM credit_ledger \
-                 WHERE org_id = $1",
-            )
-            .bind(org.as_uuid())
-            .fetch_one(pool)
-            .await?
-        }))
+        let balance: Option<i64> = with_pool!(self.db, |pool| {
+            sqlx::query_scalar("SELECT balance_micros FROM credit_balances WHERE org_id = $1")
+                .bind(org.as_uuid())
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(balance.unwrap_or(0))
     }
 
     /// A page of the org's ledger, newest first.

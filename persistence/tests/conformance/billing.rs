@@ -120,6 +120,8 @@ async fn concurrent_recording_counts_each_step_once_and_each_run_fee_once(cx: Te
     assert_eq!(totals.steps, 4);
     assert_eq!(totals.cost_micros, 4 * step_cost + run_fee);
     assert_eq!(cx.store.billing().balance(org.id).await.unwrap(), -totals.cost_micros);
+    let summed: i64 = ledger.iter().map(|entry| entry.amount_micros).sum();
+    assert_eq!(cx.store.billing().balance(org.id).await.unwrap(), summed, "the kept balance is the ledger's sum");
 }
 
 async fn a_step_key_of_another_org_is_a_conflict(cx: TestContext) {
