@@ -74,6 +74,8 @@ pub async fn start(client: &reqwest::Client, binary: &Path, backend: &Backend, s
     command.args(["serve", "--addr", &format!("127.0.0.1:{port}")]).arg("--data-dir").arg(&data_dir);
     // the harness polls every accepted run: the per-caller API limit is not what is measured
     command.env("AOS_RATE_LIMIT", "10000000");
+    // nor is the credits gate: the account must not run dry mid-load ($1M of credits)
+    command.env("AOS_SIGNUP_CREDITS", "1000000000000");
     let mut database = None;
     if let Backend::PostgresRedis { admin_url, redis_url } = backend {
         let suffix = format!("{}_{port}", std::process::id());
@@ -249,8 +251,10 @@ pub async fn webhook_workflow(
     // empty JSON objects rather than no body, so handlers that take an optional JSON body accept them
     let empty = json!({});
     api!(call(client, reqwest::Method::POST, &format!("{base}/api/workflows/{id}/publish"), token, Some(&empty)));
+    // the source's own delivery limit (600 a minute by default) is not what is measured either
+    let source = json!({"settings": {"rate_per_minute": 100_000_000}});
     let hook =
-        api!(call(client, reqwest::Method::POST, &format!("{base}/api/workflows/{id}/webhooks"), token, Some(&empty)));
+        api!(call(client, reqwest::Method::POST, &format!("{base}/api/workflows/{id}/webhooks"), token, Some(&source)));
     let Some(hook_token) = hook.get("token").and_then(Value::as_str) else {
         bail!("webhook creation answered without a token: {hook}");
     };
