@@ -19,7 +19,7 @@ use aos_persistence::testing::{self, TestStore};
 use aos_persistence::{Backend, DatabaseTarget, Store};
 use aos_schema::{Edge, Node, RunId, RunStatus, StepStatus, WorkflowGraph};
 use serde_json::json;
-use support_http::wait_until;
+use support_http::{call, wait_until};
 
 /// A loopback service whose `/slow` answers after 4 s, counting calls.
 async fn slow_service() -> (String, Arc<AtomicU32>) {
@@ -262,26 +262,6 @@ async fn gateway_and_worker_roles_split_the_work() {
     fixture.cleanup().await;
 }
 
-/// Calls `method path` on `host` with a bearer token; returns status and JSON body.
-async fn call(
-    host: &str,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<serde_json::Value>,
-) -> (u16, serde_json::Value) {
-    let mut request = support_http::http().request(method.parse().unwrap(), format!("http://{host}{path}"));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(serde_json::Value::Null))
-}
-
 async fn healthy(host: &str) -> bool {
     wait_until(Duration::from_secs(60), || async move {
         support_http::http_get(format!("http://{host}/readyz")).await.is_ok_and(|r| r.status().is_success())
@@ -296,16 +276,18 @@ async fn editors_on_two_processes_converge_and_events_cross_nodes() {
     let (mut node_a, a) = spawn_node(&fixture.target, "docs-a", &stream, "all").await;
     let (mut node_b, b) = spawn_node(&fixture.target, "docs-b", &stream, "all").await;
     assert!(healthy(&a).await && healthy(&b).await, "both nodes are ready");
+    let (base_a, base_b) = (format!("http://{a}"), format!("http://{b}"));
 
     let email = format!("alice-{}@example.test", uuid::Uuid::new_v4().simple());
     let signup =
         json!({ "email": email, "password": "a long test passphrase", "name": "Alice", "org_name": "Two nodes" });
-    let (status, session) = call(&a, "POST", "/api/auth/signup", None, Some(signup)).await;
+    let (status, session) = call(&base_a, "POST", "/api/auth/signup", None, Some(signup)).await;
     assert_eq!(status, 201, "{session}");
     let token = session["token"].as_str().unwrap().to_owned();
     let org = session["org_id"].as_str().unwrap();
     let (status, created) =
-        call(&b, "POST", &format!("/api/orgs/{org}/workflows"), Some(&token), Some(json!({ "name": "Shared" }))).await;
+        call(&base_b, "POST", &format!("/api/orgs/{org}/workflows"), Some(&token), Some(json!({ "name": "Shared" })))
+            .await;
     assert_eq!(status, 201, "node-b accepts node-a's token: {created}");
     let id = created["id"].as_str().unwrap().to_owned();
 
@@ -326,9 +308,9 @@ async fn editors_on_two_processes_converge_and_events_cross_nodes() {
     yjs::eventually("a late joiner on node-a gets the whole doc", || late.synced() && late.graph() == bob.graph())
         .await;
     let read = wait_until(Duration::from_secs(10), || {
-        let (b, id, token) = (b.clone(), id.clone(), token.clone());
+        let (base_b, id, token) = (base_b.clone(), id.clone(), token.clone());
         async move {
-            let (_, workflow) = call(&b, "GET", &format!("/api/workflows/{id}"), Some(&token), None).await;
+            let (_, workflow) = call(&base_b, "GET", &format!("/api/workflows/{id}"), Some(&token), None).await;
             workflow["graph"]["nodes"].as_array().is_some_and(|nodes| nodes.len() == 10)
         }
     })
@@ -339,14 +321,14 @@ async fn editors_on_two_processes_converge_and_events_cross_nodes() {
     let graph = json!({ "nodes": [
         { "id": "start", "kind": "trigger.manual", "label": "", "position": { "x": 0.0, "y": 0.0 }, "config": {} }
     ], "edges": [] });
-    let (status, _) = call(&a, "PUT", &format!("/api/workflows/{id}/graph"), Some(&token), Some(graph)).await;
+    let (status, _) = call(&base_a, "PUT", &format!("/api/workflows/{id}/graph"), Some(&token), Some(graph)).await;
     assert!(status < 300);
-    let (status, published) = call(&a, "POST", &format!("/api/workflows/{id}/publish"), Some(&token), None).await;
+    let (status, published) = call(&base_a, "POST", &format!("/api/workflows/{id}/publish"), Some(&token), None).await;
     assert_eq!(status, 201, "{published}");
     let events_url = format!("ws://{b}/ws/events?workflow={id}&after=0&token={token}");
     let (mut events, _) = tokio_tungstenite::connect_async(events_url).await.expect("events on node-b");
     let (status, run) =
-        call(&a, "POST", &format!("/api/workflows/{id}/runs"), Some(&token), Some(json!({ "input": {} }))).await;
+        call(&base_a, "POST", &format!("/api/workflows/{id}/runs"), Some(&token), Some(json!({ "input": {} }))).await;
     assert_eq!(status, 201, "{run}");
     let finished = tokio::time::timeout(Duration::from_secs(30), async {
         use futures_util::StreamExt;

@@ -14,7 +14,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support_http::{http, wait_until};
+use support_http::{call, http, wait_until};
 
 /// Steps after the trigger in the workflow every delivery runs.
 const STEPS: usize = 3;
@@ -65,23 +65,6 @@ async fn healthy(base: &str) -> bool {
         async move { http().get(&url).send().await.is_ok_and(|r| r.status().is_success()) }
     })
     .await
-}
-
-async fn call(base: &str, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
-    let mut request = http().request(method.parse().unwrap(), format!("{base}{path}"));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    match request.send().await {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            (status, response.json().await.unwrap_or(Value::Null))
-        }
-        Err(_) => (0, Value::Null),
-    }
 }
 
 /// A fresh account with a published webhook → `STEPS` transforms workflow; returns (token, hook URL).

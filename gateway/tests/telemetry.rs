@@ -6,7 +6,7 @@
 #[path = "support/http.rs"]
 mod support_http;
 
-use support_http::{http, wait_until};
+use support_http::{call, http, wait_until};
 
 #[path = "support/prometheus.rs"]
 mod prometheus;
@@ -187,19 +187,21 @@ async fn the_request_span_continues_the_callers_trace_and_reaches_the_collector(
     assert!(!logs.contains(SECRET), "the bearer token reached the logs");
 }
 
+/// `automateos engine` exporting its spans to `endpoint`, taking [`SECRET`] as its token.
+async fn traced_engine(endpoint: &str) -> Process {
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+        ("AOS_SERVICE_NAME", "aos-engine-test"),
+        ("AOS_ENGINE_TOKEN", SECRET),
+    ];
+    Process::start(&["engine"], &env).await
+}
+
 #[tokio::test]
 async fn the_engine_process_continues_the_trace_of_the_step_call() {
     let (collector_addr, collector) = Collector::start().await;
     let endpoint = format!("http://{collector_addr}");
-    let engine = Process::start(
-        &["engine"],
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-            ("AOS_SERVICE_NAME", "aos-engine-test"),
-            ("AOS_ENGINE_TOKEN", SECRET),
-        ],
-    )
-    .await;
+    let engine = traced_engine(&endpoint).await;
     let remote =
         RemoteEngine::new(&engine.url, Some(aos_schema::SecretString::new(SECRET)), Duration::from_secs(10)).unwrap();
     let step = StepRequest {
@@ -315,33 +317,11 @@ async fn metrics_count_requests_by_route_template_and_status() {
     assert!(metrics.value("aos_http_request_duration_seconds_sum", &readyz).is_some_and(|s| s > 0.0));
 }
 
-/// Calls the server's API with JSON; returns status and body.
-async fn api(base: &str, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
-    let mut request = http().request(method.parse().unwrap(), format!("{base}{path}"));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn one_trace_runs_from_the_webhook_request_through_each_step_to_the_remote_engine() {
     let (collector_addr, collector) = Collector::start().await;
     let endpoint = format!("http://{collector_addr}");
-    let engine = Process::start(
-        &["engine"],
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-            ("AOS_SERVICE_NAME", "aos-engine-test"),
-            ("AOS_ENGINE_TOKEN", SECRET),
-        ],
-    )
-    .await;
+    let engine = traced_engine(&endpoint).await;
     let server = Process::start(
         &["serve"],
         &[
@@ -356,11 +336,11 @@ async fn one_trace_runs_from_the_webhook_request_through_each_step_to_the_remote
     let signup = serde_json::json!({
         "email": "tracer@example.test", "password": "a long test passphrase", "name": "T", "org_name": "Traces"
     });
-    let (status, session) = api(&base, "POST", "/api/auth/signup", None, Some(signup)).await;
+    let (status, session) = call(&base, "POST", "/api/auth/signup", None, Some(signup)).await;
     assert_eq!(status, 201, "{session}");
     let token = session["token"].as_str().unwrap().to_owned();
     let org = session["org_id"].as_str().unwrap().to_owned();
-    let (_, created) = api(
+    let (_, created) = call(
         &base,
         "POST",
         &format!("/api/orgs/{org}/workflows"),
@@ -380,12 +360,12 @@ async fn one_trace_runs_from_the_webhook_request_through_each_step_to_the_remote
             { "id": "e2", "from": "shape", "from_port": "out", "to": "again", "to_port": "in" }
         ]
     });
-    let (status, _) = api(&base, "PUT", &format!("/api/workflows/{id}/graph"), Some(&token), Some(graph)).await;
+    let (status, _) = call(&base, "PUT", &format!("/api/workflows/{id}/graph"), Some(&token), Some(graph)).await;
     assert!(status < 300);
-    let (status, published) = api(&base, "POST", &format!("/api/workflows/{id}/publish"), Some(&token), None).await;
+    let (status, published) = call(&base, "POST", &format!("/api/workflows/{id}/publish"), Some(&token), None).await;
     assert_eq!(status, 201, "{published}");
     let (status, source) =
-        api(&base, "POST", &format!("/api/workflows/{id}/webhooks"), Some(&token), Some(serde_json::json!({}))).await;
+        call(&base, "POST", &format!("/api/workflows/{id}/webhooks"), Some(&token), Some(serde_json::json!({}))).await;
     assert_eq!(status, 201, "{source}");
     let hook_token = source["token"].as_str().unwrap().to_owned();
     let hook = format!("/hooks/{hook_token}");
@@ -400,14 +380,13 @@ async fn one_trace_runs_from_the_webhook_request_through_each_step_to_the_remote
     assert_eq!(delivered.status(), 202);
     let run: Value = delivered.json().await.unwrap();
     let run_id = run["run_id"].as_str().unwrap().to_owned();
-    let finished =
-        wait_until(Duration::from_secs(30), || {
-            let (base, token, run_id) = (base.clone(), token.clone(), run_id.clone());
-            async move {
-                api(&base, "GET", &format!("/api/runs/{run_id}"), Some(&token), None).await.1["status"] == "succeeded"
-            }
-        })
-        .await;
+    let finished = wait_until(Duration::from_secs(30), || {
+        let (base, token, run_id) = (base.clone(), token.clone(), run_id.clone());
+        async move {
+            call(&base, "GET", &format!("/api/runs/{run_id}"), Some(&token), None).await.1["status"] == "succeeded"
+        }
+    })
+    .await;
     assert!(finished, "the webhook's run succeeded on the remote engine");
     let server_logs = server.stop_and_clean().await;
     let engine_logs = engine.stop_and_clean().await;
