@@ -47,11 +47,10 @@ pub fn run(args: &[String]) -> Result<()> {
     if chosen.is_empty() {
         chosen = TARGETS.iter().map(|t| (*t).to_owned()).collect();
     }
-    let root = workspace_root();
+    let layout = crate::paths::layout();
+    let root = layout.root.clone();
     let cargo_fuzz = ensure_cargo_fuzz()?;
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/cache/automateos/target"));
+    let target_dir = layout.target.clone();
     let mut outcomes = Vec::new();
     for target in &chosen {
         outcomes.push(run_target(&RunSpec {
@@ -154,20 +153,14 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file()).collect()
 }
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
-}
-
-/// The cargo-fuzz binary: on PATH, else in the tools dir (`AOS_TOOLS_DIR`, default
-/// `/var/cache/automateos/tools`), installed there from crates.io when missing.
+/// The cargo-fuzz binary: on PATH, else in the tools dir (see `paths.rs`), installed there from
+/// crates.io when missing.
 fn ensure_cargo_fuzz() -> Result<PathBuf> {
     let on_path = Command::new("cargo-fuzz").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
     if on_path.is_ok_and(|s| s.success()) {
         return Ok(PathBuf::from("cargo-fuzz"));
     }
-    let tools = std::env::var_os("AOS_TOOLS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/cache/automateos/tools"));
+    let tools = crate::paths::layout().tools.clone();
     let binary = tools.join("bin").join("cargo-fuzz");
     if !binary.exists() {
         eprintln!("installing cargo-fuzz into {}", tools.display());

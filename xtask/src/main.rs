@@ -1,7 +1,7 @@
 //! `cargo xtask <command>`: the project's own commands, so the README needs only two lines.
 //!
-//! - `run`: builds the web apps and serves the platform on the embedded default at
-//!   http://127.0.0.1:8080 (the studio at `/studio/`, the dashboard at `/app/`).
+//! - `run`: builds the web apps and a release build of the server, and serves the platform on the
+//!   embedded default at http://127.0.0.1:8080 (the studio at `/studio/`, the dashboard at `/app/`).
 //! - `test`: makes sure Postgres and Redis answer on 127.0.0.1 (starting them where installed,
 //!   installing them with apt where missing), checks formatting, builds the web apps (the browser
 //!   scenarios load them), then runs every test of the workspace.
@@ -13,9 +13,11 @@
 //! - `soak`: ten minutes of webhook traffic and co-editing on one server, memory and latency
 //!   sampled; writes `docs/soak.md` (see `bench/soak.rs`).
 //! - `fuzz`: the cargo-fuzz targets of `fuzz/`, each for a fixed time (see `fuzz.rs`).
+//! - `paths`: the absolute paths handed to builds and tests (see `paths.rs`).
 
 mod bench;
 mod fuzz;
+mod paths;
 mod services;
 mod wasm;
 mod web;
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
         Some("lint") => lint(),
         Some("bench") => bench::run(&args[1..]),
         Some("web") => web(),
+        Some("paths") => print_paths(),
         Some("screenshots") => screenshots(),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("soak") => bench::soak::run(&args[1..]),
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
             eprintln!("  bench compare with n8n, Hocuspocus and y-websocket; writes docs/benchmarks.md");
             eprintln!("  web   build the studio and dashboard bundles and print their dir");
             eprintln!("  screenshots  refresh docs/screenshots/ from the browser scenarios");
+            eprintln!("  paths print the absolute paths xtask hands to builds and tests");
             eprintln!("  fuzz  [target] [--seconds N]: the cargo-fuzz targets of fuzz/ (600 s each by default)");
             eprintln!(
                 "  soak  [--minutes M] [--postgres]: webhooks and co-editing for 10 minutes; writes docs/soak.md"
@@ -62,8 +66,9 @@ fn main() -> ExitCode {
 /// `cargo xtask run [serve args]`: the platform on the embedded default.
 fn run(extra: &[String]) -> Result<()> {
     let web_dir = web::build_all(&workspace_root()?)?;
+    progress("building automateos (release: people judge the speed by what they run first) and starting it");
     let mut command = cargo();
-    command.args(["run", "--package", "aos-gateway", "--bin", "automateos", "--", "serve"]);
+    command.args(["run", "--release", "--package", "aos-gateway", "--bin", "automateos", "--", "serve"]);
     if !extra.iter().any(|a| a == "--addr") {
         command.args(["--addr", "127.0.0.1:8080"]);
     }
@@ -86,6 +91,7 @@ fn test(extra: &[String]) -> Result<()> {
     status(cargo().args(["fmt", "--all", "--check"]), "cargo fmt --check")?;
     // the browser scenarios load the real bundles
     let web_dir = web::build_all(&workspace_root()?)?;
+    progress("building and running every test (the first build takes 10 minutes or more)");
     let mut command = cargo();
     command
         .args(["test", "--workspace", "--all-features", "--no-fail-fast"])
@@ -115,16 +121,28 @@ fn screenshots() -> Result<()> {
         cargo()
             .args(["test", "-p", "aos-gateway", "--test", "browser"])
             .env("AOS_TEST_WEB_DIR", web_dir)
-            .env("AOS_SCREENSHOTS", root.join("docs/screenshots")),
+            .env("AOS_SCREENSHOTS", &paths::layout().screenshots),
         "browser scenarios",
     )
 }
 
-/// The workspace's root folder (xtask's parent).
+/// `cargo xtask paths`: `NAME=path` for every path handed to children (all absolute).
+fn print_paths() -> Result<()> {
+    #[allow(clippy::print_stdout)]
+    for (name, path) in paths::layout().exported() {
+        println!("{name}={}", path.display());
+    }
+    Ok(())
+}
+
+/// The workspace's root folder (xtask's parent), absolute.
 pub(crate) fn workspace_root() -> Result<std::path::PathBuf> {
-    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map(std::path::PathBuf::from);
-    let xtask = manifest.unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    xtask.parent().map(std::path::Path::to_owned).context("xtask lives in the workspace")
+    Ok(paths::layout().root.clone())
+}
+
+/// A line saying what a long step is doing, so a first run never looks hung.
+pub(crate) fn progress(what: &str) {
+    eprintln!("xtask: {what}");
 }
 
 fn lint() -> Result<()> {
@@ -135,9 +153,13 @@ fn lint() -> Result<()> {
     )
 }
 
-/// The cargo that runs this xtask (rustup's), never Debian's `/usr/bin/cargo`.
+/// The cargo that runs this xtask (rustup's), never Debian's `/usr/bin/cargo`, started in the
+/// workspace root with the absolute native target dir.
 pub(crate) fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    let layout = paths::layout();
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(&layout.root).env("CARGO_TARGET_DIR", &layout.target);
+    command
 }
 
 /// Runs `command`, failing with `what` if it exits non-zero.

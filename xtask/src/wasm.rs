@@ -13,47 +13,50 @@ const DEBIAN_CARGO: &str = "/usr/bin/cargo";
 const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
 const WASM_LINKER: &str = "wasm-ld-22";
 
-/// Builds `package` for wasm32-unknown-unknown with the `web` profile (release, optimised for
-/// size); returns the `.wasm` file.
-pub fn build_release(package: &str) -> Result<PathBuf> {
-    status(&mut build_command(package, &["--profile", "web"])?, "wasm32 release build")?;
-    Ok(PathBuf::from(target_dir()).join("wasm32-unknown-unknown/web").join(format!("{package}.wasm")))
+/// Builds `packages` for wasm32-unknown-unknown with the `web` profile (release, optimised for
+/// size) in one cargo run; `release_artifact` names each one's `.wasm` file.
+pub fn build_release(packages: &[&str]) -> Result<()> {
+    status(&mut build_command(packages, &["--profile", "web"])?, "wasm32 release build")
 }
 
-/// `cargo build -p package --target wasm32-unknown-unknown`, by rustup's cargo where it has the
+/// The `.wasm` file `build_release` leaves for `package`.
+pub fn release_artifact(package: &str) -> PathBuf {
+    crate::paths::layout().wasm_target.join("wasm32-unknown-unknown/web").join(format!("{package}.wasm"))
+}
+
+/// `cargo build -p … --target wasm32-unknown-unknown`, by rustup's cargo where it has the
 /// target, else by Debian's with `-Zbuild-std`.
-fn build_command(package: &str, extra: &[&str]) -> Result<Command> {
-    let target_dir = target_dir();
+fn build_command(packages: &[&str], extra: &[&str]) -> Result<Command> {
+    let layout = crate::paths::layout();
+    let target_dir = &layout.wasm_target;
+    let package_args: Vec<&str> = packages.iter().flat_map(|p| ["-p", p]).collect();
     if rustup_has_wasm_target() {
         let mut command = crate::cargo();
         command
-            .args(["build", "-p", package, "--target", "wasm32-unknown-unknown"])
+            .arg("build")
+            .args(&package_args)
+            .args(["--target", "wasm32-unknown-unknown"])
             .args(extra)
-            .env("CARGO_TARGET_DIR", &target_dir);
+            .env("CARGO_TARGET_DIR", target_dir);
         return Ok(command);
     }
     ensure_debian_toolchain()?;
     let path = format!("/usr/bin:{}", std::env::var("PATH").unwrap_or_default());
     let mut command = Command::new(DEBIAN_CARGO);
     command
-        .args(["build", "-p", package, "--target", "wasm32-unknown-unknown", "-Zbuild-std=std,panic_abort"])
+        .arg("build")
+        .args(&package_args)
+        .args(["--target", "wasm32-unknown-unknown", "-Zbuild-std=std,panic_abort"])
         .args(extra)
         .env("PATH", path)
         .env("RUSTC", DEBIAN_RUSTC)
         .env("RUSTC_BOOTSTRAP", "1")
         .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER", WASM_LINKER)
-        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .current_dir(&layout.root)
         .env_remove("RUSTUP_TOOLCHAIN")
         .env_remove("CARGO");
     Ok(command)
-}
-
-/// A target dir beside the native one, so the two toolchains never share artifacts.
-pub fn target_dir() -> String {
-    match std::env::var("CARGO_TARGET_DIR") {
-        Ok(dir) => format!("{}-wasm", dir.trim_end_matches('/')),
-        Err(_) => "target/wasm".to_owned(),
-    }
 }
 
 fn rustup_has_wasm_target() -> bool {
@@ -71,5 +74,6 @@ fn ensure_debian_toolchain() -> Result<()> {
     if Path::new(DEBIAN_RUSTC).exists() && have_std_sources && have_linker {
         return Ok(());
     }
+    crate::progress("the web apps need Debian's wasm32 toolchain: installing it (once, about a minute)");
     crate::services::apt_install(&["rustc-web", "cargo-web", "rust-web-src", "lld-22"])
 }

@@ -35,29 +35,39 @@ const BOOT_JS: &str = "import init from './app.js';\ninit();\n";
 /// Builds every app that has a `web/index.html` into `dist_dir()`; returns that dir.
 pub fn build_all(root: &Path) -> Result<PathBuf> {
     let dist = dist_dir();
-    let mut built = 0;
-    for app in APPS {
-        if !root.join(app.dir).join("web/index.html").exists() {
-            eprintln!("xtask: {} has no web/index.html yet; not bundled", app.dir);
-            continue;
-        }
-        bundle(root, app, &dist.join(app.dir))?;
-        built += 1;
-    }
-    if built == 0 {
+    let apps: Vec<WebApp> = APPS
+        .into_iter()
+        .filter(|app| {
+            let has_page = root.join(app.dir).join("web/index.html").exists();
+            if !has_page {
+                eprintln!("xtask: {} has no web/index.html yet; not bundled", app.dir);
+            }
+            has_page
+        })
+        .collect();
+    if apps.is_empty() {
         bail!("no web app to bundle");
+    }
+    // the tools first, then every app in one cargo run: their shared dependencies build once,
+    // and the two apps' own crates build side by side
+    let bindgen = ensure_wasm_bindgen(root)?;
+    crate::progress("building the web apps to wasm32 (the first build takes several minutes)");
+    let packages: Vec<&str> = apps.iter().map(|app| app.package).collect();
+    wasm::build_release(&packages)?;
+    for app in apps {
+        bundle(root, app, &bindgen, &dist.join(app.dir))?;
     }
     Ok(dist)
 }
 
-/// The folder the bundles land in, beside the wasm target dir (outside the clone in CI).
+/// The folder the bundles land in, inside the wasm target dir (outside the clone in CI).
 pub fn dist_dir() -> PathBuf {
-    PathBuf::from(wasm::target_dir()).join("dist")
+    crate::paths::layout().dist.clone()
 }
 
 /// Builds `app` into a fresh folder beside `dist`, then swaps it in by renames, so a server
 /// serving the old bundle (a test run sharing the cache) never finds the folder half-written.
-fn bundle(root: &Path, app: WebApp, dist: &Path) -> Result<()> {
+fn bundle(root: &Path, app: WebApp, bindgen: &Path, dist: &Path) -> Result<()> {
     let fresh = dist.with_extension("new");
     let old = dist.with_extension("old");
     for stale in [&fresh, &old] {
@@ -66,7 +76,7 @@ fn bundle(root: &Path, app: WebApp, dist: &Path) -> Result<()> {
         }
     }
     std::fs::create_dir_all(&fresh)?;
-    build_into(root, app, &fresh)?;
+    build_into(root, app, bindgen, &fresh)?;
     if dist.exists() {
         std::fs::rename(dist, &old)?;
     }
@@ -79,11 +89,10 @@ fn bundle(root: &Path, app: WebApp, dist: &Path) -> Result<()> {
     Ok(())
 }
 
-fn build_into(root: &Path, app: WebApp, out: &Path) -> Result<()> {
-    let wasm_file = wasm::build_release(app.package)?;
-    let bindgen = ensure_wasm_bindgen(root)?;
+fn build_into(root: &Path, app: WebApp, bindgen: &Path, out: &Path) -> Result<()> {
+    let wasm_file = wasm::release_artifact(app.package);
     status(
-        Command::new(&bindgen)
+        Command::new(bindgen)
             .args(["--target", "web", "--no-typescript", "--out-name", "app", "--out-dir"])
             .arg(out)
             .arg(&wasm_file),
@@ -105,7 +114,10 @@ fn ensure_wasm_bindgen(root: &Path) -> Result<PathBuf> {
     if binary.exists() {
         return Ok(binary);
     }
-    eprintln!("xtask: installing wasm-bindgen-cli {version} into {} (once)", tools.display());
+    crate::progress(&format!(
+        "installing wasm-bindgen-cli {version} into {} (once per target dir, about 4 minutes)",
+        tools.display()
+    ));
     // not --locked: one of its locked dependencies is missing from the registry mirror
     status(
         crate::cargo().args(["install", "wasm-bindgen-cli", "--version", &version, "--root"]).arg(&tools),
@@ -150,12 +162,10 @@ fn shrink(wasm_file: &Path) -> Result<()> {
     )
 }
 
-/// Where built tools live: beside the target dir, so CI's fresh clones reuse them.
+/// Where built tools live: in the target dir, so CI's fresh clones (whose target dir is a cache
+/// outside the clone) reuse them.
 fn tools_dir() -> PathBuf {
-    match std::env::var("CARGO_TARGET_DIR") {
-        Ok(dir) => Path::new(dir.trim_end_matches('/')).with_file_name("tools"),
-        Err(_) => PathBuf::from("target/tools"),
-    }
+    crate::paths::layout().tools.clone()
 }
 
 /// The version of `package` recorded in `Cargo.lock`.

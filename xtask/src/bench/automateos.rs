@@ -61,7 +61,7 @@ pub fn build_binary(root: &Path) -> Result<PathBuf> {
             .current_dir(root),
         "cargo build --release automateos",
     )?;
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target = crate::paths::layout().target.clone();
     Ok(target.join("release/automateos"))
 }
 

@@ -2,7 +2,7 @@
 //! `<target>/criterion/<id>/new/estimates.json` (and `benchmark.json` for the full id); the memory
 //! bench is a plain binary whose output lines are kept as printed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
@@ -58,7 +58,7 @@ pub fn run(root: &Path, database_url: &str, redis_url: &str) -> Result<Figures> 
     } else {
         figures.failures.push(format!("`cargo bench -p aos-actors --bench actor_memory` failed ({})", memory.status));
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target = crate::paths::layout().target.clone();
     figures.estimates = read_estimates(&target.join("criterion"), Some(started))?;
     Ok(figures)
 }
