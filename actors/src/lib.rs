@@ -25,14 +25,17 @@ pub use policy::{Backoff, RestartDecision, RestartHistory, RestartPolicy, RetryP
 pub use progress::{ProgressError, ReadyStep, RunOutcome, RunProgress, StepKey};
 pub use registry::{ActorKind, ActorNode, ActorStats, ActorStatus, Registry};
 pub use replay::{ReplayFrom, replay_run};
-pub use run::{Dispatch, NodeIdentity, RunActor, RunArgs, RunDeps, RunFactory, RunMsg};
+pub use run::{Dispatch, NodeIdentity, RunActor, RunArgs, RunDeps, RunFactory, RunMsg, RunSeed};
 pub use schedule::{CronSchedule, ScheduleActor, ScheduleArgs, ScheduleError, ScheduleFactory, ScheduleMsg, due_ticks};
 pub use supervisor::{
-    ChildFactory, StartedChild, Supervisor, SupervisorArgs, SupervisorError, SupervisorFactory, SupervisorHandle,
+    ChildFactory, Seed, StartedChild, Supervisor, SupervisorArgs, SupervisorError, SupervisorFactory, SupervisorHandle,
     SupervisorMsg,
 };
 pub use system::{ActorSystem, Control, ControlError, Controlled, ExtraKind, RunPlacement, SystemConfig, SystemError};
-pub use webhook::{Accepted, Delivery, DeliveryError, WebhookArgs, WebhookFactory, WebhookMsg, WebhookSourceActor};
+pub use webhook::{
+    Accepted, Delivery, DeliveryError, Gates, RunTarget, SourceGate, WebhookArgs, WebhookFactory, WebhookMsg,
+    WebhookSourceActor,
+};
 pub use worker::{StepWorker, WorkerDeps, WorkerFactory, WorkerMsg};
 pub use workflow::{
     PublishError, PublishRequest, Published, WorkflowActor, WorkflowFactory, WorkflowMsg, publish_version,

@@ -26,6 +26,22 @@ pub enum ActorKind {
     StepWorker,
 }
 
+impl ActorKind {
+    /// The stable spelling, as metrics label it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::Root => "root",
+            ActorKind::Supervisor => "supervisor",
+            ActorKind::Workflow => "workflow",
+            ActorKind::Run => "run",
+            ActorKind::WebhookSource => "webhook_source",
+            ActorKind::Schedule => "schedule",
+            ActorKind::DocRoom => "doc_room",
+            ActorKind::StepWorker => "step_worker",
+        }
+    }
+}
+
 /// Where an actor is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

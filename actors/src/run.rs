@@ -1,38 +1,52 @@
 //! The run actor: one per live run. It drives the run's [`RunProgress`] through an [`Engine`],
 //! recording every transition: a step-attempt row (unique per run, step and attempt), a run-log row
-//! (the event stream), and usage for billing. Failed steps retry under the [`RetryPolicy`];
-//! retryable failures that exhaust it dead-letter the run, permanent ones fail it. A delay step's
-//! wait is a timer message, never a sleeping task.
+//! (the event stream), and what the run used for billing. Failed steps retry under the
+//! [`RetryPolicy`]; retryable failures that exhaust it dead-letter the run, permanent ones fail it.
+//! A delay step's wait is a timer message, never a sleeping task.
 //!
 //! The database is the truth: `pre_start` claims the run for this node and rebuilds the progress
 //! from the run's recorded results, so a restarted (or re-created, on another node) actor continues
 //! where the last one stopped, and a step already recorded as succeeded is never executed again.
+//! A freshly admitted run starts from a [`RunSeed`] instead (its row and plan, already in memory),
+//! so its start reads nothing.
 //!
-//! Steps reach the engine one of two ways ([`Dispatch`]): as tasks of this process that send their
-//! result back as a message, or as jobs on the step queue that step workers (on any node) execute
-//! and record; the actor then learns of the recorded result from a notice or its own check.
+//! Steps reach the engine one of two ways ([`Dispatch`]):
+//! - `Local` (the embedded default): pure steps on an in-process engine run in line, back to back
+//!   from memory; steps with side effects run as tasks that message their result back. What the
+//!   run records is kept in memory and written through the store's group-commit writer at
+//!   checkpoints: before a step with side effects starts and after it ends, before the actor waits
+//!   (a delay, a retry's backoff, a running task) and at the end. A crash therefore loses at most
+//!   pure steps since the last checkpoint, which the restarted actor runs again; a side-effecting
+//!   step's start was durable, so it is seen as interrupted and tried again (at least once).
+//! - `Queue`: jobs on the step queue that step workers (on any node) execute and record; the actor
+//!   learns of the recorded result from a notice or its own check.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use aos_engine_link::{Engine, StepOutput};
-use aos_persistence::{AttemptOutcome, NewAttempt, NewDlqEntry, NewRunLog, Run, RunClaim, StepJob, StepQueue, Store};
+use aos_persistence::{
+    AttemptOutcome, AttemptRecord, DeadLetter, LogRecord, NewAttempt, NewDlqEntry, NewRunLog, Run, RunBill, RunClaim,
+    RunRecords, StepJob, StepQueue, Store, Timestamp, Transition,
+};
 use aos_schema::{ExecutionPlan, RunId, RunStatus, StepStatus};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde_json::json;
+
+use aos_ops::metrics::{RUNS_ACTIVE, RUNS_FINISHED_TOTAL, RUNS_STARTED_TOTAL, STEP_RETRIES_TOTAL, label};
 
 use crate::policy::RetryPolicy;
 use crate::progress::{ReadyStep, RunOutcome, RunProgress, StepKey};
 use crate::recorded::{Replayed, Waits, replay};
 use crate::registry::ActorStats;
 use crate::step::{self, StepResult};
-use crate::supervisor::{parse_key, spawn_child};
+use crate::supervisor::{Seed, parse_key, spawn_child};
 
 /// How a run's steps reach the engine.
 #[derive(Clone)]
 pub enum Dispatch {
-    /// As tasks of the run actor's own process: the embedded default.
+    /// In this process: pure steps in line, the others as tasks. The embedded default.
     Local,
     /// As jobs on the step queue, executed and recorded by step workers on any node.
     Queue(Arc<dyn StepQueue>),
@@ -103,12 +117,22 @@ impl std::fmt::Debug for RunDeps {
     }
 }
 
+/// What a freshly admitted run's actor starts from: the run as stored (claimed for this node at
+/// insert) and its version's plan, so starting it reads nothing.
+#[derive(Debug, Clone)]
+pub struct RunSeed {
+    pub run: Run,
+    pub plan: Arc<ExecutionPlan>,
+}
+
 /// A run actor's start arguments.
 #[derive(Debug, Clone)]
 pub struct RunArgs {
     pub run_id: RunId,
     pub deps: RunDeps,
     pub stats: Arc<ActorStats>,
+    /// A fresh run's state; `None` loads it from the database (a restart, a resumed run).
+    pub seed: Option<RunSeed>,
 }
 
 /// What a run actor handles.
@@ -116,8 +140,8 @@ pub struct RunArgs {
 pub enum RunMsg {
     /// Dispatch whatever is ready.
     Advance,
-    /// A step attempt this process ran ended (in-process dispatch).
-    Finished { key: StepKey, attempt: u32, result: StepResult, elapsed_ms: u64 },
+    /// A step attempt this process ran as a task ended (in-process dispatch).
+    Finished { key: StepKey, attempt: u32, result: StepResult, elapsed_ms: u64, started_at: Timestamp },
     /// A worker recorded the result of attempt `attempt` of step `step` (queue dispatch).
     Recorded { step: String, attempt: u32 },
     /// Read the rows of the steps on the queue (queue dispatch).
@@ -158,6 +182,15 @@ pub struct RunState {
     status: RunStatus,
     /// A `Check` is on its way (queue dispatch).
     checking: bool,
+    /// What the run recorded since its last checkpoint (in-process dispatch).
+    records: RunRecords,
+    /// What the run's succeeded attempts used, the recorded ones included (in-process dispatch).
+    used: RunBill,
+    /// The run's steps were billed one by one when it started (a run begun before runs were
+    /// billed as a whole): it is settled that way at its end.
+    billed_per_step: bool,
+    /// This actor counts in `aos_runs_active` (it drives a live run).
+    active: bool,
     deps: RunDeps,
     stats: Arc<ActorStats>,
 }
@@ -168,7 +201,15 @@ impl Actor for RunActor {
     type Arguments = RunArgs;
 
     async fn pre_start(&self, myself: ActorRef<RunMsg>, args: RunArgs) -> Result<RunState, ActorProcessingErr> {
-        let store = &args.deps.store;
+        if let Some(seed) = args.seed {
+            let progress = RunProgress::new(Arc::clone(&seed.plan), seed.run.input.clone());
+            let mut state = RunState::new(seed.run, progress, args.deps, args.stats);
+            state.set_active();
+            state.stats.enqueued();
+            myself.send_message(RunMsg::Advance)?;
+            return Ok(state);
+        }
+        let store = &args.deps.store.clone();
         let claim = store.nodes().claim_run(args.run_id, &args.deps.node.id, args.deps.node.stale_after).await?;
         let run = store.runs().get(args.run_id).await?;
         let version = store.workflows().version(run.org_id, run.workflow_id, run.version).await?;
@@ -180,21 +221,12 @@ impl Actor for RunActor {
         let live = claim == RunClaim::Claimed && !run.status.is_terminal();
         let recorded = if live { store.runs().steps(run.id).await? } else { Vec::new() };
         let Replayed { pending, waiting } = replay(&mut progress, &recorded, Waits::Keep);
-        let mut state = RunState {
-            attempts: HashMap::new(),
-            status: run.status,
-            run,
-            progress,
-            in_flight: HashMap::new(),
-            recovered: Vec::new(),
-            checking: false,
-            deps: args.deps,
-            stats: args.stats,
-        };
+        let mut state = RunState::new(run, progress, args.deps, args.stats);
         if !live {
             myself.stop(None);
             return Ok(state);
         }
+        state.set_active();
         for step in &recorded {
             let last = state.attempts.entry(step.node_id.clone()).or_default();
             *last = (*last).max(u32::try_from(step.attempt).unwrap_or(u32::MAX));
@@ -212,6 +244,13 @@ impl Actor for RunActor {
                     let runs = state.deps.store.runs();
                     runs.finish_attempt(state.run.id, &step.node_id, step.attempt, &interrupted).await?;
                 }
+                for row in recorded.iter().filter(|s| s.status == StepStatus::Succeeded) {
+                    state.used.steps += 1;
+                    state.used.compute_ms += row.duration_ms.unwrap_or(0);
+                    state.used.bytes +=
+                        row.output.as_ref().and_then(|o| o.get("bytes")).and_then(|b| b.as_i64()).unwrap_or(0);
+                }
+                state.billed_per_step = store.billing().run_usage(state.run.org_id, state.run.id).await?.steps > 0;
                 state.recovered = pending;
             }
             Dispatch::Queue(_) => {
@@ -245,6 +284,13 @@ impl Actor for RunActor {
         Ok(state)
     }
 
+    async fn post_stop(&self, _: ActorRef<RunMsg>, state: &mut RunState) -> Result<(), ActorProcessingErr> {
+        if std::mem::take(&mut state.active) {
+            metrics::gauge!(RUNS_ACTIVE).decrement(1.0);
+        }
+        Ok(())
+    }
+
     async fn handle(
         &self,
         myself: ActorRef<RunMsg>,
@@ -260,11 +306,10 @@ impl Actor for RunActor {
         }
         match msg {
             RunMsg::Advance => {}
-            RunMsg::Finished { key, attempt, result, elapsed_ms } => {
-                let name = key.to_string();
-                if !step::record(&state.deps.store, &state.run, &name, attempt, &result, elapsed_ms).await? {
-                    return Ok(()); // recorded already: a duplicate delivery
-                }
+            RunMsg::Finished { key, attempt, result, elapsed_ms, started_at } => {
+                state.record_result(&key, attempt, &result, elapsed_ms, started_at)?;
+                // a side effect ended: its result is durable before anything follows from it
+                state.checkpoint().await?;
                 state.apply(&myself, key, attempt, result).await?;
             }
             RunMsg::Recorded { .. } => state.collect(&myself, false).await?,
@@ -275,9 +320,8 @@ impl Actor for RunActor {
             RunMsg::Retry { key, .. } => {
                 if let Some(step) = state.in_flight.get(&key).map(|f| f.step.clone()) {
                     let attempt = state.next_attempt(&key);
-                    state.dispatch(&myself, step, attempt).await?;
+                    state.dispatch(&myself, step, attempt, std::time::Instant::now()).await?;
                 }
-                return Ok(());
             }
             RunMsg::Resume { key, output } => {
                 state.progress.complete(&key, &output)?;
@@ -295,28 +339,91 @@ impl Actor for RunActor {
         if !state.status.is_terminal() {
             state.advance(&myself).await?;
         }
+        // nothing recorded stays only in memory while the actor waits
+        state.checkpoint().await?;
         Ok(())
     }
 }
 
 impl RunState {
+    fn new(run: Run, progress: RunProgress, deps: RunDeps, stats: Arc<ActorStats>) -> Self {
+        Self {
+            attempts: HashMap::new(),
+            status: run.status,
+            records: RunRecords::new(run.id, run.org_id, run.workflow_id),
+            run,
+            progress,
+            in_flight: HashMap::new(),
+            recovered: Vec::new(),
+            checking: false,
+            used: RunBill::default(),
+            billed_per_step: false,
+            active: false,
+            deps,
+            stats,
+        }
+    }
+
+    fn local(&self) -> bool {
+        matches!(self.deps.dispatch, Dispatch::Local)
+    }
+
+    fn set_active(&mut self) {
+        if !self.active {
+            self.active = true;
+            metrics::gauge!(RUNS_ACTIVE).increment(1.0);
+        }
+    }
+
+    /// Counts the run's end in `aos_runs_finished_total`.
+    fn count_finished(&self, status: RunStatus) {
+        metrics::counter!(RUNS_FINISHED_TOTAL, label::STATUS => status.as_str()).increment(1);
+    }
+
+    /// Writes what the run recorded since the last checkpoint and waits until it is durable. A
+    /// failure fails the actor: its restart resumes from what is durable.
+    async fn checkpoint(&mut self) -> Result<(), ActorProcessingErr> {
+        if self.records.is_empty() {
+            return Ok(());
+        }
+        let records = self.records.take();
+        self.deps.store.writer().record(records).await?;
+        Ok(())
+    }
+
     /// Dispatches every ready step (and those recovered from the database), then finishes the run
-    /// when nothing is left.
+    /// when nothing is left. In-process, pure steps run in line and what they make ready runs
+    /// next, until only waits are left.
     async fn advance(&mut self, myself: &ActorRef<RunMsg>) -> Result<(), ActorProcessingErr> {
-        let mut to_run = std::mem::take(&mut self.recovered);
-        to_run.extend(self.progress.ready());
-        self.log_skipped().await?;
-        for step in to_run {
-            let attempt = self.next_attempt(&step.key);
-            self.dispatch(myself, step, attempt).await?;
+        loop {
+            let mut to_run = std::mem::take(&mut self.recovered);
+            to_run.extend(self.progress.ready());
+            let ready_at = std::time::Instant::now();
+            self.log_skipped().await?;
+            if to_run.is_empty() {
+                break;
+            }
+            let mut ran_in_line = false;
+            for step in to_run {
+                if self.status.is_terminal() {
+                    return Ok(());
+                }
+                let attempt = self.next_attempt(&step.key);
+                ran_in_line |= self.dispatch(myself, step, attempt, ready_at).await?;
+            }
+            if !ran_in_line {
+                break;
+            }
+        }
+        if self.status.is_terminal() {
+            return Ok(());
         }
         match self.progress.outcome() {
-            RunOutcome::Running => {}
+            RunOutcome::Running | RunOutcome::Failed => {}
             RunOutcome::Succeeded => {
                 self.end(RunStatus::Succeeded, None).await?;
                 myself.stop(None);
             }
-            RunOutcome::Failed => {}
         }
         Ok(())
     }
@@ -328,53 +435,116 @@ impl RunState {
         *last
     }
 
+    /// Marks the run running with its first dispatch.
+    async fn mark_running(&mut self) -> Result<(), ActorProcessingErr> {
+        if self.status != RunStatus::Queued {
+            return Ok(());
+        }
+        self.status = RunStatus::Running;
+        let trigger = match self.run.trigger_kind.as_str() {
+            "webhook" => "webhook",
+            "schedule" => "schedule",
+            "manual" => "manual",
+            "replay" => "replay",
+            _ => "other",
+        };
+        metrics::counter!(RUNS_STARTED_TOTAL, label::TRIGGER => trigger).increment(1);
+        if self.local() {
+            self.records.started_at = Some(Timestamp::now());
+        } else {
+            self.deps.store.runs().transition(self.run.id, RunStatus::Running, None).await?;
+        }
+        self.log(None, "info", "run_started", "run started".into(), json!({})).await
+    }
+
+    /// Dispatches one attempt of a step that became ready at `ready_at`. Returns whether it ran
+    /// (and ended) in line.
     async fn dispatch(
         &mut self,
         myself: &ActorRef<RunMsg>,
         step: ReadyStep,
         attempt: u32,
-    ) -> Result<(), ActorProcessingErr> {
-        if self.status == RunStatus::Queued {
-            self.deps.store.runs().transition(self.run.id, RunStatus::Running, None).await?;
-            self.status = RunStatus::Running;
-            self.log(None, "info", "run_started", "run started".into(), json!({})).await?;
+        ready_at: std::time::Instant,
+    ) -> Result<bool, ActorProcessingErr> {
+        self.mark_running().await?;
+        if self.local() {
+            // in-process, a ready step starts at once: this is the whole of its wait
+            metrics::histogram!(aos_ops::metrics::QUEUE_LAG_SECONDS).record(ready_at.elapsed().as_secs_f64());
         }
         let name = step.key.to_string();
         self.in_flight.insert(step.key.clone(), InFlight { step: step.clone(), attempt: Some(attempt) });
-        self.log(
-            Some(&name),
-            "info",
-            "step_queued",
-            format!("{name} queued"),
-            json!({ "attempt": attempt, "kind": step.kind }),
-        )
-        .await?;
         match &self.deps.dispatch {
-            Dispatch::Local => self.run_here(myself, step, attempt).await,
+            Dispatch::Local if self.deps.engine.in_process() && aos_schema::kinds::is_pure(&step.kind) => {
+                self.run_in_line(myself, step, attempt).await?;
+                Ok(true)
+            }
+            Dispatch::Local => {
+                self.run_as_task(myself, step, attempt).await?;
+                Ok(false)
+            }
             Dispatch::Queue(queue) => {
+                let queue = Arc::clone(queue);
+                self.log(
+                    Some(&name),
+                    "info",
+                    "step_queued",
+                    format!("{name} queued"),
+                    json!({ "attempt": attempt, "kind": step.kind }),
+                )
+                .await?;
                 let job = StepJob {
                     run_id: self.run.id,
                     org_id: self.run.org_id,
                     workflow_id: self.run.workflow_id,
                     step_key: name,
                     attempt,
-                    enqueued_at: aos_persistence::Timestamp::now(),
+                    enqueued_at: Timestamp::now(),
                 };
                 queue.enqueue(&job).await?;
                 self.schedule_check(myself);
-                Ok(())
+                Ok(false)
             }
         }
     }
 
-    /// Starts the attempt as a task of this process.
-    async fn run_here(
+    /// Runs a pure step now, in this actor, and applies its result.
+    async fn run_in_line(
         &mut self,
         myself: &ActorRef<RunMsg>,
         step: ReadyStep,
         attempt: u32,
     ) -> Result<(), ActorProcessingErr> {
-        step::start(&self.deps.store, &self.run, &step, attempt, None).await?;
+        let started_at = Timestamp::now();
+        self.log_started(&step, attempt, started_at);
+        let request = step::request_for(&self.deps.store, &self.run, &step, attempt).await?;
+        let timeout = step::node_timeout(&step.config).unwrap_or(self.deps.step_timeout);
+        let (result, elapsed_ms) = step::execute(&self.deps.engine, request, timeout).await;
+        let key = step.key;
+        self.record_result(&key, attempt, &result, elapsed_ms, started_at)?;
+        self.apply(myself, key, attempt, result).await
+    }
+
+    /// Starts an attempt with side effects as a task of this process, once its start is durable.
+    async fn run_as_task(
+        &mut self,
+        myself: &ActorRef<RunMsg>,
+        step: ReadyStep,
+        attempt: u32,
+    ) -> Result<(), ActorProcessingErr> {
+        let started_at = Timestamp::now();
+        self.log_started(&step, attempt, started_at);
+        self.records.attempts.push(AttemptRecord {
+            node_id: step.key.to_string(),
+            attempt: i64::from(attempt),
+            status: StepStatus::Running,
+            input: Some(step.context.input.clone()),
+            output: None,
+            error: None,
+            started_at: Some(started_at),
+            finished_at: None,
+            duration_ms: None,
+        });
+        self.checkpoint().await?;
         // a secret the store cannot read fails this actor, whose restart retries
         let request = step::request_for(&self.deps.store, &self.run, &step, attempt).await?;
         let engine = Arc::clone(&self.deps.engine);
@@ -385,7 +555,60 @@ impl RunState {
         tokio::spawn(async move {
             let (result, elapsed_ms) = step::execute(&engine, request, timeout).await;
             stats.enqueued();
-            let _run_gone = reply.send_message(RunMsg::Finished { key, attempt, result, elapsed_ms });
+            let _run_gone = reply.send_message(RunMsg::Finished { key, attempt, result, elapsed_ms, started_at });
+        });
+        Ok(())
+    }
+
+    /// The `step_started` row of an in-process attempt.
+    fn log_started(&mut self, step: &ReadyStep, attempt: u32, at: Timestamp) {
+        let name = step.key.to_string();
+        self.records.logs.push(LogRecord {
+            node_id: Some(name.clone()),
+            level: "info",
+            event: "step_started",
+            message: format!("{name} started"),
+            data: json!({ "attempt": attempt, "kind": step.kind }),
+            at,
+        });
+    }
+
+    /// Keeps how an in-process attempt ended, for the next checkpoint: its row, its log row and,
+    /// on success, what it used.
+    fn record_result(
+        &mut self,
+        key: &StepKey,
+        attempt: u32,
+        result: &StepResult,
+        elapsed_ms: u64,
+        started_at: Timestamp,
+    ) -> Result<(), ActorProcessingErr> {
+        let name = key.to_string();
+        let input = self.in_flight.get(key).map(|f| f.step.context.input.clone());
+        let (outcome, log) = step::outcome_of(&name, attempt, result, elapsed_ms)?;
+        if let Ok(output) = result {
+            self.used.steps += 1;
+            self.used.compute_ms += elapsed_ms as i64;
+            self.used.bytes += output.bytes as i64;
+        }
+        self.records.attempts.push(AttemptRecord {
+            node_id: name,
+            attempt: i64::from(attempt),
+            status: outcome.status,
+            input,
+            output: outcome.output,
+            error: outcome.error,
+            started_at: Some(started_at),
+            finished_at: Some(Timestamp::now()),
+            duration_ms: outcome.duration_ms,
+        });
+        self.records.logs.push(LogRecord {
+            node_id: log.node_id,
+            level: log.level,
+            event: log.event,
+            message: log.message,
+            data: log.data,
+            at: Timestamp::now(),
         });
         Ok(())
     }
@@ -465,6 +688,8 @@ impl RunState {
                     None
                 };
                 if let Some(delay) = delay {
+                    let kind = self.in_flight.get(&key).map_or("other", |f| step::metric_kind(&f.step.kind));
+                    metrics::counter!(STEP_RETRIES_TOTAL, label::KIND => kind).increment(1);
                     self.log(
                         Some(&name),
                         "info",
@@ -483,24 +708,7 @@ impl RunState {
                 self.progress.fail(&key)?;
                 let input = self.in_flight.get(&key).map(|f| f.step.context.input.clone()).unwrap_or_default();
                 if error.is_retryable() {
-                    step::settle_usage(&self.deps.store, &self.run).await?;
-                    let runs = self.deps.store.runs();
-                    runs.dead_letter(&NewDlqEntry {
-                        run_id: self.run.id,
-                        node_id: name.clone(),
-                        error: error.to_string(),
-                        input,
-                    })
-                    .await?;
-                    self.status = RunStatus::DeadLettered;
-                    self.log(
-                        Some(&name),
-                        "error",
-                        "run_finished",
-                        format!("run dead-lettered at {name}"),
-                        json!({ "status": "dead_lettered" }),
-                    )
-                    .await?;
+                    self.dead_letter(&name, error.to_string(), input).await?;
                 } else {
                     self.end(RunStatus::Failed, Some(&error.to_string())).await?;
                 }
@@ -510,43 +718,117 @@ impl RunState {
         Ok(())
     }
 
+    /// Dead-letters the run at step `name`.
+    async fn dead_letter(
+        &mut self,
+        name: &str,
+        error: String,
+        input: serde_json::Value,
+    ) -> Result<(), ActorProcessingErr> {
+        if self.local() {
+            self.records.dead_letter = Some(DeadLetter { node_id: name.to_owned(), error, input });
+            self.records.transition =
+                Some(Transition { status: RunStatus::DeadLettered, error: None, at: Timestamp::now() });
+            self.bill().await?;
+        } else {
+            step::settle_usage(&self.deps.store, &self.run).await?;
+            let runs = self.deps.store.runs();
+            runs.dead_letter(&NewDlqEntry { run_id: self.run.id, node_id: name.to_owned(), error, input }).await?;
+        }
+        self.status = RunStatus::DeadLettered;
+        self.count_finished(RunStatus::DeadLettered);
+        self.log(
+            Some(name),
+            "error",
+            "run_finished",
+            format!("run dead-lettered at {name}"),
+            json!({ "status": "dead_lettered" }),
+        )
+        .await?;
+        self.checkpoint().await
+    }
+
     /// Records skipped steps (untaken branches) as rows and events.
     async fn log_skipped(&mut self) -> Result<(), ActorProcessingErr> {
         for key in self.progress.take_skipped() {
             let name = key.to_string();
-            self.deps
-                .store
-                .runs()
-                .start_attempt(&NewAttempt {
-                    run_id: self.run.id,
-                    org_id: self.run.org_id,
+            if self.local() {
+                self.records.attempts.push(AttemptRecord {
                     node_id: name.clone(),
                     attempt: 1,
                     status: StepStatus::Skipped,
                     input: None,
-                })
-                .await?;
+                    output: None,
+                    error: None,
+                    started_at: None,
+                    finished_at: None,
+                    duration_ms: None,
+                });
+            } else {
+                self.deps
+                    .store
+                    .runs()
+                    .start_attempt(&NewAttempt {
+                        run_id: self.run.id,
+                        org_id: self.run.org_id,
+                        node_id: name.clone(),
+                        attempt: 1,
+                        status: StepStatus::Skipped,
+                        input: None,
+                    })
+                    .await?;
+            }
             self.log(Some(&name), "info", "step_skipped", format!("{name} skipped"), json!({})).await?;
         }
         Ok(())
     }
 
+    /// Ends the run in `status`, billed, and waits until that is durable.
     async fn end(&mut self, status: RunStatus, error: Option<&str>) -> Result<(), ActorProcessingErr> {
-        step::settle_usage(&self.deps.store, &self.run).await?;
-        self.deps.store.runs().transition(self.run.id, status, error).await?;
+        if self.local() {
+            self.records.transition =
+                Some(Transition { status, error: error.map(str::to_owned), at: Timestamp::now() });
+            self.bill().await?;
+        } else {
+            step::settle_usage(&self.deps.store, &self.run).await?;
+            self.deps.store.runs().transition(self.run.id, status, error).await?;
+        }
         self.status = status;
+        self.count_finished(status);
         self.log(None, "info", "run_finished", format!("run {status}"), json!({ "status": status })).await?;
+        self.checkpoint().await
+    }
+
+    /// Bills the run as a whole with its end (in-process dispatch).
+    async fn bill(&mut self) -> Result<(), ActorProcessingErr> {
+        if self.billed_per_step {
+            step::settle_usage(&self.deps.store, &self.run).await?;
+        } else {
+            self.records.bill = Some(self.used);
+        }
         Ok(())
     }
 
+    /// A run-log row: kept for the next checkpoint in-process, written at once otherwise.
     async fn log(
-        &self,
+        &mut self,
         node: Option<&str>,
         level: &'static str,
         event: &'static str,
         message: String,
         data: serde_json::Value,
     ) -> Result<(), ActorProcessingErr> {
+        if self.local() {
+            self.records.logs.push(LogRecord {
+                node_id: node.map(str::to_owned),
+                level,
+                event,
+                message,
+                data,
+                at: Timestamp::now(),
+            });
+            return Ok(());
+        }
         self.deps
             .store
             .runs()
@@ -592,7 +874,8 @@ fn jitter() -> f64 {
     (uuid::Uuid::new_v4().as_u128() >> 75) as f64 / (1u64 << 53) as f64
 }
 
-/// Starts run actors under the runs supervisor: the child key is the run id.
+/// Starts run actors under the runs supervisor: the child key is the run id; a [`RunSeed`] seed
+/// starts a fresh run without reading it back.
 #[derive(Debug, Clone)]
 pub struct RunFactory {
     pub deps: RunDeps,
@@ -609,10 +892,33 @@ impl crate::supervisor::ChildFactory for RunFactory {
         supervisor: ractor::ActorCell,
         stats: Arc<ActorStats>,
     ) -> crate::supervisor::BoxFuture<Result<ractor::ActorCell, ractor::SpawnErr>> {
+        self.spawn(key, None, supervisor, stats)
+    }
+
+    fn start_seeded(
+        &self,
+        key: String,
+        seed: Seed,
+        supervisor: ractor::ActorCell,
+        stats: Arc<ActorStats>,
+    ) -> crate::supervisor::BoxFuture<Result<ractor::ActorCell, ractor::SpawnErr>> {
+        self.spawn(key, seed.take::<RunSeed>(), supervisor, stats)
+    }
+}
+
+impl RunFactory {
+    fn spawn(
+        &self,
+        key: String,
+        seed: Option<RunSeed>,
+        supervisor: ractor::ActorCell,
+        stats: Arc<ActorStats>,
+    ) -> crate::supervisor::BoxFuture<Result<ractor::ActorCell, ractor::SpawnErr>> {
         let deps = self.deps.clone();
         Box::pin(async move {
             let run_id: RunId = parse_key(&key, "run id")?;
-            spawn_child(RunActor, RunArgs { run_id, deps, stats }, supervisor).await
+            let seed = seed.filter(|seed| seed.run.id == run_id);
+            spawn_child(RunActor, RunArgs { run_id, deps, stats, seed }, supervisor).await
         })
     }
 }

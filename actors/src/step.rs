@@ -1,7 +1,8 @@
-//! One step attempt, from request to record, shared by the two ways a step executes: as a task of
-//! its run actor (in-process dispatch) and on a step worker that took it from the step queue.
-//! Whoever executes an attempt records how it ended: the attempt row (once per run, step and
-//! attempt), usage for billing on success, and the step's `step_succeeded` / `step_failed` log row.
+//! One step attempt, from request to record, shared by the two ways a step executes: in its run
+//! actor's process (in line or as a task) and on a step worker that took it from the step queue.
+//! How an attempt ended is its row and its `step_succeeded` / `step_failed` log row
+//! (`outcome_of`); a run actor keeps them for its next checkpoint, a worker records them at once
+//! with the attempt's usage (`record`).
 //! A failure's structured error (`StepError`: class, code, `Retry-After`) is kept in the row's
 //! output as `{"error": …}`, so whichever actor applies the result decides on a retry from the row
 //! alone.
@@ -16,6 +17,8 @@ use aos_persistence::{
 };
 use aos_schema::{NodeId, StepStatus, referenced_secrets};
 use serde_json::json;
+
+use aos_ops::metrics::{STEP_DURATION_SECONDS, STEPS_TOTAL, label};
 
 use crate::progress::ReadyStep;
 
@@ -120,13 +123,29 @@ pub async fn execute(engine: &Arc<dyn Engine>, mut request: StepRequest, timeout
         aos_ops::set_parent_from_traceparent(&span, parent);
     }
     request.meta.traceparent = aos_ops::traceparent(&span);
+    let kind = request.kind.clone();
     let started = Instant::now();
     let call = tracing::Instrument::instrument(tokio::time::timeout(timeout, engine.execute(request)), span);
     let result = match call.await {
         Ok(result) => result,
         Err(_) => Err(StepError::retryable("step_timeout", format!("the step took longer than {timeout:?}"))),
     };
-    (result, started.elapsed().as_millis() as u64)
+    let elapsed = started.elapsed();
+    let outcome = match &result {
+        Ok(_) => "succeeded",
+        Err(error) if error.is_retryable() => "retryable",
+        Err(_) => "permanent",
+    };
+    let kind = metric_kind(&kind);
+    metrics::counter!(STEPS_TOTAL, label::KIND => kind, label::OUTCOME => outcome).increment(1);
+    metrics::histogram!(STEP_DURATION_SECONDS, label::KIND => kind).record(elapsed.as_secs_f64());
+    (result, elapsed.as_millis() as u64)
+}
+
+/// A node kind as a metrics label: built-in kinds as they are, anything else as `other` (labels
+/// stay bounded whatever a workflow file names).
+pub fn metric_kind(kind: &str) -> &'static str {
+    aos_schema::kinds::ALL.iter().find(|k| **k == kind).copied().unwrap_or("other")
 }
 
 /// A node's own limit, from its optional `timeout_seconds` config field.
@@ -135,18 +154,23 @@ pub fn node_timeout(config: &serde_json::Map<String, serde_json::Value>) -> Opti
     (seconds.is_finite() && seconds > 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
 }
 
-/// Records how attempt `attempt` of step `name` ended: the row, usage on success, the log row.
-/// Returns `false` (and records nothing more) when the attempt had been finished already, by a
-/// duplicate delivery or by a run actor that closed it as interrupted.
-pub async fn record(
-    store: &Store,
-    run: &Run,
+/// A step's log row, before it is given to a run.
+#[derive(Debug, Clone)]
+pub struct StepLog {
+    pub node_id: Option<String>,
+    pub level: &'static str,
+    pub event: &'static str,
+    pub message: String,
+    pub data: serde_json::Value,
+}
+
+/// How attempt `attempt` of step `name` ended, as its row and its log row say it.
+pub fn outcome_of(
     name: &str,
     attempt: u32,
     result: &StepResult,
     elapsed_ms: u64,
-) -> Result<bool, StoreError> {
-    let runs = store.runs();
+) -> Result<(AttemptOutcome, StepLog), StoreError> {
     let (outcome, level, event, message, data) = match result {
         Ok(output) => (
             AttemptOutcome {
@@ -173,6 +197,22 @@ pub async fn record(
             json!({ "attempt": attempt, "code": error.code, "retryable": error.is_retryable(), "duration_ms": elapsed_ms }),
         ),
     };
+    Ok((outcome, StepLog { node_id: Some(name.to_owned()), level, event, message, data }))
+}
+
+/// Records how attempt `attempt` of step `name` ended: the row, usage on success, the log row.
+/// Returns `false` (and records nothing more) when the attempt had been finished already, by a
+/// duplicate delivery or by a run actor that closed it as interrupted.
+pub async fn record(
+    store: &Store,
+    run: &Run,
+    name: &str,
+    attempt: u32,
+    result: &StepResult,
+    elapsed_ms: u64,
+) -> Result<bool, StoreError> {
+    let runs = store.runs();
+    let (outcome, log) = outcome_of(name, attempt, result, elapsed_ms)?;
     if !runs.finish_attempt(run.id, name, i64::from(attempt), &outcome).await? {
         return Ok(false);
     }
@@ -195,11 +235,11 @@ pub async fn record(
         run_id: run.id,
         org_id: run.org_id,
         workflow_id: run.workflow_id,
-        node_id: Some(name.to_owned()),
-        level,
-        event,
-        message,
-        data,
+        node_id: log.node_id,
+        level: log.level,
+        event: log.event,
+        message: log.message,
+        data: log.data,
     })
     .await?;
     Ok(true)

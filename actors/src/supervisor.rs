@@ -41,6 +41,41 @@ pub trait ChildFactory: Send + Sync + 'static {
         supervisor: ActorCell,
         stats: Arc<ActorStats>,
     ) -> BoxFuture<Result<ActorCell, SpawnErr>>;
+
+    /// Starts the child `key` from state its starter already holds (`seed`), so its `pre_start`
+    /// need not read it back. A restart never has a seed: it reloads. By default the seed is
+    /// ignored.
+    fn start_seeded(
+        &self,
+        key: String,
+        seed: Seed,
+        supervisor: ActorCell,
+        stats: Arc<ActorStats>,
+    ) -> BoxFuture<Result<ActorCell, SpawnErr>> {
+        let _ = seed;
+        self.start(key, supervisor, stats)
+    }
+}
+
+/// State a child's first start may begin from instead of reading it (see
+/// `ChildFactory::start_seeded`); each factory knows the type it takes.
+pub struct Seed(Box<dyn std::any::Any + Send>);
+
+impl Seed {
+    pub fn new<T: std::any::Any + Send>(value: T) -> Self {
+        Self(Box::new(value))
+    }
+
+    /// The value, if it is a `T`.
+    pub fn take<T: std::any::Any>(self) -> Option<T> {
+        self.0.downcast::<T>().ok().map(|value| *value)
+    }
+}
+
+impl std::fmt::Debug for Seed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Seed")
+    }
 }
 
 /// Spawns `actor` linked under `supervisor`, unnamed: the common end of every factory's `start`.
@@ -84,8 +119,8 @@ impl std::fmt::Debug for SupervisorArgs {
 /// Requests a supervisor answers.
 #[derive(Debug)]
 pub enum SupervisorMsg {
-    /// Starts the child `key` unless it runs already; answers it either way.
-    Start { key: String, reply: RpcReplyPort<Result<StartedChild, String>> },
+    /// Starts the child `key` unless it runs already (from `seed` when given); answers it either way.
+    Start { key: String, seed: Option<Seed>, reply: RpcReplyPort<Result<StartedChild, String>> },
     /// Stops the child `key` for good.
     Stop { key: String },
     /// Starts a failed child again (sent to itself after the backoff, or by an admin).
@@ -124,7 +159,12 @@ struct Child {
 }
 
 impl SupervisorState {
-    async fn start_child(&mut self, key: &str, supervisor: ActorCell) -> Result<StartedChild, String> {
+    async fn start_child(
+        &mut self,
+        key: &str,
+        seed: Option<Seed>,
+        supervisor: ActorCell,
+    ) -> Result<StartedChild, String> {
         if let Some(Child { cell: Some(cell), stats, .. }) = self.children.get(key) {
             return Ok(StartedChild { cell: cell.clone(), stats: Arc::clone(stats) });
         }
@@ -133,10 +173,17 @@ impl SupervisorState {
             None => self.args.registry.register(self.args.factory.kind(), key, Some(self.args.stats.id)),
         };
         let restarting = self.children.contains_key(key);
-        match self.args.factory.start(key.to_owned(), supervisor, Arc::clone(&stats)).await {
+        let started = match seed {
+            Some(seed) => self.args.factory.start_seeded(key.to_owned(), seed, supervisor, Arc::clone(&stats)),
+            None => self.args.factory.start(key.to_owned(), supervisor, Arc::clone(&stats)),
+        };
+        match started.await {
             Ok(cell) => {
                 if restarting {
                     stats.restarted();
+                    let kind = self.args.factory.kind().as_str();
+                    metrics::counter!(aos_ops::metrics::ACTOR_RESTARTS_TOTAL, aos_ops::metrics::label::KIND => kind)
+                        .increment(1);
                 }
                 stats.set_status(ActorStatus::Running);
                 self.by_id.insert(cell.get_id(), key.to_owned());
@@ -190,8 +237,8 @@ impl Actor for Supervisor {
     ) -> Result<(), ActorProcessingErr> {
         state.args.stats.dequeued();
         match message {
-            SupervisorMsg::Start { key, reply } => {
-                let started = state.start_child(&key, myself.get_cell()).await;
+            SupervisorMsg::Start { key, seed, reply } => {
+                let started = state.start_child(&key, seed, myself.get_cell()).await;
                 let _receiver_gone = reply.send(started);
             }
             SupervisorMsg::Stop { key } => {
@@ -204,7 +251,7 @@ impl Actor for Supervisor {
             }
             SupervisorMsg::Restart { key } => {
                 let waiting = state.children.get(&key).is_some_and(|c| c.cell.is_none());
-                if waiting && let Err(err) = state.start_child(&key, myself.get_cell()).await {
+                if waiting && let Err(err) = state.start_child(&key, None, myself.get_cell()).await {
                     tracing::warn!(supervisor = %state.args.name, %key, error = %err, "restart failed");
                     return Err(err.into());
                 }
@@ -369,10 +416,19 @@ impl SupervisorHandle {
 
     /// Starts (or finds) the child `key`.
     pub async fn start(&self, key: &str) -> Result<StartedChild, SupervisorError> {
+        self.start_with(key, None).await
+    }
+
+    /// Starts (or finds) the child `key`, from `seed` if it is not running yet.
+    pub async fn start_seeded(&self, key: &str, seed: Seed) -> Result<StartedChild, SupervisorError> {
+        self.start_with(key, Some(seed)).await
+    }
+
+    async fn start_with(&self, key: &str, seed: Option<Seed>) -> Result<StartedChild, SupervisorError> {
         let (actor, stats) = self.target().await?;
         stats.enqueued();
         let key = key.to_owned();
-        let answer = actor.call(|reply| SupervisorMsg::Start { key, reply }, None).await;
+        let answer = actor.call(|reply| SupervisorMsg::Start { key, seed, reply }, None).await;
         match answer {
             Ok(ractor::rpc::CallResult::Success(result)) => result.map_err(SupervisorError::StartFailed),
             _ => Err(SupervisorError::Unavailable),

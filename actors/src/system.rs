@@ -21,7 +21,7 @@ use crate::registry::{ActorKind, ActorNode, Registry};
 use crate::run::{Dispatch, RunDeps, RunFactory};
 use crate::schedule::ScheduleFactory;
 use crate::supervisor::{Supervisor, SupervisorArgs, SupervisorError, SupervisorFactory, SupervisorHandle};
-use crate::webhook::{Accepted, Delivery, DeliveryError, WebhookFactory, WebhookMsg};
+use crate::webhook::{Accepted, Delivery, DeliveryError, Gates, WebhookFactory, WebhookMsg};
 use crate::worker::{WorkerDeps, WorkerFactory};
 use crate::workflow::{PublishError, PublishRequest, Published, WorkflowFactory, WorkflowMsg};
 
@@ -49,6 +49,8 @@ pub struct ActorSystem {
     workers: Option<SupervisorHandle>,
     /// The supervisors of `SystemConfig::extra_kinds`, by name.
     extras: std::collections::HashMap<String, SupervisorHandle>,
+    /// The admission gates of the webhook sources live on this node.
+    gates: Arc<Gates>,
     deps: RunDeps,
     /// The heartbeat and adoption loop, and the step-notice listener.
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -165,6 +167,7 @@ impl ActorSystem {
         let runs_handle = Arc::new(std::sync::OnceLock::new());
         let schedules_handle = Arc::new(std::sync::OnceLock::new());
         let notifier = Notifier::new(Arc::clone(&runs_handle), redis);
+        let gates = Arc::new(Gates::default());
         let mut kinds = SupervisorFactory::new(Arc::clone(&registry))
             .with_kind(
                 WORKFLOWS,
@@ -180,7 +183,7 @@ impl ActorSystem {
             .with_kind(
                 WEBHOOK_SOURCES,
                 RestartPolicy::default(),
-                Arc::new(WebhookFactory { store: deps.store.clone(), runs: Arc::clone(&runs_handle) }),
+                Arc::new(WebhookFactory { store: deps.store.clone(), gates: Arc::clone(&gates) }),
             );
         for extra in &extra_kinds {
             kinds = kinds.with_kind(&extra.name, extra.policy, Arc::clone(&extra.factory));
@@ -237,7 +240,19 @@ impl ActorSystem {
         tasks.extend(notifier.listen());
         let kept = Kept { deps: deps.clone(), runs: runs.clone(), schedules: schedules.clone() };
         tasks.push(tokio::spawn(keep_node(kept, heartbeat_every)));
-        Ok(Self { registry, root, workflows, runs, schedules, webhooks, workers: worker_pool, extras, deps, tasks })
+        Ok(Self {
+            registry,
+            root,
+            workflows,
+            runs,
+            schedules,
+            webhooks,
+            workers: worker_pool,
+            extras,
+            gates,
+            deps,
+            tasks,
+        })
     }
 
     /// Starts (or finds) the actor of a run, if no other live node drives it.
@@ -268,6 +283,9 @@ impl ActorSystem {
                 }
             }
             supervisor.start(&node.name).await.map_err(|_| ControlError::Unavailable)?;
+            let kind = node.kind.as_str();
+            metrics::counter!(aos_ops::metrics::ACTOR_RESTARTS_TOTAL, aos_ops::metrics::label::KIND => kind)
+                .increment(1);
         }
         tracing::info!(actor = id, kind = ?controlled.kind, name = %controlled.name, ?action, "actor controlled");
         Ok(controlled)
@@ -301,14 +319,61 @@ impl ActorSystem {
         Ok(here)
     }
 
-    /// Hands a delivery to its source's actor (starting it if needed) and waits for the verdict.
+    /// Admits a delivery to source `source` (starting its actor if needed): see `webhook.rs`.
     pub async fn deliver(&self, source: WebhookSourceId, delivery: Delivery) -> Result<Accepted, DeliveryError> {
-        let child = self.webhooks.start(&source.to_string()).await.map_err(|_| DeliveryError::Unavailable)?;
+        let gate = match self.gates.by_source(source) {
+            Some(gate) => gate,
+            None => self.open_gate(source).await?,
+        };
+        crate::webhook::admit(&self.deps.store, &self.runs, &self.deps.node.id, &gate, &delivery).await
+    }
+
+    /// Admits a delivery to the source whose token hashes to `token_hash`. A source seen before
+    /// on this node is found in memory; another is read once and its actor started.
+    pub async fn deliver_by_token(&self, token_hash: &str, delivery: Delivery) -> Result<Accepted, DeliveryError> {
+        let gate = match self.gates.by_token(token_hash) {
+            Some(gate) => gate,
+            None => {
+                let source = self.deps.store.webhooks().source_by_token_hash(token_hash).await.map_err(|err| {
+                    tracing::warn!(error = %err, "webhook source lookup failed");
+                    DeliveryError::Unavailable
+                })?;
+                let source = source.filter(|s| s.enabled).ok_or(DeliveryError::UnknownSource)?;
+                self.open_gate(source.id).await?
+            }
+        };
+        crate::webhook::admit(&self.deps.store, &self.runs, &self.deps.node.id, &gate, &delivery).await
+    }
+
+    async fn open_gate(&self, source: WebhookSourceId) -> Result<Arc<crate::webhook::SourceGate>, DeliveryError> {
+        self.webhooks.start(&source.to_string()).await.map_err(|err| match err {
+            SupervisorError::StartFailed(reason) if reason.contains("not found") => DeliveryError::UnknownSource,
+            _ => DeliveryError::Unavailable,
+        })?;
+        self.gates.by_source(source).ok_or(DeliveryError::Unavailable)
+    }
+
+    /// A source changed (token rotated, deleted, settings): its gate on this node is read again
+    /// (or dropped, when the source is gone) before this returns.
+    pub async fn source_changed(&self, source: WebhookSourceId) {
+        self.refresh_gate(source).await;
+    }
+
+    /// A workflow changed (published, enabled, disabled): the gates of its sources on this node
+    /// read it again before this returns.
+    pub async fn workflow_changed(&self, workflow: WorkflowId) {
+        for source in self.gates.sources_of(workflow) {
+            self.refresh_gate(source).await;
+        }
+    }
+
+    async fn refresh_gate(&self, source: WebhookSourceId) {
+        let Ok(Some(child)) = self.webhooks.find(&source.to_string()).await else { return };
         let actor: ractor::ActorRef<WebhookMsg> = child.cell.into();
         child.stats.enqueued();
-        match actor.call(|reply| WebhookMsg::Deliver { delivery, reply }, None).await {
-            Ok(ractor::rpc::CallResult::Success(outcome)) => outcome,
-            _ => Err(DeliveryError::Unavailable),
+        if !matches!(actor.call(WebhookMsg::Refresh, None).await, Ok(ractor::rpc::CallResult::Success(()))) {
+            tracing::warn!(source_id = %source, "webhook source could not read its changes; dropping its gate");
+            let _not_running = self.webhooks.stop(&source.to_string());
         }
     }
 
@@ -419,6 +484,26 @@ async fn restart_lost_runs(deps: &RunDeps, runs: &SupervisorHandle) -> Result<()
     Ok(())
 }
 
+/// The gauges read from shared state once a heartbeat: pending dead-letter entries (all orgs) and
+/// the ready steps waiting for a worker (none wait in-process: a ready step starts at once).
+async fn record_gauges(deps: &RunDeps) {
+    match deps.store.runs().dlq_pending_total().await {
+        Ok(pending) => metrics::gauge!(aos_ops::metrics::DLQ_ENTRIES).set(pending as f64),
+        Err(err) => tracing::debug!(error = %err, "dead-letter count unavailable"),
+    }
+    let waiting = match &deps.dispatch {
+        Dispatch::Queue(queue) => match (queue.depth().await, queue.lag().await) {
+            (Ok(depth), Ok(lag)) => {
+                metrics::histogram!(aos_ops::metrics::QUEUE_LAG_SECONDS).record(lag.as_secs_f64());
+                depth.waiting
+            }
+            _ => return,
+        },
+        Dispatch::Local => 0,
+    };
+    metrics::gauge!(aos_ops::metrics::QUEUE_PENDING_STEPS).set(waiting as f64);
+}
+
 /// The most owned runs checked per heartbeat.
 const OWNED_BATCH: i64 = 10_000;
 
@@ -453,6 +538,7 @@ async fn keep_node(kept: Kept, every: Duration) {
                 Err(err) => tracing::warn!(run_id = %run, error = %err, "could not adopt run"),
             }
         }
+        record_gauges(&deps).await;
         if let Err(err) = restart_lost_runs(&deps, &runs).await {
             tracing::warn!(node = %deps.node.id, error = %err, "cannot check this node's runs");
         }

@@ -1,22 +1,28 @@
-//! Webhook sources: one [`WebhookSourceActor`] per source takes its deliveries in order and checks
-//! them — body size, HMAC-SHA256 signature (when the source has a signing secret), a per-source
-//! rate limit — then records the delivery durably and creates its run, both under unique keys:
+//! Webhook sources. Each source has a [`WebhookSourceActor`] on the node that received a delivery
+//! for it; the actor loads and owns the source's [`SourceGate`] (its settings, opened signing key,
+//! rate limit and the workflow version its runs execute) and keeps it in the node's [`Gates`].
+//! Deliveries do not queue in the actor's mailbox: every request checks itself against the gate
+//! (body size, HMAC-SHA256 signature, the per-source token bucket, JSON body), then is admitted
+//! through the store's group-commit writer — the delivery row and its run under unique keys from
 //! the sender's `Idempotency-Key` (or the source's provider delivery-id header, e.g.
-//! `X-GitHub-Delivery`) dedupes across retries and across nodes, so a key delivered any number of
-//! times, anywhere, makes exactly one run. Deliveries without a key are each their own run.
+//! `X-GitHub-Delivery`), so a key delivered any number of times, concurrently, on any node,
+//! makes exactly one run. Deliveries without a key are each their own run. A changed source or
+//! workflow (rotate, delete, publish, disable) drops or refreshes the gate.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
-use aos_persistence::{NewRun, NewWebhookEvent, SecretUse, Store, WebhookSettings, WebhookSource};
-use aos_schema::{RunId, SecretString, WebhookSourceId};
+use aos_persistence::{Admission, AdmittedEvent, NewRun, SecretUse, Store, StoreError, WebhookSettings, WebhookSource};
+use aos_schema::{ExecutionPlan, RunId, SecretString, WebhookSourceId, WorkflowId};
 use hmac::{Hmac, Mac};
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use ractor::{Actor, ActorProcessingErr, ActorRef};
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 
 use crate::registry::ActorStats;
-use crate::supervisor::{SupervisorHandle, parse_key, runs_ready, spawn_child};
+use crate::run::RunSeed;
+use crate::supervisor::{Seed, SupervisorHandle, parse_key, spawn_child};
 
 /// Headers never copied into the run's trigger payload (they carry credentials).
 const PRIVATE_HEADERS: [&str; 6] =
@@ -51,6 +57,8 @@ pub struct Accepted {
 /// Why a delivery was refused. Nothing was recorded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeliveryError {
+    #[error("no webhook answers to this token")]
+    UnknownSource,
     #[error("body of {size} bytes is over the {limit}-byte limit")]
     TooLarge { size: usize, limit: u64 },
     #[error("signature missing or wrong")]
@@ -61,28 +69,149 @@ pub enum DeliveryError {
     BadBody { reason: String },
     #[error("the workflow has no published version or is disabled")]
     NotRunnable,
+    #[error("the org's credits are used up (balance {balance} micros); top up to run workflows")]
+    CreditsExhausted { balance: i64 },
     #[error("delivery could not be recorded")]
     Unavailable,
     #[error("delivery could not be recorded: the storage is full")]
     StorageFull,
 }
 
+/// The version a source's runs execute: the workflow's current one, while it is enabled.
+#[derive(Debug, Clone)]
+pub struct RunTarget {
+    pub version: i64,
+    pub plan: Arc<ExecutionPlan>,
+}
+
+/// What a source admits deliveries with. Built by the source's actor; read by every request.
+#[derive(Debug)]
+pub struct SourceGate {
+    pub source: WebhookSource,
+    /// The opened signing secret, when the source signs.
+    signing_key: Option<SecretString>,
+    bucket: Mutex<TokenBucket>,
+    /// `None` while the workflow has no published version or is disabled.
+    target: Option<RunTarget>,
+}
+
+impl SourceGate {
+    /// Loads source `id`: its row, signing key, and the workflow version its runs execute.
+    async fn load(store: &Store, id: WebhookSourceId) -> Result<Self, StoreError> {
+        let source = store.webhooks().source_by_id(id).await?;
+        let signing_key = match &source.settings.signing_secret {
+            Some(name) => {
+                let usage = SecretUse {
+                    by: aos_persistence::Actor::System,
+                    purpose: format!("webhook_source:{}/signature", source.id),
+                };
+                Some(store.secrets().reveal(source.org_id, name, &usage).await?)
+            }
+            None => None,
+        };
+        let target = load_target(store, &source).await?;
+        let bucket = Mutex::new(TokenBucket::new(source.settings.rate_per_minute, Instant::now()));
+        Ok(Self { source, signing_key, bucket, target })
+    }
+
+    /// The checks before anything is recorded, then the run to create.
+    fn check(&self, delivery: &Delivery) -> Result<(ParsedDelivery, RunTarget), DeliveryError> {
+        verify_delivery(&self.source.settings, self.signing_key.as_ref(), delivery)?;
+        self.bucket.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take(Instant::now())?;
+        let parsed = parse_delivery(&self.source.settings, delivery)?;
+        let target = self.target.clone().ok_or(DeliveryError::NotRunnable)?;
+        Ok((parsed, target))
+    }
+}
+
+/// The workflow's runnable version and its plan, or `None`.
+async fn load_target(store: &Store, source: &WebhookSource) -> Result<Option<RunTarget>, StoreError> {
+    let workflow = store.workflows().get(source.workflow_id).await?;
+    let Some(version) = workflow.current_version.filter(|_| workflow.enabled) else { return Ok(None) };
+    let stored = store.workflows().version(source.org_id, source.workflow_id, version).await?;
+    let plan: ExecutionPlan = serde_json::from_value(stored.plan)
+        .map_err(|err| StoreError::Corrupt { what: "execution plan", reason: err.to_string() })?;
+    Ok(Some(RunTarget { version, plan: Arc::new(plan) }))
+}
+
+/// The gates of this node's live sources, by token hash and by source.
+#[derive(Debug, Default)]
+pub struct Gates {
+    inner: RwLock<GateMaps>,
+}
+
+#[derive(Debug, Default)]
+struct GateMaps {
+    by_token: HashMap<String, Arc<SourceGate>>,
+    by_source: HashMap<WebhookSourceId, Arc<SourceGate>>,
+}
+
+impl Gates {
+    /// The gate of the source whose token hashes to `token_hash`, if its actor runs here.
+    pub fn by_token(&self, token_hash: &str) -> Option<Arc<SourceGate>> {
+        self.read().by_token.get(token_hash).cloned()
+    }
+
+    /// The gate of source `id`, if its actor runs here.
+    pub fn by_source(&self, id: WebhookSourceId) -> Option<Arc<SourceGate>> {
+        self.read().by_source.get(&id).cloned()
+    }
+
+    /// The sources of `workflow` with a gate here.
+    pub fn sources_of(&self, workflow: WorkflowId) -> Vec<WebhookSourceId> {
+        self.read().by_source.values().filter(|g| g.source.workflow_id == workflow).map(|g| g.source.id).collect()
+    }
+
+    fn put(&self, gate: Arc<SourceGate>) {
+        let mut maps = self.write();
+        if let Some(old) = maps.by_source.insert(gate.source.id, Arc::clone(&gate)) {
+            maps.by_token.remove(&old.source.token_hash);
+        }
+        maps.by_token.insert(gate.source.token_hash.clone(), gate);
+    }
+
+    /// Drops the gate of `id` if it is still `gate` (a newer one stays).
+    fn remove(&self, id: WebhookSourceId, gate: &Arc<SourceGate>) {
+        let mut maps = self.write();
+        if maps.by_source.get(&id).is_some_and(|current| Arc::ptr_eq(current, gate)) {
+            maps.by_source.remove(&id);
+            maps.by_token.remove(&gate.source.token_hash);
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, GateMaps> {
+        self.inner.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, GateMaps> {
+        self.inner.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// What a webhook-source actor handles.
 #[derive(Debug)]
 pub enum WebhookMsg {
-    Deliver { delivery: Delivery, reply: RpcReplyPort<Result<Accepted, DeliveryError>> },
+    /// Read the source and its workflow again (a publish, a disable, a rotated token); answers
+    /// once the gate is replaced. A source that is gone takes its gate with it and stops.
+    Refresh(ractor::RpcReplyPort<()>),
+    /// The same, on the actor's own timer: changes made through another node show here within
+    /// [`RELOAD_EVERY`].
+    Reload,
 }
+
+/// How often a source's gate reads its source and workflow again by itself.
+pub const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A webhook-source actor's start arguments.
 #[derive(Debug, Clone)]
 pub struct WebhookArgs {
     pub source: WebhookSourceId,
     pub store: Store,
-    pub runs: SupervisorHandle,
+    pub gates: Arc<Gates>,
     pub stats: Arc<ActorStats>,
 }
 
-/// One webhook source.
+/// One webhook source: the owner of its gate on this node.
 #[derive(Debug, Default)]
 pub struct WebhookSourceActor;
 
@@ -90,10 +219,7 @@ pub struct WebhookSourceActor;
 #[derive(Debug)]
 pub struct WebhookState {
     args: WebhookArgs,
-    source: WebhookSource,
-    /// The opened signing secret, when the source signs.
-    signing_key: Option<SecretString>,
-    bucket: TokenBucket,
+    gate: Arc<SourceGate>,
 }
 
 impl Actor for WebhookSourceActor {
@@ -101,113 +227,111 @@ impl Actor for WebhookSourceActor {
     type State = WebhookState;
     type Arguments = WebhookArgs;
 
-    async fn pre_start(&self, _: ActorRef<WebhookMsg>, args: WebhookArgs) -> Result<WebhookState, ActorProcessingErr> {
-        let source = args.store.webhooks().source_by_id(args.source).await?;
-        let signing_key = match &source.settings.signing_secret {
-            Some(name) => {
-                let usage = SecretUse {
-                    by: aos_persistence::Actor::System,
-                    purpose: format!("webhook_source:{}/signature", source.id),
-                };
-                Some(args.store.secrets().reveal(source.org_id, name, &usage).await?)
-            }
-            None => None,
-        };
-        let bucket = TokenBucket::new(source.settings.rate_per_minute, Instant::now());
-        Ok(WebhookState { args, source, signing_key, bucket })
+    async fn pre_start(
+        &self,
+        myself: ActorRef<WebhookMsg>,
+        args: WebhookArgs,
+    ) -> Result<WebhookState, ActorProcessingErr> {
+        let gate = Arc::new(SourceGate::load(&args.store, args.source).await?);
+        args.gates.put(Arc::clone(&gate));
+        let stats = Arc::clone(&args.stats);
+        myself.send_interval(RELOAD_EVERY, move || {
+            stats.enqueued();
+            WebhookMsg::Reload
+        });
+        Ok(WebhookState { args, gate })
+    }
+
+    async fn post_stop(&self, _: ActorRef<WebhookMsg>, state: &mut WebhookState) -> Result<(), ActorProcessingErr> {
+        state.args.gates.remove(state.args.source, &state.gate);
+        Ok(())
     }
 
     async fn handle(
         &self,
-        _: ActorRef<WebhookMsg>,
+        myself: ActorRef<WebhookMsg>,
         msg: WebhookMsg,
         state: &mut WebhookState,
     ) -> Result<(), ActorProcessingErr> {
         state.args.stats.dequeued();
-        let WebhookMsg::Deliver { delivery, reply } = msg;
-        let outcome = state.deliver(&delivery).await;
-        let _caller_gone = reply.send(outcome);
+        let reply = match msg {
+            WebhookMsg::Refresh(reply) => Some(reply),
+            WebhookMsg::Reload => None,
+        };
+        match SourceGate::load(&state.args.store, state.args.source).await {
+            Ok(gate) => {
+                let gate = Arc::new(gate);
+                state.args.gates.put(Arc::clone(&gate));
+                state.gate = gate;
+            }
+            Err(StoreError::NotFound { .. }) => {
+                state.args.gates.remove(state.args.source, &state.gate);
+                myself.stop(Some("source deleted".into()));
+            }
+            Err(err) => return Err(err.into()),
+        }
+        if let Some(reply) = reply {
+            let _caller_gone = reply.send(());
+        }
         Ok(())
     }
 }
 
-impl WebhookState {
-    async fn deliver(&mut self, delivery: &Delivery) -> Result<Accepted, DeliveryError> {
-        verify_delivery(&self.source.settings, self.signing_key.as_ref(), delivery)?;
-        self.bucket.take(Instant::now())?;
-        let parsed = parse_delivery(&self.source.settings, delivery)?;
-        let origin = Origin { query: &delivery.query, traceparent: delivery.traceparent.as_deref() };
-        self.record(&parsed.key, parsed.body, parsed.headers, origin).await.map_err(|err| {
-            tracing::warn!(source_id = %self.source.id, error = %err, "webhook delivery not recorded");
-            match err {
-                RecordError::NotRunnable => DeliveryError::NotRunnable,
-                RecordError::Store(aos_persistence::StoreError::StorageFull) => DeliveryError::StorageFull,
-                RecordError::Store(_) => DeliveryError::Unavailable,
-            }
-        })
+/// Admits `delivery` through `gate`: checks it, records it and its run in one commit, and starts
+/// the run's actor on this node from memory. The credits gate reads the store's cached balance.
+pub(crate) async fn admit(
+    store: &Store,
+    runs: &SupervisorHandle,
+    node: &str,
+    gate: &SourceGate,
+    delivery: &Delivery,
+) -> Result<Accepted, DeliveryError> {
+    let (parsed, target) = gate.check(delivery)?;
+    let source = &gate.source;
+    let balance = store.credits().balance(source.org_id).await.map_err(|err| store_refusal(source.id, &err))?;
+    if balance <= 0 {
+        return Err(DeliveryError::CreditsExhausted { balance });
     }
-
-    async fn record(
-        &self,
-        key: &str,
-        body: Value,
-        headers: Map<String, Value>,
-        origin: Origin<'_>,
-    ) -> Result<Accepted, RecordError> {
-        let store = &self.args.store;
-        let workflow = store.workflows().get(self.source.workflow_id).await?;
-        let version = workflow.current_version.filter(|_| workflow.enabled).ok_or(RecordError::NotRunnable)?;
-        let event = store
-            .webhooks()
-            .record_event(&NewWebhookEvent {
-                source_id: self.source.id,
-                org_id: self.source.org_id,
-                idempotency_key: key.to_owned(),
-                headers: Value::Object(headers.clone()),
-                body: body.clone(),
-            })
-            .await?;
-        let duplicate = !event.is_new();
-        let event = event.into_inner();
-        let run = store
-            .runs()
-            .create(&NewRun {
-                org_id: self.source.org_id,
-                workflow_id: self.source.workflow_id,
-                version,
-                trigger_kind: "webhook".into(),
-                idempotency_key: Some(format!("webhook:{}:{key}", self.source.id)),
-                input: json!({ "body": body, "headers": headers, "query": origin.query }),
-                replay_of: None,
-                traceparent: origin.traceparent.map(str::to_owned),
-            })
-            .await?;
-        let fresh = run.is_new();
-        let run = run.into_inner();
-        store.webhooks().link_run(event.id, run.id).await?;
-        // the run is recorded: the delivery is accepted even if its actor cannot start right now
-        // (a full disk, a restarting supervisor); the node's adoption sweep starts queued runs
-        // nobody drives
-        if fresh && self.args.runs.start(&run.id.to_string()).await.is_err() {
-            tracing::warn!(run_id = %run.id, "run recorded but not started now, the adoption sweep will start it");
-        }
-        Ok(Accepted { run_id: run.id, duplicate: duplicate || !fresh })
+    let admission = Admission {
+        run: NewRun {
+            org_id: source.org_id,
+            workflow_id: source.workflow_id,
+            version: target.version,
+            trigger_kind: "webhook".into(),
+            idempotency_key: Some(format!("webhook:{}:{}", source.id, parsed.key)),
+            input: json!({ "body": parsed.body, "headers": parsed.headers, "query": delivery.query }),
+            replay_of: None,
+            traceparent: delivery.traceparent.clone(),
+        },
+        owner_node: Some(node.to_owned()),
+        event: Some(AdmittedEvent {
+            source_id: source.id,
+            idempotency_key: parsed.key,
+            headers: Value::Object(parsed.headers),
+            body: parsed.body,
+        }),
+    };
+    let admitted = store.writer().admit(admission).await.map_err(|err| store_refusal(source.id, &err))?;
+    let run = admitted.run;
+    // the run is recorded: the delivery is accepted even if its actor cannot start right now
+    // (a restarting supervisor); the node's sweep starts unfinished runs nobody drives
+    if admitted.fresh
+        && runs
+            .start_seeded(&run.id.to_string(), Seed::new(RunSeed { run: run.clone(), plan: target.plan }))
+            .await
+            .is_err()
+    {
+        tracing::warn!(run_id = %run.id, "run recorded but not started now, the node's sweep will start it");
     }
+    Ok(Accepted { run_id: run.id, duplicate: !admitted.fresh })
 }
 
-/// Where a delivery came from, beside its body and headers.
-#[derive(Debug, Clone, Copy)]
-struct Origin<'a> {
-    query: &'a Map<String, Value>,
-    traceparent: Option<&'a str>,
-}
-
-#[derive(Debug, thiserror::Error)]
-enum RecordError {
-    #[error("workflow not runnable")]
-    NotRunnable,
-    #[error(transparent)]
-    Store(#[from] aos_persistence::StoreError),
+fn store_refusal(source: WebhookSourceId, err: &StoreError) -> DeliveryError {
+    tracing::warn!(source_id = %source, error = %err, "webhook delivery not recorded");
+    match err {
+        StoreError::StorageFull => DeliveryError::StorageFull,
+        _ => DeliveryError::Unavailable,
+    }
 }
 
 /// What a verified delivery carries into its run.
@@ -304,7 +428,7 @@ impl TokenBucket {
 #[derive(Debug, Clone)]
 pub struct WebhookFactory {
     pub store: Store,
-    pub runs: Arc<std::sync::OnceLock<SupervisorHandle>>,
+    pub gates: Arc<Gates>,
 }
 
 impl crate::supervisor::ChildFactory for WebhookFactory {
@@ -319,11 +443,10 @@ impl crate::supervisor::ChildFactory for WebhookFactory {
         stats: Arc<ActorStats>,
     ) -> crate::supervisor::BoxFuture<Result<ractor::ActorCell, ractor::SpawnErr>> {
         let store = self.store.clone();
-        let runs = runs_ready(&self.runs);
+        let gates = Arc::clone(&self.gates);
         Box::pin(async move {
-            let runs = runs?;
             let source: WebhookSourceId = parse_key(&key, "source id")?;
-            spawn_child(WebhookSourceActor, WebhookArgs { source, store, runs, stats }, supervisor).await
+            spawn_child(WebhookSourceActor, WebhookArgs { source, store, gates, stats }, supervisor).await
         })
     }
 }

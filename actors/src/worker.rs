@@ -160,6 +160,8 @@ impl WorkerState {
     /// Runs one job to a recorded result (or finds it needs none) and acks it.
     async fn work(&mut self, delivery: &Delivery) -> Result<(), ActorProcessingErr> {
         let job = &delivery.job;
+        let waited = aos_persistence::Timestamp::now().as_offset() - job.enqueued_at.as_offset();
+        metrics::histogram!(aos_ops::metrics::QUEUE_LAG_SECONDS).record(waited.as_seconds_f64().max(0.0));
         let store = self.deps.store.clone();
         let run = match store.runs().get(job.run_id).await {
             Ok(run) => run,

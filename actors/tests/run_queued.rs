@@ -22,7 +22,12 @@ async fn a_restarted_run_actor_waits_for_the_step_a_worker_holds(cx: TestContext
     let (_, run) = suite::queued_run(&cx.store, g, json!({})).await;
     let deps = suite::deps(&cx.store, 3);
     let registry = Registry::default();
-    let args = || RunArgs { run_id: run, deps: deps.clone(), stats: registry.register(ActorKind::Run, "run", None) };
+    let args = || RunArgs {
+        run_id: run,
+        deps: deps.clone(),
+        stats: registry.register(ActorKind::Run, "run", None),
+        seed: None,
+    };
     let (first, _) = Actor::spawn(None, RunActor, args()).await.unwrap();
     let mut running = false;
     for _ in 0..400 {

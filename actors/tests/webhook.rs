@@ -33,12 +33,24 @@ async fn source(store: &Store, settings: WebhookSettings) -> (testing::Published
         )
         .with_edge(Edge::new("e1", "hook", "shape"));
     let published = testing::published_workflow(store, &graph).await;
+    // a delivery makes a run, and runs need credits
+    let grant = aos_persistence::NewCredit {
+        org: published.org,
+        amount_micros: 1_000_000_000,
+        kind: aos_persistence::CreditSource::Grant,
+        reference: "test-grant".into(),
+        memo: String::new(),
+    };
+    store.billing().add_credits(&grant, By::System).await.unwrap();
     let new = NewWebhookSource {
         org_id: published.org,
         workflow_id: published.workflow,
         name: "hook".into(),
-        token_hash: format!("hash-{}", uuid::Uuid::new_v4()),
-        token_prefix: "whk".into(),
+        token: aos_persistence::WebhookToken {
+            value: aos_schema::SecretString::new("whk_test"),
+            hash: format!("hash-{}", uuid::Uuid::new_v4()),
+            prefix: "whk".into(),
+        },
         settings,
     };
     let source = store.webhooks().create_source(&new, By::System).await.unwrap();
@@ -162,6 +174,9 @@ async fn deliveries_without_a_key_are_separate_runs(cx: TestContext) {
         )
         .await
         .unwrap();
+    // the API tells the node's gates what it changed (a change made through another node shows
+    // within the gates' reload period)
+    node.workflow_changed(published.workflow).await;
     assert_eq!(node.deliver(source, delivery(&[], "{}")).await, Err(DeliveryError::NotRunnable));
     node.stop();
 }

@@ -66,6 +66,17 @@ pub struct Workflow {
     pub updated_at: String,
 }
 
+/// `GET /api/workflows/{id}/webhooks` rows; `url` is `None` for viewers.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct WebhookSource {
+    pub id: String,
+    pub name: String,
+    pub token_prefix: String,
+    pub enabled: bool,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
 /// `GET /api/orgs/{org}/runs` rows.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Run {

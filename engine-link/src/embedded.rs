@@ -101,4 +101,8 @@ impl Engine for EmbeddedEngine {
             }
         })
     }
+
+    fn in_process(&self) -> bool {
+        true
+    }
 }

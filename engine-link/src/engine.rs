@@ -13,4 +13,10 @@ pub type StepFuture<'a> = Pin<Box<dyn Future<Output = Result<StepOutput, StepErr
 pub trait Engine: Send + Sync + std::fmt::Debug {
     /// Runs `request` and returns its output, or an error saying whether a retry can help.
     fn execute(&self, request: StepRequest) -> StepFuture<'_>;
+
+    /// Whether steps run inside this process (no network between caller and node): a run may then
+    /// execute a pure step in line instead of as a task of its own.
+    fn in_process(&self) -> bool {
+        false
+    }
 }

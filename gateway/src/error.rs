@@ -185,6 +185,8 @@ impl From<axum::extract::rejection::BytesRejection> for ApiError {
 impl From<DeliveryError> for ApiError {
     fn from(err: DeliveryError) -> Self {
         match err {
+            DeliveryError::UnknownSource => ApiError::not_found("webhook"),
+            DeliveryError::CreditsExhausted { .. } => ApiError::PaymentRequired { message: err.to_string() },
             DeliveryError::TooLarge { .. } => ApiError::PayloadTooLarge,
             DeliveryError::BadSignature => ApiError::Unauthorized { message: err.to_string() },
             DeliveryError::RateLimited { retry_after_ms } => {

@@ -104,6 +104,16 @@ impl BoundServer {
         if let Some(rooms) = actors.as_deref().and_then(doc_rooms) {
             state = state.with_rooms(rooms);
         }
+        if let Some(redis) = &redis {
+            // live run events cross nodes over Redis (one publish per committed batch)
+            let node = actors.as_deref().map(|a| a.node_id().to_owned()).unwrap_or_default();
+            state.events = aos_realtime::EventHub::with_redis(
+                state.store.clone(),
+                aos_realtime::EventsConfig::default(),
+                Some(redis.clone()),
+                node,
+            );
+        }
         state.redis = redis;
         state.actors = actors;
         state.auth = Arc::new(auth);
@@ -241,7 +251,7 @@ fn load_keyring(args: &StoreArgs) -> Result<Keyring, StartError> {
     })
 }
 
-/// `automateos keys rotate`: a fresh key seals every secret from now on. With a key file the new
+/// `automateos keys rotate`: a fresh key seals every secret (and webhook token) from now on. With a key file the new
 /// ring is saved before re-sealing, so a crash halfway loses no key. With `AOS_MASTER_KEY` the
 /// operator must store the printed ring in their secret manager. Returns the re-sealed count and,
 /// for the environment case, the new key spec to store.
@@ -252,7 +262,7 @@ pub async fn rotate_keys(args: &StoreArgs, prune: bool) -> Result<(u64, Option<a
     if !from_env {
         rotated.save(&args.key_file())?;
     }
-    let count = store.secrets().reseal_all(&rotated).await?;
+    let count = store.secrets().reseal_all(&rotated).await? + store.webhooks().reseal_all(&rotated).await?;
     let ring = if prune { rotated.pruned() } else { rotated };
     if from_env {
         return Ok((count, Some(ring.export_spec())));

@@ -145,8 +145,11 @@ async fn fresh(store: &Store, org: &str, owner: &Account) -> Ids {
         org_id,
         workflow_id: workflow.id,
         name: "s".into(),
-        token_hash: format!("hash-{unique}"),
-        token_prefix: "whk_".into(),
+        token: aos_persistence::WebhookToken {
+            value: aos_schema::SecretString::new(format!("whk_{unique}")),
+            hash: format!("hash-{unique}"),
+            prefix: "whk_".into(),
+        },
         settings: WebhookSettings::default(),
     };
     let source = store.webhooks().create_source(&source, by).await.unwrap();

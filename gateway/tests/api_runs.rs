@@ -49,6 +49,26 @@ async fn webhooks_and_manual_runs(backend: Backend) {
     let alice = api.signup("alice").await;
     let hooked = published(&api, &alice, "trigger.webhook").await;
 
+    // publishing a webhook-triggered workflow gave it its URL, shown to editors whenever asked
+    let listed = api.get(&format!("/api/workflows/{hooked}/webhooks"), &alice.token).await;
+    assert_eq!(listed.body.as_array().map(Vec::len), Some(1), "one source made by the publish: {listed:?}");
+    let url = listed.body[0]["url"].as_str().expect("an editor sees the URL").to_owned();
+    assert!(url.starts_with(&api.url("/hooks/whk_")), "{url}");
+    let republished = api.post(&format!("/api/workflows/{hooked}/publish"), &alice.token, json!({})).await;
+    assert_eq!(republished.status, 201);
+    let again = api.get(&format!("/api/workflows/{hooked}/webhooks"), &alice.token).await;
+    assert_eq!(again.body.as_array().map(Vec::len), Some(1), "a second publish keeps the one source");
+    assert_eq!(again.body[0]["url"], url.as_str(), "and its URL");
+    let victor = api.signup("victor").await;
+    api.add_member(&alice, &alice.org_id, &victor, "viewer").await;
+    let as_viewer = api.get(&format!("/api/workflows/{hooked}/webhooks"), &victor.token).await;
+    assert_eq!(as_viewer.status, 200);
+    assert!(as_viewer.body[0]["url"].is_null(), "a viewer may not start runs, so sees no URL: {as_viewer:?}");
+    assert!(!as_viewer.text.contains("/hooks/"), "{as_viewer:?}");
+    let first_id = listed.body[0]["id"].as_str().unwrap();
+    let refused = api.post(&format!("/api/webhooks/{first_id}/rotate"), &victor.token, json!({})).await;
+    assert_eq!(refused.status, 403, "a viewer cannot rotate: {refused:?}");
+
     let source = api.post(&format!("/api/workflows/{hooked}/webhooks"), &alice.token, json!({})).await;
     assert_eq!(source.status, 201, "{source:?}");
     let token = source.body["token"].as_str().unwrap().to_owned();
@@ -80,15 +100,35 @@ async fn webhooks_and_manual_runs(backend: Backend) {
     let logs = api.get(&format!("/api/runs/{run}/logs"), &alice.token).await;
     assert!(!logs.body.as_array().unwrap().is_empty());
 
-    let listed = api.get(&format!("/api/workflows/{hooked}/webhooks"), &alice.token).await;
-    assert!(!listed.text.contains(&token), "tokens are shown once");
+    // switching the workflow's triggers off refuses deliveries at once, and on admits them again
+    let off = api
+        .call("PATCH", &format!("/api/workflows/{hooked}"), Some(&alice.token), Some(json!({ "enabled": false })))
+        .await;
+    assert_eq!(off.status, 200, "{off:?}");
+    let refused = api.client.post(&url).json(&json!({ "n": 8 })).send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 409, "a disabled workflow takes no deliveries");
+    let on = api
+        .call("PATCH", &format!("/api/workflows/{hooked}"), Some(&alice.token), Some(json!({ "enabled": true })))
+        .await;
+    assert_eq!(on.status, 200, "{on:?}");
+    let admitted =
+        api.client.post(&url).header("idempotency-key", "k-2").json(&json!({ "n": 9 })).send().await.unwrap();
+    assert_eq!(admitted.status().as_u16(), 202, "enabled again");
+
     let source_id = source.body["source_id"].as_str().unwrap();
+    let listed = api.get(&format!("/api/workflows/{hooked}/webhooks"), &alice.token).await;
+    let shown = listed.body.as_array().unwrap().iter().find(|s| s["id"] == source_id).cloned().unwrap_or_default();
+    assert_eq!(shown["url"], url.as_str(), "the editor sees the same URL again: {listed:?}");
+    assert!(shown.get("token_hash").is_none() && !listed.text.contains("token_ciphertext"), "{listed:?}");
     let events = api.get(&format!("/api/webhooks/{source_id}/events"), &alice.token).await;
-    assert_eq!(events.body.as_array().unwrap().len(), 1, "one delivery for one key: {events:?}");
-    assert_eq!(events.body[0]["body"]["n"], 7);
+    assert_eq!(events.body.as_array().unwrap().len(), 2, "one delivery for each key: {events:?}");
+    assert!(events.body.as_array().unwrap().iter().any(|e| e["body"]["n"] == 7), "{events:?}");
     assert!(!events.text.contains("sender-credential-123"), "credential headers are never stored");
     let rotated = api.post(&format!("/api/webhooks/{source_id}/rotate"), &alice.token, json!({})).await;
     assert_eq!(rotated.status, 200);
+    let listed = api.get(&format!("/api/workflows/{hooked}/webhooks"), &alice.token).await;
+    assert!(listed.text.contains(rotated.body["url"].as_str().unwrap()), "the list shows the rotated URL: {listed:?}");
+    assert!(!listed.text.contains(&url), "and no longer the old one");
     let old = api.client.post(&url).json(&json!({})).send().await.unwrap();
     assert_eq!(old.status().as_u16(), 404, "the old token stops working");
     let bad = api.client.post(rotated.body["url"].as_str().unwrap()).body("not json").send().await.unwrap();

@@ -1,7 +1,9 @@
 //! Stored credentials and API response headers, through the real server on SQLite and Postgres:
-//! webhook tokens, API keys and refresh tokens are stored only as SHA-256 hashes (the rows hold
-//! neither the token nor anything but its short prefix), a rotated webhook token stops working at
-//! once, and every API answer carries the security headers and no `Server` detail.
+//! API keys and refresh tokens are stored only as SHA-256 hashes; webhook tokens are looked up by
+//! their hash and kept otherwise only sealed by the vault, so editors see the URL again while
+//! viewers never do (the rows hold neither token as text nor anything but its short prefix); a
+//! rotated webhook token stops working at once; every API answer carries the security headers and
+//! no `Server` detail.
 
 #[path = "support/api.rs"]
 mod support_api;
@@ -50,7 +52,12 @@ async fn credentials_are_stored_hashed(backend: Backend) {
     };
     assert_eq!(hook(token.clone()).await.status, 202);
     let listed = api.get(&format!("/api/workflows/{workflow}/webhooks"), &alice.token).await;
-    assert!(!listed.text.contains(secret_part), "listing never shows the token again");
+    assert!(listed.text.contains(secret_part), "the editor sees the URL again: {listed:?}");
+    let victor = api.signup("victor").await;
+    api.add_member(&alice, &alice.org_id, &victor, "viewer").await;
+    let as_viewer = api.get(&format!("/api/workflows/{workflow}/webhooks"), &victor.token).await;
+    assert_eq!(as_viewer.status, 200);
+    assert!(!as_viewer.text.contains(secret_part), "a viewer never sees a token: {as_viewer:?}");
     let rotated = api.call("POST", &format!("/api/webhooks/{source_id}/rotate"), Some(&alice.token), None).await;
     assert_eq!(rotated.status, 200, "{rotated:?}");
     assert_eq!(hook(token.clone()).await.status, 404, "the old token stops working at once");

@@ -42,24 +42,45 @@ macro_rules! with_pool {
 }
 
 /// Runs `$body` inside a write transaction bound to `$tx`, committing after it. An early return
-/// through `?` drops the transaction, which rolls it back. SQLite transactions begin IMMEDIATE so
-/// two writers never deadlock on a read-then-write upgrade.
+/// through `?` or `return` drops the transaction, which rolls it back. SQLite transactions begin
+/// IMMEDIATE so two writers never deadlock on a read-then-write upgrade.
+///
+/// A connection whose transaction failed anywhere (a statement, or the commit itself) is closed
+/// rather than returned to the pool: SQLite rolls a transaction back by itself on some failures
+/// (a full disk), after which the driver could no longer end it and would refuse every later
+/// transaction on that connection.
 macro_rules! in_tx {
     ($db:expr, |$tx:ident| $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite(pool) => {
-                #[allow(unused_mut)]
-                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let out = $body;
-                $tx.commit().await?;
-                out
+                let mut connection = pool.acquire().await?;
+                let outcome: $crate::error::StoreResult<_> = async {
+                    #[allow(unused_mut)]
+                    let mut $tx = sqlx::Connection::begin_with(&mut *connection, "BEGIN IMMEDIATE").await?;
+                    let out = $body;
+                    $tx.commit().await?;
+                    Ok(out)
+                }
+                .await;
+                if outcome.is_err() {
+                    connection.close_on_drop();
+                }
+                outcome?
             }
             $crate::db::Db::Postgres(pool) => {
-                #[allow(unused_mut)]
-                let mut $tx = pool.begin().await?;
-                let out = $body;
-                $tx.commit().await?;
-                out
+                let mut connection = pool.acquire().await?;
+                let outcome: $crate::error::StoreResult<_> = async {
+                    #[allow(unused_mut)]
+                    let mut $tx = sqlx::Connection::begin(&mut *connection).await?;
+                    let out = $body;
+                    $tx.commit().await?;
+                    Ok(out)
+                }
+                .await;
+                if outcome.is_err() {
+                    connection.close_on_drop();
+                }
+                outcome?
             }
         }
     };
@@ -68,13 +89,15 @@ macro_rules! in_tx {
 pub(crate) use {in_tx, with_pool};
 
 impl Db {
-    /// Opens (creating if needed) the SQLite database file at `path`, in WAL mode.
+    /// Opens (creating if needed) the SQLite database file at `path`, in WAL mode with
+    /// `synchronous=FULL`: every commit is synced, so what was acknowledged survives an OS crash
+    /// too (the group-commit writer makes that one sync per batch, not per row).
     pub async fn open_sqlite(path: &Path) -> StoreResult<Self> {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;

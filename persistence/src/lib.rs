@@ -4,6 +4,7 @@
 //! conformance suite proves they behave the same. This is the only crate that imports sqlx or redis.
 
 pub mod audit;
+pub mod credits;
 mod db;
 pub mod doc_fanout;
 pub mod error;
@@ -14,11 +15,13 @@ mod redis_link;
 pub mod testing;
 mod timestamp;
 pub mod vault;
+pub mod writer;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use audit::{Actor, AuditEntry, AuditQuery, AuditRecord, ChainBreak, ChainVerification};
+pub use credits::Credits;
 pub use db::{Backend, Db, now};
 pub use doc_fanout::{DocBroadcast, DocFanout, DocSubscription};
 pub use error::{StoreError, StoreResult};
@@ -30,6 +33,9 @@ pub use queue::{
 pub use redis_link::{RedisLink, Subscription};
 pub use timestamp::Timestamp;
 pub use vault::{Keyring, Sealed, VaultError};
+pub use writer::{
+    Admission, Admitted, AdmittedEvent, AttemptRecord, DeadLetter, LogRecord, RunBill, RunRecords, Transition, Writer,
+};
 
 /// Where the SQL data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +52,10 @@ pub struct Store {
     db: Db,
     /// Seals and opens secret values; shared, never mutated (rotation builds a new keyring).
     keyring: Arc<Keyring>,
+    /// The group-commit write path of runs (see `writer.rs`).
+    writer: Writer,
+    /// The credits gate's cached balances (see `credits.rs`).
+    credits: Arc<Credits>,
 }
 
 impl Store {
@@ -61,7 +71,9 @@ impl Store {
     /// Wraps an open pool, applying pending migrations and seeding reference rows.
     pub async fn from_db(db: Db, keyring: Keyring) -> StoreResult<Self> {
         db.migrate().await?;
-        let store = Self { db, keyring: Arc::new(keyring) };
+        let credits = Arc::new(Credits::new(db.clone()));
+        let writer = Writer::start(db.clone(), Arc::clone(&credits));
+        let store = Self { db, keyring: Arc::new(keyring), writer, credits };
         store.billing().ensure_default_price_plan().await?;
         Ok(store)
     }
@@ -69,6 +81,16 @@ impl Store {
     /// The underlying pool.
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The group-commit writer runs are admitted and recorded through.
+    pub fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    /// Each org's balance as the credits gate sees it (cached; see `credits.rs`).
+    pub fn credits(&self) -> &Credits {
+        &self.credits
     }
 
     /// Which backend this store runs on.
@@ -107,11 +129,11 @@ impl Store {
     }
 
     pub fn webhooks(&self) -> Webhooks<'_> {
-        Webhooks { db: &self.db }
+        Webhooks { db: &self.db, keyring: &self.keyring }
     }
 
     pub fn runs(&self) -> Runs<'_> {
-        Runs { db: &self.db }
+        Runs { db: &self.db, writer: &self.writer }
     }
 
     pub fn nodes(&self) -> Nodes<'_> {
@@ -127,7 +149,7 @@ impl Store {
     }
 
     pub fn billing(&self) -> Billing<'_> {
-        Billing { db: &self.db }
+        Billing { db: &self.db, credits: &self.credits }
     }
 
     pub fn audit(&self) -> audit::Audit<'_> {

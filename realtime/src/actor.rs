@@ -496,6 +496,7 @@ impl Actor for DocRoom {
                     (state.args.store.clone(), state.args.workflow, state.args.config.fanout.clone());
                 tokio::spawn(write_log(store, workflow, fanout, queue, myself));
                 state.writer = Some(writer);
+                metrics::gauge!(aos_ops::metrics::DOC_ROOMS_ACTIVE).increment(1.0);
                 Ok(state)
             }
             Err(err) => {
@@ -511,6 +512,7 @@ impl Actor for DocRoom {
     }
 
     async fn post_stop(&self, _myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        metrics::gauge!(aos_ops::metrics::DOC_ROOMS_ACTIVE).decrement(1.0);
         for task in [state.ticker.take(), state.subscriber.take()].into_iter().flatten() {
             task.abort();
         }

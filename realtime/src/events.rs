@@ -1,21 +1,28 @@
 //! Run events over WebSocket (`/ws/events?workflow=…|run=…&after=SEQ`): every run-log row of a
 //! workflow (or of one run) after a sequence number, as JSON text frames, then new rows as they
-//! are appended. The run log is the truth, so a client that reconnects with the last `seq` it saw
-//! misses nothing and sees nothing twice. One [`EventHub`] per node polls the log once per watched
-//! scope and fans new rows out to every subscriber of that scope; each subscriber first catches up
-//! from the log on its own, then follows the hub, skipping what it already sent.
+//! are committed. The run log is the truth, so a client that reconnects with the last `seq` it saw
+//! misses nothing and sees nothing twice.
+//!
+//! Live rows come from memory: the node's [`EventHub`] follows the store's event feed (every row
+//! this node commits, after the commit) and, with Redis, the other nodes' batches (one publish per
+//! batch on `aos:run-events`), and fans each row out to the subscribers of its run and of its
+//! workflow. The database serves only the catch-up after `after=SEQ`, and a subscriber that fell
+//! behind (it reads the rest from the log).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aos_persistence::{RunLog, Store, StoreResult};
+use aos_persistence::{RedisLink, RunLog, Store, StoreResult};
 use aos_schema::{RunId, WorkflowId};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::broadcast;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::session::{SessionEnd, WsFrame, axum_transport, close, close_code};
+
+/// The Redis channel the nodes exchange their committed run-log batches on.
+pub const EVENTS_CHANNEL: &str = "aos:run-events";
 
 /// What a subscriber watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,9 +36,7 @@ pub enum EventScope {
 /// How the hub and its subscribers behave.
 #[derive(Debug, Clone, Copy)]
 pub struct EventsConfig {
-    /// How often the hub reads new log rows of a watched scope.
-    pub poll_every: Duration,
-    /// Rows read per query (catch-up pages and polls).
+    /// Rows read per query (catch-up pages).
     pub page: i64,
     /// How often a subscriber is pinged, and after how much silence it is closed.
     pub ping_every: Duration,
@@ -40,26 +45,51 @@ pub struct EventsConfig {
 
 impl Default for EventsConfig {
     fn default() -> Self {
-        Self {
-            poll_every: Duration::from_millis(250),
-            page: 500,
-            ping_every: Duration::from_secs(15),
-            zombie_after: Duration::from_secs(45),
-        }
+        Self { page: 500, ping_every: Duration::from_secs(15), zombie_after: Duration::from_secs(45) }
     }
 }
 
-/// The node's run-event fan-out: one poller per watched scope, shared by its subscribers.
+/// What a scope's subscribers hear.
+#[derive(Debug, Clone)]
+pub enum HubEvent {
+    /// A committed row of the scope.
+    Row(Arc<RunLog>),
+    /// The hub missed rows (it fell behind the feed): read the log again from your cursor.
+    Resync,
+}
+
+type Scopes = Arc<Mutex<HashMap<EventScope, broadcast::Sender<HubEvent>>>>;
+
+/// The node's run-event fan-out: one channel per watched scope, fed from memory.
 #[derive(Debug, Clone)]
 pub struct EventHub {
     store: Store,
     config: EventsConfig,
-    scopes: Arc<Mutex<HashMap<EventScope, broadcast::Sender<Arc<RunLog>>>>>,
+    scopes: Scopes,
+}
+
+/// A batch as the nodes exchange it over Redis.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RemoteBatch {
+    node: String,
+    rows: Vec<RunLog>,
 }
 
 impl EventHub {
+    /// A hub over this store's event feed only (one node).
     pub fn new(store: Store, config: EventsConfig) -> Self {
-        Self { store, config, scopes: Arc::new(Mutex::new(HashMap::new())) }
+        Self::with_redis(store, config, None, String::new())
+    }
+
+    /// A hub over this store's event feed that also sends this node's batches to the other nodes
+    /// over `redis` and fans theirs out here. `node` tells this node's batches apart.
+    pub fn with_redis(store: Store, config: EventsConfig, redis: Option<RedisLink>, node: String) -> Self {
+        let scopes: Scopes = Arc::new(Mutex::new(HashMap::new()));
+        tokio::spawn(pump_local(store.writer().subscribe(), Arc::clone(&scopes), redis.clone(), node.clone()));
+        if let Some(redis) = redis {
+            tokio::spawn(pump_remote(redis, Arc::clone(&scopes), node));
+        }
+        Self { store, config, scopes }
     }
 
     /// Rows of `scope` after `after`, one page, in order.
@@ -71,62 +101,96 @@ impl EventHub {
         }
     }
 
-    /// Follows `scope`: new rows as the hub's poller finds them. The poller starts with the first
-    /// subscriber and stops when the last one is gone.
-    pub async fn follow(&self, scope: EventScope) -> StoreResult<broadcast::Receiver<Arc<RunLog>>> {
-        let existing = self.lock().get(&scope).filter(|tx| tx.receiver_count() > 0).map(|tx| tx.subscribe());
-        if let Some(receiver) = existing {
-            return Ok(receiver);
-        }
-        // the poller starts at the newest row: subscribers catch up from the log themselves
-        let mut cursor = 0;
-        loop {
-            let rows = self.page(scope, cursor).await?;
-            match rows.last() {
-                Some(last) => cursor = last.seq,
-                None => break,
-            }
-            if (rows.len() as i64) < self.config.page {
-                break;
-            }
-        }
-        let mut scopes = self.lock();
-        if let Some(tx) = scopes.get(&scope).filter(|tx| tx.receiver_count() > 0) {
-            return Ok(tx.subscribe());
+    /// Follows `scope`: its rows as they are committed from now on.
+    pub fn follow(&self, scope: EventScope) -> broadcast::Receiver<HubEvent> {
+        let mut scopes = lock(&self.scopes);
+        if let Some(tx) = scopes.get(&scope) {
+            return tx.subscribe();
         }
         let (tx, receiver) = broadcast::channel(1024);
-        scopes.insert(scope, tx.clone());
-        drop(scopes);
-        tokio::spawn(poll(self.clone(), scope, cursor, tx));
-        Ok(receiver)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<EventScope, broadcast::Sender<Arc<RunLog>>>> {
-        self.scopes.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        scopes.insert(scope, tx);
+        receiver
     }
 }
 
-async fn poll(hub: EventHub, scope: EventScope, mut cursor: i64, tx: broadcast::Sender<Arc<RunLog>>) {
-    let mut every = tokio::time::interval(hub.config.poll_every);
-    every.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        every.tick().await;
-        if tx.receiver_count() == 0 {
-            let mut scopes = hub.lock();
-            if scopes.get(&scope).is_some_and(|current| current.same_channel(&tx)) && tx.receiver_count() == 0 {
-                scopes.remove(&scope);
-                return;
+fn lock(scopes: &Scopes) -> std::sync::MutexGuard<'_, HashMap<EventScope, broadcast::Sender<HubEvent>>> {
+    scopes.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Hands each row to the subscribers of its run and its workflow; forgets scopes nobody watches.
+fn fan_out(scopes: &Scopes, rows: &[RunLog]) {
+    let mut scopes = lock(scopes);
+    if scopes.is_empty() {
+        return;
+    }
+    scopes.retain(|_, tx| tx.receiver_count() > 0);
+    for row in rows {
+        let row = Arc::new(row.clone());
+        for scope in [EventScope::Run(row.run_id), EventScope::Workflow(row.workflow_id)] {
+            if let Some(tx) = scopes.get(&scope) {
+                let _nobody = tx.send(HubEvent::Row(Arc::clone(&row)));
             }
         }
-        match hub.page(scope, cursor).await {
+    }
+}
+
+/// Tells every subscriber to read the log again.
+fn resync_all(scopes: &Scopes) {
+    for tx in lock(scopes).values() {
+        let _nobody = tx.send(HubEvent::Resync);
+    }
+}
+
+/// This node's committed rows: to its subscribers, and (one publish per batch) to the others.
+async fn pump_local(
+    mut feed: broadcast::Receiver<Arc<[RunLog]>>,
+    scopes: Scopes,
+    redis: Option<RedisLink>,
+    node: String,
+) {
+    loop {
+        match feed.recv().await {
             Ok(rows) => {
-                for row in rows {
-                    cursor = cursor.max(row.seq);
-                    let _nobody = tx.send(Arc::new(row));
+                fan_out(&scopes, &rows);
+                if let Some(redis) = &redis {
+                    let batch = RemoteBatch { node: node.clone(), rows: rows.to_vec() };
+                    match serde_json::to_vec(&batch) {
+                        Ok(payload) => {
+                            if let Err(err) = redis.publish(EVENTS_CHANNEL, &payload).await {
+                                tracing::warn!(error = %err, "run events not sent to the other nodes");
+                            }
+                        }
+                        Err(err) => tracing::warn!(error = %err, "run events not encoded"),
+                    }
                 }
             }
-            Err(err) => tracing::warn!(?scope, error = %err, "run event poll failed"),
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "run-event hub fell behind its feed; subscribers read the log");
+                resync_all(&scopes);
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
         }
+    }
+}
+
+/// The other nodes' batches, to this node's subscribers. A lost connection is reopened; the
+/// subscribers read the log meanwhile.
+async fn pump_remote(redis: RedisLink, scopes: Scopes, node: String) {
+    loop {
+        match redis.subscribe(EVENTS_CHANNEL).await {
+            Ok(mut subscription) => {
+                resync_all(&scopes);
+                while let Some(payload) = subscription.next().await {
+                    match serde_json::from_slice::<RemoteBatch>(&payload) {
+                        Ok(batch) if batch.node != node => fan_out(&scopes, &batch.rows),
+                        Ok(_) => {}
+                        Err(err) => tracing::warn!(error = %err, "unreadable run-event batch from another node"),
+                    }
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "cannot follow other nodes' run events"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
@@ -151,10 +215,13 @@ impl EventsSession {
         T: Stream<Item = Result<WsFrame, E>> + Sink<WsFrame, Error = S> + Unpin,
     {
         let config = self.hub.config;
-        let mut cursor = self.after.max(0);
-        let Ok(mut live) = self.hub.follow(self.scope).await else {
-            return close(&mut transport, close_code::TRY_AGAIN_LATER, "run events unavailable").await;
-        };
+        // subscribe before reading the log, so nothing committed in between is missed
+        let mut live = self.hub.follow(self.scope);
+        let floor = self.after.max(0);
+        let mut cursor = floor;
+        // the last row sent per run: rows of one run are committed in order by the one node that
+        // drives it, while a workflow's runs may come from several nodes in any order
+        let mut sent: HashMap<RunId, i64> = HashMap::new();
         let mut catching_up = true;
         let mut ping = tokio::time::interval_at(Instant::now() + config.ping_every, config.ping_every);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -166,7 +233,11 @@ impl EventsSession {
                 };
                 catching_up = rows.len() as i64 >= config.page;
                 for row in rows {
-                    cursor = row.seq;
+                    cursor = cursor.max(row.seq);
+                    if sent.get(&row.run_id).is_some_and(|last| *last >= row.seq) {
+                        continue;
+                    }
+                    remember(&mut sent, &row);
                     if send_row(&mut transport, &row).await.is_err() {
                         return SessionEnd::ClientGone;
                     }
@@ -178,16 +249,19 @@ impl EventsSession {
                     Some(Ok(WsFrame::Close(_))) | Some(Err(_)) | None => return SessionEnd::ClientGone,
                     Some(Ok(_)) => last_heard = Instant::now(),
                 },
-                row = live.recv() => match row {
-                    Ok(row) if row.seq > cursor => {
-                        cursor = row.seq;
-                        if send_row(&mut transport, &row).await.is_err() {
-                            return SessionEnd::ClientGone;
+                event = live.recv() => match event {
+                    Ok(HubEvent::Row(row)) => {
+                        let seen = row.seq <= floor || sent.get(&row.run_id).is_some_and(|last| *last >= row.seq);
+                        if !seen {
+                            cursor = cursor.max(row.seq);
+                            remember(&mut sent, &row);
+                            if send_row(&mut transport, &row).await.is_err() {
+                                return SessionEnd::ClientGone;
+                            }
                         }
                     }
-                    Ok(_) => {}
-                    // fell behind the hub: read the rest from the log
-                    Err(broadcast::error::RecvError::Lagged(_)) => catching_up = true,
+                    // rows were missed on the way: read the rest from the log
+                    Ok(HubEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => catching_up = true,
                     Err(broadcast::error::RecvError::Closed) => {
                         return close(&mut transport, close_code::SERVICE_RESTART, "run events restarting").await;
                     }
@@ -202,6 +276,20 @@ impl EventsSession {
                 }
             }
         }
+    }
+}
+
+/// Runs a session keeps its last sent row of before it forgets the oldest.
+const SENT_RUNS: usize = 10_000;
+
+/// Notes the row as sent, forgetting runs far behind when a long session has seen very many.
+fn remember(sent: &mut HashMap<RunId, i64>, row: &RunLog) {
+    sent.insert(row.run_id, row.seq);
+    if sent.len() > SENT_RUNS {
+        let mut seqs: Vec<i64> = sent.values().copied().collect();
+        seqs.sort_unstable();
+        let keep_from = seqs[seqs.len() - SENT_RUNS / 2];
+        sent.retain(|_, seq| *seq >= keep_from);
     }
 }
 

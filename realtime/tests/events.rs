@@ -84,7 +84,7 @@ async fn catch_up_then_follow_live_rows_without_gaps_or_repeats(ctx: TestContext
     log(&ctx.store, b, "step_started", 2).await;
     log(&ctx.store, a, "step_succeeded", 3).await;
 
-    let config = EventsConfig { poll_every: Duration::from_millis(50), page: 2, ..EventsConfig::default() };
+    let config = EventsConfig { page: 2, ..EventsConfig::default() };
     let (addr, server) = serve(EventHub::new(ctx.store.clone(), config)).await;
 
     // the workflow's stream from the start: three old rows (two pages), then live ones

@@ -239,6 +239,33 @@ pub async fn publish(id: &str) -> Result<Published, ApiError> {
     call("POST", &format!("/api/workflows/{id}/publish"), Some(json!({}))).await
 }
 
+/// A workflow's webhook source as listed; `url` is `None` for viewers (and for a source made
+/// before tokens were kept, until it is rotated).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct WebhookSource {
+    pub id: String,
+    pub name: String,
+    pub token_prefix: String,
+    pub enabled: bool,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+pub async fn webhooks(workflow: &str) -> Result<Vec<WebhookSource>, ApiError> {
+    call("GET", &format!("/api/workflows/{workflow}/webhooks"), None).await
+}
+
+/// A rotated source: its new URL (the old one stops working at once).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RotatedSource {
+    pub source_id: String,
+    pub url: String,
+}
+
+pub async fn rotate_webhook(source: &str) -> Result<RotatedSource, ApiError> {
+    call("POST", &format!("/api/webhooks/{source}/rotate"), Some(json!({}))).await
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct RunCreated {
     pub run_id: String,

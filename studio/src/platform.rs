@@ -1,5 +1,5 @@
 //! The browser, behind a few functions: local storage, `fetch`, WebSockets, timers, randomness,
-//! the address bar and file downloads. In the wasm build these call `web-sys`; natively (where the
+//! the address bar, file downloads and the clipboard. In the wasm build these call `web-sys`; natively (where the
 //! app is only checked and its logic unit tested) they do nothing and report
 //! [`PlatformError::Unavailable`].
 
@@ -208,6 +208,12 @@ mod imp {
         }
         let _ = web_sys::Url::revoke_object_url(&url);
     }
+
+    /// Writes `text` to the clipboard; false where the browser refuses (no permission, not focused).
+    pub async fn copy_text(text: &str) -> bool {
+        let Some(window) = window() else { return false };
+        JsFuture::from(window.navigator().clipboard().write_text(text)).await.is_ok()
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -267,6 +273,10 @@ mod imp {
     }
 
     pub fn download(_file_name: &str, _text: &str) {}
+
+    pub async fn copy_text(_text: &str) -> bool {
+        false
+    }
 }
 
 pub use imp::*;

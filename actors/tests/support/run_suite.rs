@@ -101,8 +101,12 @@ pub(crate) async fn queued_run(store: &Store, graph: WorkflowGraph, input: Value
 /// Runs the actor to its end (bounded).
 async fn run_to_end(store: &Store, run_id: RunId, max_attempts: u32) {
     let registry = Registry::default();
-    let args =
-        RunArgs { run_id, deps: deps(store, max_attempts), stats: registry.register(ActorKind::Run, "run", None) };
+    let args = RunArgs {
+        run_id,
+        deps: deps(store, max_attempts),
+        stats: registry.register(ActorKind::Run, "run", None),
+        seed: None,
+    };
     let (_actor, done) = Actor::spawn(None, RunActor, args).await.unwrap();
     tokio::time::timeout(Duration::from_secs(20), done).await.expect("run ends").unwrap();
 }
@@ -271,7 +275,12 @@ async fn a_cancelled_run_stops_waiting(cx: TestContext) {
     let g = graph(vec![wait, after], &[("start", "out", "wait"), ("wait", "out", "after")]);
     let (_, run) = queued_run(&cx.store, g, json!({})).await;
     let registry = Registry::default();
-    let args = RunArgs { run_id: run, deps: deps(&cx.store, 3), stats: registry.register(ActorKind::Run, "run", None) };
+    let args = RunArgs {
+        run_id: run,
+        deps: deps(&cx.store, 3),
+        stats: registry.register(ActorKind::Run, "run", None),
+        seed: None,
+    };
     let (actor, done) = Actor::spawn(None, RunActor, args).await.unwrap();
     // the delay step has run once its row says so; then cancel
     for _ in 0..400 {

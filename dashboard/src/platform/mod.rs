@@ -1,4 +1,5 @@
-//! The few browser facilities the app needs (storage, fetch, WebSocket, timers, history), behind
+//! The few browser facilities the app needs (storage, fetch, WebSocket, timers, history,
+//! clipboard), behind
 //! one small face. In the wasm build they are the browser's (`web.rs`); natively they are inert
 //! stand-ins (`native.rs`) so the crate checks and its logic unit-tests without a browser.
 

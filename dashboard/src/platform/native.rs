@@ -45,6 +45,10 @@ pub async fn http(
 
 pub fn focus(_id: &str) {}
 
+pub async fn copy_text(_text: &str) -> bool {
+    false
+}
+
 pub fn pathname() -> String {
     crate::route::BASE.to_owned() + "/"
 }

@@ -84,6 +84,12 @@ pub fn focus(id: &str) {
     }
 }
 
+/// Writes `text` to the clipboard; false where the browser refuses (no permission, not focused).
+pub async fn copy_text(text: &str) -> bool {
+    let Some(window) = web_sys::window() else { return false };
+    JsFuture::from(window.navigator().clipboard().write_text(text)).await.is_ok()
+}
+
 pub fn pathname() -> String {
     web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_else(|| crate::route::BASE.to_owned())
 }

@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use serde_json::json;
 
 use crate::api::{self, ApiError};
-use crate::model::{Run, RunCreated, RunDetail, RunLog, UsageTotals, VersionDetail, Workflow};
+use crate::model::{Run, RunCreated, RunDetail, RunLog, UsageTotals, VersionDetail, WebhookSource, Workflow};
 use crate::platform::{self, SocketEvent};
 use crate::route::Route;
 use crate::runs::{self as logic, Window};
@@ -159,7 +159,54 @@ pub fn RunsPage(workflow: Option<WorkflowId>) -> Element {
                     }
                 }
             }
+            if let Some(workflow) = chosen() {
+                WebhookUrls { key: "{workflow}", workflow }
+            }
             {body}
+        }
+    }
+}
+
+/// The webhook URLs of the workflow whose runs are shown, with copy (editors see them; viewers
+/// are told why they do not).
+#[component]
+fn WebhookUrls(workflow: WorkflowId) -> Element {
+    let sources = use_resource(move || async move {
+        api::get::<Vec<WebhookSource>>(&format!("/api/workflows/{workflow}/webhooks")).await
+    });
+    let mut note = use_signal(|| None::<String>);
+    let Some(Ok(list)) = &*sources.read() else { return rsx! {} };
+    if list.is_empty() {
+        return rsx! {};
+    }
+    rsx! {
+        div { class: "webhooks glass", "data-testid": "webhook-urls",
+            for source in list.iter().cloned() {
+                div { class: "webhooks__row", key: "{source.id}",
+                    span { class: "webhooks__label", "Webhook URL" }
+                    match source.url.clone() {
+                        Some(url) => rsx! {
+                            code { class: "webhooks__url", "data-testid": "webhook-url", "{url}" }
+                            button { class: "button button--ghost", "data-testid": "webhook-copy",
+                                onclick: move |_| {
+                                    let url = url.clone();
+                                    async move {
+                                        let copied = platform::copy_text(&url).await;
+                                        note.set(Some(if copied { "copied".into() } else { "select the URL and press Ctrl+C".into() }));
+                                    }
+                                },
+                                "Copy"
+                            }
+                        },
+                        None => rsx! {
+                            span { class: "muted", "data-testid": "webhook-hidden", "{source.token_prefix}… (only editors see the URL)" }
+                        },
+                    }
+                }
+            }
+            if let Some(text) = note() {
+                p { class: "muted", role: "status", "{text}" }
+            }
         }
     }
 }

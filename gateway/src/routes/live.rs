@@ -70,6 +70,7 @@ async fn docs(
     let config = SessionConfig::default();
     let session = Session { rooms, workflow, access, config };
     Ok(lean(upgrade).max_message_size(config.limits.max_frame_bytes).on_upgrade(move |socket| async move {
+        let _open = OpenSocket::count("docs");
         let end = session.serve_axum(socket).await;
         tracing::debug!(%workflow, ?end, "doc session ended");
     }))
@@ -101,9 +102,28 @@ async fn events(
     };
     let session = EventsSession { hub: state.events.clone(), scope, after: query.after.max(0) };
     Ok(lean(upgrade).on_upgrade(move |socket| async move {
+        let _open = OpenSocket::count("events");
         let end = session.serve_axum(socket).await;
         tracing::debug!(?end, "event session ended");
     }))
+}
+
+/// Counts an open WebSocket in `aos_ws_connections_active` for as long as it lives.
+struct OpenSocket(&'static str);
+
+impl OpenSocket {
+    fn count(channel: &'static str) -> Self {
+        metrics::gauge!(aos_ops::metrics::WS_CONNECTIONS_ACTIVE, aos_ops::metrics::label::CHANNEL => channel)
+            .increment(1.0);
+        Self(channel)
+    }
+}
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        metrics::gauge!(aos_ops::metrics::WS_CONNECTIONS_ACTIVE, aos_ops::metrics::label::CHANNEL => self.0)
+            .decrement(1.0);
+    }
 }
 
 /// The read and write buffers of one socket. Frames of the doc protocol and run events are small;

@@ -1,10 +1,12 @@
-//! Webhook sources (create, list, rotate the token, delete) and the ingress `POST /hooks/{token}`,
-//! which hands each delivery to the source's actor: `202 {run_id}` for a new run, `200` with the
-//! same `run_id` when the `Idempotency-Key` was seen before.
+//! Webhook sources (create, list with their URLs, rotate the token, delete) and the ingress
+//! `POST /hooks/{token}`, which hands each delivery to the source's actor: `202 {run_id}` for a new
+//! run, `200` with the same `run_id` when the `Idempotency-Key` was seen before. Publishing a
+//! workflow whose trigger is a webhook gives it a source if it has none (`ensure_source`), so the
+//! URL exists as soon as the workflow can run.
 
 use aos_actors::Delivery;
-use aos_persistence::{NewWebhookSource, WebhookEvent, WebhookSettings, WebhookSource};
-use aos_schema::{Role, WebhookSourceId, WorkflowId};
+use aos_persistence::{NewWebhookSource, WebhookEvent, WebhookSettings, WebhookSource, WebhookToken};
+use aos_schema::{Role, SecretString, WebhookSourceId, WorkflowGraph, WorkflowId};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -14,7 +16,7 @@ use axum::routing::{delete, get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::auth::{Principal, random_token, token_hash};
+use crate::auth::{Access, Principal, random_token, token_hash};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, MaybeJson};
 use crate::routes::workflows::workflow_access;
@@ -41,12 +43,52 @@ pub struct NewSourceRequest {
     pub settings: Option<WebhookSettings>,
 }
 
-/// A source with its token: the only time the token is shown.
+/// A source with its token, as creating or rotating it answers.
 #[derive(Debug, Serialize)]
 pub struct SourceWithToken {
     pub source_id: WebhookSourceId,
     pub url: String,
     pub token: String,
+}
+
+/// A source as listed: its URL for editors and above (whoever holds the URL can start runs),
+/// `null` for viewers and for a source made before tokens were kept (rotate it to get one).
+#[derive(Debug, Serialize)]
+pub struct SourceView {
+    #[serde(flatten)]
+    pub source: WebhookSource,
+    pub url: Option<String>,
+}
+
+/// A fresh token, its hash and its shown prefix.
+fn new_token() -> (String, WebhookToken) {
+    let token = random_token(TOKEN_PREFIX);
+    let stored =
+        WebhookToken { value: SecretString::new(token.clone()), hash: token_hash(&token), prefix: prefix_of(&token) };
+    (token, stored)
+}
+
+/// Gives the workflow a webhook source when its graph starts with a webhook trigger and it has
+/// none yet (called on publish). Returns the source made, if any.
+pub(crate) async fn ensure_source(
+    state: &AppState,
+    access: &Access,
+    workflow: WorkflowId,
+    graph: &WorkflowGraph,
+) -> Result<Option<WebhookSource>, ApiError> {
+    let has_webhook_trigger = graph.nodes.iter().any(|node| node.kind == aos_schema::kinds::TRIGGER_WEBHOOK);
+    if !has_webhook_trigger || !state.store.webhooks().sources(access.org, workflow).await?.is_empty() {
+        return Ok(None);
+    }
+    let (_, token) = new_token();
+    let new = NewWebhookSource {
+        org_id: access.org,
+        workflow_id: workflow,
+        name: "webhook".into(),
+        token,
+        settings: WebhookSettings::default(),
+    };
+    Ok(Some(state.store.webhooks().create_source(&new, access.actor).await?))
 }
 
 async fn create(
@@ -68,13 +110,12 @@ async fn create(
             return Err(ApiError::bad_input(format!("no secret named {name}: create it before signing with it")));
         }
     }
-    let token = random_token(TOKEN_PREFIX);
+    let (token, stored) = new_token();
     let new = NewWebhookSource {
         org_id: access.org,
         workflow_id: id,
         name: body.name.unwrap_or_else(|| "webhook".into()),
-        token_hash: token_hash(&token),
-        token_prefix: prefix_of(&token),
+        token: stored,
         settings,
     };
     let source = state.store.webhooks().create_source(&new, access.actor).await?;
@@ -85,10 +126,22 @@ async fn create(
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
+    headers: HeaderMap,
     ApiPath(id): ApiPath<WorkflowId>,
-) -> Result<ApiJson<Vec<WebhookSource>>, ApiError> {
+) -> Result<ApiJson<Vec<SourceView>>, ApiError> {
     let (_, access) = workflow_access(&state, &principal, id, Role::Viewer).await?;
-    Ok(ApiJson(state.store.webhooks().sources(access.org, id).await?))
+    let sources = state.store.webhooks().sources(access.org, id).await?;
+    let mut views = Vec::with_capacity(sources.len());
+    for source in sources {
+        let url = if access.role.at_least(Role::Editor) {
+            let token = state.store.webhooks().reveal_token(access.org, source.id).await?;
+            token.map(|token| hook_url(&state, &headers, token.expose()))
+        } else {
+            None
+        };
+        views.push(SourceView { source, url });
+    }
+    Ok(ApiJson(views))
 }
 
 async fn source_access(
@@ -109,10 +162,12 @@ async fn rotate(
     ApiPath(source_id): ApiPath<WebhookSourceId>,
 ) -> Result<ApiJson<SourceWithToken>, ApiError> {
     let (_, access) = source_access(&state, &principal, source_id, Role::Editor).await?;
-    let token = random_token(TOKEN_PREFIX);
-    let hash = token_hash(&token);
-    let prefix = prefix_of(&token);
-    state.store.webhooks().rotate_token(access.org, source_id, (&hash, &prefix), access.actor).await?;
+    let (token, stored) = new_token();
+    state.store.webhooks().rotate_token(access.org, source_id, &stored, access.actor).await?;
+    // the old token stops working on this node at once (other nodes: see `ActorSystem`)
+    if let Some(actors) = &state.actors {
+        actors.source_changed(source_id).await;
+    }
     let url = hook_url(&state, &headers, &token);
     Ok(ApiJson(SourceWithToken { source_id, url, token }))
 }
@@ -124,6 +179,9 @@ async fn remove(
 ) -> Result<StatusCode, ApiError> {
     let (_, access) = source_access(&state, &principal, source_id, Role::Editor).await?;
     state.store.webhooks().delete_source(access.org, source_id, access.actor).await?;
+    if let Some(actors) = &state.actors {
+        actors.source_changed(source_id).await;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -144,7 +202,9 @@ async fn events(
     Ok(ApiJson(state.store.webhooks().events(access.org, source_id, query.limit).await?))
 }
 
-/// `POST /hooks/{token}`: any JSON body, optional `Idempotency-Key`.
+/// `POST /hooks/{token}`: any JSON body, optional `Idempotency-Key`. Admitted concurrently: the
+/// source's checks, the credits gate and the dedupe all run in this request (see
+/// `aos_actors::webhook`); the answer waits for the delivery and its run to be durable.
 async fn ingress(
     State(state): State<AppState>,
     ApiPath(token): ApiPath<String>,
@@ -152,16 +212,16 @@ async fn ingress(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, ApiJson<Value>), ApiError> {
-    let source = state
-        .store
-        .webhooks()
-        .source_by_token_hash(&token_hash(&token))
-        .await?
-        .filter(|source| source.enabled)
-        .ok_or_else(|| ApiError::not_found("webhook"))?;
-    let actors = state.actors.as_ref().ok_or(ApiError::Unavailable { what: "webhook ingress" })?;
-    // a delivery makes a run: refused like any run once the org's credits are used up
-    crate::routes::billing::require_credits(&state, source.org_id).await?;
+    let hash = token_hash(&token);
+    let Some(actors) = state.actors.as_ref() else {
+        // a node without the actor tree admits nothing, but still tells an unknown token apart
+        let known = state.store.webhooks().source_by_token_hash(&hash).await?.is_some_and(|s| s.enabled);
+        return Err(if known {
+            ApiError::Unavailable { what: "webhook ingress" }
+        } else {
+            ApiError::not_found("webhook")
+        });
+    };
     let headers = headers
         .iter()
         .filter_map(|(name, value)| Some((name.as_str().to_ascii_lowercase(), value.to_str().ok()?.to_owned())))
@@ -172,7 +232,7 @@ async fn ingress(
         body: body.to_vec(),
         traceparent: aos_ops::current_traceparent(),
     };
-    let accepted = actors.deliver(source.id, delivery).await?;
+    let accepted = actors.deliver_by_token(&hash, delivery).await?;
     let status = if accepted.duplicate { StatusCode::OK } else { StatusCode::ACCEPTED };
     Ok((status, ApiJson(json!({ "run_id": accepted.run_id, "duplicate": accepted.duplicate }))))
 }

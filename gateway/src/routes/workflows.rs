@@ -114,7 +114,18 @@ async fn update(
     let (_, access) = workflow_access(&state, &principal, id, Role::Editor).await?;
     let name = body.name.as_deref().map(|name| check_text("name", name, 200).map(str::to_owned)).transpose()?;
     let patch = WorkflowPatch { name, description: body.description, enabled: body.enabled };
-    Ok(ApiJson(state.store.workflows().update(access.org, id, &patch, access.actor).await?))
+    let updated = state.store.workflows().update(access.org, id, &patch, access.actor).await?;
+    if body.enabled.is_some() {
+        workflow_changed(&state, id).await;
+    }
+    Ok(ApiJson(updated))
+}
+
+/// Tells this node's webhook gates that the workflow's runnable version or state changed.
+async fn workflow_changed(state: &AppState, id: WorkflowId) {
+    if let Some(actors) = &state.actors {
+        actors.workflow_changed(id).await;
+    }
 }
 
 async fn remove(
@@ -124,6 +135,7 @@ async fn remove(
 ) -> Result<StatusCode, ApiError> {
     let (_, access) = workflow_access(&state, &principal, id, Role::Editor).await?;
     state.store.workflows().delete(access.org, id, access.actor).await?;
+    workflow_changed(&state, id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -152,7 +164,8 @@ async fn publish(
 ) -> Result<(StatusCode, ApiJson<Published>), ApiError> {
     let (workflow, access) = workflow_access(&state, &principal, id, Role::Editor).await?;
     let graph = draft_graph(&state, access.org, id).await?;
-    let request = aos_actors::PublishRequest { org: access.org, file: export_file(&workflow, graph), by: access.actor };
+    let request =
+        aos_actors::PublishRequest { org: access.org, file: export_file(&workflow, graph.clone()), by: access.actor };
     // through the workflow's actor (which also starts or reloads its schedule) when this node
     // has an actor tree
     let published = match &state.actors {
@@ -172,6 +185,9 @@ async fn publish(
         aos_actors::PublishError::Export(_) => ApiError::Internal,
         aos_actors::PublishError::Unavailable => ApiError::Unavailable { what: "the workflow's actor" },
     })?;
+    workflow_changed(&state, id).await;
+    // a webhook-triggered workflow gets its URL as soon as it can run
+    crate::routes::webhooks::ensure_source(&state, &access, id, &graph).await?;
     Ok((StatusCode::CREATED, ApiJson(Published { version: published.version, checksum: published.checksum })))
 }
 

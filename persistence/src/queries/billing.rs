@@ -293,6 +293,7 @@ pub struct UsageSummary {
 #[derive(Debug, Clone, Copy)]
 pub struct Billing<'a> {
     pub(crate) db: &'a Db,
+    pub(crate) credits: &'a crate::credits::Credits,
 }
 
 impl Billing<'_> {
@@ -428,7 +429,7 @@ impl Billing<'_> {
             return Err(StoreError::Conflict { what: format!("credit reference {}", credit.reference) });
         }
         let kind = CreditKind::from(credit.kind);
-        Ok(in_tx!(self.db, |tx| {
+        let added = in_tx!(self.db, |tx| {
             let inserted: Option<LedgerEntry> = sqlx::query_as(
                 "INSERT INTO credit_ledger (org_id, amount_micros, kind, reference, memo, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (org_id, reference) DO NOTHING \
@@ -468,7 +469,9 @@ impl Billing<'_> {
                     CreditAdded { entry, created: false }
                 }
             }
-        }))
+        });
+        self.credits.forget(credit.org);
+        Ok(added)
     }
 
     /// The org's credit balance in micros: the sum of its ledger (negative when overdrawn), kept
@@ -533,7 +536,7 @@ impl Billing<'_> {
     }
 }
 
-const ACTIVE_PLAN: &str = "SELECT * FROM price_plans WHERE active = $1 ORDER BY created_at DESC, id LIMIT 1";
+pub(crate) const ACTIVE_PLAN: &str = "SELECT * FROM price_plans WHERE active = $1 ORDER BY created_at DESC, id LIMIT 1";
 
 const INSERT_DEBIT: &str = "INSERT INTO credit_ledger \
     (org_id, amount_micros, kind, reference, memo, created_at) VALUES ($1, $2, $3, $4, $5, $6) \

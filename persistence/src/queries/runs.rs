@@ -38,9 +38,9 @@ pub struct Run {
     pub traceparent: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
-struct RunRow {
-    id: uuid::Uuid,
+#[derive(Clone, sqlx::FromRow)]
+pub(crate) struct RunRow {
+    pub(crate) id: uuid::Uuid,
     org_id: uuid::Uuid,
     workflow_id: uuid::Uuid,
     version: i64,
@@ -105,7 +105,7 @@ pub struct RunStep {
 }
 
 /// One run-log row: what happened, in order (`seq` is global and increasing).
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, sqlx::FromRow)]
 pub struct RunLog {
     pub seq: i64,
     #[sqlx(try_from = "uuid::Uuid")]
@@ -218,12 +218,14 @@ pub struct NewDlqEntry {
 #[derive(Debug, Clone, Copy)]
 pub struct Runs<'a> {
     pub(crate) db: &'a Db,
+    /// Where appended log rows are announced once committed.
+    pub(crate) writer: &'a crate::writer::Writer,
 }
 
 const NOT_FINISHED: &str = "('queued', 'running')";
 
 /// A W3C `traceparent`: `00-<32 hex>-<16 hex>-<2 hex>` (anything else is not stored).
-fn is_traceparent(text: &str) -> bool {
+pub(crate) fn is_traceparent(text: &str) -> bool {
     let parts: Vec<&str> = text.split('-').collect();
     let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
     parts.len() == 4 && hex(parts[0], 2) && hex(parts[1], 32) && hex(parts[2], 16) && hex(parts[3], 2)
@@ -417,9 +419,10 @@ impl Runs<'_> {
         }))
     }
 
-    /// Appends a run-log row (append-only: never changed afterwards).
+    /// Appends a run-log row (append-only: never changed afterwards) and announces it to the
+    /// store's event feed.
     pub async fn append_log(&self, new: &NewRunLog) -> StoreResult<RunLog> {
-        Ok(with_pool!(self.db, |pool| {
+        let row: RunLog = with_pool!(self.db, |pool| {
             sqlx::query_as(
                 "INSERT INTO run_logs (run_id, org_id, workflow_id, node_id, level, event, message, data, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *",
@@ -438,7 +441,9 @@ impl Runs<'_> {
             .into_iter()
             .next()
             .ok_or(sqlx::Error::RowNotFound)?
-        }))
+        });
+        self.writer.publish(vec![row.clone()]);
+        Ok(row)
     }
 
     /// Log rows of a run after `after_seq`, in order.
@@ -520,6 +525,13 @@ impl Runs<'_> {
             .bind(page_limit(limit))
             .fetch_all(pool)
             .await?
+        }))
+    }
+
+    /// How many dead-letter entries wait, over every org (the `aos_dlq_entries` gauge).
+    pub async fn dlq_pending_total(&self) -> StoreResult<i64> {
+        Ok(with_pool!(self.db, |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM dlq_entries WHERE status = 'pending'").fetch_one(pool).await?
         }))
     }
 

@@ -1,8 +1,10 @@
-//! Webhook sources (endpoints with a hashed token) and the deliveries they receive, deduplicated by
+//! Webhook sources (endpoints found by their token's hash, the token itself kept sealed by the
+//! vault so editors can see the URL again) and the deliveries they receive, deduplicated by
 //! idempotency key per source.
 
 use crate::Timestamp;
-use aos_schema::{OrgId, RunId, WebhookEventId, WebhookSourceId, WorkflowId};
+use crate::vault::{Keyring, Sealed};
+use aos_schema::{OrgId, RunId, SecretString, WebhookEventId, WebhookSourceId, WorkflowId};
 use serde::Serialize;
 use sqlx::types::Json;
 
@@ -11,7 +13,8 @@ use crate::db::{Db, in_tx, now, with_pool};
 use crate::error::StoreResult;
 use crate::queries::orgs::not_found;
 
-/// A webhook endpoint. Only the token's hash is stored; the token is shown once.
+/// A webhook endpoint. Lookups go by the token's hash; the token itself is stored only sealed
+/// (`Webhooks::reveal_token`).
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct WebhookSource {
     #[sqlx(try_from = "uuid::Uuid")]
@@ -96,15 +99,23 @@ impl From<WebhookEventRow> for WebhookEvent {
     }
 }
 
-/// A new webhook source, its token already hashed.
+/// A new webhook source.
 #[derive(Debug, Clone)]
 pub struct NewWebhookSource {
     pub org_id: OrgId,
     pub workflow_id: WorkflowId,
     pub name: String,
-    pub token_hash: String,
-    pub token_prefix: String,
+    pub token: WebhookToken,
     pub settings: WebhookSettings,
+}
+
+/// A source's token: the value (stored sealed), its hash (what deliveries are looked up by) and
+/// its first characters (shown to tell sources apart).
+#[derive(Debug, Clone)]
+pub struct WebhookToken {
+    pub value: SecretString,
+    pub hash: String,
+    pub prefix: String,
 }
 
 /// A delivery to record.
@@ -142,33 +153,116 @@ impl<T> Recorded<T> {
 #[derive(Debug, Clone, Copy)]
 pub struct Webhooks<'a> {
     pub(crate) db: &'a Db,
+    pub(crate) keyring: &'a Keyring,
+}
+
+/// The vault name a source's token is sealed under (bound into the ciphertext with the org).
+fn sealed_name(id: WebhookSourceId) -> String {
+    format!("webhook_source:{id}")
+}
+
+#[derive(sqlx::FromRow)]
+struct SealedTokenRow {
+    id: uuid::Uuid,
+    org_id: uuid::Uuid,
+    token_ciphertext: Option<Vec<u8>>,
+    token_nonce: Option<Vec<u8>>,
+    token_key_id: Option<String>,
+}
+
+impl SealedTokenRow {
+    fn sealed(&self) -> Option<Sealed> {
+        Some(Sealed {
+            ciphertext: self.token_ciphertext.clone()?,
+            nonce: self.token_nonce.clone()?,
+            key_id: self.token_key_id.clone()?,
+        })
+    }
 }
 
 impl Webhooks<'_> {
     pub async fn create_source(&self, new: &NewWebhookSource, by: Actor) -> StoreResult<WebhookSource> {
         let id = WebhookSourceId::new();
+        let sealed = self.keyring.seal(new.org_id, &sealed_name(id), &new.token.value)?;
         Ok(in_tx!(self.db, |tx| {
             let source: WebhookSource = sqlx::query_as(
-                "INSERT INTO webhook_sources (id, org_id, workflow_id, name, token_hash, token_prefix, enabled, created_at, settings) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *",
+                "INSERT INTO webhook_sources (id, org_id, workflow_id, name, token_hash, token_prefix, enabled, created_at, settings, \
+                 token_ciphertext, token_nonce, token_key_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *",
             )
             .bind(id.as_uuid())
             .bind(new.org_id.as_uuid())
             .bind(new.workflow_id.as_uuid())
             .bind(&new.name)
-            .bind(&new.token_hash)
-            .bind(&new.token_prefix)
+            .bind(&new.token.hash)
+            .bind(&new.token.prefix)
             .bind(true)
             .bind(now())
             .bind(Json(&new.settings))
+            .bind(&sealed.ciphertext)
+            .bind(&sealed.nonce)
+            .bind(&sealed.key_id)
             .fetch_all(&mut *tx)
             .await?.into_iter().next().ok_or(sqlx::Error::RowNotFound)?;
             tx.append_audit(
                 &AuditEntry::new(new.org_id, by, "webhook.create", ("webhook_source", id.to_string()))
-                    .with_detail(serde_json::json!({ "workflow_id": new.workflow_id, "prefix": new.token_prefix })),
+                    .with_detail(serde_json::json!({ "workflow_id": new.workflow_id, "prefix": new.token.prefix })),
             )
             .await?;
             source
+        }))
+    }
+
+    /// The token of source `id` of `org`, opened from the vault; `None` for a source created
+    /// before tokens were kept (rotating it gives it one).
+    pub async fn reveal_token(&self, org: OrgId, id: WebhookSourceId) -> StoreResult<Option<SecretString>> {
+        let row: Option<SealedTokenRow> = with_pool!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT id, org_id, token_ciphertext, token_nonce, token_key_id FROM webhook_sources \
+                 WHERE id = $1 AND org_id = $2",
+            )
+            .bind(id.as_uuid())
+            .bind(org.as_uuid())
+            .fetch_optional(pool)
+            .await?
+        });
+        let row = row.ok_or_else(|| not_found("webhook source", id))?;
+        match row.sealed() {
+            Some(sealed) => Ok(Some(self.keyring.open(org, &sealed_name(id), &sealed)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Re-seals every source token with `keyring`'s active key (which must open the old ones too),
+    /// in one transaction. Returns how many rows changed.
+    pub async fn reseal_all(&self, keyring: &Keyring) -> StoreResult<u64> {
+        let active = keyring.active_key_id().to_owned();
+        Ok(in_tx!(self.db, |tx| {
+            let rows: Vec<SealedTokenRow> = sqlx::query_as(
+                "SELECT id, org_id, token_ciphertext, token_nonce, token_key_id FROM webhook_sources \
+                 WHERE token_key_id IS NOT NULL AND token_key_id <> $1 ORDER BY id",
+            )
+            .bind(&active)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut changed = 0u64;
+            for row in &rows {
+                let Some(old) = row.sealed() else { continue };
+                let (org, id) = (OrgId::from_uuid(row.org_id), WebhookSourceId::from_uuid(row.id));
+                let token = keyring.open(org, &sealed_name(id), &old)?;
+                let sealed = keyring.seal(org, &sealed_name(id), &token)?;
+                sqlx::query(
+                    "UPDATE webhook_sources SET token_ciphertext = $2, token_nonce = $3, token_key_id = $4 WHERE id = $1",
+                )
+                .bind(row.id)
+                .bind(&sealed.ciphertext)
+                .bind(&sealed.nonce)
+                .bind(&sealed.key_id)
+                .execute(&mut *tx)
+                .await?;
+                changed += 1;
+            }
+            changed
         }))
     }
 
@@ -222,20 +316,25 @@ impl Webhooks<'_> {
         &self,
         org: OrgId,
         id: WebhookSourceId,
-        token: (&str, &str),
+        token: &WebhookToken,
         by: Actor,
     ) -> StoreResult<WebhookSource> {
-        let (token_hash, token_prefix) = token;
+        let sealed = self.keyring.seal(org, &sealed_name(id), &token.value)?;
+        let token_prefix = &token.prefix;
         Ok(in_tx!(self.db, |tx| {
             let source: Option<WebhookSource> = sqlx::query_as(
-                "UPDATE webhook_sources SET token_hash = $3, token_prefix = $4, rotated_at = $5 \
+                "UPDATE webhook_sources SET token_hash = $3, token_prefix = $4, rotated_at = $5, \
+                 token_ciphertext = $6, token_nonce = $7, token_key_id = $8 \
                  WHERE id = $1 AND org_id = $2 RETURNING *",
             )
             .bind(id.as_uuid())
             .bind(org.as_uuid())
-            .bind(token_hash)
+            .bind(&token.hash)
             .bind(token_prefix)
             .bind(now())
+            .bind(&sealed.ciphertext)
+            .bind(&sealed.nonce)
+            .bind(&sealed.key_id)
             .fetch_all(&mut *tx)
             .await?
             .into_iter()

@@ -13,3 +13,4 @@ mod sessions;
 mod templates;
 mod webhooks;
 mod workflows;
+mod writer;

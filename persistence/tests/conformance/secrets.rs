@@ -108,7 +108,7 @@ async fn rotation_reseals_every_row(cx: TestContext) {
     assert!(actions.contains(&"secret.reseal".to_owned()));
 }
 
-async fn table_dump(db: &Db, table: &str) -> String {
+pub(crate) async fn table_dump(db: &Db, table: &str) -> String {
     match db {
         Db::Sqlite(pool) => {
             // SQLite has no row-to-text: quote every column of every row (text as itself, blobs as hex)

@@ -1,7 +1,8 @@
 //! Webhook sources and deduplicated deliveries.
 
 use aos_persistence::testing::TestContext;
-use aos_persistence::{NewWebhookEvent, NewWebhookSource, NewWorkflow, Recorded, StoreError};
+use aos_persistence::{NewWebhookEvent, NewWebhookSource, NewWorkflow, Recorded, StoreError, WebhookToken};
+use aos_schema::SecretString;
 
 use crate::fixtures::{by, owner_with_org};
 
@@ -19,8 +20,7 @@ async fn sources_are_found_by_token_hash_and_rotate(cx: TestContext) {
         org_id: org.id,
         workflow_id: wf.id,
         name: "github".into(),
-        token_hash: "h1".into(),
-        token_prefix: "whk_ab".into(),
+        token: token("whk_ab-first", "h1", "whk_ab"),
         settings: Default::default(),
     };
     let source = hooks.create_source(&new, by(&owner)).await.unwrap();
@@ -28,9 +28,13 @@ async fn sources_are_found_by_token_hash_and_rotate(cx: TestContext) {
     assert_eq!(hooks.source_by_id(source.id).await.unwrap().id, source.id);
     assert_eq!(hooks.source_by_token_hash("h1").await.unwrap().unwrap().id, source.id);
     assert!(matches!(hooks.source(other_org.id, source.id).await, Err(StoreError::NotFound { .. })));
-    hooks.rotate_token(org.id, source.id, ("h2", "whk_cd"), by(&owner)).await.unwrap();
+    let shown = hooks.reveal_token(org.id, source.id).await.unwrap().expect("the token is kept");
+    assert_eq!(shown.expose(), "whk_ab-first");
+    assert!(matches!(hooks.reveal_token(other_org.id, source.id).await, Err(StoreError::NotFound { .. })));
+    hooks.rotate_token(org.id, source.id, &token("whk_cd-second", "h2", "whk_cd"), by(&owner)).await.unwrap();
     assert!(hooks.source_by_token_hash("h1").await.unwrap().is_none(), "the old token stops working");
     assert_eq!(hooks.source_by_token_hash("h2").await.unwrap().unwrap().token_prefix, "whk_cd");
+    assert_eq!(hooks.reveal_token(org.id, source.id).await.unwrap().unwrap().expose(), "whk_cd-second");
     assert_eq!(hooks.sources(org.id, wf.id).await.unwrap().len(), 1);
     hooks.delete_source(org.id, source.id, by(&owner)).await.unwrap();
     assert!(hooks.source_by_token_hash("h2").await.unwrap().is_none());
@@ -51,8 +55,7 @@ async fn the_same_delivery_key_is_recorded_once(cx: TestContext) {
                 org_id: org.id,
                 workflow_id: wf.id,
                 name: "s".into(),
-                token_hash: "t".into(),
-                token_prefix: "p".into(),
+                token: token("whk_t", "t", "p"),
                 settings: Default::default(),
             },
             by(&owner),
@@ -88,4 +91,57 @@ async fn the_same_delivery_key_is_recorded_once(cx: TestContext) {
     assert_eq!(hooks.events(org.id, source.id, None).await.unwrap().len(), 2);
 }
 
-aos_persistence::conformance_suite!(sources_are_found_by_token_hash_and_rotate, the_same_delivery_key_is_recorded_once);
+/// The token is stored sealed (never as text in any table), opens after a key rotation, and a
+/// ciphertext moved to another source does not open there.
+async fn tokens_are_sealed_at_rest_and_follow_key_rotation(cx: TestContext) {
+    const CANARY: &str = "whk_canary-token-8c2f1e";
+    let (owner, org) = owner_with_org(&cx.store).await;
+    let wf = cx
+        .store
+        .workflows()
+        .create(&NewWorkflow { org_id: org.id, name: "wf".into(), description: String::new() }, by(&owner))
+        .await
+        .unwrap();
+    let hooks = cx.store.webhooks();
+    let new = |value: &str, hash: &str| NewWebhookSource {
+        org_id: org.id,
+        workflow_id: wf.id,
+        name: "hook".into(),
+        token: token(value, hash, "whk_ca"),
+        settings: Default::default(),
+    };
+    let source = hooks.create_source(&new(CANARY, "hash-a"), by(&owner)).await.unwrap();
+    let other = hooks.create_source(&new("whk_other", "hash-b"), by(&owner)).await.unwrap();
+    for table in ["webhook_sources", "audit_logs"] {
+        let dump = crate::secrets::table_dump(cx.store.db(), table).await;
+        assert!(!dump.is_empty());
+        assert!(!dump.contains(CANARY), "the token is in {table} as text");
+    }
+    let rotated = cx.store.keyring().clone().rotated();
+    assert_eq!(hooks.reseal_all(&rotated).await.unwrap(), 2);
+    assert_eq!(hooks.reseal_all(&rotated).await.unwrap(), 0, "nothing left to re-seal");
+    let fresh = aos_persistence::Store::from_db(cx.store.db().clone(), rotated.pruned()).await.unwrap();
+    assert_eq!(fresh.webhooks().reveal_token(org.id, source.id).await.unwrap().unwrap().expose(), CANARY);
+    // a ciphertext copied onto another source's row is refused, not opened as that source's token
+    let copy = "UPDATE webhook_sources SET token_ciphertext = (SELECT token_ciphertext FROM webhook_sources WHERE id = $1), \
+                token_nonce = (SELECT token_nonce FROM webhook_sources WHERE id = $1) WHERE id = $2";
+    match cx.store.db() {
+        aos_persistence::Db::Sqlite(pool) => {
+            sqlx::query(copy).bind(source.id.as_uuid()).bind(other.id.as_uuid()).execute(pool).await.unwrap();
+        }
+        aos_persistence::Db::Postgres(pool) => {
+            sqlx::query(copy).bind(source.id.as_uuid()).bind(other.id.as_uuid()).execute(pool).await.unwrap();
+        }
+    }
+    assert!(matches!(fresh.webhooks().reveal_token(org.id, other.id).await, Err(StoreError::Vault(_))));
+}
+
+aos_persistence::conformance_suite!(
+    sources_are_found_by_token_hash_and_rotate,
+    the_same_delivery_key_is_recorded_once,
+    tokens_are_sealed_at_rest_and_follow_key_rotation
+);
+
+fn token(value: &str, hash: &str, prefix: &str) -> WebhookToken {
+    WebhookToken { value: SecretString::new(value), hash: hash.into(), prefix: prefix.into() }
+}

@@ -31,6 +31,24 @@ pub mod kinds {
     pub const OPENAI_CHAT: &str = "openai.chat";
     pub const EMAIL_SEND: &str = "email.send";
 
+    /// Whether a built-in kind only computes from its input and config (no call out of the
+    /// process, no effect anyone else sees), so running it again after a crash changes nothing.
+    /// Unknown kinds are not pure.
+    pub fn is_pure(kind: &str) -> bool {
+        matches!(
+            kind,
+            TRIGGER_WEBHOOK
+                | TRIGGER_SCHEDULE
+                | TRIGGER_MANUAL
+                | LOGIC_CONDITION
+                | LOGIC_SWITCH
+                | LOGIC_MERGE
+                | LOGIC_FOR_EACH
+                | LOGIC_DELAY
+                | DATA_TRANSFORM
+        )
+    }
+
     /// Every built-in kind.
     pub const ALL: [&str; 16] = [
         TRIGGER_WEBHOOK,

@@ -146,3 +146,14 @@ fn a_later_descriptor_replaces_an_earlier_one_of_the_same_kind() {
     assert_eq!(catalog.get(&custom.kind).unwrap().title, "Custom");
     assert_eq!(catalog.kinds().count(), kinds::ALL.len());
 }
+
+#[test]
+fn only_nodes_that_compute_from_their_input_are_pure() {
+    use super::builtin::kinds;
+    let pure: Vec<&str> = kinds::ALL.iter().copied().filter(|k| kinds::is_pure(k)).collect();
+    assert!(pure.iter().all(|k| k.starts_with("trigger.") || k.starts_with("logic.") || *k == kinds::DATA_TRANSFORM));
+    for effectful in [kinds::HTTP_REQUEST, kinds::SLACK_POST_MESSAGE, kinds::EMAIL_SEND, kinds::WEBHOOK_RESPOND] {
+        assert!(!kinds::is_pure(effectful), "{effectful}");
+    }
+    assert!(!kinds::is_pure("custom.unknown"), "an unknown kind is not assumed pure");
+}

@@ -17,6 +17,7 @@ use super::app::Nav;
 use super::gallery::initials;
 use super::import::{ImportPanel, ImportPreview};
 use super::side_panel::NodeForm;
+use super::webhook::WebhookUrl;
 use crate::api;
 use crate::editor::{Editor, Effect};
 use crate::forms::{expression_candidates, kv_rows, kv_value};
@@ -520,6 +521,9 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
                                             ctx.commit(next);
                                         }
                                     },
+                                }
+                                if node.kind == aos_schema::kinds::TRIGGER_WEBHOOK {
+                                    WebhookUrl { workflow_id: workflow_id.clone(), published }
                                 }
                             },
                             None => rsx! {

@@ -6,4 +6,5 @@ pub mod editor_page;
 pub mod gallery;
 pub mod import;
 pub mod side_panel;
+pub mod webhook;
 pub mod workflows;

@@ -233,12 +233,20 @@ pub async fn create_workflow(
     Ok(Ok(id))
 }
 
-/// Publishes a `steps`-step chain and adds a webhook source; returns the `/hooks/{token}` URL.
+/// A published webhook workflow: who owns it, its id and the URL deliveries go to.
+#[derive(Debug, Clone)]
+pub struct Hooked {
+    pub account: Account,
+    pub workflow: String,
+    pub url: String,
+}
+
+/// Publishes a `steps`-step chain and adds a webhook source; returns it with its `/hooks/{token}` URL.
 pub async fn webhook_workflow(
     client: &reqwest::Client,
     base: &str,
     steps: usize,
-) -> Result<Result<(Account, String), NotAvailable>> {
+) -> Result<Result<Hooked, NotAvailable>> {
     let account = match signup(client, base).await? {
         Ok(account) => account,
         Err(missing) => return Ok(Err(missing)),
@@ -258,7 +266,7 @@ pub async fn webhook_workflow(
     let Some(hook_token) = hook.get("token").and_then(Value::as_str) else {
         bail!("webhook creation answered without a token: {hook}");
     };
-    Ok(Ok((account, format!("{base}/hooks/{hook_token}"))))
+    Ok(Ok(Hooked { account, workflow: id, url: format!("{base}/hooks/{hook_token}") }))
 }
 
 /// Polls `GET /api/runs/{id}` for every run until each has a final status or `limit` passes;

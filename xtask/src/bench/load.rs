@@ -1,6 +1,8 @@
 //! The HTTP load generator: `connections` tasks, each sending one request after another on its own
-//! keep-alive connection for a fixed time; latency of every request after the warm-up is kept, so
-//! percentiles are exact.
+//! keep-alive connection for a fixed time (closed loop: as fast as the server answers), or, with a
+//! `rate`, sending on a fixed schedule shared by the tasks (open loop: latency counts from when a
+//! request was due, so a slow answer that delays the next send is not hidden). Latency of every
+//! request after the warm-up is kept, so percentiles are exact.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,6 +22,9 @@ pub struct LoadSpec {
     pub duration: Duration,
     /// Keep the JSON bodies of the measured successful responses (the run ids they carry).
     pub keep_bodies: bool,
+    /// Requests per second in all, on a fixed schedule (open loop); `None` sends as fast as the
+    /// answers come (closed loop).
+    pub rate: Option<f64>,
 }
 
 /// What one load run measured.
@@ -37,11 +42,14 @@ pub struct LoadResult {
     pub bodies: Vec<serde_json::Value>,
     /// The measured window (warm-up excluded).
     pub window: Duration,
+    /// Successful responses over the whole load, warm-up included.
+    pub total_ok: u64,
 }
 
 #[derive(Debug, Default)]
 struct TaskTally {
     latencies: Vec<Duration>,
+    total_ok: u64,
     errors: u64,
     first_error: Option<String>,
     bodies: Vec<serde_json::Value>,
@@ -56,13 +64,23 @@ pub async fn drive(spec: &LoadSpec) -> Result<LoadResult> {
     let measure_from = start + spec.warmup;
     let end = measure_from + spec.duration;
     let mut tasks = Vec::with_capacity(spec.connections);
-    for _ in 0..spec.connections {
+    // open loop: task `i` sends the requests due at start + (i + k·connections) / rate
+    let interval = spec.rate.map(|rate| Duration::from_secs_f64(spec.connections as f64 / rate.max(1.0)));
+    for task in 0..spec.connections {
         let client = client.clone();
         let spec = Arc::clone(&spec);
         tasks.push(tokio::spawn(async move {
             let mut tally = TaskTally::default();
+            let mut due = interval.map(|every| start + every.mul_f64(task as f64 / spec.connections as f64));
             loop {
-                let sent = Instant::now();
+                let sent = match (due, interval) {
+                    (Some(at), Some(every)) => {
+                        tokio::time::sleep_until(at.into()).await;
+                        due = Some(at + every);
+                        at
+                    }
+                    _ => Instant::now(),
+                };
                 if sent >= end {
                     break;
                 }
@@ -76,6 +94,7 @@ pub async fn drive(spec: &LoadSpec) -> Result<LoadResult> {
                 let measured = sent >= measure_from;
                 match outcome {
                     Ok((status, bytes)) if status.is_success() => {
+                        tally.total_ok += 1;
                         if measured {
                             tally.latencies.push(sent.elapsed());
                             if spec.keep_bodies {
@@ -109,6 +128,7 @@ pub async fn drive(spec: &LoadSpec) -> Result<LoadResult> {
     for task in tasks {
         let tally = task.await?;
         latencies.extend(tally.latencies);
+        result.total_ok += tally.total_ok;
         result.errors += tally.errors;
         result.bodies.extend(tally.bodies);
         if result.first_error.is_none() {

@@ -9,16 +9,18 @@
 mod automateos;
 mod criterion;
 mod fanout;
+mod flame;
 mod hello;
 mod idle;
 mod load;
 mod peers;
 mod process;
 mod report;
+mod runs;
 pub mod soak;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
@@ -42,7 +44,17 @@ struct Options {
     idle: IdleSpec,
     criterion: bool,
     n8n: bool,
+    /// Sections to run (`webhooks`, `fanout`, `idle`); all when empty.
+    only: Vec<String>,
+    /// Record a CPU profile of the embedded server at its peak and draw it as a flame graph.
+    flamegraph: bool,
     out: PathBuf,
+}
+
+impl Options {
+    fn runs(&self, section: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|s| s == section)
+    }
 }
 
 impl Options {
@@ -55,6 +67,8 @@ impl Options {
             idle: IdleSpec { connections: 10_000, rooms: 100, hold: Duration::from_secs(10) },
             criterion: true,
             n8n: true,
+            only: Vec::new(),
+            flamegraph: false,
             out: PathBuf::from("docs/benchmarks.md"),
         };
         let mut rest = args.iter();
@@ -71,9 +85,12 @@ impl Options {
                 "--out" => options.out = PathBuf::from(value()?),
                 "--skip-criterion" => options.criterion = false,
                 "--skip-n8n" => options.n8n = false,
+                "--only" => options.only.push(value()?.clone()),
+                "--flamegraph" => options.flamegraph = true,
                 other => bail!(
                     "unknown option {other}; options: --connections N --warmup S --duration S --rooms N --editors N \
-                     --ticks N --idle N --out FILE --skip-criterion --skip-n8n"
+                     --ticks N --idle N --out FILE --skip-criterion --skip-n8n --only webhooks|fanout|idle \
+                     --flamegraph"
                 ),
             }
         }
@@ -116,9 +133,13 @@ pub fn run(args: &[String]) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let bench = Bench { options: &options, root: &root, scratch: &scratch, binary: &binary };
     runtime.block_on(async {
-        bench.webhooks(&mut report, &database_url, &redis_url).await;
-        bench.fanout(&mut report, &database_url, &redis_url).await;
-        if options.idle.connections > 0 {
+        if options.runs("webhooks") {
+            bench.webhooks(&mut report, &database_url, &redis_url).await;
+        }
+        if options.runs("fanout") {
+            bench.fanout(&mut report, &database_url, &redis_url).await;
+        }
+        if options.idle.connections > 0 && options.runs("idle") {
             bench.idle(&mut report).await;
         }
     });
@@ -171,6 +192,7 @@ impl Bench<'_> {
             warmup: self.options.warmup,
             duration: self.options.duration,
             keep_bodies,
+            rate: None,
         }
     }
 
@@ -180,13 +202,14 @@ impl Bench<'_> {
             let row = self.n8n().await.unwrap_or_else(|err| WebhookRow::failed("n8n 10 Set nodes", &err));
             report.webhooks.push(row);
         }
-        for backend in [
-            Backend::Embedded,
-            Backend::PostgresRedis { admin_url: database_url.to_owned(), redis_url: redis_url.to_owned() },
-        ] {
+        let postgres = Backend::PostgresRedis { admin_url: database_url.to_owned(), redis_url: redis_url.to_owned() };
+        for (backend, steps) in [(Backend::Embedded, WORKFLOW_STEPS), (postgres.clone(), WORKFLOW_STEPS), (postgres, 1)]
+        {
             let name = format!("AutomateOS, {}", backend.label());
-            let row =
-                self.automateos_webhook(&name, &backend).await.unwrap_or_else(|err| WebhookRow::failed(&name, &err));
+            let row = self
+                .automateos_webhook(&name, &backend, steps, report)
+                .await
+                .unwrap_or_else(|err| WebhookRow::failed(&name, &err));
             report.webhooks.push(row);
         }
     }
@@ -212,38 +235,45 @@ impl Bench<'_> {
         Ok(row)
     }
 
-    async fn automateos_webhook(&self, name: &str, backend: &Backend) -> Result<WebhookRow> {
-        eprintln!("bench: webhook ingress, {name}");
+    async fn automateos_webhook(
+        &self,
+        name: &str,
+        backend: &Backend,
+        steps: usize,
+        report: &mut Report,
+    ) -> Result<WebhookRow> {
+        let label =
+            format!("{name}, webhook → {steps} step{} (answers 202 on intake)", if steps == 1 { "" } else { "s" });
+        eprintln!("bench: webhook ingress, {label}");
         let client = self.client()?;
         let aos = automateos::start(&client, self.binary, backend, self.scratch).await?;
-        let (account, url) = match automateos::webhook_workflow(&client, &aos.base, WORKFLOW_STEPS).await? {
+        let hooked = match automateos::webhook_workflow(&client, &aos.base, steps).await? {
             Ok(found) => found,
             Err(NotAvailable(reason)) => return Ok(WebhookRow::not_available(name, &reason)),
         };
-        let started = Instant::now();
-        let result = load::drive(&self.load_spec(url, true)).await?;
-        let measure_start = started + self.options.warmup;
-        let run_ids: Vec<String> = result
-            .bodies
-            .iter()
-            .filter_map(|b| b.get("run_id").and_then(serde_json::Value::as_str).map(str::to_owned))
-            .collect();
-        let mut row =
-            WebhookRow::measured(&format!("{name}, webhook → 10 steps (answers 202 on intake)"), &result, None);
+        let spec = self.load_spec(hooked.url.clone(), false);
+        let profile = (self.options.flamegraph && matches!(backend, Backend::Embedded) && steps == WORKFLOW_STEPS)
+            .then(|| flame::Recording::start(aos.server.pid(), self.options.warmup, self.options.duration));
+        let figures = runs::measure(&client, &aos.base, &hooked.account, &hooked.workflow, &spec).await?;
+        if let Some(recording) = profile {
+            match recording.and_then(|r| r.finish(self.root)) {
+                Ok(drawn) => report.flamegraph = Some(drawn),
+                Err(err) => report.notes.push(format!("flame graph not drawn: {err:#}")),
+            }
+        }
+        let mut row = WebhookRow::measured(&label, &figures.peak, None);
         row.rss_kib = process::rss_kib(aos.server.pid());
-        let runs = automateos::await_runs(&client, &aos.base, &account, &run_ids, Duration::from_secs(180)).await?;
-        let elapsed = runs.last_final.saturating_duration_since(measure_start).max(self.options.duration);
-        row.runs_per_s = Some(runs.succeeded as f64 / elapsed.as_secs_f64());
-        row.steps_per_s = Some((runs.succeeded * WORKFLOW_STEPS) as f64 / elapsed.as_secs_f64());
+        row.runs_per_s = Some(figures.runs_per_s);
+        row.steps_per_s = Some(figures.runs_per_s * steps as f64);
+        row.engine = Some(figures.clone());
         row.note = Some(format!(
-            "{} runs accepted in the window: {} succeeded, {} ended otherwise{}, {} unfinished after 180 s; \
-             all done {:.1} s after the window opened",
-            run_ids.len(),
-            runs.succeeded,
-            runs.other,
-            runs.first_failure.map(|s| format!(" (first: {s})")).unwrap_or_default(),
-            runs.unfinished,
-            elapsed.as_secs_f64()
+            "{} runs accepted over the whole load (warm-up included): {} succeeded, {} ended otherwise, {} \
+             unfinished after 300 s; {} step events seen by a `/ws/events` subscriber during the load",
+            figures.accepted,
+            figures.succeeded,
+            figures.accepted.saturating_sub(figures.succeeded + figures.unfinished),
+            figures.unfinished,
+            figures.events_seen,
         ));
         Ok(row)
     }
@@ -358,6 +388,7 @@ impl WebhookRow {
             runs_per_s: None,
             steps_per_s: None,
             rss_kib: None,
+            engine: None,
             note,
         }
     }
@@ -377,6 +408,7 @@ impl WebhookRow {
             runs_per_s: None,
             steps_per_s: None,
             rss_kib: None,
+            engine: None,
             note: None,
         }
     }

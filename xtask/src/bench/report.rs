@@ -19,6 +19,8 @@ pub struct WebhookRow {
     pub steps_per_s: Option<f64>,
     /// The server's resident memory after the load.
     pub rss_kib: Option<u64>,
+    /// AutomateOS's run-engine figures (half-rate latency, step gaps, event latency).
+    pub engine: Option<super::runs::RunFigures>,
     pub note: Option<String>,
 }
 
@@ -37,6 +39,8 @@ pub struct Report {
     pub idle: Vec<(String, Result<super::idle::IdleResult, String>)>,
     /// With `--skip-criterion`: the criterion section of the report being replaced, kept as it was.
     pub previous_criterion: Option<String>,
+    /// With `--flamegraph`: the embedded server's profile at its peak (SVG path, top frames).
+    pub flamegraph: Option<super::flame::Drawn>,
     pub notes: Vec<String>,
 }
 
@@ -51,6 +55,7 @@ impl Report {
             fanout: Vec::new(),
             idle: Vec::new(),
             previous_criterion: None,
+            flamegraph: None,
             notes: Vec::new(),
         }
     }
@@ -158,6 +163,7 @@ impl Report {
             md.push('\n');
         }
         md.push('\n');
+        self.render_engine(&mut md);
 
         md.push_str("## Doc update fan-out\n\n");
         md.push_str(
@@ -231,6 +237,61 @@ pub fn criterion_section(report: &str) -> Option<String> {
 }
 
 impl Report {
+    fn render_engine(&self, md: &mut String) {
+        let rows: Vec<(&str, &super::runs::RunFigures)> =
+            self.webhooks.iter().filter_map(|row| Some((row.name.as_str(), row.engine.as_ref()?))).collect();
+        if rows.is_empty() {
+            return;
+        }
+        md.push_str(
+            "### The run engine under that load
+
+",
+        );
+        md.push_str(
+            "Runs/s is every run accepted over the whole load (warm-up included) divided by the time from the \
+             first delivery to the last run's end, read from the server's own `aos_runs_finished_total`. \
+             Intake p99 at half rate: deliveries sent on a fixed schedule at half the peak's request rate \
+             (open loop, latency from when each was due). Step gap: a step's `step_succeeded` row to the next \
+             step's `step_started` row, over 20 runs' logs. Event lag: a `step_succeeded` row's time to its \
+             arrival at a `/ws/events?workflow=` subscriber during the peak.\n\n",
+        );
+        md.push_str(
+            "| server | runs/s end to end | intake p99 at half rate | step gap p50 / p99 | event lag p50 / p99 |\n\
+             |---|---|---|---|---|\n",
+        );
+        for (name, figures) in rows {
+            let pair = |a: Option<std::time::Duration>, b: Option<std::time::Duration>| match (a, b) {
+                (Some(a), Some(b)) => format!("{} / {}", ms(a), ms(b)),
+                _ => "–".to_owned(),
+            };
+            md.push_str(&format!(
+                "| {name} | {:.0} | {} | {} | {} |\n",
+                figures.runs_per_s,
+                figures
+                    .half
+                    .as_ref()
+                    .map(|h| format!("{} (at {:.0} req/s)", ms(h.p99), h.requests_per_s))
+                    .unwrap_or_else(|| "–".into()),
+                pair(figures.step_gap_p50, figures.step_gap_p99),
+                pair(figures.event_p50, figures.event_p99),
+            ));
+        }
+        md.push('\n');
+        if let Some(drawn) = &self.flamegraph {
+            md.push_str(&format!(
+                "Where the embedded server's CPU went at its peak (`perf record -g`, {} samples; [flame graph]({})). \
+                 Share of samples under each frame:\n\n",
+                drawn.samples, drawn.svg_name
+            ));
+            md.push_str("| frame | share |\n|---|---|\n");
+            for (frame, share) in &drawn.top {
+                md.push_str(&format!("| `{frame}` | {:.1} % |\n", share * 100.0));
+            }
+            md.push('\n');
+        }
+    }
+
     fn render_idle(&self, md: &mut String) {
         if self.idle.is_empty() {
             return;

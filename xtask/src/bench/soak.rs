@@ -192,7 +192,7 @@ async fn soak(
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
     let aos = automateos::start(&client, binary, backend, scratch).await?;
     let (account, hook_url) = match automateos::webhook_workflow(&client, &aos.base, STEPS).await? {
-        Ok(found) => found,
+        Ok(hooked) => (hooked.account, hooked.url),
         Err(NotAvailable(reason)) => bail!("webhooks not available: {reason}"),
     };
     let graph = automateos::editors_graph(options.editors);

@@ -1,0 +1,89 @@
+// A webhook flow built in the studio: drag the Webhook trigger and a Transform onto the canvas,
+// connect them, fill the form, publish; the trigger's panel shows the URL; `curl` at that URL
+// starts a run whose step read the posted body; rotate in the panel and the old URL stops
+// working; the dashboard's workflow page shows the same URL.
+import { execFileSync } from 'node:child_process';
+import { check, checkNoProblems, eventually, goto, openPage, scenario, shot, signup } from './lib.mjs';
+import { call, centre, drag, draftEventually, openWorkflow } from './_studio_support.mjs';
+
+/** POSTs `body` to `url` with curl, as a creator would; returns `{ status, json }`. */
+function curl(url, body) {
+  const out = execFileSync('curl', ['-s', '-o', '-', '-w', '\n%{http_code}', '-X', 'POST', url,
+    '-H', 'content-type: application/json', '-d', JSON.stringify(body)], { encoding: 'utf8' });
+  const cut = out.lastIndexOf('\n');
+  const text = out.slice(0, cut);
+  let json = null;
+  try { json = JSON.parse(text); } catch { json = text; }
+  return { status: Number(out.slice(cut + 1)), json };
+}
+
+await scenario('studio_webhook', async (browser) => {
+  const ada = await signup('Ada');
+  const workflow = await call('POST', `/api/orgs/${ada.org_id}/workflows`, ada.token, { name: 'Greeter' });
+  const page = await openPage(browser, ada);
+  await openWorkflow(page, workflow.id);
+
+  const box = await page.getByTestId('canvas').boundingBox();
+  await drag(page, await centre(page.getByTestId('palette-trigger.webhook')), { x: box.x + 200, y: box.y + 200 });
+  await page.waitForSelector('[data-kind="trigger.webhook"]');
+  await drag(page, await centre(page.getByTestId('palette-data.transform')), { x: box.x + 600, y: box.y + 240 });
+  await page.waitForSelector('[data-kind="data.transform"]');
+  const idOf = async (kind) => (await page.locator(`[data-kind="${kind}"]`).getAttribute('data-testid')).replace(/^node-/, '');
+  const hook = await idOf('trigger.webhook');
+  const shape = await idOf('data.transform');
+  const out = await centre(page.locator(`[data-testid="port-${hook}-out-out"] circle`));
+  const inp = await centre(page.locator(`[data-testid="port-${shape}-in-in"] circle`));
+  await drag(page, out, inp);
+  await page.waitForSelector(`path.edge[data-from="${hook}"][data-to="${shape}"]`, { state: 'attached' });
+
+  await page.locator(`[data-testid="node-${shape}"] .node__body`).click();
+  await page.waitForSelector(`[data-testid="node-form"][data-node="${shape}"]`);
+  await page.getByTestId('kv-add').click();
+  await page.getByTestId('kv-name-0').fill('greeting');
+  await page.getByTestId('kv-value-0').fill('{{ trigger.body.name }}');
+  await draftEventually('the transform and the edge in the draft', workflow.id, ada.token, (graph) =>
+    graph.nodes.find((n) => n.id === shape)?.config.fields?.greeting === '{{ trigger.body.name }}' && graph.edges.length === 1);
+
+  // before the first publish the trigger's panel says how to get a URL
+  await page.locator(`[data-testid="node-${hook}"] .node__body`).click();
+  await page.waitForSelector('[data-testid="webhook-unpublished"]');
+  await page.getByTestId('publish').click();
+  await page.waitForSelector('[data-testid="toast"]:has-text("published version 1")', { timeout: 15000 });
+  const field = page.getByTestId('webhook-url');
+  await field.waitFor({ timeout: 15000 });
+  const url = await field.inputValue();
+  check(url.startsWith(`${new URL(page.url()).origin}/hooks/whk_`), `the URL is this server's: ${url}`);
+  check((await page.getByTestId('webhook-curl').textContent()).includes(url), 'the curl line uses the URL');
+  await shot(page, 'studio-webhook-url');
+
+  // the URL the panel shows is the one that works
+  const sent = curl(url, { name: 'Ada' });
+  check(sent.status === 202 && sent.json.run_id, `curl started a run: ${JSON.stringify(sent)}`);
+  const run = await eventually('the run finished', async () => {
+    const detail = await call('GET', `/api/runs/${sent.json.run_id}`, ada.token);
+    return ['succeeded', 'failed', 'dead_lettered'].includes(detail.status) && detail;
+  });
+  check(run.status === 'succeeded', `the run succeeded: ${JSON.stringify(run)}`);
+  const step = run.steps.find((s) => s.node_id === shape);
+  check(step?.output?.greeting === 'Ada', `the step read the posted body: ${JSON.stringify(step)}`);
+
+  // rotate: a new URL, and the old one is refused
+  await page.getByTestId('webhook-rotate').click();
+  await page.getByTestId('webhook-rotate-confirm').click();
+  await page.waitForSelector('[data-testid="webhook-note"]:has-text("new URL")');
+  const rotated = await eventually('the panel shows the new URL', async () => {
+    const shown = await field.inputValue();
+    return shown !== url && shown;
+  });
+  check(curl(url, { name: 'Eve' }).status === 404, 'the old URL no longer starts runs');
+  check(curl(rotated, { name: 'Bo' }).status === 202, 'the new URL does');
+
+  // the dashboard's page of this workflow shows the same URL
+  const dash = await openPage(browser, ada);
+  await goto(dash, `/app/workflows/${workflow.id}/runs`);
+  const shown = dash.getByTestId('webhook-url');
+  await shown.waitFor({ timeout: 15000 });
+  check((await shown.textContent()).trim() === rotated, `the dashboard shows ${rotated}`);
+  checkNoProblems(page);
+  checkNoProblems(dash);
+});

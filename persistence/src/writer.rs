@@ -1,0 +1,592 @@
+//! The group-commit writer: the hot write path of runs (intake and what runs record) goes through
+//! one task per store, which commits many callers' rows in one transaction and answers each caller
+//! once that transaction is durable. Under load the queue fills while a commit is under way, so
+//! the next transaction takes everything that arrived meanwhile: one commit (one fsync) for
+//! hundreds of runs instead of several per step. Rows of one kind go in multi-row statements.
+//!
+//! What a caller gets back is committed: an [`Admitted`] run exists, a [`RunRecords`] checkpoint's
+//! rows are all there. If a batch fails (a full disk, a broken connection), each job in it is
+//! tried again alone, so one job's failure is never another's; the caller of a job that still
+//! fails gets the error and nothing of that job was written.
+//!
+//! Committed run-log rows are published to [`Writer::subscribe`]rs after the commit, so a live
+//! event stream never shows a row the log does not have.
+
+use std::sync::Arc;
+
+use aos_schema::{DlqEntryId, OrgId, RunId, RunStatus, RunStepId, StepStatus, WorkflowId};
+use sqlx::QueryBuilder;
+use sqlx::types::Json;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::Timestamp;
+use crate::credits::Credits;
+use crate::db::{Db, in_tx, now};
+use crate::error::{StoreError, StoreResult};
+use crate::queries::{CreditKind, NewRun, PricePlan, Run, RunLog, Usage};
+
+/// Jobs one transaction takes at most.
+const MAX_JOBS: usize = 512;
+/// Rows one multi-row statement carries at most (SQLite allows 32,766 bound values).
+const ROWS_PER_STATEMENT: usize = 400;
+/// How far the run-event feed may run ahead of a slow subscriber before it skips (it then catches
+/// up from the log).
+const FEED_CAPACITY: usize = 4096;
+
+/// A run to create under its unique (workflow, idempotency key), with the delivery that asked for
+/// it when it came through a webhook.
+#[derive(Debug, Clone)]
+pub struct Admission {
+    pub run: NewRun,
+    /// The node that will drive the run: claimed at insert, so no later claim is needed.
+    pub owner_node: Option<String>,
+    /// The webhook delivery, recorded once per (source, key) and linked to the run.
+    pub event: Option<AdmittedEvent>,
+}
+
+/// A webhook delivery, as admitted with its run.
+#[derive(Debug, Clone)]
+pub struct AdmittedEvent {
+    pub source_id: aos_schema::WebhookSourceId,
+    pub idempotency_key: String,
+    pub headers: serde_json::Value,
+    pub body: serde_json::Value,
+}
+
+/// An admitted run: the stored row, and whether this admission created it (`false`: the key was
+/// seen before and this is the first run).
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    pub run: Run,
+    pub fresh: bool,
+}
+
+/// Everything a run recorded since its last checkpoint, written together.
+#[derive(Debug, Clone)]
+pub struct RunRecords {
+    pub run_id: RunId,
+    pub org_id: OrgId,
+    pub workflow_id: WorkflowId,
+    /// When the run started running (its first checkpoint says so; later ones leave it `None`).
+    pub started_at: Option<Timestamp>,
+    /// A status change (applied only while the run is unfinished).
+    pub transition: Option<Transition>,
+    /// Attempt rows: inserted, or updated while they are unfinished.
+    pub attempts: Vec<AttemptRecord>,
+    pub logs: Vec<LogRecord>,
+    /// The run's dead-letter entry (with a `dead_lettered` transition).
+    pub dead_letter: Option<DeadLetter>,
+    /// What the whole run used: priced with the active plan and debited once per run.
+    pub bill: Option<RunBill>,
+}
+
+impl RunRecords {
+    pub fn new(run_id: RunId, org_id: OrgId, workflow_id: WorkflowId) -> Self {
+        Self {
+            run_id,
+            org_id,
+            workflow_id,
+            started_at: None,
+            transition: None,
+            attempts: Vec::new(),
+            logs: Vec::new(),
+            dead_letter: None,
+            bill: None,
+        }
+    }
+
+    /// Nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.started_at.is_none()
+            && self.transition.is_none()
+            && self.attempts.is_empty()
+            && self.logs.is_empty()
+            && self.dead_letter.is_none()
+            && self.bill.is_none()
+    }
+
+    /// Moves the records out, leaving an empty set for the same run.
+    pub fn take(&mut self) -> RunRecords {
+        std::mem::replace(self, RunRecords::new(self.run_id, self.org_id, self.workflow_id))
+    }
+}
+
+/// A run's status change.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    pub status: RunStatus,
+    pub error: Option<String>,
+    pub at: Timestamp,
+}
+
+/// One attempt of one step as it stands.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub node_id: String,
+    pub attempt: i64,
+    pub status: StepStatus,
+    pub input: Option<serde_json::Value>,
+    pub output: Option<serde_json::Value>,
+    pub error: Option<String>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub duration_ms: Option<i64>,
+}
+
+/// A run-log row of the run the records are for.
+#[derive(Debug, Clone)]
+pub struct LogRecord {
+    pub node_id: Option<String>,
+    pub level: &'static str,
+    pub event: &'static str,
+    pub message: String,
+    pub data: serde_json::Value,
+    pub at: Timestamp,
+}
+
+/// The step that exhausted its retries, and what it was given.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    pub node_id: String,
+    pub error: String,
+    pub input: serde_json::Value,
+}
+
+/// What a whole run used. Stored as the run's one usage record (no node, attempt 0) and debited
+/// under the ledger reference `run:<id>`, so a run is billed once however often it is recorded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunBill {
+    pub steps: i64,
+    pub compute_ms: i64,
+    pub bytes: i64,
+}
+
+enum Job {
+    Admit { admission: Box<Admission>, reply: oneshot::Sender<StoreResult<Admitted>> },
+    Record { records: Box<RunRecords>, reply: oneshot::Sender<StoreResult<()>> },
+}
+
+/// What one job produced, before it is answered.
+enum Done {
+    Admitted(Box<Admitted>),
+    Recorded,
+}
+
+/// What one transaction produced: one result per job in order, the log rows it wrote, and the
+/// debits it made (org, micros).
+type Committed = (Vec<Done>, Vec<RunLog>, Vec<(OrgId, i64)>);
+
+/// The handle callers submit through; clones share the one task.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    jobs: mpsc::UnboundedSender<Job>,
+    feed: broadcast::Sender<Arc<[RunLog]>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Job::Admit { .. } => f.write_str("Admit"),
+            Job::Record { records, .. } => write!(f, "Record({})", records.run_id),
+        }
+    }
+}
+
+impl Writer {
+    /// Starts the writer task of `db` on the current runtime.
+    pub(crate) fn start(db: Db, credits: Arc<Credits>) -> Self {
+        let (jobs, rx) = mpsc::unbounded_channel();
+        let (feed, _) = broadcast::channel(FEED_CAPACITY);
+        tokio::spawn(write_loop(db, credits, rx, feed.clone()));
+        Self { jobs, feed }
+    }
+
+    /// Creates a run (and records its delivery) under their unique keys; answers once committed.
+    pub async fn admit(&self, admission: Admission) -> StoreResult<Admitted> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Admit { admission: Box::new(admission), reply })?;
+        answer.await.map_err(|_| gone())?
+    }
+
+    /// Writes a run's records; answers once committed.
+    pub async fn record(&self, records: RunRecords) -> StoreResult<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Record { records: Box::new(records), reply })?;
+        answer.await.map_err(|_| gone())?
+    }
+
+    /// Every run-log row this store commits from now on (the writer's batches, and rows appended
+    /// directly through `Runs::append_log`), after the commit.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<[RunLog]>> {
+        self.feed.subscribe()
+    }
+
+    /// Publishes rows committed outside the writer.
+    pub(crate) fn publish(&self, rows: Vec<RunLog>) {
+        if !rows.is_empty() {
+            let _nobody_listens = self.feed.send(rows.into());
+        }
+    }
+
+    fn submit(&self, job: Job) -> StoreResult<()> {
+        self.jobs.send(job).map_err(|_| gone())
+    }
+}
+
+fn gone() -> StoreError {
+    StoreError::Unavailable { reason: "the store's writer has stopped".into() }
+}
+
+async fn write_loop(
+    db: Db,
+    credits: Arc<Credits>,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+    feed: broadcast::Sender<Arc<[RunLog]>>,
+) {
+    let mut jobs = Vec::with_capacity(MAX_JOBS);
+    while rx.recv_many(&mut jobs, MAX_JOBS).await > 0 {
+        let taken = std::mem::take(&mut jobs);
+        let mut committed: Vec<RunLog> = Vec::new();
+        let mut debits: Vec<(OrgId, i64)> = Vec::new();
+        let results: Vec<StoreResult<Done>> = match commit(&db, &taken).await {
+            Ok((done, logs, debited)) => {
+                committed = logs;
+                debits = debited;
+                done.into_iter().map(Ok).collect()
+            }
+            Err(err) if shared_failure(&err) => {
+                // the database itself is down or full: every job would fail alike, so none is
+                // tried again now (each would wait out the same timeout)
+                tracing::warn!(error = %err, jobs = taken.len(), "a write batch failed; nothing of it was written");
+                taken.iter().map(|_| Err(same_failure(&err))).collect()
+            }
+            Err(err) => {
+                // one transaction per job, so one job's failure is never another's
+                tracing::warn!(error = %err, jobs = taken.len(), "a write batch failed; writing its jobs one by one");
+                let mut alone = Vec::with_capacity(taken.len());
+                for job in &taken {
+                    alone.push(match commit(&db, std::slice::from_ref(job)).await {
+                        Ok((mut done, logs, debited)) => {
+                            committed.extend(logs);
+                            debits.extend(debited);
+                            done.pop().ok_or_else(mismatch)
+                        }
+                        Err(err) => Err(err),
+                    });
+                }
+                alone
+            }
+        };
+        for (org, micros) in debits {
+            credits.debited(org, micros);
+        }
+        for (job, result) in taken.into_iter().zip(results) {
+            match (job, result) {
+                (Job::Admit { reply, .. }, Ok(Done::Admitted(admitted))) => {
+                    let _caller_gone = reply.send(Ok(*admitted));
+                }
+                (Job::Record { reply, .. }, Ok(Done::Recorded)) => {
+                    let _caller_gone = reply.send(Ok(()));
+                }
+                (Job::Admit { reply, .. }, result) => {
+                    let _caller_gone = reply.send(result.and_then(|_| Err(mismatch())));
+                }
+                (Job::Record { reply, .. }, result) => {
+                    let _caller_gone = reply.send(result.and_then(|_| Err(mismatch())));
+                }
+            }
+        }
+        if !committed.is_empty() {
+            let _nobody_listens = feed.send(committed.into());
+        }
+        jobs = Vec::with_capacity(MAX_JOBS);
+    }
+}
+
+/// Whether `err` is the database's state rather than a job's content.
+fn shared_failure(err: &StoreError) -> bool {
+    matches!(err, StoreError::Unavailable { .. } | StoreError::StorageFull)
+}
+
+/// `err` again, for each job of a batch that failed as a whole.
+fn same_failure(err: &StoreError) -> StoreError {
+    match err {
+        StoreError::StorageFull => StoreError::StorageFull,
+        other => StoreError::Unavailable { reason: other.to_string() },
+    }
+}
+
+fn mismatch() -> StoreError {
+    StoreError::Corrupt { what: "write batch", reason: "a job's result did not match its kind".into() }
+}
+
+/// The ids a batch's rows get before they are written (so nothing has to be read back to link
+/// an event to its run, or to match returned rows to callers).
+struct Planned {
+    run_ids: Vec<Option<RunId>>,
+}
+
+/// Writes `jobs` in one transaction.
+async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
+    let at = now();
+    let planned =
+        Planned { run_ids: jobs.iter().map(|job| matches!(job, Job::Admit { .. }).then(RunId::new)).collect() };
+    // rows in key order, so two nodes' batches that touch the same keys (a shared idempotency
+    // key, an org's balance) wait for each other instead of deadlocking
+    let mut admissions: Vec<(usize, &Admission)> = jobs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, job)| match job {
+            Job::Admit { admission, .. } => Some((i, admission.as_ref())),
+            Job::Record { .. } => None,
+        })
+        .collect();
+    admissions.sort_by(|(_, a), (_, b)| {
+        (a.run.workflow_id, &a.run.idempotency_key).cmp(&(b.run.workflow_id, &b.run.idempotency_key))
+    });
+    let records: Vec<(usize, &RunRecords)> = jobs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, job)| match job {
+            Job::Record { records, .. } => Some((i, records.as_ref())),
+            Job::Admit { .. } => None,
+        })
+        .collect();
+    let attempts: Vec<(&RunRecords, &AttemptRecord)> =
+        records.iter().flat_map(|(_, r)| r.attempts.iter().map(move |a| (*r, a))).collect();
+    let logs: Vec<(&RunRecords, &LogRecord)> =
+        records.iter().flat_map(|(_, r)| r.logs.iter().map(move |l| (*r, l))).collect();
+    let mut bills: Vec<(&RunRecords, RunBill)> = records.iter().filter_map(|(_, r)| Some((*r, r.bill?))).collect();
+    bills.sort_by_key(|(r, _)| (r.org_id, r.run_id));
+    let mut done: Vec<Option<Done>> = jobs.iter().map(|_| None).collect();
+    let mut written_logs: Vec<RunLog> = Vec::new();
+    let mut debited: Vec<(OrgId, i64)> = Vec::new();
+    in_tx!(db, |tx| {
+        // admissions: the runs first (their ids go into the events), then the deliveries
+        for chunk in admissions.chunks(ROWS_PER_STATEMENT) {
+            let mut insert = QueryBuilder::new(
+                "INSERT INTO runs (id, org_id, workflow_id, version, status, trigger_kind, idempotency_key, input, \
+                 replay_of, created_at, traceparent, owner_node) ",
+            );
+            insert.push_values(chunk, |mut row, (i, admission)| {
+                let run = &admission.run;
+                row.push_bind(planned.run_ids[*i].map(|id| id.as_uuid()))
+                    .push_bind(run.org_id.as_uuid())
+                    .push_bind(run.workflow_id.as_uuid())
+                    .push_bind(run.version)
+                    .push_bind("queued")
+                    .push_bind(run.trigger_kind.clone())
+                    .push_bind(run.idempotency_key.clone())
+                    .push_bind(Json(run.input.clone()))
+                    .push_bind(run.replay_of.map(|id| id.as_uuid()))
+                    .push_bind(at)
+                    .push_bind(run.traceparent.clone().filter(|t| crate::queries::is_traceparent(t)))
+                    .push_bind(admission.owner_node.clone());
+            });
+            insert.push(" ON CONFLICT (workflow_id, idempotency_key) DO NOTHING RETURNING *");
+            let inserted: Vec<crate::queries::RunRow> = insert.build_query_as().fetch_all(&mut *tx).await?;
+            for (i, admission) in chunk {
+                let id = planned.run_ids[*i];
+                let fresh = inserted.iter().find(|row| Some(RunId::from_uuid(row.id)) == id).cloned();
+                let (row, fresh) = match fresh {
+                    Some(row) => (row, true),
+                    None => {
+                        let existing: crate::queries::RunRow =
+                            sqlx::query_as("SELECT * FROM runs WHERE workflow_id = $1 AND idempotency_key = $2")
+                                .bind(admission.run.workflow_id.as_uuid())
+                                .bind(&admission.run.idempotency_key)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                        (existing, false)
+                    }
+                };
+                done[*i] = Some(Done::Admitted(Box::new(Admitted { run: Run::try_from(row)?, fresh })));
+            }
+        }
+        let events: Vec<(usize, &Admission, &AdmittedEvent)> =
+            admissions.iter().filter_map(|(i, a)| Some((*i, *a, a.event.as_ref()?))).collect();
+        for chunk in events.chunks(ROWS_PER_STATEMENT) {
+            let mut insert = QueryBuilder::new(
+                "INSERT INTO webhook_events (id, source_id, org_id, idempotency_key, headers, body, run_id, received_at) ",
+            );
+            insert.push_values(chunk, |mut row, (i, admission, event)| {
+                let run_id = match &done[*i] {
+                    Some(Done::Admitted(admitted)) => Some(admitted.run.id.as_uuid()),
+                    _ => None,
+                };
+                row.push_bind(uuid::Uuid::now_v7())
+                    .push_bind(event.source_id.as_uuid())
+                    .push_bind(admission.run.org_id.as_uuid())
+                    .push_bind(event.idempotency_key.clone())
+                    .push_bind(Json(event.headers.clone()))
+                    .push_bind(Json(event.body.clone()))
+                    .push_bind(run_id)
+                    .push_bind(at);
+            });
+            insert.push(" ON CONFLICT (source_id, idempotency_key) DO NOTHING");
+            insert.build().execute(&mut *tx).await?;
+        }
+
+        // run records: status changes, attempts, dead letters, logs, bills
+        for (_, r) in &records {
+            let status = match (&r.dead_letter, &r.transition, r.started_at) {
+                (Some(_), _, _) => RunStatus::DeadLettered,
+                (None, Some(t), _) => t.status,
+                (None, None, Some(_)) => RunStatus::Running,
+                (None, None, None) => continue,
+            };
+            let (error, when) = match (&r.dead_letter, &r.transition) {
+                (Some(dead), t) => (Some(dead.error.clone()), t.as_ref().map_or(at, |t| t.at)),
+                (None, Some(t)) => (t.error.clone(), t.at),
+                (None, None) => (None, r.started_at.unwrap_or(at)),
+            };
+            let started = r.started_at.or((status == RunStatus::Running).then_some(when));
+            let finished = status.is_terminal().then_some(when);
+            sqlx::query(
+                "UPDATE runs SET status = $2, error = COALESCE($3, error), started_at = COALESCE(started_at, $4), \
+                 finished_at = COALESCE(finished_at, $5) WHERE id = $1 AND status IN ('queued', 'running')",
+            )
+            .bind(r.run_id.as_uuid())
+            .bind(status.as_str())
+            .bind(error)
+            .bind(started)
+            .bind(finished)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(dead) = &r.dead_letter {
+                sqlx::query(
+                    "INSERT INTO dlq_entries (id, org_id, run_id, workflow_id, node_id, error, input, status, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8)",
+                )
+                .bind(DlqEntryId::new().as_uuid())
+                .bind(r.org_id.as_uuid())
+                .bind(r.run_id.as_uuid())
+                .bind(r.workflow_id.as_uuid())
+                .bind(&dead.node_id)
+                .bind(&dead.error)
+                .bind(Json(&dead.input))
+                .bind(when)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        for chunk in attempts.chunks(ROWS_PER_STATEMENT) {
+            let mut upsert = QueryBuilder::new(
+                "INSERT INTO run_steps (id, run_id, org_id, node_id, attempt, status, input, output, error, \
+                 started_at, finished_at, duration_ms) ",
+            );
+            upsert.push_values(chunk, |mut row, (r, a)| {
+                row.push_bind(RunStepId::new().as_uuid())
+                    .push_bind(r.run_id.as_uuid())
+                    .push_bind(r.org_id.as_uuid())
+                    .push_bind(a.node_id.clone())
+                    .push_bind(a.attempt)
+                    .push_bind(a.status.as_str())
+                    .push_bind(a.input.clone().map(Json))
+                    .push_bind(a.output.clone().map(Json))
+                    .push_bind(a.error.clone())
+                    .push_bind(a.started_at)
+                    .push_bind(a.finished_at)
+                    .push_bind(a.duration_ms);
+            });
+            upsert.push(
+                " ON CONFLICT (run_id, node_id, attempt) DO UPDATE SET status = excluded.status, \
+                 input = COALESCE(excluded.input, run_steps.input), output = excluded.output, error = excluded.error, \
+                 started_at = COALESCE(run_steps.started_at, excluded.started_at), finished_at = excluded.finished_at, \
+                 duration_ms = excluded.duration_ms WHERE run_steps.status IN ('queued', 'running')",
+            );
+            upsert.build().execute(&mut *tx).await?;
+        }
+        for chunk in logs.chunks(ROWS_PER_STATEMENT) {
+            let mut insert = QueryBuilder::new(
+                "INSERT INTO run_logs (run_id, org_id, workflow_id, node_id, level, event, message, data, created_at) ",
+            );
+            insert.push_values(chunk, |mut row, (r, l)| {
+                row.push_bind(r.run_id.as_uuid())
+                    .push_bind(r.org_id.as_uuid())
+                    .push_bind(r.workflow_id.as_uuid())
+                    .push_bind(l.node_id.clone())
+                    .push_bind(l.level)
+                    .push_bind(l.event)
+                    .push_bind(l.message.clone())
+                    .push_bind(Json(l.data.clone()))
+                    .push_bind(l.at);
+            });
+            insert.push(" RETURNING *");
+            let rows: Vec<RunLog> = insert.build_query_as().fetch_all(&mut *tx).await?;
+            written_logs.extend(rows);
+        }
+        if !bills.is_empty() {
+            let plan: Option<PricePlan> =
+                sqlx::query_as(crate::queries::ACTIVE_PLAN).bind(true).fetch_optional(&mut *tx).await?;
+            let plan = plan.ok_or_else(|| StoreError::NotFound { entity: "price plan", id: "active".into() })?;
+            for chunk in bills.chunks(ROWS_PER_STATEMENT) {
+                let priced: Vec<(&RunRecords, RunBill, i64)> = chunk
+                    .iter()
+                    .map(|(r, bill)| {
+                        let usage = Usage {
+                            runs: 1,
+                            steps: bill.steps.max(0),
+                            compute_ms: bill.compute_ms.max(0),
+                            bytes: bill.bytes.max(0),
+                        };
+                        (*r, *bill, plan.cost_micros(usage))
+                    })
+                    .collect();
+                let mut usage = QueryBuilder::new(
+                    "INSERT INTO usage_records (id, org_id, workflow_id, run_id, node_id, attempt, steps, compute_ms, \
+                     bytes, cost_micros, created_at) ",
+                );
+                usage.push_values(&priced, |mut row, (r, bill, cost)| {
+                    row.push_bind(uuid::Uuid::now_v7())
+                        .push_bind(r.org_id.as_uuid())
+                        .push_bind(r.workflow_id.as_uuid())
+                        .push_bind(r.run_id.as_uuid())
+                        .push_bind(RUN_USAGE_NODE)
+                        .push_bind(0_i64)
+                        .push_bind(bill.steps.max(0))
+                        .push_bind(bill.compute_ms.max(0))
+                        .push_bind(bill.bytes.max(0))
+                        .push_bind(*cost)
+                        .push_bind(at);
+                });
+                usage.push(" ON CONFLICT (run_id, node_id, attempt) DO NOTHING RETURNING run_id");
+                let billed: Vec<(uuid::Uuid,)> = usage.build_query_as().fetch_all(&mut *tx).await?;
+                // debit only what this batch billed: a run billed before is not debited again
+                let debits: Vec<&(&RunRecords, RunBill, i64)> = priced
+                    .iter()
+                    .filter(|(r, _, cost)| *cost > 0 && billed.iter().any(|(id,)| *id == r.run_id.as_uuid()))
+                    .collect();
+                if debits.is_empty() {
+                    continue;
+                }
+                let mut debit = QueryBuilder::new(
+                    "INSERT INTO credit_ledger (org_id, amount_micros, kind, reference, memo, created_at) ",
+                );
+                debit.push_values(&debits, |mut row, (r, bill, cost)| {
+                    row.push_bind(r.org_id.as_uuid())
+                        .push_bind(-*cost)
+                        .push_bind(CreditKind::Usage.as_str())
+                        .push_bind(format!("run:{}", r.run_id))
+                        .push_bind(format!("run {}: {} steps, {} ms", r.run_id, bill.steps, bill.compute_ms))
+                        .push_bind(at);
+                });
+                debit.push(" ON CONFLICT (org_id, reference) DO NOTHING");
+                debit.build().execute(&mut *tx).await?;
+                debited.extend(debits.iter().map(|(r, _, cost)| (r.org_id, *cost)));
+            }
+        }
+    });
+    for (i, _) in &records {
+        done[*i] = Some(Done::Recorded);
+    }
+    written_logs.sort_by_key(|row| row.seq);
+    let done = done.into_iter().map(|d| d.ok_or_else(mismatch)).collect::<StoreResult<Vec<Done>>>()?;
+    Ok((done, written_logs, debited))
+}
+
+/// The node id of a run's one usage record (step nodes never have an empty id).
+pub const RUN_USAGE_NODE: &str = "";
