@@ -411,21 +411,79 @@ impl Scope {
     }
 
     fn ready_step(&self, step: &Step, input: Value, trigger: &Value, ancestors: &BTreeMap<NodeId, Value>) -> ReadyStep {
-        let steps: Map<String, Value> = self
-            .visible_outputs(ancestors)
-            .into_iter()
-            .map(|(id, output)| (id.to_string(), serde_json::json!({ "output": output })))
-            .collect();
+        let reads = Reads::of(step);
+        let wanted = |id: &NodeId| reads.steps.as_ref().is_none_or(|ids| ids.contains(id.as_str()));
+        let mut steps = Map::new();
+        for (id, output) in ancestors.iter().filter(|(id, _)| wanted(id)) {
+            steps.insert(id.to_string(), serde_json::json!({ "output": output }));
+        }
+        for (id, state) in self.states.iter().filter(|(id, _)| wanted(id)) {
+            if let NodeState::Done { output, .. } = state {
+                steps.insert(id.to_string(), serde_json::json!({ "output": output }));
+            }
+        }
         ReadyStep {
             key: self.key(&step.id),
             kind: step.kind.clone(),
             config: step.config.clone(),
             context: StepContext {
-                trigger: trigger.clone(),
+                trigger: if reads.trigger { trigger.clone() } else { Value::Null },
                 steps,
                 input,
                 item: self.source.as_ref().map(|(_, item)| item.clone()),
             },
+        }
+    }
+}
+
+/// What of the run's context a step can read: its input always; the trigger's payload when it is a
+/// trigger or an expression of its config (catalog defaults included) names `trigger`; the outputs
+/// of the steps its expressions name as `steps.<id>`, or all of them when one reaches into `steps`
+/// any other way. A step is handed only that: copying the whole context (a webhook's body, every
+/// earlier output) into each step made a run's cost grow with the square of its length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reads {
+    pub trigger: bool,
+    /// `None`: every step's output.
+    pub steps: Option<BTreeSet<String>>,
+}
+
+impl Reads {
+    pub fn of(step: &Step) -> Self {
+        let mut reads = Self { trigger: step.flow == Flow::Trigger, steps: Some(BTreeSet::new()) };
+        step.config.values().for_each(|value| reads.scan(value));
+        reads
+    }
+
+    fn scan(&mut self, value: &Value) {
+        match value {
+            Value::String(text) if text.contains("{{") || text.contains("{%") => self.scan_text(text),
+            Value::Array(items) => items.iter().for_each(|item| self.scan(item)),
+            Value::Object(map) => map.values().for_each(|item| self.scan(item)),
+            _ => {}
+        }
+    }
+
+    fn scan_text(&mut self, text: &str) {
+        if text.contains("trigger") {
+            self.trigger = true;
+        }
+        let mut rest = text;
+        while let Some(at) = rest.find("steps") {
+            let after = &rest[at + "steps".len()..];
+            let id: String = after
+                .strip_prefix('.')
+                .map(|tail| tail.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect())
+                .unwrap_or_default();
+            match (&mut self.steps, id.is_empty()) {
+                // `steps[...]`, `steps | ...`, `steps` alone: any output may be read
+                (steps, true) => *steps = None,
+                (Some(ids), false) => {
+                    ids.insert(id);
+                }
+                (None, false) => {}
+            }
+            rest = after;
         }
     }
 }

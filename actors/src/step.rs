@@ -107,26 +107,32 @@ pub async fn start(
 /// Runs `request` on `engine` within `timeout` (a timeout is a retryable `step_timeout`). Returns
 /// the result and the milliseconds it took.
 ///
-/// The attempt is one span, `step <node>`, a child of the run's trace (`meta.traceparent` on the
-/// way in); the engine gets this span's own `traceparent`, so an engine call (in-process or remote)
-/// is the step's child.
+/// When traces are exported, the attempt is one span, `step <node>`, a child of the run's trace
+/// (`meta.traceparent` on the way in); the engine gets this span's own `traceparent`, so an engine
+/// call (in-process or remote) is the step's child. When nobody receives traces the step opens no
+/// span (a run's steps would spend more time in spans than in work) and the engine gets the run's
+/// `traceparent` as it is.
 pub async fn execute(engine: &Arc<dyn Engine>, mut request: StepRequest, timeout: Duration) -> (StepResult, u64) {
-    let span = tracing::info_span!(
-        "step",
-        otel.name = %format!("step {}", request.meta.node_id),
-        run_id = %request.meta.run_id,
-        node_id = %request.meta.node_id,
-        kind = %request.kind,
-        attempt = request.meta.attempt,
-    );
-    if let Some(parent) = request.meta.traceparent.as_deref() {
-        aos_ops::set_parent_from_traceparent(&span, parent);
-    }
-    request.meta.traceparent = aos_ops::traceparent(&span);
     let kind = request.kind.clone();
     let started = Instant::now();
-    let call = tracing::Instrument::instrument(tokio::time::timeout(timeout, engine.execute(request)), span);
-    let result = match call.await {
+    let outcome = if aos_ops::exporting() {
+        let span = tracing::info_span!(
+            "step",
+            otel.name = %format!("step {}", request.meta.node_id),
+            run_id = %request.meta.run_id,
+            node_id = %request.meta.node_id,
+            kind = %request.kind,
+            attempt = request.meta.attempt,
+        );
+        if let Some(parent) = request.meta.traceparent.as_deref() {
+            aos_ops::set_parent_from_traceparent(&span, parent);
+        }
+        request.meta.traceparent = aos_ops::traceparent(&span);
+        tracing::Instrument::instrument(tokio::time::timeout(timeout, engine.execute(request)), span).await
+    } else {
+        tokio::time::timeout(timeout, engine.execute(request)).await
+    };
+    let result = match outcome {
         Ok(result) => result,
         Err(_) => Err(StepError::retryable("step_timeout", format!("the step took longer than {timeout:?}"))),
     };

@@ -33,7 +33,10 @@ fn done(value: Value) -> StepOutput {
 
 #[test]
 fn a_line_runs_in_order_and_each_step_reads_the_one_before() {
-    let plan = plan(vec![step("a"), step("b")], &[("start", "out", "a"), ("a", "out", "b")]);
+    let a = Node::new("a", "data.transform").with_config("fields", json!({ "n": "{{ trigger.body.n }}" }));
+    let b = Node::new("b", "data.transform")
+        .with_config("fields", json!({ "a": "{{ steps.a.output }}", "n": "{{ steps.start.output.body.n }}" }));
+    let plan = plan(vec![a, b], &[("start", "out", "a"), ("a", "out", "b")]);
     let mut run = RunProgress::new(plan, json!({ "body": { "n": 1 } }));
     let ready = run.ready();
     assert_eq!(keys(&ready), ["start"]);
@@ -52,6 +55,46 @@ fn a_line_runs_in_order_and_each_step_reads_the_one_before() {
     assert!(run.ready().is_empty());
     assert_eq!(run.outcome(), RunOutcome::Succeeded);
     assert_eq!(run.output("b"), Some(&json!(2)));
+}
+
+#[test]
+fn a_step_is_handed_only_the_context_its_config_reads() {
+    let constant = step("constant");
+    let named =
+        Node::new("named", "data.transform").with_config("fields", json!({ "x": "{{ steps.constant.output.from }}" }));
+    let every = Node::new("every", "data.transform").with_config("fields", json!({ "all": "{{ steps | length }}" }));
+    let plan = plan(
+        vec![constant, named, every],
+        &[("start", "out", "constant"), ("constant", "out", "named"), ("named", "out", "every")],
+    );
+    let mut run = RunProgress::new(plan, json!({ "body": "a large payload" }));
+    let ready = run.ready();
+    assert_eq!(ready[0].context.trigger, json!({ "body": "a large payload" }), "a trigger outputs its payload");
+    run.complete(&StepKey::top("start"), &done(json!({ "body": "a large payload" }))).unwrap();
+    let ready = run.ready();
+    assert_eq!(ready[0].context.trigger, Value::Null, "a constant config reads no trigger");
+    assert!(ready[0].context.steps.is_empty(), "nor any earlier output");
+    assert_eq!(ready[0].context.input, json!({ "body": "a large payload" }), "but always its input");
+    run.complete(&StepKey::top("constant"), &done(json!({ "from": "constant" }))).unwrap();
+    let ready = run.ready();
+    let names: Vec<&String> = ready[0].context.steps.keys().collect();
+    assert_eq!(names, ["constant"], "only the step its expression names");
+    run.complete(&StepKey::top("named"), &done(json!({ "x": "constant" }))).unwrap();
+    let ready = run.ready();
+    let names: Vec<&String> = ready[0].context.steps.keys().collect();
+    assert_eq!(names, ["constant", "named", "start"], "`steps` read as a whole gets every output");
+}
+
+#[test]
+fn catalog_defaults_read_nothing_but_the_input() {
+    // `Reads` scans the plan's config, defaults included; a default naming the trigger or a step
+    // would still be seen, but none should need to
+    for descriptor in Catalog::builtin().descriptors() {
+        for field in &descriptor.fields {
+            let default = field.default.as_ref().map(Value::to_string).unwrap_or_default();
+            assert!(!default.contains("trigger") && !default.contains("steps"), "{}.{}", descriptor.kind, field.name);
+        }
+    }
 }
 
 #[test]
@@ -106,8 +149,9 @@ fn fan_out_runs_in_parallel_and_fan_in_waits_for_both() {
 fn for_each_runs_its_branch_per_item_within_the_cap_and_collects_results() {
     let each =
         Node::new("each", "logic.for_each").with_config("items", "{{ input.list }}").with_config("concurrency", 2);
+    let shape = Node::new("shape", "data.transform").with_config("fields", json!({ "f": "{{ steps.fetch.output }}" }));
     let plan = plan(
-        vec![each, step("fetch"), step("shape"), step("report")],
+        vec![each, step("fetch"), shape, step("report")],
         &[("start", "out", "each"), ("each", "item", "fetch"), ("fetch", "out", "shape"), ("each", "done", "report")],
     );
     let mut run = RunProgress::new(plan, json!({}));

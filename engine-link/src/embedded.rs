@@ -71,7 +71,9 @@ impl Engine for EmbeddedEngine {
         Box::pin(async move {
             let started = Instant::now();
             let redactor = Redactor::new(&request.secrets);
-            let span = tracing::info_span!(
+            // debug level: one of these per step is more than a trace needs (the caller's `step`
+            // span covers the call), but `RUST_LOG=aos_engine_link=debug` shows them
+            let span = tracing::debug_span!(
                 "engine.execute",
                 run_id = %request.meta.run_id,
                 node_id = %request.meta.node_id,

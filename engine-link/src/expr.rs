@@ -45,27 +45,40 @@ impl Default for Expressions {
     }
 }
 
-/// What expressions of one step can read.
+/// What expressions of one step can read. Built into template values the first time an
+/// expression needs it: a step whose config has none (a constant field, a fixed URL) never pays
+/// for converting the run's context.
 #[derive(Debug)]
-pub struct Scope {
-    value: minijinja::Value,
+pub struct Scope<'a> {
+    context: &'a StepContext,
+    secrets: &'a BTreeMap<String, WireSecret>,
+    value: std::sync::OnceLock<minijinja::Value>,
 }
 
-impl Scope {
+impl<'a> Scope<'a> {
     /// The scope of a step: its context plus the secrets it was sent.
-    pub fn new(context: &StepContext, secrets: &BTreeMap<String, WireSecret>) -> Self {
-        let mut root = Map::new();
-        root.insert("trigger".into(), context.trigger.clone());
-        root.insert("steps".into(), Value::Object(context.steps.clone()));
-        root.insert("input".into(), context.input.clone());
-        if let Some(item) = &context.item {
-            root.insert("item".into(), item.value.clone());
-            root.insert("index".into(), Value::from(item.index));
-        }
-        let secret_values: BTreeMap<&str, &str> = secrets.iter().map(|(k, v)| (k.as_str(), v.0.expose())).collect();
-        let mut value = minijinja::Value::from(Serde(&root));
-        value = minijinja::context! { secrets => Serde(&secret_values), ..value };
-        Self { value }
+    pub fn new(context: &'a StepContext, secrets: &'a BTreeMap<String, WireSecret>) -> Self {
+        Self { context, secrets, value: std::sync::OnceLock::new() }
+    }
+
+    fn value(&self) -> minijinja::Value {
+        self.value
+            .get_or_init(|| {
+                let context = self.context;
+                let mut root = Map::new();
+                root.insert("trigger".into(), context.trigger.clone());
+                root.insert("steps".into(), Value::Object(context.steps.clone()));
+                root.insert("input".into(), context.input.clone());
+                if let Some(item) = &context.item {
+                    root.insert("item".into(), item.value.clone());
+                    root.insert("index".into(), Value::from(item.index));
+                }
+                let secret_values: BTreeMap<&str, &str> =
+                    self.secrets.iter().map(|(k, v)| (k.as_str(), v.0.expose())).collect();
+                let value = minijinja::Value::from(Serde(&root));
+                minijinja::context! { secrets => Serde(&secret_values), ..value }
+            })
+            .clone()
     }
 }
 
@@ -83,12 +96,12 @@ impl Expressions {
     pub fn resolve_config(
         &self,
         config: &Map<String, Value>,
-        scope: &Scope,
+        scope: &Scope<'_>,
     ) -> Result<Map<String, Value>, ExpressionError> {
         config.iter().map(|(key, value)| Ok((key.clone(), self.resolve_value(value, key, scope)?))).collect()
     }
 
-    fn resolve_value(&self, value: &Value, path: &str, scope: &Scope) -> Result<Value, ExpressionError> {
+    fn resolve_value(&self, value: &Value, path: &str, scope: &Scope<'_>) -> Result<Value, ExpressionError> {
         Ok(match value {
             Value::String(text) => self.eval_str(text, path, scope)?,
             Value::Array(items) => Value::Array(
@@ -108,13 +121,13 @@ impl Expressions {
     }
 
     /// Evaluates one string: a lone `{{ expr }}` to its value, anything else rendered to text.
-    pub fn eval_str(&self, text: &str, field: &str, scope: &Scope) -> Result<Value, ExpressionError> {
+    pub fn eval_str(&self, text: &str, field: &str, scope: &Scope<'_>) -> Result<Value, ExpressionError> {
         if !text.contains("{{") && !text.contains("{%") {
             return Ok(Value::String(text.to_owned()));
         }
         if let Some((inner, offset)) = lone_expression(text) {
             let expression = self.env.compile_expression(inner).map_err(|err| position(&err, text, offset, field))?;
-            let value = expression.eval(scope.value.clone()).map_err(|err| position(&err, text, offset, field))?;
+            let value = expression.eval(scope.value()).map_err(|err| position(&err, text, offset, field))?;
             if value.is_undefined() || value.is_none() {
                 return Ok(Value::Null);
             }
@@ -125,12 +138,12 @@ impl Expressions {
                 reason: format!("value cannot be used as data: {err}"),
             });
         }
-        self.env.render_str(text, scope.value.clone()).map(Value::String).map_err(|err| position(&err, text, 0, field))
+        self.env.render_str(text, scope.value()).map(Value::String).map_err(|err| position(&err, text, 0, field))
     }
 
     /// Evaluates a string for its truth (a condition): an empty, false, zero or null result is
     /// false.
-    pub fn truthy(&self, text: &str, field: &str, scope: &Scope) -> Result<bool, ExpressionError> {
+    pub fn truthy(&self, text: &str, field: &str, scope: &Scope<'_>) -> Result<bool, ExpressionError> {
         Ok(is_truthy(&self.eval_str(text, field, scope)?))
     }
 }
@@ -238,7 +251,8 @@ mod tests {
 
     use super::*;
 
-    fn scope() -> Scope {
+    /// A scope over a fixture context (leaked: a test's few bytes).
+    fn scope() -> Scope<'static> {
         let context = StepContext {
             trigger: json!({ "body": { "email": "ada@example.test", "n": 3 } }),
             steps: serde_json::from_value(json!({ "fetch": { "output": { "items": [{ "id": 41 }, { "id": 42 }] } } }))
@@ -248,7 +262,7 @@ mod tests {
         };
         let mut secrets = BTreeMap::new();
         secrets.insert("SLACK_TOKEN".to_owned(), WireSecret(SecretString::new("xoxb-123456")));
-        Scope::new(&context, &secrets)
+        Scope::new(Box::leak(Box::new(context)), Box::leak(Box::new(secrets)))
     }
 
     #[test]
@@ -267,6 +281,18 @@ mod tests {
         assert_eq!(e.eval_str("plain", "f", &s).unwrap(), json!("plain"));
         assert!(e.truthy("{{ input.tier == 'gold' }}", "condition", &s).unwrap());
         assert!(!e.truthy("{{ trigger.body.n > 5 }}", "condition", &s).unwrap());
+    }
+
+    #[test]
+    fn a_config_without_expressions_never_builds_the_scope() {
+        let e = Expressions::new();
+        let s = scope();
+        let config = json!({ "fields": { "step": "3", "n": 4 }, "url": "https://example.test" });
+        let resolved = e.resolve_config(config.as_object().unwrap(), &s).unwrap();
+        assert_eq!(Value::Object(resolved), config);
+        assert!(s.value.get().is_none(), "nothing asked for the context");
+        e.eval_str("{{ input.tier }}", "f", &s).unwrap();
+        assert!(s.value.get().is_some());
     }
 
     #[test]

@@ -5,6 +5,10 @@ use aos_gateway::config::KeysCommand;
 use aos_gateway::{BoundServer, Cli, Command};
 use clap::Parser;
 
+/// mimalloc instead of the system allocator (see `gateway/Cargo.toml`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     aos_engine_link::egress::install_crypto_provider();

@@ -18,7 +18,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 pub use metrics::{MetricsHandle, PROMETHEUS_CONTENT_TYPE, install_metrics};
-pub use traces::{current_traceparent, set_parent_from_headers, set_parent_from_traceparent, traceparent};
+pub use traces::{current_traceparent, exporting, set_parent_from_headers, set_parent_from_traceparent, traceparent};
 
 /// The filter when `RUST_LOG` is unset: our `info`, and only warnings from the exporter's own
 /// machinery.

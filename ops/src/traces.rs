@@ -20,6 +20,15 @@ use crate::{TelemetryConfig, TelemetryError};
 /// The OTLP/HTTP path of traces under the collector's base URL.
 const TRACES_PATH: &str = "/v1/traces";
 
+/// Whether this process exports its traces (an OTLP endpoint is configured).
+static EXPORTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether spans of this process reach a collector. Hot paths that would open a span only for
+/// the trace (one per step of a run) skip it when nobody receives traces.
+pub fn exporting() -> bool {
+    EXPORTING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The provider for `config`: resource `service.name`, the SDK's default sampler (parent-based,
 /// always on; `OTEL_TRACES_SAMPLER` may change it) and, with an endpoint, a batch exporter.
 pub(crate) fn tracer_provider(config: &TelemetryConfig) -> Result<SdkTracerProvider, TelemetryError> {
@@ -32,6 +41,7 @@ pub(crate) fn tracer_provider(config: &TelemetryConfig) -> Result<SdkTracerProvi
             .with_endpoint(traces_endpoint(endpoint))
             .build()?;
         builder = builder.with_batch_exporter(exporter);
+        EXPORTING.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     Ok(builder.build())
 }

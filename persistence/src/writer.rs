@@ -363,6 +363,7 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
     bills.sort_by_key(|(r, _)| (r.org_id, r.run_id));
     let mut done: Vec<Option<Done>> = jobs.iter().map(|_| None).collect();
     let mut written_logs: Vec<RunLog> = Vec::new();
+    let sqlite = db.backend() == crate::db::Backend::Sqlite;
     let mut debited: Vec<(OrgId, i64)> = Vec::new();
     in_tx!(db, |tx| {
         // admissions: the runs first (their ids go into the events), then the deliveries
@@ -378,21 +379,22 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
                     .push_bind(run.workflow_id.as_uuid())
                     .push_bind(run.version)
                     .push_bind("queued")
-                    .push_bind(run.trigger_kind.clone())
-                    .push_bind(run.idempotency_key.clone())
-                    .push_bind(Json(run.input.clone()))
+                    .push_bind(run.trigger_kind.as_str())
+                    .push_bind(run.idempotency_key.as_deref())
+                    .push_bind(Json(&run.input))
                     .push_bind(run.replay_of.map(|id| id.as_uuid()))
                     .push_bind(at)
-                    .push_bind(run.traceparent.clone().filter(|t| crate::queries::is_traceparent(t)))
-                    .push_bind(admission.owner_node.clone());
+                    .push_bind(run.traceparent.as_deref().filter(|t| crate::queries::is_traceparent(t)))
+                    .push_bind(admission.owner_node.as_deref());
             });
-            insert.push(" ON CONFLICT (workflow_id, idempotency_key) DO NOTHING RETURNING *");
-            let inserted: Vec<crate::queries::RunRow> = insert.build_query_as().fetch_all(&mut *tx).await?;
+            // only the ids come back: a fresh run is what was sent, a repeat is read
+            insert.push(" ON CONFLICT (workflow_id, idempotency_key) DO NOTHING RETURNING id");
+            let inserted: Vec<(uuid::Uuid,)> = insert.build_query_as().fetch_all(&mut *tx).await?;
+            let inserted: std::collections::HashSet<uuid::Uuid> = inserted.into_iter().map(|(id,)| id).collect();
             for (i, admission) in chunk {
-                let id = planned.run_ids[*i];
-                let fresh = inserted.iter().find(|row| Some(RunId::from_uuid(row.id)) == id).cloned();
-                let (row, fresh) = match fresh {
-                    Some(row) => (row, true),
+                let fresh = planned.run_ids[*i].filter(|id| inserted.contains(&id.as_uuid()));
+                let run = match fresh {
+                    Some(id) => admitted_run(id, admission, at),
                     None => {
                         let existing: crate::queries::RunRow =
                             sqlx::query_as("SELECT * FROM runs WHERE workflow_id = $1 AND idempotency_key = $2")
@@ -400,10 +402,10 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
                                 .bind(&admission.run.idempotency_key)
                                 .fetch_one(&mut *tx)
                                 .await?;
-                        (existing, false)
+                        Run::try_from(existing)?
                     }
                 };
-                done[*i] = Some(Done::Admitted(Box::new(Admitted { run: Run::try_from(row)?, fresh })));
+                done[*i] = Some(Done::Admitted(Box::new(Admitted { run, fresh: fresh.is_some() })));
             }
         }
         let events: Vec<(usize, &Admission, &AdmittedEvent)> =
@@ -420,9 +422,9 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
                 row.push_bind(uuid::Uuid::now_v7())
                     .push_bind(event.source_id.as_uuid())
                     .push_bind(admission.run.org_id.as_uuid())
-                    .push_bind(event.idempotency_key.clone())
-                    .push_bind(Json(event.headers.clone()))
-                    .push_bind(Json(event.body.clone()))
+                    .push_bind(event.idempotency_key.as_str())
+                    .push_bind(Json(&event.headers))
+                    .push_bind(Json(&event.body))
                     .push_bind(run_id)
                     .push_bind(at);
             });
@@ -430,33 +432,28 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
             insert.build().execute(&mut *tx).await?;
         }
 
-        // run records: status changes, attempts, dead letters, logs, bills
+        // run records: status changes (one multi-row UPDATE), attempts, dead letters, logs, bills
+        let moves: Vec<RunMove> = records.iter().filter_map(|(_, r)| RunMove::of(r, at)).collect();
+        for chunk in moves.chunks(ROWS_PER_STATEMENT) {
+            // VALUES columns are `column1`… on both backends
+            let mut update = QueryBuilder::new(
+                "UPDATE runs SET status = v.column2, error = COALESCE(v.column3, runs.error), \
+                 started_at = COALESCE(runs.started_at, v.column4), finished_at = COALESCE(runs.finished_at, v.column5) \
+                 FROM (",
+            );
+            update.push_values(chunk, |mut row, m| {
+                row.push_bind(m.run_id.as_uuid())
+                    .push_bind(m.status.as_str())
+                    .push_bind(m.error.as_deref())
+                    .push_bind(m.started)
+                    .push_bind(m.finished);
+            });
+            update.push(") AS v WHERE runs.id = v.column1 AND runs.status IN ('queued', 'running')");
+            update.build().execute(&mut *tx).await?;
+        }
         for (_, r) in &records {
-            let status = match (&r.dead_letter, &r.transition, r.started_at) {
-                (Some(_), _, _) => RunStatus::DeadLettered,
-                (None, Some(t), _) => t.status,
-                (None, None, Some(_)) => RunStatus::Running,
-                (None, None, None) => continue,
-            };
-            let (error, when) = match (&r.dead_letter, &r.transition) {
-                (Some(dead), t) => (Some(dead.error.clone()), t.as_ref().map_or(at, |t| t.at)),
-                (None, Some(t)) => (t.error.clone(), t.at),
-                (None, None) => (None, r.started_at.unwrap_or(at)),
-            };
-            let started = r.started_at.or((status == RunStatus::Running).then_some(when));
-            let finished = status.is_terminal().then_some(when);
-            sqlx::query(
-                "UPDATE runs SET status = $2, error = COALESCE($3, error), started_at = COALESCE(started_at, $4), \
-                 finished_at = COALESCE(finished_at, $5) WHERE id = $1 AND status IN ('queued', 'running')",
-            )
-            .bind(r.run_id.as_uuid())
-            .bind(status.as_str())
-            .bind(error)
-            .bind(started)
-            .bind(finished)
-            .execute(&mut *tx)
-            .await?;
             if let Some(dead) = &r.dead_letter {
+                let when = r.transition.as_ref().map_or(at, |t| t.at);
                 sqlx::query(
                     "INSERT INTO dlq_entries (id, org_id, run_id, workflow_id, node_id, error, input, status, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8)",
@@ -482,12 +479,12 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
                 row.push_bind(RunStepId::new().as_uuid())
                     .push_bind(r.run_id.as_uuid())
                     .push_bind(r.org_id.as_uuid())
-                    .push_bind(a.node_id.clone())
+                    .push_bind(a.node_id.as_str())
                     .push_bind(a.attempt)
                     .push_bind(a.status.as_str())
-                    .push_bind(a.input.clone().map(Json))
-                    .push_bind(a.output.clone().map(Json))
-                    .push_bind(a.error.clone())
+                    .push_bind(a.input.as_ref().map(Json))
+                    .push_bind(a.output.as_ref().map(Json))
+                    .push_bind(a.error.as_deref())
                     .push_bind(a.started_at)
                     .push_bind(a.finished_at)
                     .push_bind(a.duration_ms);
@@ -508,16 +505,41 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
                 row.push_bind(r.run_id.as_uuid())
                     .push_bind(r.org_id.as_uuid())
                     .push_bind(r.workflow_id.as_uuid())
-                    .push_bind(l.node_id.clone())
+                    .push_bind(l.node_id.as_deref())
                     .push_bind(l.level)
                     .push_bind(l.event)
-                    .push_bind(l.message.clone())
-                    .push_bind(Json(l.data.clone()))
+                    .push_bind(l.message.as_str())
+                    .push_bind(Json(&l.data))
                     .push_bind(l.at);
             });
-            insert.push(" RETURNING *");
-            let rows: Vec<RunLog> = insert.build_query_as().fetch_all(&mut *tx).await?;
-            written_logs.extend(rows);
+            // only the sequence numbers come back (the rows are what was sent): a multi-row insert
+            // numbers its rows in the order of its VALUES on both backends; SQLite's are the run of
+            // numbers ending at the last rowid (no other writer can insert inside this transaction)
+            let seqs: Vec<i64> = if sqlite {
+                let last = insert.build().execute(&mut *tx).await?.last_rowid().unwrap_or(0);
+                let first = last - chunk.len() as i64 + 1;
+                (first..=last).collect()
+            } else {
+                insert.push(" RETURNING seq");
+                let mut seqs: Vec<(i64,)> = insert.build_query_as().fetch_all(&mut *tx).await?;
+                seqs.sort_unstable();
+                seqs.into_iter().map(|(seq,)| seq).collect()
+            };
+            if seqs.len() != chunk.len() {
+                return Err(StoreError::Corrupt { what: "run log insert", reason: "a row was not numbered".into() });
+            }
+            written_logs.extend(chunk.iter().zip(seqs).map(|((r, l), seq)| RunLog {
+                seq,
+                run_id: r.run_id,
+                org_id: r.org_id,
+                workflow_id: r.workflow_id,
+                node_id: l.node_id.clone(),
+                level: l.level.to_owned(),
+                event: l.event.to_owned(),
+                message: l.message.clone(),
+                data: l.data.clone(),
+                created_at: l.at,
+            }));
         }
         if !bills.is_empty() {
             let plan: Option<PricePlan> =
@@ -553,13 +575,12 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
                         .push_bind(*cost)
                         .push_bind(at);
                 });
-                usage.push(" ON CONFLICT (run_id, node_id, attempt) DO NOTHING RETURNING run_id");
-                let billed: Vec<(uuid::Uuid,)> = usage.build_query_as().fetch_all(&mut *tx).await?;
-                // debit only what this batch billed: a run billed before is not debited again
-                let debits: Vec<&(&RunRecords, RunBill, i64)> = priced
-                    .iter()
-                    .filter(|(r, _, cost)| *cost > 0 && billed.iter().any(|(id,)| *id == r.run_id.as_uuid()))
-                    .collect();
+                usage.push(" ON CONFLICT (run_id, node_id, attempt) DO NOTHING");
+                usage.build().execute(&mut *tx).await?;
+                // the debit's reference is as unique as the usage record: a run billed before is
+                // debited nothing again
+                let debits: Vec<&(&RunRecords, RunBill, i64)> =
+                    priced.iter().filter(|(_, _, cost)| *cost > 0).collect();
                 if debits.is_empty() {
                     continue;
                 }
@@ -586,6 +607,76 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
     written_logs.sort_by_key(|row| row.seq);
     let done = done.into_iter().map(|d| d.ok_or_else(mismatch)).collect::<StoreResult<Vec<Done>>>()?;
     Ok((done, written_logs, debited))
+}
+
+/// One run's status change, as the batch's UPDATE applies it.
+struct RunMove {
+    run_id: RunId,
+    status: RunStatus,
+    error: Option<String>,
+    started: Option<Timestamp>,
+    finished: Option<Timestamp>,
+}
+
+impl RunMove {
+    fn of(r: &RunRecords, at: Timestamp) -> Option<Self> {
+        let status = match (&r.dead_letter, &r.transition, r.started_at) {
+            (Some(_), _, _) => RunStatus::DeadLettered,
+            (None, Some(t), _) => t.status,
+            (None, None, Some(_)) => RunStatus::Running,
+            (None, None, None) => return None,
+        };
+        let (error, when) = match (&r.dead_letter, &r.transition) {
+            (Some(dead), t) => (Some(dead.error.clone()), t.as_ref().map_or(at, |t| t.at)),
+            (None, Some(t)) => (t.error.clone(), t.at),
+            (None, None) => (None, r.started_at.unwrap_or(at)),
+        };
+        Some(Self {
+            run_id: r.run_id,
+            status,
+            error,
+            started: r.started_at.or((status == RunStatus::Running).then_some(when)),
+            finished: status.is_terminal().then_some(when),
+        })
+    }
+}
+
+/// The last rowid of an insert where the backend tells it (SQLite).
+trait LastRowid {
+    fn last_rowid(&self) -> Option<i64>;
+}
+
+impl LastRowid for sqlx::sqlite::SqliteQueryResult {
+    fn last_rowid(&self) -> Option<i64> {
+        Some(self.last_insert_rowid())
+    }
+}
+
+impl LastRowid for sqlx::postgres::PgQueryResult {
+    fn last_rowid(&self) -> Option<i64> {
+        None
+    }
+}
+
+/// The run an admission created, as stored.
+fn admitted_run(id: RunId, admission: &Admission, at: Timestamp) -> Run {
+    let new = &admission.run;
+    Run {
+        id,
+        org_id: new.org_id,
+        workflow_id: new.workflow_id,
+        version: new.version,
+        status: RunStatus::Queued,
+        trigger_kind: new.trigger_kind.clone(),
+        idempotency_key: new.idempotency_key.clone(),
+        input: new.input.clone(),
+        replay_of: new.replay_of,
+        error: None,
+        created_at: at,
+        started_at: None,
+        finished_at: None,
+        traceparent: new.traceparent.clone().filter(|t| crate::queries::is_traceparent(t)),
+    }
 }
 
 /// The node id of a run's one usage record (step nodes never have an empty id).

@@ -127,10 +127,22 @@ async fn checkpoints_upsert_attempts_feed_events_and_bill_once(cx: TestContext) 
 
     let mut last = RunRecords::new(run, published.org, published.workflow);
     last.attempts.push(attempt(StepStatus::Succeeded, Some(json!({ "output": 1 }))));
-    last.logs.push(log("step_succeeded"));
+    last.logs.extend([log("step_succeeded"), log("run_finished")]);
     last.transition = Some(Transition { status: RunStatus::Succeeded, error: None, at });
     last.bill = Some(RunBill { steps: 1, compute_ms: 7, bytes: 0 });
     cx.store.writer().record(last.clone()).await.unwrap();
+    // the feed's rows are the stored rows, numbered alike
+    let fed: Vec<(i64, String)> = feed.recv().await.unwrap().iter().map(|r| (r.seq, r.event.clone())).collect();
+    let stored: Vec<(i64, String)> = cx
+        .store
+        .runs()
+        .logs(run, fed[0].0 - 1, Some(10))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.seq, r.event))
+        .collect();
+    assert_eq!(fed, stored);
     let steps = cx.store.runs().steps(run).await.unwrap();
     assert_eq!(steps.len(), 1, "the attempt row was updated, not added");
     assert_eq!((steps[0].status, steps[0].duration_ms), (StepStatus::Succeeded, Some(7)));
@@ -147,7 +159,10 @@ async fn checkpoints_upsert_attempts_feed_events_and_bill_once(cx: TestContext) 
     assert_eq!(cx.store.billing().run_usage(published.org, run).await.unwrap(), usage);
     assert_eq!(cx.store.billing().balance(published.org).await.unwrap(), balance);
     let logs = cx.store.runs().logs(run, 0, Some(10)).await.unwrap();
-    assert_eq!(logs.iter().map(|l| l.event.as_str()).collect::<Vec<_>>(), ["step_started", "step_succeeded"]);
+    assert_eq!(
+        logs.iter().map(|l| l.event.as_str()).collect::<Vec<_>>(),
+        ["step_started", "step_succeeded", "run_finished"]
+    );
     assert!(logs.iter().all(|l| l.created_at == at), "rows keep the time they happened");
 }
 

@@ -65,6 +65,23 @@ pub fn build_binary(root: &Path) -> Result<PathBuf> {
     Ok(target.join("release/automateos"))
 }
 
+/// Builds the release binary with frame pointers, in a target dir of its own (so the usual build
+/// stays as it is), for CPU profiles whose stacks reach our functions; returns its path. The first
+/// build takes as long as a release build.
+pub fn build_profiling_binary(root: &Path) -> Result<PathBuf> {
+    eprintln!("bench: building automateos (release with frame pointers, for the flame graph)");
+    let target = crate::paths::layout().target.join("profiling");
+    crate::status(
+        crate::cargo()
+            .args(["build", "--release", "--package", "aos-gateway", "--bin", "automateos"])
+            .env("CARGO_TARGET_DIR", &target)
+            .env("RUSTFLAGS", "-C force-frame-pointers=yes")
+            .current_dir(root),
+        "cargo build --release automateos (frame pointers)",
+    )?;
+    Ok(target.join("release/automateos"))
+}
+
 /// Starts `automateos serve` on `backend` with its data dir under `scratch`.
 pub async fn start(client: &reqwest::Client, binary: &Path, backend: &Backend, scratch: &Path) -> Result<Aos> {
     let port = free_port()?;

@@ -15,9 +15,11 @@ use anyhow::{Context, Result, bail};
 pub struct Drawn {
     /// The SVG's file name, beside the report.
     pub svg_name: String,
-    pub samples: u64,
-    /// (crate or library, share of samples), largest first.
+    /// (crate or library of the innermost frame, share of CPU time), largest first.
     pub top: Vec<(String, f64)>,
+    /// (the innermost AutomateOS function on the stack, share of CPU time spent in it and in
+    /// everything it called), largest first: which of our code paths the time was spent for.
+    pub callers: Vec<(String, f64)>,
 }
 
 /// A `perf record` under way on another thread.
@@ -66,9 +68,11 @@ impl Recording {
             &folded,
         )?;
         std::fs::write(root.join("docs").join(&svg_name), svg)?;
+        // the folded stacks stay beside the tools, for a closer look than the report gives
+        std::fs::write(crate::paths::layout().tools.join("last-profile.folded"), &folded)?;
         let _ = std::fs::remove_file(&self.data);
-        let (samples, top) = by_crate(&String::from_utf8_lossy(&folded));
-        Ok(Drawn { svg_name, samples, top })
+        let folded = String::from_utf8_lossy(&folded);
+        Ok(Drawn { svg_name, top: by_crate(&folded), callers: by_caller(&folded) })
     }
 }
 
@@ -107,22 +111,41 @@ fn ensure_inferno() -> Result<PathBuf> {
     Ok(bin)
 }
 
-/// Folded stacks (`frame;frame;leaf count`) summed by the crate (or library) of each leaf frame.
-pub fn by_crate(folded: &str) -> (u64, Vec<(String, f64)>) {
-    let mut sums: BTreeMap<String, u64> = BTreeMap::new();
-    let mut total = 0;
-    for line in folded.lines() {
-        let Some((stack, count)) = line.rsplit_once(' ') else { continue };
-        let Ok(count) = count.parse::<u64>() else { continue };
+/// Folded stacks (`frame;frame;leaf weight`) summed by the crate (or library) of each leaf frame.
+pub fn by_crate(folded: &str) -> Vec<(String, f64)> {
+    shares(folded, |stack| {
         let leaf = stack.rsplit(';').next().unwrap_or(stack);
-        *sums.entry(owner(leaf)).or_default() += count;
-        total += count;
+        owner(leaf)
+    })
+}
+
+/// Folded stacks summed by the innermost frame of an AutomateOS crate on each (its function,
+/// without closures), or by the leaf's owner when there is none.
+pub fn by_caller(folded: &str) -> Vec<(String, f64)> {
+    shares(folded, |stack| {
+        let ours = stack.rsplit(';').find(|frame| frame.trim_start_matches('<').starts_with("aos_"));
+        match ours {
+            Some(frame) => frame.split("::{{closure}}").next().unwrap_or(frame).to_owned(),
+            None => format!("(outside our code) {}", owner(stack.rsplit(';').next().unwrap_or(stack))),
+        }
+    })
+}
+
+/// Each key's share of the total weight, the 15 largest first.
+fn shares(folded: &str, key: impl Fn(&str) -> String) -> Vec<(String, f64)> {
+    let mut sums: BTreeMap<String, u64> = BTreeMap::new();
+    let mut total = 0u64;
+    for line in folded.lines() {
+        let Some((stack, weight)) = line.rsplit_once(' ') else { continue };
+        let Ok(weight) = weight.parse::<u64>() else { continue };
+        *sums.entry(key(stack)).or_default() += weight;
+        total += weight;
     }
     let mut top: Vec<(String, f64)> =
         sums.into_iter().map(|(name, n)| (name, n as f64 / total.max(1) as f64)).collect();
     top.sort_by(|a, b| b.1.total_cmp(&a.1));
     top.truncate(15);
-    (total, top)
+    top
 }
 
 /// Who a frame belongs to: the first path segment of a Rust symbol (`sqlx_core::…` → `sqlx_core`),
@@ -146,10 +169,14 @@ mod tests {
     #[test]
     fn samples_are_summed_by_the_crate_of_their_leaf() {
         let folded = "main;tokio::run;sqlx_sqlite::exec 30\nmain;aos_actors::run::advance 10\nmain;sqlite3VdbeExec 50\nmain;do_syscall_64_[k] 10\n";
-        let (total, top) = by_crate(folded);
-        assert_eq!(total, 100);
+        let top = by_crate(folded);
         assert_eq!(top[0], ("sqlite (C)".to_owned(), 0.5));
         assert!(top.contains(&("sqlx_sqlite".to_owned(), 0.3)));
         assert!(top.contains(&("kernel".to_owned(), 0.1)));
+        let callers = by_caller(
+            "main;aos_actors::run::advance::{{closure}};malloc 30\nmain;aos_actors::run::advance 10\nmain;epoll 60\n",
+        );
+        assert_eq!(callers[0], ("(outside our code) epoll".to_owned(), 0.6));
+        assert_eq!(callers[1], ("aos_actors::run::advance".to_owned(), 0.4));
     }
 }

@@ -48,6 +48,8 @@ struct Options {
     only: Vec<String>,
     /// Record a CPU profile of the embedded server at its peak and draw it as a flame graph.
     flamegraph: bool,
+    /// Only AutomateOS's embedded rows (no Postgres + Redis).
+    embedded_only: bool,
     out: PathBuf,
 }
 
@@ -69,6 +71,7 @@ impl Options {
             n8n: true,
             only: Vec::new(),
             flamegraph: false,
+            embedded_only: false,
             out: PathBuf::from("docs/benchmarks.md"),
         };
         let mut rest = args.iter();
@@ -87,10 +90,11 @@ impl Options {
                 "--skip-n8n" => options.n8n = false,
                 "--only" => options.only.push(value()?.clone()),
                 "--flamegraph" => options.flamegraph = true,
+                "--embedded-only" => options.embedded_only = true,
                 other => bail!(
                     "unknown option {other}; options: --connections N --warmup S --duration S --rooms N --editors N \
                      --ticks N --idle N --out FILE --skip-criterion --skip-n8n --only webhooks|fanout|idle \
-                     --flamegraph"
+                     --flamegraph --embedded-only"
                 ),
             }
         }
@@ -203,8 +207,11 @@ impl Bench<'_> {
             report.webhooks.push(row);
         }
         let postgres = Backend::PostgresRedis { admin_url: database_url.to_owned(), redis_url: redis_url.to_owned() };
-        for (backend, steps) in [(Backend::Embedded, WORKFLOW_STEPS), (postgres.clone(), WORKFLOW_STEPS), (postgres, 1)]
-        {
+        let mut rows = vec![(Backend::Embedded, WORKFLOW_STEPS)];
+        if !self.options.embedded_only {
+            rows.extend([(postgres.clone(), WORKFLOW_STEPS), (postgres, 1)]);
+        }
+        for (backend, steps) in rows {
             let name = format!("AutomateOS, {}", backend.label());
             let row = self
                 .automateos_webhook(&name, &backend, steps, report)
@@ -246,15 +253,19 @@ impl Bench<'_> {
             format!("{name}, webhook → {steps} step{} (answers 202 on intake)", if steps == 1 { "" } else { "s" });
         eprintln!("bench: webhook ingress, {label}");
         let client = self.client()?;
-        let aos = automateos::start(&client, self.binary, backend, self.scratch).await?;
+        let profiled = self.options.flamegraph && matches!(backend, Backend::Embedded) && steps == WORKFLOW_STEPS;
+        // the profile needs frame pointers to see our functions on the stacks
+        let binary = if profiled { automateos::build_profiling_binary(self.root)? } else { self.binary.to_owned() };
+        let aos = automateos::start(&client, &binary, backend, self.scratch).await?;
         let hooked = match automateos::webhook_workflow(&client, &aos.base, steps).await? {
             Ok(found) => found,
             Err(NotAvailable(reason)) => return Ok(WebhookRow::not_available(name, &reason)),
         };
         let spec = self.load_spec(hooked.url.clone(), false);
-        let profile = (self.options.flamegraph && matches!(backend, Backend::Embedded) && steps == WORKFLOW_STEPS)
-            .then(|| flame::Recording::start(aos.server.pid(), self.options.warmup, self.options.duration));
-        let figures = runs::measure(&client, &aos.base, &hooked.account, &hooked.workflow, &spec).await?;
+        let profile =
+            profiled.then(|| flame::Recording::start(aos.server.pid(), self.options.warmup, self.options.duration));
+        let figures =
+            runs::measure(&client, &aos.base, &hooked.account, &hooked.workflow, &spec, aos.server.pid()).await?;
         if let Some(recording) = profile {
             match recording.and_then(|r| r.finish(self.root)) {
                 Ok(drawn) => report.flamegraph = Some(drawn),

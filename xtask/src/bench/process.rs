@@ -104,6 +104,16 @@ pub fn tail(path: &Path) -> String {
 }
 
 /// Resident memory of a process in KiB, from `/proc/<pid>/status`.
+/// CPU time (user + system) `pid` has used so far, from `/proc/<pid>/stat`.
+pub fn cpu_time(pid: u32) -> Option<std::time::Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // fields after the command name (which may hold spaces) start after the last ')'
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // the kernel's USER_HZ is 100 on Linux
+    Some(std::time::Duration::from_millis(ticks * 10))
+}
+
 pub fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;

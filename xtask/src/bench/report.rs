@@ -129,8 +129,9 @@ impl Report {
             "{load_shape}. Requests/s and latency count 2xx answers in the measured window. For the 10-step \
              workflows, runs/s and steps/s are end to end: n8n's webhook (response mode \"lastNode\") answers \
              after the workflow ran, so its rate is its run rate; AutomateOS answers `202 {{run_id}}` on intake \
-             and the harness polls `GET /api/runs/{{id}}` until every run accepted in the window has finished \
-             (steps/s = succeeded runs × 10 / time from the window's start to the last run's end).\n\n"
+             and the harness reads the server's `aos_runs_finished_total` from `/metrics` until every run \
+             accepted over the whole load has finished (runs/s = those runs ÷ the time from the first delivery \
+             to the last run's end; steps/s = runs/s × steps).\n\n"
         ));
         md.push_str(
             "| server | requests/s | p50 | p99 | errors | runs/s | steps/s | server RSS after |\n\
@@ -257,17 +258,22 @@ impl Report {
              arrival at a `/ws/events?workflow=` subscriber during the peak.\n\n",
         );
         md.push_str(
-            "| server | runs/s end to end | intake p99 at half rate | step gap p50 / p99 | event lag p50 / p99 |\n\
-             |---|---|---|---|---|\n",
+            "| server | runs/s end to end | CPU per run: server / load generator | intake p99 at half rate | step gap p50 / p99 | event lag p50 / p99 |\n\
+             |---|---|---|---|---|---|\n",
         );
         for (name, figures) in rows {
             let pair = |a: Option<std::time::Duration>, b: Option<std::time::Duration>| match (a, b) {
                 (Some(a), Some(b)) => format!("{} / {}", ms(a), ms(b)),
                 _ => "–".to_owned(),
             };
+            let cpu = |d: Option<std::time::Duration>| {
+                d.map_or("–".to_owned(), |d| format!("{:.0} µs", d.as_secs_f64() * 1e6))
+            };
             md.push_str(&format!(
-                "| {name} | {:.0} | {} | {} | {} |\n",
+                "| {name} | {:.0} | {} / {} | {} | {} | {} |\n",
                 figures.runs_per_s,
+                cpu(figures.server_cpu_per_run),
+                cpu(figures.client_cpu_per_run),
                 figures
                     .half
                     .as_ref()
@@ -280,13 +286,22 @@ impl Report {
         md.push('\n');
         if let Some(drawn) = &self.flamegraph {
             md.push_str(&format!(
-                "Where the embedded server's CPU went at its peak (`perf record -g`, {} samples; [flame graph]({})). \
-                 Share of samples under each frame:\n\n",
-                drawn.samples, drawn.svg_name
+                "Where the embedded server's CPU went during its peak window (`perf record -g` on a build with frame \
+                 pointers, which this row then ran; [flame graph]({})), \
+                 by the innermost frame's crate or library, and by the innermost AutomateOS function on the stack \
+                 (what the time was spent for, libraries and allocations included):\n\n",
+                drawn.svg_name
             ));
-            md.push_str("| frame | share |\n|---|---|\n");
-            for (frame, share) in &drawn.top {
-                md.push_str(&format!("| `{frame}` | {:.1} % |\n", share * 100.0));
+            md.push_str("| innermost frame | share | | our function on the stack | share |\n|---|---|---|---|---|\n");
+            for i in 0..drawn.top.len().max(drawn.callers.len()) {
+                let cell = |row: Option<&(String, f64)>| {
+                    row.map_or(("".to_owned(), "".to_owned()), |(name, share)| {
+                        (format!("`{name}`"), format!("{:.1} %", share * 100.0))
+                    })
+                };
+                let (a, a_share) = cell(drawn.top.get(i));
+                let (b, b_share) = cell(drawn.callers.get(i));
+                md.push_str(&format!("| {a} | {a_share} | | {b} | {b_share} |\n"));
             }
             md.push('\n');
         }

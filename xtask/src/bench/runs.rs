@@ -36,6 +36,10 @@ pub struct RunFigures {
     pub event_p50: Option<Duration>,
     pub event_p99: Option<Duration>,
     pub events_seen: usize,
+    /// CPU time the server used per accepted run, from the first delivery to the last run's end.
+    pub server_cpu_per_run: Option<Duration>,
+    /// CPU time the load generator (this process) used meanwhile, per run.
+    pub client_cpu_per_run: Option<Duration>,
 }
 
 /// The sum of `aos_runs_finished_total` samples, all statuses and succeeded only.
@@ -62,10 +66,9 @@ struct EventProbe {
 impl EventProbe {
     async fn start(base: &str, workflow: &str, token: &str) -> Result<Self> {
         let url = format!("{}/ws/events?workflow={workflow}&token={token}", base.replace("http://", "ws://"));
-        // subscribe after everything written so far: only live rows are measured
-        let (mut socket, _) = tokio_tungstenite::connect_async(format!("{url}&after={}", i64::MAX / 2))
-            .await
-            .context("connecting to /ws/events")?;
+        let (mut socket, _) = tokio_tungstenite::connect_async(url).await.context("connecting to /ws/events")?;
+        // only rows written from now on are measured (older ones arrive as catch-up)
+        let from = SystemTime::now();
         let lags = Arc::new(Mutex::new(Vec::new()));
         let seen = Arc::clone(&lags);
         let task = tokio::spawn(async move {
@@ -76,7 +79,7 @@ impl EventProbe {
                 if row["event"] != "step_succeeded" {
                     continue;
                 }
-                if let Some(at) = row["created_at"].as_str().and_then(parse_rfc3339) {
+                if let Some(at) = row["created_at"].as_str().and_then(parse_rfc3339).filter(|at| *at >= from) {
                     let lag = arrived.duration_since(at).unwrap_or_default();
                     seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(lag);
                 }
@@ -162,9 +165,12 @@ pub async fn measure(
     account: &Account,
     workflow: &str,
     spec: &LoadSpec,
+    server_pid: u32,
 ) -> Result<RunFigures> {
     let probe = EventProbe::start(base, workflow, &account.token).await?;
     let (before, before_ok) = finished_runs(client, base).await?;
+    let cpu = |pid| super::process::cpu_time(pid).unwrap_or_default();
+    let (server_cpu, client_cpu) = (cpu(server_pid), cpu(std::process::id()));
     let started = Instant::now();
     let peak = load::drive(spec).await?;
     let events = probe.finish();
@@ -182,6 +188,9 @@ pub async fn measure(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let ended = (finished.0 - before).max(0.0) as u64;
+    let per_run = |spent: Duration| (ended > 0).then(|| spent / u32::try_from(ended).unwrap_or(u32::MAX));
+    let server_cpu_per_run = per_run(cpu(server_pid).saturating_sub(server_cpu));
+    let client_cpu_per_run = per_run(cpu(std::process::id()).saturating_sub(client_cpu));
     let mut figures = RunFigures {
         accepted,
         succeeded: (finished.1 - before_ok).max(0.0) as u64,
@@ -190,6 +199,8 @@ pub async fn measure(
         events_seen: events.len(),
         event_p50: (!events.is_empty()).then(|| percentile(&events, 50.0)),
         event_p99: (!events.is_empty()).then(|| percentile(&events, 99.0)),
+        server_cpu_per_run,
+        client_cpu_per_run,
         ..RunFigures::default()
     };
     let gaps = step_gaps(client, base, account, workflow, 20).await?;
