@@ -27,8 +27,8 @@ use std::time::Duration;
 
 use aos_engine_link::{Engine, StepOutput};
 use aos_persistence::{
-    AttemptOutcome, AttemptRecord, DeadLetter, LogRecord, NewAttempt, NewDlqEntry, NewRunLog, Run, RunBill, RunClaim,
-    RunRecords, StepJob, StepQueue, Store, Timestamp, Transition,
+    AttemptOutcome, AttemptRecord, DeadLetter, LogRecord, NewAttempt, NewRunLog, Run, RunBill, RunClaim, RunRecords,
+    StepJob, StepQueue, Store, Timestamp, Transition,
 };
 use aos_schema::{ExecutionPlan, RunId, RunStatus, StepStatus};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
@@ -227,6 +227,7 @@ impl Actor for RunActor {
             return Ok(state);
         }
         state.set_active();
+        state.billed_per_step = store.billing().run_usage(state.run.org_id, state.run.id).await?.steps > 0;
         for step in &recorded {
             let last = state.attempts.entry(step.node_id.clone()).or_default();
             *last = (*last).max(u32::try_from(step.attempt).unwrap_or(u32::MAX));
@@ -250,7 +251,6 @@ impl Actor for RunActor {
                     state.used.bytes +=
                         row.output.as_ref().and_then(|o| o.get("bytes")).and_then(|b| b.as_i64()).unwrap_or(0);
                 }
-                state.billed_per_step = store.billing().run_usage(state.run.org_id, state.run.id).await?.steps > 0;
                 state.recovered = pending;
             }
             Dispatch::Queue(_) => {
@@ -473,17 +473,22 @@ impl RunState {
         }
         let name = step.key.to_string();
         self.in_flight.insert(step.key.clone(), InFlight { step: step.clone(), attempt: Some(attempt) });
+        // a pure step on an in-process engine runs here and now, whichever the dispatch: handing
+        // it to a task or a queue would cost more than the step
+        if self.deps.engine.in_process() && aos_schema::kinds::is_pure(&step.kind) {
+            self.run_in_line(myself, step, attempt).await?;
+            return Ok(true);
+        }
         match &self.deps.dispatch {
-            Dispatch::Local if self.deps.engine.in_process() && aos_schema::kinds::is_pure(&step.kind) => {
-                self.run_in_line(myself, step, attempt).await?;
-                Ok(true)
-            }
             Dispatch::Local => {
                 self.run_as_task(myself, step, attempt).await?;
                 Ok(false)
             }
             Dispatch::Queue(queue) => {
                 let queue = Arc::clone(queue);
+                // a worker rebuilds the step from the recorded results: the steps run here must be
+                // recorded before it looks
+                self.checkpoint().await?;
                 self.log(
                     Some(&name),
                     "info",
@@ -725,26 +730,20 @@ impl RunState {
         error: String,
         input: serde_json::Value,
     ) -> Result<(), ActorProcessingErr> {
-        if self.local() {
-            self.records.dead_letter = Some(DeadLetter { node_id: name.to_owned(), error, input });
-            self.records.transition =
-                Some(Transition { status: RunStatus::DeadLettered, error: None, at: Timestamp::now() });
-            self.bill().await?;
-        } else {
-            step::settle_usage(&self.deps.store, &self.run).await?;
-            let runs = self.deps.store.runs();
-            runs.dead_letter(&NewDlqEntry { run_id: self.run.id, node_id: name.to_owned(), error, input }).await?;
-        }
+        self.records.dead_letter = Some(DeadLetter { node_id: name.to_owned(), error, input });
+        self.records.transition =
+            Some(Transition { status: RunStatus::DeadLettered, error: None, at: Timestamp::now() });
+        self.bill().await?;
         self.status = RunStatus::DeadLettered;
         self.count_finished(RunStatus::DeadLettered);
-        self.log(
-            Some(name),
-            "error",
-            "run_finished",
-            format!("run dead-lettered at {name}"),
-            json!({ "status": "dead_lettered" }),
-        )
-        .await?;
+        self.records.logs.push(LogRecord {
+            node_id: Some(name.to_owned()),
+            level: "error",
+            event: "run_finished",
+            message: format!("run dead-lettered at {name}"),
+            data: json!({ "status": "dead_lettered" }),
+            at: Timestamp::now(),
+        });
         self.checkpoint().await
     }
 
@@ -785,26 +784,49 @@ impl RunState {
 
     /// Ends the run in `status`, billed, and waits until that is durable.
     async fn end(&mut self, status: RunStatus, error: Option<&str>) -> Result<(), ActorProcessingErr> {
-        if self.local() {
-            self.records.transition =
-                Some(Transition { status, error: error.map(str::to_owned), at: Timestamp::now() });
-            self.bill().await?;
-        } else {
-            step::settle_usage(&self.deps.store, &self.run).await?;
-            self.deps.store.runs().transition(self.run.id, status, error).await?;
-        }
+        self.records.transition = Some(Transition { status, error: error.map(str::to_owned), at: Timestamp::now() });
+        self.bill().await?;
         self.status = status;
         self.count_finished(status);
-        self.log(None, "info", "run_finished", format!("run {status}"), json!({ "status": status })).await?;
+        self.records.logs.push(LogRecord {
+            node_id: None,
+            level: "info",
+            event: "run_finished",
+            message: format!("run {status}"),
+            data: json!({ "status": status }),
+            at: Timestamp::now(),
+        });
         self.checkpoint().await
     }
 
-    /// Bills the run as a whole with its end (in-process dispatch).
+    /// Bills the run as a whole, with its end: every succeeded attempt it recorded, whoever ran it
+    /// (this actor keeps count of its own; with queue dispatch the workers' are read back). A run
+    /// whose steps were billed one by one when it began is settled that way.
     async fn bill(&mut self) -> Result<(), ActorProcessingErr> {
         if self.billed_per_step {
+            // what this actor ran is recorded before it is billed with the rest
+            let end = std::mem::replace(&mut self.records.transition, None);
+            self.checkpoint().await?;
+            self.records.transition = end;
             step::settle_usage(&self.deps.store, &self.run).await?;
-        } else {
+        } else if self.local() {
             self.records.bill = Some(self.used);
+        } else {
+            let mut used = RunBill::default();
+            let recorded = self.deps.store.runs().steps(self.run.id).await?;
+            for row in recorded.iter().filter(|r| r.status == StepStatus::Succeeded) {
+                used.steps += 1;
+                used.compute_ms += row.duration_ms.unwrap_or(0);
+                used.bytes += row.output.as_ref().and_then(|o| o.get("bytes")).and_then(|b| b.as_i64()).unwrap_or(0);
+            }
+            // the steps this actor ran since its last checkpoint are not rows yet
+            for attempt in self.records.attempts.iter().filter(|a| a.status == StepStatus::Succeeded) {
+                used.steps += 1;
+                used.compute_ms += attempt.duration_ms.unwrap_or(0);
+                used.bytes +=
+                    attempt.output.as_ref().and_then(|o| o.get("bytes")).and_then(|b| b.as_i64()).unwrap_or(0);
+            }
+            self.records.bill = Some(used);
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! actor's process (in line or as a task) and on a step worker that took it from the step queue.
 //! How an attempt ended is its row and its `step_succeeded` / `step_failed` log row
 //! (`outcome_of`); a run actor keeps them for its next checkpoint, a worker records them at once
-//! with the attempt's usage (`record`).
+//! (`record`). The run bills every succeeded attempt as a whole when it ends.
 //! A failure's structured error (`StepError`: class, code, `Retry-After`) is kept in the row's
 //! output as `{"error": …}`, so whichever actor applies the result decides on a retry from the row
 //! alone.
@@ -206,9 +206,10 @@ pub fn outcome_of(
     Ok((outcome, StepLog { node_id: Some(name.to_owned()), level, event, message, data }))
 }
 
-/// Records how attempt `attempt` of step `name` ended: the row, usage on success, the log row.
-/// Returns `false` (and records nothing more) when the attempt had been finished already, by a
-/// duplicate delivery or by a run actor that closed it as interrupted.
+/// Records how attempt `attempt` of step `name` ended: the row and the log row (the run bills its
+/// succeeded attempts as a whole when it ends). Returns `false` (and records nothing more) when
+/// the attempt had been finished already, by a duplicate delivery or by a run actor that closed it
+/// as interrupted.
 pub async fn record(
     store: &Store,
     run: &Run,
@@ -221,21 +222,6 @@ pub async fn record(
     let (outcome, log) = outcome_of(name, attempt, result, elapsed_ms)?;
     if !runs.finish_attempt(run.id, name, i64::from(attempt), &outcome).await? {
         return Ok(false);
-    }
-    if let Ok(output) = result {
-        store
-            .billing()
-            .record_usage(&NewUsage {
-                org: run.org_id,
-                workflow: run.workflow_id,
-                run: run.id,
-                node_id: NodeId::from(name.to_owned()),
-                attempt: i64::from(attempt),
-                steps: 1,
-                compute_ms: elapsed_ms as i64,
-                bytes: output.bytes as i64,
-            })
-            .await?;
     }
     runs.append_log(&NewRunLog {
         run_id: run.id,

@@ -194,7 +194,7 @@ async fn a_run_survives_sigkill_of_its_node_with_two_nodes_on_postgres_and_redis
     let slow: Vec<_> = steps.iter().filter(|s| s.node_id == "slow").map(|s| (s.attempt, s.status)).collect();
     assert_eq!(slow, [(1, StepStatus::Succeeded)], "the same attempt ran again and was recorded once");
     let org = store.runs().get(run).await.unwrap().org_id;
-    assert_eq!(store.billing().run_usage(org, run).await.unwrap().steps, 5, "billed once per step");
+    assert_eq!(store.billing().run_usage(org, run).await.unwrap().steps, 5, "each step billed once, with the run");
     fixture.cleanup().await;
 }
 
@@ -203,10 +203,19 @@ async fn gateway_and_worker_roles_split_the_work() {
     let fixture = TestStore::new(Backend::Postgres).await;
     let store = fixture.store.clone();
     let stream = format!("aos:test:steps:{}", uuid::Uuid::new_v4().simple());
+    let (service, calls) = slow_service().await;
+    // the trigger and the transform are pure: the gateway's run actor runs them; the HTTP call is
+    // a step with side effects, for a worker
     let graph = WorkflowGraph::new()
         .with_node(Node::new("start", "trigger.manual"))
         .with_node(Node::new("a", "data.transform").with_config("fields", json!({ "n": "{{ trigger.n }}" })))
-        .with_edge(Edge::new("e1", "start", "a"));
+        .with_node(
+            Node::new("fetch", "http.request")
+                .with_config("method", "GET")
+                .with_config("url", format!("{service}/slow")),
+        )
+        .with_edge(Edge::new("e1", "start", "a"))
+        .with_edge(Edge::new("e2", "a", "fetch"));
     let published = testing::published_workflow(&store, &graph).await;
     let run = testing::queued_run(&store, published, json!({ "n": 1 })).await;
 
@@ -222,27 +231,31 @@ async fn gateway_and_worker_roles_split_the_work() {
         async move { store.runs().logs(run, 0, Some(10)).await.unwrap().iter().any(|l| l.event == "step_queued") }
     })
     .await;
-    assert!(queued, "the gateway queued the first step");
+    assert!(queued, "the gateway queued the HTTP step");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let steps = store.runs().steps(run).await.unwrap();
-    assert!(steps.is_empty(), "no worker yet: nothing started: {steps:?}");
+    let ran: Vec<&str> = steps.iter().map(|s| s.node_id.as_str()).collect();
+    assert_eq!(ran, ["start", "a"], "the run actor ran the pure steps; no worker yet for the HTTP call: {steps:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
     let mut worker = serve_as(&fixture.target, "wk-1", &stream, "worker");
     let finished = wait_until(Duration::from_secs(30), || {
         let store = store.clone();
         async move { store.runs().get(run).await.unwrap().status == RunStatus::Succeeded }
     })
     .await;
-    assert!(finished, "the worker node executed the steps");
-    let started: Vec<String> = store
+    assert!(finished, "the worker node executed the HTTP step");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let started: Vec<(String, String)> = store
         .runs()
         .logs(run, 0, Some(100))
         .await
         .unwrap()
         .into_iter()
         .filter(|l| l.event == "step_started")
-        .map(|l| l.data["worker"].as_str().unwrap_or_default().to_owned())
+        .map(|l| (l.node_id.unwrap_or_default(), l.data["worker"].as_str().unwrap_or_default().to_owned()))
         .collect();
-    assert!(!started.is_empty() && started.iter().all(|w| w.starts_with("wk-1/")), "{started:?}");
+    let fetch: Vec<&(String, String)> = started.iter().filter(|(node, _)| node == "fetch").collect();
+    assert!(fetch.len() == 1 && fetch[0].1.starts_with("wk-1/"), "the worker started the HTTP step: {started:?}");
     gateway.start_kill().unwrap();
     worker.start_kill().unwrap();
     let _ = tokio::join!(gateway.wait(), worker.wait());
