@@ -805,7 +805,7 @@ impl RunState {
     async fn bill(&mut self) -> Result<(), ActorProcessingErr> {
         if self.billed_per_step {
             // what this actor ran is recorded before it is billed with the rest
-            let end = std::mem::replace(&mut self.records.transition, None);
+            let end = self.records.transition.take();
             self.checkpoint().await?;
             self.records.transition = end;
             step::settle_usage(&self.deps.store, &self.run).await?;
