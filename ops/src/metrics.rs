@@ -41,6 +41,10 @@ pub const DOC_ROOMS_ACTIVE: &str = "aos_doc_rooms_active";
 pub const WS_CONNECTIONS_ACTIVE: &str = "aos_ws_connections_active";
 /// Actor restarts by their supervisor, by actor `kind`.
 pub const ACTOR_RESTARTS_TOTAL: &str = "aos_actor_restarts_total";
+/// Jobs (admissions and run checkpoints) the group-commit writer committed in one transaction.
+pub const WRITE_BATCH_JOBS: &str = "aos_write_batch_jobs";
+/// Time one group-commit transaction took, from its first statement to its durable commit.
+pub const WRITE_BATCH_SECONDS: &str = "aos_write_batch_seconds";
 
 pub mod label {
     //! The label keys used by the metrics in [`super::CATALOG`], so producers and dashboards
@@ -179,11 +183,28 @@ pub const CATALOG: &[MetricDesc] = &[
         help: "Actor restarts by their supervisor, by actor kind",
         labels: &[label::KIND],
     },
+    MetricDesc {
+        name: WRITE_BATCH_JOBS,
+        kind: MetricKind::Histogram,
+        unit: Some(Unit::Count),
+        help: "Jobs (run admissions and checkpoints) the group-commit writer committed in one transaction",
+        labels: &[],
+    },
+    MetricDesc {
+        name: WRITE_BATCH_SECONDS,
+        kind: MetricKind::Histogram,
+        unit: Some(Unit::Seconds),
+        help: "Time one group-commit transaction took, to its durable commit",
+        labels: &[],
+    },
 ];
 
 /// Bucket bounds (seconds) of every `*_seconds` histogram: 1 ms to 1 min.
 const SECONDS_BUCKETS: &[f64] =
     &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+
+/// Bucket bounds of every `*_jobs` histogram (how many things one batch carried): 1 to 512.
+const JOBS_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
 
 /// How often histogram samples are folded into their buckets when nobody scrapes.
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
@@ -226,6 +247,7 @@ pub fn install_metrics() -> Result<MetricsHandle, TelemetryError> {
     }
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), SECONDS_BUCKETS)?
+        .set_buckets_for_metric(Matcher::Suffix("_jobs".to_owned()), JOBS_BUCKETS)?
         .install_recorder()?;
     describe_all();
     let upkeep = handle.clone();
@@ -272,8 +294,11 @@ mod tests {
             assert!(metric.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{}", metric.name);
             match metric.kind {
                 MetricKind::Counter => assert!(metric.name.ends_with("_total"), "{}", metric.name),
+                MetricKind::Histogram if metric.name.ends_with("_jobs") => {
+                    assert_eq!(metric.unit, Some(Unit::Count), "{}", metric.name);
+                }
                 MetricKind::Histogram => {
-                    assert!(metric.name.ends_with("_seconds"), "{}: gets the seconds buckets", metric.name);
+                    assert!(metric.name.ends_with("_seconds"), "{}: gets the seconds or jobs buckets", metric.name);
                     assert_eq!(metric.unit, Some(Unit::Seconds));
                 }
                 MetricKind::Gauge => assert!(!metric.name.ends_with("_total"), "{}", metric.name),

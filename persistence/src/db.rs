@@ -16,6 +16,11 @@ use crate::error::{StoreError, StoreResult};
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// Prepared statements each connection keeps. The writer's multi-row statements come in a few
+/// sizes per kind of row (see `writer::statement_chunks`), so all of them stay prepared beside the
+/// repositories' own queries.
+const STATEMENT_CACHE: usize = 400;
+
 /// Which SQL backend a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -99,7 +104,8 @@ impl Db {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            .statement_cache_capacity(STATEMENT_CACHE);
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         Ok(Db::Sqlite(pool))
     }
@@ -107,7 +113,8 @@ impl Db {
     /// Connects to Postgres at `url` (`postgres://user:pass@host:port/db`).
     pub async fn connect_postgres(url: &str) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(url)
-            .map_err(|err| StoreError::Config { reason: format!("invalid postgres url: {err}") })?;
+            .map_err(|err| StoreError::Config { reason: format!("invalid postgres url: {err}") })?
+            .statement_cache_capacity(STATEMENT_CACHE);
         let pool = PgPoolOptions::new()
             .max_connections(16)
             // with the database down, a request fails in seconds (503) instead of hanging
@@ -140,6 +147,29 @@ impl Db {
             sqlx::query("SELECT 1").execute(pool).await?;
         });
         Ok(())
+    }
+
+    /// A second pool of `connections` on the same database with the same options, connecting on
+    /// first use (the group-commit writer's own, so its commits never queue behind reads).
+    /// `sqlite_cache_kib` sizes each SQLite connection's page cache.
+    pub(crate) fn sibling(&self, connections: u32, sqlite_cache_kib: u32) -> Self {
+        match self {
+            Db::Sqlite(pool) => {
+                let options = (*pool.connect_options()).clone().pragma("cache_size", format!("-{sqlite_cache_kib}"));
+                Db::Sqlite(SqlitePoolOptions::new().max_connections(connections).connect_lazy_with(options))
+            }
+            Db::Postgres(pool) => Db::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(connections)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_lazy_with((*pool.connect_options()).clone()),
+            ),
+        }
+    }
+
+    /// Whether [`Db::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        with_pool!(self, |pool| pool.is_closed())
     }
 
     /// Closes every connection; later calls fail.

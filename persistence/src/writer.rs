@@ -11,6 +11,11 @@
 //!
 //! Committed run-log rows are published to [`Writer::subscribe`]rs after the commit, so a live
 //! event stream never shows a row the log does not have.
+//!
+//! The writer runs on a thread of its own (`aos-writer`, a one-thread tokio runtime) with a pool of
+//! its own, so a batch's statements never wait behind request handlers and run steps on the shared
+//! runtime, nor for a connection behind reads. It stops, closing its pool, once the store's pool
+//! is closed.
 
 use std::sync::Arc;
 
@@ -27,8 +32,16 @@ use crate::queries::{CreditKind, NewRun, PricePlan, Run, RunLog, Usage};
 
 /// Jobs one transaction takes at most.
 const MAX_JOBS: usize = 512;
-/// Rows one multi-row statement carries at most (SQLite allows 32,766 bound values).
-const ROWS_PER_STATEMENT: usize = 400;
+/// Rows one multi-row statement carries at most (SQLite allows 32,766 bound values). A power of
+/// two: see [`statement_chunks`].
+const ROWS_PER_STATEMENT: usize = 256;
+/// Connections of the writer's own pool: it commits one batch at a time.
+const WRITER_CONNECTIONS: u32 = 1;
+/// The page cache of the writer's SQLite connection, in KiB: the pages its inserts touch (index
+/// leaves, the tables' last pages) stay cached between batches.
+const WRITER_CACHE_KIB: u32 = 32 * 1024;
+/// How often an idle writer looks whether the store's pool was closed.
+const CLOSED_CHECK: std::time::Duration = std::time::Duration::from_millis(500);
 /// How far the run-event feed may run ahead of a slow subscriber before it skips (it then catches
 /// up from the log).
 const FEED_CAPACITY: usize = 4096;
@@ -193,11 +206,34 @@ impl std::fmt::Debug for Job {
 }
 
 impl Writer {
-    /// Starts the writer task of `db` on the current runtime.
+    /// Starts the writer of `db` on a thread of its own (on the current runtime, sharing the
+    /// store's pool, if no thread can be started).
     pub(crate) fn start(db: Db, credits: Arc<Credits>) -> Self {
         let (jobs, rx) = mpsc::unbounded_channel();
         let (feed, _) = broadcast::channel(FEED_CAPACITY);
-        tokio::spawn(write_loop(db, credits, rx, feed.clone()));
+        let (hand_over, handed) = std::sync::mpsc::channel::<(Db, Arc<Credits>, mpsc::UnboundedReceiver<Job>)>();
+        let thread_feed = feed.clone();
+        let spawned = std::thread::Builder::new().name("aos-writer".to_owned()).spawn(move || {
+            let Ok((store_db, credits, rx)) = handed.recv() else { return };
+            match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime.block_on(async move {
+                    let own = store_db.sibling(WRITER_CONNECTIONS, WRITER_CACHE_KIB);
+                    write_loop(store_db, Some(own), credits, rx, thread_feed).await;
+                }),
+                Err(err) => tracing::error!(error = %err, "the store's writer cannot start a runtime"),
+            }
+        });
+        let parts = (db, credits, rx);
+        let parts = match spawned {
+            Ok(_thread) => hand_over.send(parts).err().map(|unsent| unsent.0),
+            Err(err) => {
+                tracing::warn!(error = %err, "no thread for the store's writer; it shares the runtime");
+                Some(parts)
+            }
+        };
+        if let Some((db, credits, rx)) = parts {
+            tokio::spawn(write_loop(db, None, credits, rx, feed.clone()));
+        }
         Self { jobs, feed }
     }
 
@@ -240,18 +276,36 @@ fn gone() -> StoreError {
     StoreError::Unavailable { reason: "the store's writer has stopped".into() }
 }
 
+/// Commits what arrives on `rx` through the writer's `own` pool (or the store's) until every
+/// handle is gone or `store_db`, the store's pool, is closed.
 async fn write_loop(
-    db: Db,
+    store_db: Db,
+    own: Option<Db>,
     credits: Arc<Credits>,
     mut rx: mpsc::UnboundedReceiver<Job>,
     feed: broadcast::Sender<Arc<[RunLog]>>,
 ) {
+    let db = own.as_ref().unwrap_or(&store_db);
     let mut jobs = Vec::with_capacity(MAX_JOBS);
-    while rx.recv_many(&mut jobs, MAX_JOBS).await > 0 {
+    loop {
+        tokio::select! {
+            taken = rx.recv_many(&mut jobs, MAX_JOBS) => if taken == 0 { break },
+            () = tokio::time::sleep(CLOSED_CHECK) => {
+                if store_db.is_closed() { break }
+                continue;
+            }
+        }
         let taken = std::mem::take(&mut jobs);
+        if store_db.is_closed() {
+            for job in taken {
+                job.answer(Err(gone()));
+            }
+            break;
+        }
+        let started = std::time::Instant::now();
         let mut committed: Vec<RunLog> = Vec::new();
         let mut debits: Vec<(OrgId, i64)> = Vec::new();
-        let results: Vec<StoreResult<Done>> = match commit(&db, &taken).await {
+        let results: Vec<StoreResult<Done>> = match commit(db, &taken).await {
             Ok((done, logs, debited)) => {
                 committed = logs;
                 debits = debited;
@@ -268,7 +322,7 @@ async fn write_loop(
                 tracing::warn!(error = %err, jobs = taken.len(), "a write batch failed; writing its jobs one by one");
                 let mut alone = Vec::with_capacity(taken.len());
                 for job in &taken {
-                    alone.push(match commit(&db, std::slice::from_ref(job)).await {
+                    alone.push(match commit(db, std::slice::from_ref(job)).await {
                         Ok((mut done, logs, debited)) => {
                             committed.extend(logs);
                             debits.extend(debited);
@@ -280,30 +334,59 @@ async fn write_loop(
                 alone
             }
         };
+        metrics::histogram!(aos_ops::metrics::WRITE_BATCH_JOBS).record(taken.len() as f64);
+        metrics::histogram!(aos_ops::metrics::WRITE_BATCH_SECONDS).record(started.elapsed().as_secs_f64());
         for (org, micros) in debits {
             credits.debited(org, micros);
         }
         for (job, result) in taken.into_iter().zip(results) {
-            match (job, result) {
-                (Job::Admit { reply, .. }, Ok(Done::Admitted(admitted))) => {
-                    let _caller_gone = reply.send(Ok(*admitted));
-                }
-                (Job::Record { reply, .. }, Ok(Done::Recorded)) => {
-                    let _caller_gone = reply.send(Ok(()));
-                }
-                (Job::Admit { reply, .. }, result) => {
-                    let _caller_gone = reply.send(result.and_then(|_| Err(mismatch())));
-                }
-                (Job::Record { reply, .. }, result) => {
-                    let _caller_gone = reply.send(result.and_then(|_| Err(mismatch())));
-                }
-            }
+            job.answer(result);
         }
         if !committed.is_empty() {
             let _nobody_listens = feed.send(committed.into());
         }
         jobs = Vec::with_capacity(MAX_JOBS);
     }
+    if let Some(own) = own {
+        own.close().await;
+    }
+}
+
+impl Job {
+    /// Answers the caller with what its job produced.
+    fn answer(self, result: StoreResult<Done>) {
+        match (self, result) {
+            (Job::Admit { reply, .. }, Ok(Done::Admitted(admitted))) => {
+                let _caller_gone = reply.send(Ok(*admitted));
+            }
+            (Job::Record { reply, .. }, Ok(Done::Recorded)) => {
+                let _caller_gone = reply.send(Ok(()));
+            }
+            (Job::Admit { reply, .. }, result) => {
+                let _caller_gone = reply.send(result.and_then(|_| Err(mismatch())));
+            }
+            (Job::Record { reply, .. }, result) => {
+                let _caller_gone = reply.send(result.and_then(|_| Err(mismatch())));
+            }
+        }
+    }
+}
+
+/// Splits `rows` into multi-row statements of power-of-two sizes (at most [`ROWS_PER_STATEMENT`]),
+/// largest first: each kind of statement then comes in a handful of shapes, which all stay in the
+/// connection's statement cache, where one statement per batch size would be prepared anew for
+/// almost every batch.
+fn statement_chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let size = if rest.len() >= ROWS_PER_STATEMENT { ROWS_PER_STATEMENT } else { 1 << rest.len().ilog2() };
+        let (chunk, after) = rest.split_at(size);
+        rest = after;
+        Some(chunk)
+    })
 }
 
 /// Whether `err` is the database's state rather than a job's content.
@@ -367,7 +450,7 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
     let mut debited: Vec<(OrgId, i64)> = Vec::new();
     in_tx!(db, |tx| {
         // admissions: the runs first (their ids go into the events), then the deliveries
-        for chunk in admissions.chunks(ROWS_PER_STATEMENT) {
+        for chunk in statement_chunks(&admissions) {
             let mut insert = QueryBuilder::new(
                 "INSERT INTO runs (id, org_id, workflow_id, version, status, trigger_kind, idempotency_key, input, \
                  replay_of, created_at, traceparent, owner_node) ",
@@ -410,7 +493,7 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
         }
         let events: Vec<(usize, &Admission, &AdmittedEvent)> =
             admissions.iter().filter_map(|(i, a)| Some((*i, *a, a.event.as_ref()?))).collect();
-        for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        for chunk in statement_chunks(&events) {
             let mut insert = QueryBuilder::new(
                 "INSERT INTO webhook_events (id, source_id, org_id, idempotency_key, headers, body, run_id, received_at) ",
             );
@@ -434,7 +517,7 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
 
         // run records: status changes (one multi-row UPDATE), attempts, dead letters, logs, bills
         let moves: Vec<RunMove> = records.iter().filter_map(|(_, r)| RunMove::of(r, at)).collect();
-        for chunk in moves.chunks(ROWS_PER_STATEMENT) {
+        for chunk in statement_chunks(&moves) {
             // VALUES columns are `column1`… on both backends
             let mut update = QueryBuilder::new(
                 "UPDATE runs SET status = v.column2, error = COALESCE(v.column3, runs.error), \
@@ -470,7 +553,7 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
                 .await?;
             }
         }
-        for chunk in attempts.chunks(ROWS_PER_STATEMENT) {
+        for chunk in statement_chunks(&attempts) {
             let mut upsert = QueryBuilder::new(
                 "INSERT INTO run_steps (id, run_id, org_id, node_id, attempt, status, input, output, error, \
                  started_at, finished_at, duration_ms) ",
@@ -497,7 +580,7 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
             );
             upsert.build().execute(&mut *tx).await?;
         }
-        for chunk in logs.chunks(ROWS_PER_STATEMENT) {
+        for chunk in statement_chunks(&logs) {
             let mut insert = QueryBuilder::new(
                 "INSERT INTO run_logs (run_id, org_id, workflow_id, node_id, level, event, message, data, created_at) ",
             );
@@ -545,7 +628,7 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
             let plan: Option<PricePlan> =
                 sqlx::query_as(crate::queries::ACTIVE_PLAN).bind(true).fetch_optional(&mut *tx).await?;
             let plan = plan.ok_or_else(|| StoreError::NotFound { entity: "price plan", id: "active".into() })?;
-            for chunk in bills.chunks(ROWS_PER_STATEMENT) {
+            for chunk in statement_chunks(&bills) {
                 let priced: Vec<(&RunRecords, RunBill, i64)> = chunk
                     .iter()
                     .map(|(r, bill)| {
@@ -681,3 +764,21 @@ fn admitted_run(id: RunId, admission: &Admission, at: Timestamp) -> Run {
 
 /// The node id of a run's one usage record (step nodes never have an empty id).
 pub const RUN_USAGE_NODE: &str = "";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_come_in_power_of_two_sizes_covering_every_row() {
+        for len in [0, 1, 2, 3, 22, 255, 256, 257, 700, 1000] {
+            let rows: Vec<usize> = (0..len).collect();
+            let chunks: Vec<&[usize]> = statement_chunks(&rows).collect();
+            assert_eq!(chunks.concat(), rows, "{len} rows, in order, each once");
+            for chunk in &chunks {
+                assert!(chunk.len().is_power_of_two() && chunk.len() <= ROWS_PER_STATEMENT, "{len}: {}", chunk.len());
+            }
+            assert!(chunks.windows(2).all(|w| w[0].len() >= w[1].len()), "largest first");
+        }
+    }
+}

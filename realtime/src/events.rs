@@ -125,11 +125,14 @@ fn fan_out(scopes: &Scopes, rows: &[RunLog]) {
     }
     scopes.retain(|_, tx| tx.receiver_count() > 0);
     for row in rows {
+        let run = scopes.get(&EventScope::Run(row.run_id));
+        let workflow = scopes.get(&EventScope::Workflow(row.workflow_id));
+        if run.is_none() && workflow.is_none() {
+            continue;
+        }
         let row = Arc::new(row.clone());
-        for scope in [EventScope::Run(row.run_id), EventScope::Workflow(row.workflow_id)] {
-            if let Some(tx) = scopes.get(&scope) {
-                let _nobody = tx.send(HubEvent::Row(Arc::clone(&row)));
-            }
+        for tx in [run, workflow].into_iter().flatten() {
+            let _nobody = tx.send(HubEvent::Row(Arc::clone(&row)));
         }
     }
 }
@@ -250,14 +253,37 @@ impl EventsSession {
                     Some(Ok(_)) => last_heard = Instant::now(),
                 },
                 event = live.recv() => match event {
-                    Ok(HubEvent::Row(row)) => {
-                        let seen = row.seq <= floor || sent.get(&row.run_id).is_some_and(|last| *last >= row.seq);
-                        if !seen {
-                            cursor = cursor.max(row.seq);
-                            remember(&mut sent, &row);
-                            if send_row(&mut transport, &row).await.is_err() {
-                                return SessionEnd::ClientGone;
+                    Ok(HubEvent::Row(first)) => {
+                        // the rows already waiting go out with this one, in one flush
+                        let mut row = first;
+                        let mut fed = 0;
+                        loop {
+                            let seen = row.seq <= floor || sent.get(&row.run_id).is_some_and(|last| *last >= row.seq);
+                            if !seen {
+                                cursor = cursor.max(row.seq);
+                                remember(&mut sent, &row);
+                                if feed_row(&mut transport, &row).await.is_err() {
+                                    return SessionEnd::ClientGone;
+                                }
+                                fed += 1;
                             }
+                            if fed >= FLUSH_EVERY {
+                                break;
+                            }
+                            match live.try_recv() {
+                                Ok(HubEvent::Row(next)) => row = next,
+                                Ok(HubEvent::Resync) | Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                                    catching_up = true;
+                                    break;
+                                }
+                                // a closed hub is told by the next `recv`
+                                Err(broadcast::error::TryRecvError::Empty | broadcast::error::TryRecvError::Closed) => {
+                                    break;
+                                }
+                            }
+                        }
+                        if transport.flush().await.is_err() {
+                            return SessionEnd::ClientGone;
                         }
                     }
                     // rows were missed on the way: read the rest from the log
@@ -299,4 +325,16 @@ where
 {
     let text = serde_json::to_string(row).map_err(|_| ())?;
     transport.send(WsFrame::Text(text)).await.map_err(|_| ())
+}
+
+/// Rows a live session writes before it flushes them together.
+const FLUSH_EVERY: usize = 256;
+
+/// Queues a row on the transport, unflushed.
+async fn feed_row<T, S>(transport: &mut T, row: &RunLog) -> Result<(), ()>
+where
+    T: Sink<WsFrame, Error = S> + Unpin,
+{
+    let text = serde_json::to_string(row).map_err(|_| ())?;
+    transport.feed(WsFrame::Text(text)).await.map_err(|_| ())
 }

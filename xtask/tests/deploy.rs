@@ -71,7 +71,9 @@ fn queried_metrics(expr: &str) -> Vec<String> {
             let name = &expr[start..end];
             let base = ["_bucket", "_sum", "_count"]
                 .iter()
-                .find_map(|suffix| name.strip_suffix(suffix).filter(|b| b.ends_with("_seconds")))
+                .find_map(|suffix| {
+                    name.strip_suffix(suffix).filter(|b| b.ends_with("_seconds") || b.ends_with("_jobs"))
+                })
                 .unwrap_or(name);
             found.push(base.to_owned());
         }
