@@ -43,7 +43,7 @@ pub const WS_CONNECTIONS_ACTIVE: &str = "aos_ws_connections_active";
 pub const ACTOR_RESTARTS_TOTAL: &str = "aos_actor_restarts_total";
 /// Jobs (admissions and run checkpoints) the group-commit writer committed in one transaction.
 pub const WRITE_BATCH_JOBS: &str = "aos_write_batch_jobs";
-/// Time one group-commit transaction took, from its first statement to its durable commit.
+/// Time the group-commit writer spent on one batch, to its durable commit (a failed batch written again job by job counts whole).
 pub const WRITE_BATCH_SECONDS: &str = "aos_write_batch_seconds";
 
 pub mod label {
@@ -194,7 +194,7 @@ pub const CATALOG: &[MetricDesc] = &[
         name: WRITE_BATCH_SECONDS,
         kind: MetricKind::Histogram,
         unit: Some(Unit::Seconds),
-        help: "Time one group-commit transaction took, to its durable commit",
+        help: "Time the group-commit writer spent on one batch, to its durable commit",
         labels: &[],
     },
 ];
