@@ -307,7 +307,8 @@ impl Actor for RunActor {
         match msg {
             RunMsg::Advance => {}
             RunMsg::Finished { key, attempt, result, elapsed_ms, started_at } => {
-                state.record_result(&key, attempt, &result, elapsed_ms, started_at)?;
+                let input = state.in_flight.get(&key).map(|f| f.step.context.input.clone());
+                state.record_result(&key, attempt, input, &result, elapsed_ms, started_at)?;
                 // a side effect ended: its result is durable before anything follows from it
                 state.checkpoint().await?;
                 state.apply(&myself, key, attempt, result).await?;
@@ -471,14 +472,14 @@ impl RunState {
             // in-process, a ready step starts at once: this is the whole of its wait
             metrics::histogram!(aos_ops::metrics::QUEUE_LAG_SECONDS).record(ready_at.elapsed().as_secs_f64());
         }
-        let name = step.key.to_string();
-        self.in_flight.insert(step.key.clone(), InFlight { step: step.clone(), attempt: Some(attempt) });
         // a pure step on an in-process engine runs here and now, whichever the dispatch: handing
         // it to a task or a queue would cost more than the step
         if self.deps.engine.in_process() && aos_schema::kinds::is_pure(&step.kind) {
             self.run_in_line(myself, step, attempt).await?;
             return Ok(true);
         }
+        let name = step.key.to_string();
+        self.in_flight.insert(step.key.clone(), InFlight { step: step.clone(), attempt: Some(attempt) });
         match &self.deps.dispatch {
             Dispatch::Local => {
                 self.run_as_task(myself, step, attempt).await?;
@@ -512,7 +513,8 @@ impl RunState {
         }
     }
 
-    /// Runs a pure step now, in this actor, and applies its result.
+    /// Runs a pure step now, in this actor, and applies its result. Its start is no row of its
+    /// own: the attempt's row has its times, and its one log row says how it ended.
     async fn run_in_line(
         &mut self,
         myself: &ActorRef<RunMsg>,
@@ -520,12 +522,19 @@ impl RunState {
         attempt: u32,
     ) -> Result<(), ActorProcessingErr> {
         let started_at = Timestamp::now();
-        self.log_started(&step, attempt, started_at);
         let request = step::request_for(&self.deps.store, &self.run, &step, attempt).await?;
         let timeout = step::node_timeout(&step.config).unwrap_or(self.deps.step_timeout);
         let (result, elapsed_ms) = step::execute(&self.deps.engine, request, timeout).await;
-        let key = step.key;
-        self.record_result(&key, attempt, &result, elapsed_ms, started_at)?;
+        let key = step.key.clone();
+        let input = if result.is_ok() {
+            step.context.input
+        } else {
+            // a failure is retried or dead-lettered from what is in flight
+            let input = step.context.input.clone();
+            self.in_flight.insert(key.clone(), InFlight { step, attempt: Some(attempt) });
+            input
+        };
+        self.record_result(&key, attempt, Some(input), &result, elapsed_ms, started_at)?;
         self.apply(myself, key, attempt, result).await
     }
 
@@ -565,7 +574,7 @@ impl RunState {
         Ok(())
     }
 
-    /// The `step_started` row of an in-process attempt.
+    /// The `step_started` row of an attempt run as a task.
     fn log_started(&mut self, step: &ReadyStep, attempt: u32, at: Timestamp) {
         let name = step.key.to_string();
         self.records.logs.push(LogRecord {
@@ -584,12 +593,12 @@ impl RunState {
         &mut self,
         key: &StepKey,
         attempt: u32,
+        input: Option<serde_json::Value>,
         result: &StepResult,
         elapsed_ms: u64,
         started_at: Timestamp,
     ) -> Result<(), ActorProcessingErr> {
         let name = key.to_string();
-        let input = self.in_flight.get(key).map(|f| f.step.context.input.clone());
         let (outcome, log) = step::outcome_of(&name, attempt, result, elapsed_ms)?;
         if let Ok(output) = result {
             self.used.steps += 1;

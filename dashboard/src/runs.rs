@@ -132,11 +132,16 @@ pub fn timeline(logs: &[RunLog], detail: &[StepView], now: i64) -> Vec<TimelineS
             }
             "step_succeeded" | "step_failed" => {
                 let ok = row.event == "step_succeeded";
+                let duration_ms = row.data.get("duration_ms").and_then(serde_json::Value::as_i64);
                 touch(acc, if ok { StepStatus::Succeeded } else { StepStatus::Failed });
                 acc.running = false;
                 acc.last = at.or(acc.last);
+                // a step that ran in line logs only its end: it started its duration before
+                if acc.first.is_none() {
+                    acc.first = at.map(|end| end - duration_ms.unwrap_or(0).max(0));
+                }
                 if let Some(attempt) = acc.attempts.iter_mut().find(|a| a.number == number) {
-                    attempt.duration_ms = row.data.get("duration_ms").and_then(serde_json::Value::as_i64);
+                    attempt.duration_ms = duration_ms;
                     if !ok {
                         attempt.error = Some(row.message.clone());
                         attempt.code = row.data.get("code").and_then(|c| c.as_str()).map(str::to_owned);
@@ -416,6 +421,23 @@ mod tests {
         assert_eq!(steps[1].status, StepStatus::Running);
         assert_eq!(steps[1].elapsed_ms, Some(3_000));
         assert!(steps[1].offset + steps[1].width <= 1.0 + 1e-9);
+    }
+
+    #[test]
+    fn steps_that_ran_in_line_start_their_duration_before_their_end() {
+        let logs = vec![
+            log(1, None, "run_started", "00", json!({})),
+            log(2, Some("a"), "step_succeeded", "02", json!({"attempt": 1, "duration_ms": 1000})),
+            log(3, Some("b"), "step_succeeded", "04", json!({"attempt": 1, "duration_ms": 2000})),
+            log(4, None, "run_finished", "10", json!({"status": "succeeded"})),
+        ];
+        let steps = timeline(&logs, &[], 0);
+        assert_eq!(steps.iter().map(|s| s.status).collect::<Vec<_>>(), [StepStatus::Succeeded; 2]);
+        assert_eq!(steps[0].elapsed_ms, Some(1_000));
+        assert!((steps[0].offset - 0.1).abs() < 1e-9, "{}", steps[0].offset);
+        assert!((steps[1].offset - 0.2).abs() < 1e-9, "{}", steps[1].offset);
+        assert!((steps[1].width - 0.2).abs() < 1e-9, "{}", steps[1].width);
+        assert_eq!(node_states(&logs)["b"], (NodeState::Succeeded, Some(2000)));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 mod logs;
 pub mod metrics;
+pub mod sched;
 mod traces;
 
 use opentelemetry::trace::TracerProvider as _;

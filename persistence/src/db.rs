@@ -105,6 +105,9 @@ impl Db {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
+            // statement journals (a multi-row insert inside a batch's transaction keeps one, to
+            // undo just that statement) stay in memory instead of going through temporary files
+            .pragma("temp_store", "memory")
             .statement_cache_capacity(STATEMENT_CACHE);
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         Ok(Db::Sqlite(pool))
@@ -151,11 +154,14 @@ impl Db {
 
     /// A second pool of `connections` on the same database with the same options, connecting on
     /// first use (the group-commit writer's own, so its commits never queue behind reads).
-    /// `sqlite_cache_kib` sizes each SQLite connection's page cache.
-    pub(crate) fn sibling(&self, connections: u32, sqlite_cache_kib: u32) -> Self {
+    /// `sqlite_pragmas` are set on each SQLite connection besides the store's own.
+    pub(crate) fn sibling(&self, connections: u32, sqlite_pragmas: &[(&'static str, String)]) -> Self {
         match self {
             Db::Sqlite(pool) => {
-                let options = (*pool.connect_options()).clone().pragma("cache_size", format!("-{sqlite_cache_kib}"));
+                let mut options = (*pool.connect_options()).clone();
+                for (name, value) in sqlite_pragmas {
+                    options = options.pragma(*name, value.clone());
+                }
                 Db::Sqlite(SqlitePoolOptions::new().max_connections(connections).connect_lazy_with(options))
             }
             Db::Postgres(pool) => Db::Postgres(
@@ -165,6 +171,15 @@ impl Db {
                     .connect_lazy_with((*pool.connect_options()).clone()),
             ),
         }
+    }
+
+    /// Copies what the SQLite write-ahead log holds into the database file, as far as no reader
+    /// still needs it, without waiting for anyone (a passive checkpoint). Nothing to do on Postgres.
+    pub(crate) async fn checkpoint(&self) -> StoreResult<()> {
+        if let Db::Sqlite(pool) = self {
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(pool).await?;
+        }
+        Ok(())
     }
 
     /// Whether [`Db::close`] was called.

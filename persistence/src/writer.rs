@@ -15,7 +15,10 @@
 //! The writer runs on a thread of its own (`aos-writer`, a one-thread tokio runtime) with a pool of
 //! its own, so a batch's statements never wait behind request handlers and run steps on the shared
 //! runtime, nor for a connection behind reads. It stops, closing its pool, once the store's pool
-//! is closed.
+//! is closed. On SQLite its commits leave the write-ahead log to a checkpointer beside it, which
+//! copies the log into the database file through one of the store's connections: that copying
+//! and its sync are off the writer's path (the writer's connection checkpoints only as a backstop,
+//! should the log grow past [`WRITER_CHECKPOINT_BACKSTOP_PAGES`]).
 
 use std::sync::Arc;
 
@@ -40,6 +43,11 @@ const WRITER_CONNECTIONS: u32 = 1;
 /// The page cache of the writer's SQLite connection, in KiB: the pages its inserts touch (index
 /// leaves, the tables' last pages) stay cached between batches.
 const WRITER_CACHE_KIB: u32 = 32 * 1024;
+/// The write-ahead log's size, in pages, at which the writer's own connection checkpoints after
+/// a commit (SQLite's default is 1,000): only should the checkpointer fall behind.
+const WRITER_CHECKPOINT_BACKSTOP_PAGES: u32 = 16 * 1024;
+/// The checkpointer's rest after each checkpoint: the log it copies is that of many commits.
+const CHECKPOINT_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
 /// How often an idle writer looks whether the store's pool was closed.
 const CLOSED_CHECK: std::time::Duration = std::time::Duration::from_millis(500);
 /// How far the run-event feed may run ahead of a slow subscriber before it skips (it then catches
@@ -175,9 +183,13 @@ pub struct RunBill {
 }
 
 enum Job {
-    Admit { admission: Box<Admission>, reply: oneshot::Sender<StoreResult<Admitted>> },
-    Record { records: Box<RunRecords>, reply: oneshot::Sender<StoreResult<()>> },
+    Admit { admission: Box<Admission>, reply: oneshot::Sender<Answer<Admitted, Admission>> },
+    Record { records: Box<RunRecords>, reply: oneshot::Sender<Answer<(), RunRecords>> },
 }
+
+/// A job's result, with the job's content handed back: freeing what it held (JSON trees,
+/// strings) is then the caller's work, not the writer's.
+type Answer<T, J> = (StoreResult<T>, Box<J>);
 
 /// What one job produced, before it is answered.
 enum Done {
@@ -214,11 +226,21 @@ impl Writer {
         let (hand_over, handed) = std::sync::mpsc::channel::<(Db, Arc<Credits>, mpsc::UnboundedReceiver<Job>)>();
         let thread_feed = feed.clone();
         let spawned = std::thread::Builder::new().name("aos-writer".to_owned()).spawn(move || {
+            // its connection's thread, started from here, is latency-critical too
+            aos_ops::sched::latency_critical_thread();
             let Ok((store_db, credits, rx)) = handed.recv() else { return };
             match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(runtime) => runtime.block_on(async move {
-                    let own = store_db.sibling(WRITER_CONNECTIONS, WRITER_CACHE_KIB);
-                    write_loop(store_db, Some(own), credits, rx, thread_feed).await;
+                    let own = store_db.sibling(
+                        WRITER_CONNECTIONS,
+                        &[
+                            ("cache_size", format!("-{WRITER_CACHE_KIB}")),
+                            ("wal_autocheckpoint", WRITER_CHECKPOINT_BACKSTOP_PAGES.to_string()),
+                        ],
+                    );
+                    let (committed, checkpoints) = mpsc::channel(1);
+                    tokio::spawn(checkpoint_loop(store_db.clone(), checkpoints));
+                    write_loop(store_db, Some((own, committed)), credits, rx, thread_feed).await;
                 }),
                 Err(err) => tracing::error!(error = %err, "the store's writer cannot start a runtime"),
             }
@@ -241,7 +263,7 @@ impl Writer {
     pub async fn admit(&self, admission: Admission) -> StoreResult<Admitted> {
         let (reply, answer) = oneshot::channel();
         self.submit(Job::Admit { admission: Box::new(admission), reply })?;
-        answer.await.map_err(|_| gone())?
+        answer.await.map_err(|_| gone())?.0
     }
 
     /// Writes a run's records; answers once committed.
@@ -251,7 +273,7 @@ impl Writer {
         }
         let (reply, answer) = oneshot::channel();
         self.submit(Job::Record { records: Box::new(records), reply })?;
-        answer.await.map_err(|_| gone())?
+        answer.await.map_err(|_| gone())?.0
     }
 
     /// Every run-log row this store commits from now on (the writer's batches, and rows appended
@@ -277,15 +299,16 @@ fn gone() -> StoreError {
 }
 
 /// Commits what arrives on `rx` through the writer's `own` pool (or the store's) until every
-/// handle is gone or `store_db`, the store's pool, is closed.
+/// handle is gone or `store_db`, the store's pool, is closed. With its own pool, it tells the
+/// checkpointer of each commit.
 async fn write_loop(
     store_db: Db,
-    own: Option<Db>,
+    own: Option<(Db, mpsc::Sender<()>)>,
     credits: Arc<Credits>,
     mut rx: mpsc::UnboundedReceiver<Job>,
     feed: broadcast::Sender<Arc<[RunLog]>>,
 ) {
-    let db = own.as_ref().unwrap_or(&store_db);
+    let db = own.as_ref().map_or(&store_db, |(own, _)| own);
     let mut jobs = Vec::with_capacity(MAX_JOBS);
     loop {
         tokio::select! {
@@ -342,13 +365,31 @@ async fn write_loop(
         for (job, result) in taken.into_iter().zip(results) {
             job.answer(result);
         }
+        if let Some((_, committed)) = &own {
+            // one waiting notice covers every commit until the checkpointer takes it
+            let _already_told = committed.try_send(());
+        }
         if !committed.is_empty() {
             let _nobody_listens = feed.send(committed.into());
         }
         jobs = Vec::with_capacity(MAX_JOBS);
     }
-    if let Some(own) = own {
+    if let Some((own, _)) = own {
         own.close().await;
+    }
+}
+
+/// Checkpoints `db` after commits, pausing [`CHECKPOINT_PAUSE`] between checkpoints, until the
+/// writer is gone.
+async fn checkpoint_loop(db: Db, mut committed: mpsc::Receiver<()>) {
+    while committed.recv().await.is_some() {
+        if db.is_closed() {
+            break;
+        }
+        if let Err(err) = db.checkpoint().await {
+            tracing::warn!(error = %err, "a checkpoint of the write-ahead log failed; the next commit tries again");
+        }
+        tokio::time::sleep(CHECKPOINT_PAUSE).await;
     }
 }
 
@@ -356,17 +397,17 @@ impl Job {
     /// Answers the caller with what its job produced.
     fn answer(self, result: StoreResult<Done>) {
         match (self, result) {
-            (Job::Admit { reply, .. }, Ok(Done::Admitted(admitted))) => {
-                let _caller_gone = reply.send(Ok(*admitted));
+            (Job::Admit { reply, admission }, Ok(Done::Admitted(admitted))) => {
+                let _caller_gone = reply.send((Ok(*admitted), admission));
             }
-            (Job::Record { reply, .. }, Ok(Done::Recorded)) => {
-                let _caller_gone = reply.send(Ok(()));
+            (Job::Record { reply, records }, Ok(Done::Recorded)) => {
+                let _caller_gone = reply.send((Ok(()), records));
             }
-            (Job::Admit { reply, .. }, result) => {
-                let _caller_gone = reply.send(result.and_then(|_| Err(mismatch())));
+            (Job::Admit { reply, admission }, result) => {
+                let _caller_gone = reply.send((result.and_then(|_| Err(mismatch())), admission));
             }
-            (Job::Record { reply, .. }, result) => {
-                let _caller_gone = reply.send(result.and_then(|_| Err(mismatch())));
+            (Job::Record { reply, records }, result) => {
+                let _caller_gone = reply.send((result.and_then(|_| Err(mismatch())), records));
             }
         }
     }

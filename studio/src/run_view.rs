@@ -76,36 +76,53 @@ impl RunWatch {
             }
             ("step_started", Some(node)) => {
                 self.status = Some("running".into());
-                // a delay that was waiting before this step is done waiting
-                for edge in graph.incoming(node.as_str()) {
-                    if let Some(run) = self.overlay.nodes.get_mut(&edge.from)
-                        && run.state == NodeRunState::Running
-                        && is_delay(graph, &edge.from)
-                    {
-                        run.state = NodeRunState::Succeeded;
-                    }
-                }
-                self.set(&node, NodeRunState::Running, None);
-                // the data came along every edge from a finished predecessor
-                for edge in graph.incoming(node.as_str()) {
-                    let from_done =
-                        self.overlay.nodes.get(&edge.from).is_some_and(|r| r.state == NodeRunState::Succeeded);
-                    if from_done {
-                        self.overlay.active_edges.insert(edge.id.clone());
-                    }
-                }
+                self.arrive(&node, graph);
             }
             // a delay's step returns at once and the run then waits: it keeps pulsing meanwhile
             ("step_succeeded", Some(node)) if is_delay(graph, &node) => {
+                self.arrive_unless_running(&node, graph);
                 self.set(&node, NodeRunState::Running, duration)
             }
-            ("step_succeeded", Some(node)) => self.set(&node, NodeRunState::Succeeded, duration),
-            ("step_failed", Some(node)) => self.set(&node, NodeRunState::Failed, duration),
+            ("step_succeeded", Some(node)) => {
+                self.arrive_unless_running(&node, graph);
+                self.set(&node, NodeRunState::Succeeded, duration)
+            }
+            ("step_failed", Some(node)) => {
+                self.arrive_unless_running(&node, graph);
+                self.set(&node, NodeRunState::Failed, duration)
+            }
             ("step_retrying", Some(node)) => self.set(&node, NodeRunState::Queued, None),
             ("step_skipped", Some(node)) => self.set(&node, NodeRunState::Skipped, None),
             _ => {}
         }
         true
+    }
+
+    /// The run reached `node`: it runs, a delay waiting before it is done waiting, and the data
+    /// came along every edge from a finished predecessor.
+    fn arrive(&mut self, node: &NodeId, graph: &WorkflowGraph) {
+        for edge in graph.incoming(node.as_str()) {
+            if let Some(run) = self.overlay.nodes.get_mut(&edge.from)
+                && run.state == NodeRunState::Running
+                && is_delay(graph, &edge.from)
+            {
+                run.state = NodeRunState::Succeeded;
+            }
+        }
+        self.set(node, NodeRunState::Running, None);
+        for edge in graph.incoming(node.as_str()) {
+            let from_done = self.overlay.nodes.get(&edge.from).is_some_and(|r| r.state == NodeRunState::Succeeded);
+            if from_done {
+                self.overlay.active_edges.insert(edge.id.clone());
+            }
+        }
+    }
+
+    /// A step that ran in line has no `step_started` row: its end is also where the run reached it.
+    fn arrive_unless_running(&mut self, node: &NodeId, graph: &WorkflowGraph) {
+        if self.overlay.nodes.get(node).is_none_or(|r| r.state != NodeRunState::Running) {
+            self.arrive(node, graph);
+        }
     }
 
     fn set(&mut self, node: &NodeId, state: NodeRunState, duration_ms: Option<u64>) {
@@ -194,5 +211,28 @@ mod tests {
         assert!(!watch.apply_text(&row(7, "step_started", Some("x"), json!({})).replace("r1", "r2"), &graph));
         assert!(!watch.apply_text("not json", &graph));
         assert_eq!(watch.log.len(), 6);
+    }
+
+    #[test]
+    fn steps_that_ran_in_line_report_only_their_end() {
+        let graph = WorkflowGraph::new()
+            .with_node(Node::new("t", kinds::TRIGGER_MANUAL))
+            .with_node(Node::new("wait", kinds::LOGIC_DELAY).with_config("seconds", 2))
+            .with_node(Node::new("a", kinds::DATA_TRANSFORM))
+            .with_edge(Edge::new("e1", "t", "wait"))
+            .with_edge(Edge::new("e2", "wait", "a"));
+        let mut watch = RunWatch::start("r1");
+        watch.apply_text(&row(1, "step_succeeded", Some("t"), json!({"duration_ms": 0})), &graph);
+        watch.apply_text(&row(2, "step_succeeded", Some("wait"), json!({"duration_ms": 1})), &graph);
+        assert_eq!(watch.overlay.nodes[&NodeId::from("t")].state, NodeRunState::Succeeded);
+        assert_eq!(watch.overlay.nodes[&NodeId::from("wait")].state, NodeRunState::Running);
+        assert!(watch.overlay.active_edges.contains(&EdgeId::from("e1")));
+        watch.apply_text(&row(3, "step_failed", Some("a"), json!({"duration_ms": 2})), &graph);
+        assert_eq!(watch.overlay.nodes[&NodeId::from("wait")].state, NodeRunState::Succeeded);
+        assert_eq!(
+            watch.overlay.nodes[&NodeId::from("a")],
+            NodeRun { state: NodeRunState::Failed, duration_ms: Some(2) }
+        );
+        assert!(watch.overlay.active_edges.contains(&EdgeId::from("e2")));
     }
 }

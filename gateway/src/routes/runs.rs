@@ -168,6 +168,11 @@ pub struct StepView {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<i64>,
+    /// When the latest attempt started and ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Serialize)]
@@ -206,6 +211,8 @@ fn latest_attempts(steps: Vec<RunStep>) -> Vec<StepView> {
             }),
             error: step.error,
             duration_ms: step.duration_ms,
+            started_at: step.started_at,
+            finished_at: step.finished_at,
         };
         match views.iter_mut().find(|v| v.node_id == step.node_id) {
             Some(existing) if existing.attempts <= view.attempts => *existing = view,

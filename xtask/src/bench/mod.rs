@@ -57,6 +57,12 @@ impl Options {
     fn runs(&self, section: &str) -> bool {
         self.only.is_empty() || self.only.iter().any(|s| s == section)
     }
+
+    /// Whether a section serves the plain release build (a profiled embedded row alone does not).
+    fn serves_release_build(&self) -> bool {
+        let webhooks = self.runs("webhooks") && !(self.embedded_only && self.flamegraph);
+        webhooks || self.runs("fanout") || (self.idle.connections > 0 && self.runs("idle"))
+    }
 }
 
 impl Options {
@@ -122,7 +128,7 @@ pub fn run(args: &[String]) -> Result<()> {
         let previous = std::fs::read_to_string(root.join(&options.out)).unwrap_or_default();
         report.previous_criterion = report::criterion_section(&previous);
     }
-    let binary = automateos::build_binary(&root)?;
+    let binary = if options.serves_release_build() { automateos::build_binary(&root)? } else { PathBuf::new() };
     if let Err(err) = peers::ensure_yjs_servers() {
         report.notes.push(format!("Yjs servers could not be installed: {err:#}"));
     }

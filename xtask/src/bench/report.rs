@@ -253,13 +253,15 @@ impl Report {
             "Runs/s is every run accepted over the whole load (warm-up included) divided by the time from the \
              first delivery to the last run's end, read from the server's own `aos_runs_finished_total`. \
              Intake p99 at half rate: deliveries sent on a fixed schedule at half the peak's request rate \
-             (open loop, latency from when each was due). Step gap: a step's `step_succeeded` row to the next \
-             step's `step_started` row, over 20 runs' logs. Event lag: a `step_succeeded` row's time to its \
-             arrival at a `/ws/events?workflow=` subscriber during the peak.\n\n",
+             (open loop, latency from when each was due). Step gap: a step's end to the next step's start, as \
+             `GET /api/runs/{id}` gives each step's latest attempt, over 20 runs. Event lag: a `step_succeeded` row's time to its \
+             arrival at a `/ws/events?workflow=` subscriber during the peak. Writer: the group-commit writer's \
+             batches over the same window as runs/s, from its `aos_write_batch_*` histograms (jobs: admissions and \
+             runs' checkpoints; busy: the share of the window it spent committing).\n\n",
         );
         md.push_str(
-            "| server | runs/s end to end | CPU per run: server / load generator | intake p99 at half rate | step gap p50 / p99 | event lag p50 / p99 |\n\
-             |---|---|---|---|---|---|\n",
+            "| server | runs/s end to end | CPU per run: server / load generator | intake p99 at half rate | step gap p50 / p99 | event lag p50 / p99 | writer: batches/s, jobs per batch, ms per batch, busy |\n\
+             |---|---|---|---|---|---|---|\n",
         );
         for (name, figures) in rows {
             let pair = |a: Option<std::time::Duration>, b: Option<std::time::Duration>| match (a, b) {
@@ -269,8 +271,17 @@ impl Report {
             let cpu = |d: Option<std::time::Duration>| {
                 d.map_or("–".to_owned(), |d| format!("{:.0} µs", d.as_secs_f64() * 1e6))
             };
+            let writer = figures.writer.map_or("–".to_owned(), |w| {
+                format!(
+                    "{:.0}, {:.1}, {:.2} ms, {:.0} %",
+                    w.batches / w.window.as_secs_f64().max(1e-9),
+                    w.jobs / w.batches.max(1.0),
+                    w.busy.as_secs_f64() * 1e3 / w.batches.max(1.0),
+                    100.0 * w.busy.as_secs_f64() / w.window.as_secs_f64().max(1e-9)
+                )
+            });
             md.push_str(&format!(
-                "| {name} | {:.0} | {} / {} | {} | {} | {} |\n",
+                "| {name} | {:.0} | {} / {} | {} | {} | {} | {writer} |\n",
                 figures.runs_per_s,
                 cpu(figures.server_cpu_per_run),
                 cpu(figures.client_cpu_per_run),

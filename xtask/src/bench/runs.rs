@@ -40,11 +40,40 @@ pub struct RunFigures {
     pub server_cpu_per_run: Option<Duration>,
     /// CPU time the load generator (this process) used meanwhile, per run.
     pub client_cpu_per_run: Option<Duration>,
+    /// The group-commit writer meanwhile, from its `aos_write_batch_*` histograms.
+    pub writer: Option<WriterFigures>,
+}
+
+/// What the group-commit writer did from the first delivery to the last run's end.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriterFigures {
+    pub batches: f64,
+    pub jobs: f64,
+    /// Time spent committing batches.
+    pub busy: Duration,
+    /// The whole window.
+    pub window: Duration,
+}
+
+/// The writer's histogram sums: (batches, jobs, seconds).
+fn writer_sums(metrics: &str) -> (f64, f64, f64) {
+    let sum = |name: &str| {
+        metrics
+            .lines()
+            .filter(|l| l.split([' ', '{']).next() == Some(name))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    (sum("aos_write_batch_jobs_count"), sum("aos_write_batch_jobs_sum"), sum("aos_write_batch_seconds_sum"))
+}
+
+async fn scrape(client: &reqwest::Client, base: &str) -> Result<String> {
+    Ok(client.get(format!("{base}/metrics")).send().await?.text().await?)
 }
 
 /// The sum of `aos_runs_finished_total` samples, all statuses and succeeded only.
 async fn finished_runs(client: &reqwest::Client, base: &str) -> Result<(f64, f64)> {
-    let text = client.get(format!("{base}/metrics")).send().await?.text().await?;
+    let text = scrape(client, base).await?;
     let (mut all, mut succeeded) = (0.0, 0.0);
     for line in text.lines().filter(|l| l.starts_with("aos_runs_finished_total")) {
         let value: f64 = line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
@@ -118,8 +147,8 @@ fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     Some(SystemTime::UNIX_EPOCH + total)
 }
 
-/// The gaps between each step's `step_succeeded` and the next step's `step_started` in the logs
-/// of up to `runs` recent runs of `workflow`.
+/// The gaps between each step's end and the next step's start (in the order they started), as the
+/// run detail gives each step's latest attempt, in up to `runs` recent runs of `workflow`.
 async fn step_gaps(
     client: &reqwest::Client,
     base: &str,
@@ -135,23 +164,21 @@ async fn step_gaps(
     let mut gaps = Vec::new();
     for run in listed.as_array().into_iter().flatten() {
         let Some(id) = run["id"].as_str() else { continue };
-        let Answer::Json(logs) =
-            call(client, reqwest::Method::GET, &format!("{base}/api/runs/{id}/logs?limit=500"), token, None).await?
+        let Answer::Json(detail) =
+            call(client, reqwest::Method::GET, &format!("{base}/api/runs/{id}"), token, None).await?
         else {
             continue;
         };
-        let mut last_end: Option<SystemTime> = None;
-        for row in logs.as_array().into_iter().flatten() {
-            let at = row["created_at"].as_str().and_then(parse_rfc3339);
-            match (row["event"].as_str(), at) {
-                (Some("step_succeeded"), Some(at)) => last_end = Some(at),
-                (Some("step_started"), Some(at)) => {
-                    if let Some(end) = last_end.take() {
-                        gaps.push(at.duration_since(end).unwrap_or_default());
-                    }
-                }
-                _ => {}
-            }
+        let time = |step: &serde_json::Value, field: &str| step[field].as_str().and_then(parse_rfc3339);
+        let mut spans: Vec<(SystemTime, SystemTime)> = detail["steps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|step| Some((time(step, "started_at")?, time(step, "finished_at")?)))
+            .collect();
+        spans.sort_unstable();
+        for pair in spans.windows(2) {
+            gaps.push(pair[1].0.duration_since(pair[0].1).unwrap_or_default());
         }
     }
     gaps.sort_unstable();
@@ -169,6 +196,7 @@ pub async fn measure(
 ) -> Result<RunFigures> {
     let probe = EventProbe::start(base, workflow, &account.token).await?;
     let (before, before_ok) = finished_runs(client, base).await?;
+    let writer_before = writer_sums(&scrape(client, base).await?);
     let cpu = |pid| super::process::cpu_time(pid).unwrap_or_default();
     let (server_cpu, client_cpu) = (cpu(server_pid), cpu(std::process::id()));
     let started = Instant::now();
@@ -187,6 +215,7 @@ pub async fn measure(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let writer_after = writer_sums(&scrape(client, base).await?);
     let ended = (finished.0 - before).max(0.0) as u64;
     let per_run = |spent: Duration| (ended > 0).then(|| spent / u32::try_from(ended).unwrap_or(u32::MAX));
     let server_cpu_per_run = per_run(cpu(server_pid).saturating_sub(server_cpu));
@@ -201,6 +230,12 @@ pub async fn measure(
         event_p99: (!events.is_empty()).then(|| percentile(&events, 99.0)),
         server_cpu_per_run,
         client_cpu_per_run,
+        writer: (writer_after.0 > writer_before.0).then(|| WriterFigures {
+            batches: writer_after.0 - writer_before.0,
+            jobs: writer_after.1 - writer_before.1,
+            busy: Duration::from_secs_f64((writer_after.2 - writer_before.2).max(0.0)),
+            window: done_at.duration_since(started),
+        }),
         ..RunFigures::default()
     };
     let gaps = step_gaps(client, base, account, workflow, 20).await?;
@@ -220,6 +255,16 @@ pub async fn measure(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writer_sums_add_up_each_histograms_series() {
+        let text = "# TYPE aos_write_batch_jobs histogram\naos_write_batch_jobs_bucket{le=\"1\"} 2\n\
+                    aos_write_batch_jobs_sum 30\naos_write_batch_jobs_count 4\n\
+                    aos_write_batch_seconds_sum{node=\"a\"} 0.5\naos_write_batch_seconds_sum{node=\"b\"} 0.25\n\
+                    aos_write_batch_seconds_count 4\n";
+        assert_eq!(writer_sums(text), (4.0, 30.0, 0.75));
+        assert_eq!(writer_sums(""), (0.0, 0.0, 0.0));
+    }
 
     #[test]
     fn log_times_read_as_system_times() {
