@@ -13,11 +13,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     aos_engine_link::egress::install_crypto_provider();
     let telemetry = aos_ops::init_telemetry(&cli.telemetry())?;
-    // the workers yield the CPU to the group-commit writer's threads (`aos_ops::sched`)
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .on_thread_start(aos_ops::sched::throughput_thread)
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let outcome = runtime.block_on(run(cli.command));
     // The runtime first, then the guard: its last export runs on a blocking client, off the runtime.
     drop(runtime);

@@ -5,7 +5,6 @@
 
 mod logs;
 pub mod metrics;
-pub mod sched;
 mod traces;
 
 use opentelemetry::trace::TracerProvider as _;

@@ -226,8 +226,6 @@ impl Writer {
         let (hand_over, handed) = std::sync::mpsc::channel::<(Db, Arc<Credits>, mpsc::UnboundedReceiver<Job>)>();
         let thread_feed = feed.clone();
         let spawned = std::thread::Builder::new().name("aos-writer".to_owned()).spawn(move || {
-            // its connection's thread, started from here, is latency-critical too
-            aos_ops::sched::latency_critical_thread();
             let Ok((store_db, credits, rx)) = handed.recv() else { return };
             match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(runtime) => runtime.block_on(async move {
