@@ -72,8 +72,7 @@ async fn scrape(client: &reqwest::Client, base: &str) -> Result<String> {
 }
 
 /// The sum of `aos_runs_finished_total` samples, all statuses and succeeded only.
-async fn finished_runs(client: &reqwest::Client, base: &str) -> Result<(f64, f64)> {
-    let text = scrape(client, base).await?;
+fn finished_runs(text: &str) -> (f64, f64) {
     let (mut all, mut succeeded) = (0.0, 0.0);
     for line in text.lines().filter(|l| l.starts_with("aos_runs_finished_total")) {
         let value: f64 = line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
@@ -82,7 +81,7 @@ async fn finished_runs(client: &reqwest::Client, base: &str) -> Result<(f64, f64
             succeeded += value;
         }
     }
-    Ok((all, succeeded))
+    (all, succeeded)
 }
 
 /// Step events as a subscriber of `/ws/events?workflow=` sees them: for each `step_succeeded` row,
@@ -195,8 +194,8 @@ pub async fn measure(
     server_pid: u32,
 ) -> Result<RunFigures> {
     let probe = EventProbe::start(base, workflow, &account.token).await?;
-    let (before, before_ok) = finished_runs(client, base).await?;
-    let writer_before = writer_sums(&scrape(client, base).await?);
+    let metrics = scrape(client, base).await?;
+    let ((before, before_ok), writer_before) = (finished_runs(&metrics), writer_sums(&metrics));
     let cpu = |pid| super::process::cpu_time(pid).unwrap_or_default();
     let (server_cpu, client_cpu) = (cpu(server_pid), cpu(std::process::id()));
     let started = Instant::now();
@@ -205,17 +204,18 @@ pub async fn measure(
     let accepted = peak.total_ok;
     // every accepted run has ended once the server's finished counter moved by as many
     let mut finished = (before, before_ok);
+    let mut writer_after = writer_before;
     let mut done_at = Instant::now();
     let limit = Instant::now() + Duration::from_secs(300);
     while Instant::now() < limit {
-        finished = finished_runs(client, base).await?;
+        let metrics = scrape(client, base).await?;
+        (finished, writer_after) = (finished_runs(&metrics), writer_sums(&metrics));
         done_at = Instant::now();
         if finished.0 - before >= accepted as f64 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let writer_after = writer_sums(&scrape(client, base).await?);
     let ended = (finished.0 - before).max(0.0) as u64;
     let per_run = |spent: Duration| (ended > 0).then(|| spent / u32::try_from(ended).unwrap_or(u32::MAX));
     let server_cpu_per_run = per_run(cpu(server_pid).saturating_sub(server_cpu));
