@@ -17,7 +17,7 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Prepared statements each connection keeps. The writer's multi-row statements come in a few
-/// sizes per kind of row (see `writer::statement_chunks`), so all of them stay prepared beside the
+/// sizes per kind of row (see `writer::padded`), so all of them stay prepared beside the
 /// repositories' own queries.
 const STATEMENT_CACHE: usize = 400;
 
@@ -109,7 +109,7 @@ impl Db {
             // undo just that statement) stay in memory instead of going through temporary files
             .pragma("temp_store", "memory")
             .statement_cache_capacity(STATEMENT_CACHE);
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let pool = sqlite_pool().max_connections(8).connect_with(options).await?;
         Ok(Db::Sqlite(pool))
     }
 
@@ -162,7 +162,7 @@ impl Db {
                 for (name, value) in sqlite_pragmas {
                     options = options.pragma(*name, value.clone());
                 }
-                Db::Sqlite(SqlitePoolOptions::new().max_connections(connections).connect_lazy_with(options))
+                Db::Sqlite(sqlite_pool().max_connections(connections).connect_lazy_with(options))
             }
             Db::Postgres(pool) => Db::Postgres(
                 PgPoolOptions::new()
@@ -191,6 +191,14 @@ impl Db {
     pub async fn close(&self) {
         with_pool!(self, |pool| pool.close().await)
     }
+}
+
+/// Options of every SQLite pool. A connection is not pinged when it is taken from the pool: the
+/// database is a local file, so a ping would only tell that the connection's thread still runs
+/// (it stops only with the connection), at the cost of one more round trip to that thread for
+/// each query and each of the writer's batches.
+fn sqlite_pool() -> SqlitePoolOptions {
+    SqlitePoolOptions::new().test_before_acquire(false)
 }
 
 /// The current time, at the microsecond precision both backends store.

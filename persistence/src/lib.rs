@@ -8,6 +8,7 @@ pub mod credits;
 mod db;
 pub mod doc_fanout;
 pub mod error;
+mod json_text;
 pub mod queries;
 pub mod queue;
 mod redis_link;

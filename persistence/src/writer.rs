@@ -24,13 +24,13 @@ use std::sync::Arc;
 
 use aos_schema::{DlqEntryId, OrgId, RunId, RunStatus, RunStepId, StepStatus, WorkflowId};
 use sqlx::QueryBuilder;
-use sqlx::types::Json;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::Timestamp;
 use crate::credits::Credits;
 use crate::db::{Db, in_tx, now};
 use crate::error::{StoreError, StoreResult};
+use crate::json_text::JsonText;
 use crate::queries::{CreditKind, NewRun, PricePlan, Run, RunLog, Usage};
 
 /// Jobs one transaction takes at most.
@@ -183,23 +183,69 @@ pub struct RunBill {
 }
 
 enum Job {
-    Admit { admission: Box<Admission>, reply: oneshot::Sender<Answer<Admitted, Admission>> },
-    Record { records: Box<RunRecords>, reply: oneshot::Sender<Answer<(), RunRecords>> },
+    Admit { admission: Box<EncodedAdmission>, reply: oneshot::Sender<Answer<Admitted, EncodedAdmission>> },
+    Record { records: Box<EncodedRecords>, reply: oneshot::Sender<Answer<(), EncodedRecords>> },
 }
 
-/// A job's result, with the job's content handed back: freeing what it held (JSON trees,
-/// strings) is then the caller's work, not the writer's.
+/// A job's content with its JSON already encoded by the caller (on the caller's task, so the
+/// writer's one thread only binds text).
+struct Encoded<T, J> {
+    content: T,
+    json: J,
+}
+
+type EncodedAdmission = Encoded<Admission, AdmissionJson>;
+type EncodedRecords = Encoded<RunRecords, RecordsJson>;
+
+/// An admission's JSON: the run's input, the delivery's headers and body.
+struct AdmissionJson {
+    input: JsonText,
+    event: Option<(JsonText, JsonText)>,
+}
+
+impl AdmissionJson {
+    fn of(admission: &Admission) -> Self {
+        Self {
+            input: JsonText::of(&admission.run.input),
+            event: admission.event.as_ref().map(|event| (JsonText::of(&event.headers), JsonText::of(&event.body))),
+        }
+    }
+}
+
+/// Run records' JSON: each attempt's input and output, each log row's data, the dead letter's input.
+struct RecordsJson {
+    attempts: Vec<(Option<JsonText>, Option<JsonText>)>,
+    logs: Vec<JsonText>,
+    dead_letter: Option<JsonText>,
+}
+
+impl RecordsJson {
+    fn of(records: &RunRecords) -> Self {
+        Self {
+            attempts: records
+                .attempts
+                .iter()
+                .map(|a| (a.input.as_ref().map(JsonText::of), a.output.as_ref().map(JsonText::of)))
+                .collect(),
+            logs: records.logs.iter().map(|l| JsonText::of(&l.data)).collect(),
+            dead_letter: records.dead_letter.as_ref().map(|dead| JsonText::of(&dead.input)),
+        }
+    }
+}
+
+/// A job's result, with the job's content handed back: freeing what it held (JSON trees and
+/// their text, strings) is then the caller's work, not the writer's.
 type Answer<T, J> = (StoreResult<T>, Box<J>);
 
-/// What one job produced, before it is answered.
+/// What one job produced, before it is answered: the admitted run, or the sequence numbers its
+/// log rows were given (in the order of the records' rows).
 enum Done {
     Admitted(Box<Admitted>),
-    Recorded,
+    Recorded(Vec<i64>),
 }
 
-/// What one transaction produced: one result per job in order, the log rows it wrote, and the
-/// debits it made (org, micros).
-type Committed = (Vec<Done>, Vec<RunLog>, Vec<(OrgId, i64)>);
+/// What one transaction produced: one result per job in order, and the debits it made (org, micros).
+type Committed = (Vec<Done>, Vec<(OrgId, i64)>);
 
 /// The handle callers submit through; clones share the one task.
 #[derive(Debug, Clone)]
@@ -212,7 +258,7 @@ impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Job::Admit { .. } => f.write_str("Admit"),
-            Job::Record { records, .. } => write!(f, "Record({})", records.run_id),
+            Job::Record { records, .. } => write!(f, "Record({})", records.content.run_id),
         }
     }
 }
@@ -260,7 +306,8 @@ impl Writer {
     /// Creates a run (and records its delivery) under their unique keys; answers once committed.
     pub async fn admit(&self, admission: Admission) -> StoreResult<Admitted> {
         let (reply, answer) = oneshot::channel();
-        self.submit(Job::Admit { admission: Box::new(admission), reply })?;
+        let json = AdmissionJson::of(&admission);
+        self.submit(Job::Admit { admission: Box::new(Encoded { content: admission, json }), reply })?;
         answer.await.map_err(|_| gone())?.0
     }
 
@@ -270,7 +317,8 @@ impl Writer {
             return Ok(());
         }
         let (reply, answer) = oneshot::channel();
-        self.submit(Job::Record { records: Box::new(records), reply })?;
+        let json = RecordsJson::of(&records);
+        self.submit(Job::Record { records: Box::new(Encoded { content: records, json }), reply })?;
         answer.await.map_err(|_| gone())?.0
     }
 
@@ -324,11 +372,9 @@ async fn write_loop(
             break;
         }
         let started = std::time::Instant::now();
-        let mut committed: Vec<RunLog> = Vec::new();
         let mut debits: Vec<(OrgId, i64)> = Vec::new();
         let results: Vec<StoreResult<Done>> = match commit(db, &taken).await {
-            Ok((done, logs, debited)) => {
-                committed = logs;
+            Ok((done, debited)) => {
                 debits = debited;
                 done.into_iter().map(Ok).collect()
             }
@@ -344,8 +390,7 @@ async fn write_loop(
                 let mut alone = Vec::with_capacity(taken.len());
                 for job in &taken {
                     alone.push(match commit(db, std::slice::from_ref(job)).await {
-                        Ok((mut done, logs, debited)) => {
-                            committed.extend(logs);
+                        Ok((mut done, debited)) => {
                             debits.extend(debited);
                             done.pop().ok_or_else(mismatch)
                         }
@@ -360,9 +405,14 @@ async fn write_loop(
         for (org, micros) in debits {
             credits.debited(org, micros);
         }
-        for (job, result) in taken.into_iter().zip(results) {
+        let mut committed: Vec<RunLog> = Vec::new();
+        for (mut job, result) in taken.into_iter().zip(results) {
+            if let (Job::Record { records, .. }, Ok(Done::Recorded(seqs))) = (&mut job, &result) {
+                committed.extend(committed_logs(&mut records.content, seqs));
+            }
             job.answer(result);
         }
+        committed.sort_by_key(|row| row.seq);
         if let Some((_, committed)) = &own {
             // one waiting notice covers every commit until the checkpointer takes it
             let _already_told = committed.try_send(());
@@ -398,7 +448,7 @@ impl Job {
             (Job::Admit { reply, admission }, Ok(Done::Admitted(admitted))) => {
                 let _caller_gone = reply.send((Ok(*admitted), admission));
             }
-            (Job::Record { reply, records }, Ok(Done::Recorded)) => {
+            (Job::Record { reply, records }, Ok(Done::Recorded(_))) => {
                 let _caller_gone = reply.send((Ok(()), records));
             }
             (Job::Admit { reply, admission }, result) => {
@@ -411,21 +461,42 @@ impl Job {
     }
 }
 
-/// Splits `rows` into multi-row statements of power-of-two sizes (at most [`ROWS_PER_STATEMENT`]),
-/// largest first: each kind of statement then comes in a handful of shapes, which all stay in the
-/// connection's statement cache, where one statement per batch size would be prepared anew for
-/// almost every batch.
+/// The log rows of `records` as committed under `seqs`, moved out of the records (the feed gets
+/// them; the caller gets back what is left to free).
+fn committed_logs(records: &mut RunRecords, seqs: &[i64]) -> Vec<RunLog> {
+    let (run_id, org_id, workflow_id) = (records.run_id, records.org_id, records.workflow_id);
+    records
+        .logs
+        .drain(..)
+        .zip(seqs)
+        .map(|(l, seq)| RunLog {
+            seq: *seq,
+            run_id,
+            org_id,
+            workflow_id,
+            node_id: l.node_id,
+            level: l.level.to_owned(),
+            event: l.event.to_owned(),
+            message: l.message,
+            data: l.data,
+            created_at: l.at,
+        })
+        .collect()
+}
+
+/// Splits `rows` into multi-row statements of at most [`ROWS_PER_STATEMENT`] rows each; see
+/// [`padded`] for their sizes.
 fn statement_chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
-    let mut rest = rows;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        let size = if rest.len() >= ROWS_PER_STATEMENT { ROWS_PER_STATEMENT } else { 1 << rest.len().ilog2() };
-        let (chunk, after) = rest.split_at(size);
-        rest = after;
-        Some(chunk)
-    })
+    rows.chunks(ROWS_PER_STATEMENT)
+}
+
+/// The rows of one statement, padded with `None`s to a power of two; a statement binds NULL in
+/// each column of a padding row and leaves such rows out (`WHERE v.column1 IS NOT NULL`). So a
+/// batch takes one statement per kind of row (each a round trip to the connection), and each kind
+/// comes in a handful of shapes, which all stay in the connection's statement cache.
+fn padded<T>(chunk: &[T]) -> impl Iterator<Item = Option<&T>> {
+    let padding = chunk.len().next_power_of_two() - chunk.len();
+    chunk.iter().map(Some).chain(std::iter::repeat_n(None, padding))
 }
 
 /// Whether `err` is the database's state rather than a job's content.
@@ -451,40 +522,46 @@ struct Planned {
     run_ids: Vec<Option<RunId>>,
 }
 
-/// Writes `jobs` in one transaction.
+/// Writes `jobs` in one transaction, one statement per kind of row (per [`ROWS_PER_STATEMENT`]).
 async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
     let at = now();
     let planned =
         Planned { run_ids: jobs.iter().map(|job| matches!(job, Job::Admit { .. }).then(RunId::new)).collect() };
     // rows in key order, so two nodes' batches that touch the same keys (a shared idempotency
     // key, an org's balance) wait for each other instead of deadlocking
-    let mut admissions: Vec<(usize, &Admission)> = jobs
+    let mut admissions: Vec<(usize, &Admission, &AdmissionJson)> = jobs
         .iter()
         .enumerate()
         .filter_map(|(i, job)| match job {
-            Job::Admit { admission, .. } => Some((i, admission.as_ref())),
+            Job::Admit { admission, .. } => Some((i, &admission.content, &admission.json)),
             Job::Record { .. } => None,
         })
         .collect();
-    admissions.sort_by(|(_, a), (_, b)| {
+    admissions.sort_by(|(_, a, _), (_, b, _)| {
         (a.run.workflow_id, &a.run.idempotency_key).cmp(&(b.run.workflow_id, &b.run.idempotency_key))
     });
-    let records: Vec<(usize, &RunRecords)> = jobs
+    let records: Vec<(usize, &RunRecords, &RecordsJson)> = jobs
         .iter()
         .enumerate()
         .filter_map(|(i, job)| match job {
-            Job::Record { records, .. } => Some((i, records.as_ref())),
+            Job::Record { records, .. } => Some((i, &records.content, &records.json)),
             Job::Admit { .. } => None,
         })
         .collect();
-    let attempts: Vec<(&RunRecords, &AttemptRecord)> =
-        records.iter().flat_map(|(_, r)| r.attempts.iter().map(move |a| (*r, a))).collect();
-    let logs: Vec<(&RunRecords, &LogRecord)> =
-        records.iter().flat_map(|(_, r)| r.logs.iter().map(move |l| (*r, l))).collect();
-    let mut bills: Vec<(&RunRecords, RunBill)> = records.iter().filter_map(|(_, r)| Some((*r, r.bill?))).collect();
+    type AttemptJson = (Option<JsonText>, Option<JsonText>);
+    let attempts: Vec<(&RunRecords, &AttemptRecord, &AttemptJson)> = records
+        .iter()
+        .flat_map(|(_, r, json)| r.attempts.iter().zip(&json.attempts).map(move |(a, j)| (*r, a, j)))
+        .collect();
+    let logs: Vec<(usize, &RunRecords, &LogRecord, &JsonText)> = records
+        .iter()
+        .flat_map(|(i, r, json)| r.logs.iter().zip(&json.logs).map(move |(l, j)| (*i, *r, l, j)))
+        .collect();
+    let mut bills: Vec<(&RunRecords, RunBill)> =
+        records.iter().filter_map(|(_, r, _)| Some((*r, r.bill?))).collect();
     bills.sort_by_key(|(r, _)| (r.org_id, r.run_id));
     let mut done: Vec<Option<Done>> = jobs.iter().map(|_| None).collect();
-    let mut written_logs: Vec<RunLog> = Vec::new();
+    let mut log_seqs: Vec<Vec<i64>> = jobs.iter().map(|_| Vec::new()).collect();
     let sqlite = db.backend() == crate::db::Backend::Sqlite;
     let mut debited: Vec<(OrgId, i64)> = Vec::new();
     in_tx!(db, |tx| {
@@ -492,28 +569,31 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
         for chunk in statement_chunks(&admissions) {
             let mut insert = QueryBuilder::new(
                 "INSERT INTO runs (id, org_id, workflow_id, version, status, trigger_kind, idempotency_key, input, \
-                 replay_of, created_at, traceparent, owner_node) ",
+                 replay_of, created_at, traceparent, owner_node) SELECT * FROM (",
             );
-            insert.push_values(chunk, |mut row, (i, admission)| {
-                let run = &admission.run;
-                row.push_bind(planned.run_ids[*i].map(|id| id.as_uuid()))
-                    .push_bind(run.org_id.as_uuid())
-                    .push_bind(run.workflow_id.as_uuid())
-                    .push_bind(run.version)
-                    .push_bind("queued")
-                    .push_bind(run.trigger_kind.as_str())
-                    .push_bind(run.idempotency_key.as_deref())
-                    .push_bind(Json(&run.input))
-                    .push_bind(run.replay_of.map(|id| id.as_uuid()))
-                    .push_bind(at)
-                    .push_bind(run.traceparent.as_deref().filter(|t| crate::queries::is_traceparent(t)))
-                    .push_bind(admission.owner_node.as_deref());
+            insert.push_values(padded(chunk), |mut row, admission| {
+                let run = admission.map(|(_, a, _)| &a.run);
+                row.push_bind(admission.and_then(|(i, _, _)| planned.run_ids[*i]).map(|id| id.as_uuid()))
+                    .push_bind(run.map(|r| r.org_id.as_uuid()))
+                    .push_bind(run.map(|r| r.workflow_id.as_uuid()))
+                    .push_bind(run.map(|r| r.version))
+                    .push_bind(run.map(|_| "queued"))
+                    .push_bind(run.map(|r| r.trigger_kind.as_str()))
+                    .push_bind(run.and_then(|r| r.idempotency_key.as_deref()))
+                    .push_bind(admission.map(|(_, _, json)| json.input.clone()))
+                    .push_bind(run.and_then(|r| r.replay_of).map(|id| id.as_uuid()))
+                    .push_bind(run.map(|_| at))
+                    .push_bind(run.and_then(|r| r.traceparent.as_deref()).filter(|t| crate::queries::is_traceparent(t)))
+                    .push_bind(admission.and_then(|(_, a, _)| a.owner_node.as_deref()));
             });
             // only the ids come back: a fresh run is what was sent, a repeat is read
-            insert.push(" ON CONFLICT (workflow_id, idempotency_key) DO NOTHING RETURNING id");
+            insert.push(
+                ") AS v WHERE v.column1 IS NOT NULL \
+                 ON CONFLICT (workflow_id, idempotency_key) DO NOTHING RETURNING id",
+            );
             let inserted: Vec<(uuid::Uuid,)> = insert.build_query_as().fetch_all(&mut *tx).await?;
             let inserted: std::collections::HashSet<uuid::Uuid> = inserted.into_iter().map(|(id,)| id).collect();
-            for (i, admission) in chunk {
+            for (i, admission, _) in chunk {
                 let fresh = planned.run_ids[*i].filter(|id| inserted.contains(&id.as_uuid()));
                 let run = match fresh {
                     Some(id) => admitted_run(id, admission, at),
@@ -530,51 +610,52 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
                 done[*i] = Some(Done::Admitted(Box::new(Admitted { run, fresh: fresh.is_some() })));
             }
         }
-        let events: Vec<(usize, &Admission, &AdmittedEvent)> =
-            admissions.iter().filter_map(|(i, a)| Some((*i, *a, a.event.as_ref()?))).collect();
+        let events: Vec<(usize, &Admission, &AdmittedEvent, &(JsonText, JsonText))> =
+            admissions.iter().filter_map(|(i, a, json)| Some((*i, *a, a.event.as_ref()?, json.event.as_ref()?))).collect();
         for chunk in statement_chunks(&events) {
             let mut insert = QueryBuilder::new(
-                "INSERT INTO webhook_events (id, source_id, org_id, idempotency_key, headers, body, run_id, received_at) ",
+                "INSERT INTO webhook_events (id, source_id, org_id, idempotency_key, headers, body, run_id, received_at) \
+                 SELECT * FROM (",
             );
-            insert.push_values(chunk, |mut row, (i, admission, event)| {
-                let run_id = match &done[*i] {
+            insert.push_values(padded(chunk), |mut row, delivery| {
+                let run_id = delivery.and_then(|(i, ..)| match &done[*i] {
                     Some(Done::Admitted(admitted)) => Some(admitted.run.id.as_uuid()),
                     _ => None,
-                };
-                row.push_bind(uuid::Uuid::now_v7())
-                    .push_bind(event.source_id.as_uuid())
-                    .push_bind(admission.run.org_id.as_uuid())
-                    .push_bind(event.idempotency_key.as_str())
-                    .push_bind(Json(&event.headers))
-                    .push_bind(Json(&event.body))
+                });
+                row.push_bind(delivery.map(|_| uuid::Uuid::now_v7()))
+                    .push_bind(delivery.map(|(_, _, event, _)| event.source_id.as_uuid()))
+                    .push_bind(delivery.map(|(_, admission, _, _)| admission.run.org_id.as_uuid()))
+                    .push_bind(delivery.map(|(_, _, event, _)| event.idempotency_key.as_str()))
+                    .push_bind(delivery.map(|(.., (headers, _))| headers.clone()))
+                    .push_bind(delivery.map(|(.., (_, body))| body.clone()))
                     .push_bind(run_id)
-                    .push_bind(at);
+                    .push_bind(delivery.map(|_| at));
             });
-            insert.push(" ON CONFLICT (source_id, idempotency_key) DO NOTHING");
+            insert.push(") AS v WHERE v.column1 IS NOT NULL ON CONFLICT (source_id, idempotency_key) DO NOTHING");
             insert.build().execute(&mut *tx).await?;
         }
 
         // run records: status changes (one multi-row UPDATE), attempts, dead letters, logs, bills
-        let moves: Vec<RunMove> = records.iter().filter_map(|(_, r)| RunMove::of(r, at)).collect();
+        let moves: Vec<RunMove> = records.iter().filter_map(|(_, r, _)| RunMove::of(r, at)).collect();
         for chunk in statement_chunks(&moves) {
-            // VALUES columns are `column1`… on both backends
+            // VALUES columns are `column1`… on both backends; padding rows match no run
             let mut update = QueryBuilder::new(
                 "UPDATE runs SET status = v.column2, error = COALESCE(v.column3, runs.error), \
                  started_at = COALESCE(runs.started_at, v.column4), finished_at = COALESCE(runs.finished_at, v.column5) \
                  FROM (",
             );
-            update.push_values(chunk, |mut row, m| {
-                row.push_bind(m.run_id.as_uuid())
-                    .push_bind(m.status.as_str())
-                    .push_bind(m.error.as_deref())
-                    .push_bind(m.started)
-                    .push_bind(m.finished);
+            update.push_values(padded(chunk), |mut row, m| {
+                row.push_bind(m.map(|m| m.run_id.as_uuid()))
+                    .push_bind(m.map(|m| m.status.as_str()))
+                    .push_bind(m.and_then(|m| m.error.as_deref()))
+                    .push_bind(m.and_then(|m| m.started))
+                    .push_bind(m.and_then(|m| m.finished));
             });
             update.push(") AS v WHERE runs.id = v.column1 AND runs.status IN ('queued', 'running')");
             update.build().execute(&mut *tx).await?;
         }
-        for (_, r) in &records {
-            if let Some(dead) = &r.dead_letter {
+        for (_, r, json) in &records {
+            if let (Some(dead), Some(input)) = (&r.dead_letter, &json.dead_letter) {
                 let when = r.transition.as_ref().map_or(at, |t| t.at);
                 sqlx::query(
                     "INSERT INTO dlq_entries (id, org_id, run_id, workflow_id, node_id, error, input, status, created_at) \
@@ -586,7 +667,7 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
                 .bind(r.workflow_id.as_uuid())
                 .bind(&dead.node_id)
                 .bind(&dead.error)
-                .bind(Json(&dead.input))
+                .bind(input.clone())
                 .bind(when)
                 .execute(&mut *tx)
                 .await?;
@@ -595,24 +676,26 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
         for chunk in statement_chunks(&attempts) {
             let mut upsert = QueryBuilder::new(
                 "INSERT INTO run_steps (id, run_id, org_id, node_id, attempt, status, input, output, error, \
-                 started_at, finished_at, duration_ms) ",
+                 started_at, finished_at, duration_ms) SELECT * FROM (",
             );
-            upsert.push_values(chunk, |mut row, (r, a)| {
-                row.push_bind(RunStepId::new().as_uuid())
-                    .push_bind(r.run_id.as_uuid())
-                    .push_bind(r.org_id.as_uuid())
-                    .push_bind(a.node_id.as_str())
-                    .push_bind(a.attempt)
-                    .push_bind(a.status.as_str())
-                    .push_bind(a.input.as_ref().map(Json))
-                    .push_bind(a.output.as_ref().map(Json))
-                    .push_bind(a.error.as_deref())
-                    .push_bind(a.started_at)
-                    .push_bind(a.finished_at)
-                    .push_bind(a.duration_ms);
+            upsert.push_values(padded(chunk), |mut row, attempt| {
+                let a = attempt.map(|(_, a, _)| *a);
+                row.push_bind(attempt.map(|_| RunStepId::new().as_uuid()))
+                    .push_bind(attempt.map(|(r, ..)| r.run_id.as_uuid()))
+                    .push_bind(attempt.map(|(r, ..)| r.org_id.as_uuid()))
+                    .push_bind(a.map(|a| a.node_id.as_str()))
+                    .push_bind(a.map(|a| a.attempt))
+                    .push_bind(a.map(|a| a.status.as_str()))
+                    .push_bind(attempt.and_then(|(.., (input, _))| input.clone()))
+                    .push_bind(attempt.and_then(|(.., (_, output))| output.clone()))
+                    .push_bind(a.and_then(|a| a.error.as_deref()))
+                    .push_bind(a.and_then(|a| a.started_at))
+                    .push_bind(a.and_then(|a| a.finished_at))
+                    .push_bind(a.and_then(|a| a.duration_ms));
             });
             upsert.push(
-                " ON CONFLICT (run_id, node_id, attempt) DO UPDATE SET status = excluded.status, \
+                ") AS v WHERE v.column1 IS NOT NULL \
+                 ON CONFLICT (run_id, node_id, attempt) DO UPDATE SET status = excluded.status, \
                  input = COALESCE(excluded.input, run_steps.input), output = excluded.output, error = excluded.error, \
                  started_at = COALESCE(run_steps.started_at, excluded.started_at), finished_at = excluded.finished_at, \
                  duration_ms = excluded.duration_ms WHERE run_steps.status IN ('queued', 'running')",
@@ -621,26 +704,32 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
         }
         for chunk in statement_chunks(&logs) {
             let mut insert = QueryBuilder::new(
-                "INSERT INTO run_logs (run_id, org_id, workflow_id, node_id, level, event, message, data, created_at) ",
+                "INSERT INTO run_logs (run_id, org_id, workflow_id, node_id, level, event, message, data, created_at) \
+                 SELECT * FROM (",
             );
-            insert.push_values(chunk, |mut row, (r, l)| {
-                row.push_bind(r.run_id.as_uuid())
-                    .push_bind(r.org_id.as_uuid())
-                    .push_bind(r.workflow_id.as_uuid())
-                    .push_bind(l.node_id.as_deref())
-                    .push_bind(l.level)
-                    .push_bind(l.event)
-                    .push_bind(l.message.as_str())
-                    .push_bind(Json(&l.data))
-                    .push_bind(l.at);
+            insert.push_values(padded(chunk), |mut row, log| {
+                let (r, l) = (log.map(|(_, r, ..)| *r), log.map(|(_, _, l, _)| *l));
+                row.push_bind(r.map(|r| r.run_id.as_uuid()))
+                    .push_bind(r.map(|r| r.org_id.as_uuid()))
+                    .push_bind(r.map(|r| r.workflow_id.as_uuid()))
+                    .push_bind(l.and_then(|l| l.node_id.as_deref()))
+                    .push_bind(l.map(|l| l.level))
+                    .push_bind(l.map(|l| l.event))
+                    .push_bind(l.map(|l| l.message.as_str()))
+                    .push_bind(log.map(|(.., data)| (*data).clone()))
+                    .push_bind(l.map(|l| l.at));
             });
-            // only the sequence numbers come back (the rows are what was sent): a multi-row insert
-            // numbers its rows in the order of its VALUES on both backends; SQLite's are the run of
-            // numbers ending at the last rowid (no other writer can insert inside this transaction)
+            insert.push(") AS v WHERE v.column1 IS NOT NULL");
+            // only the sequence numbers come back (the rows are what was sent): an insert numbers
+            // its rows in the order of its VALUES on both backends; SQLite's are the run of numbers
+            // ending at the last rowid (no other writer can insert inside this transaction)
             let seqs: Vec<i64> = if sqlite {
-                let last = insert.build().execute(&mut *tx).await?.last_rowid().unwrap_or(0);
-                let first = last - chunk.len() as i64 + 1;
-                (first..=last).collect()
+                let result = insert.build().execute(&mut *tx).await?;
+                let (last, count) = (result.last_rowid().unwrap_or(0), result.rows_affected());
+                if count != chunk.len() as u64 {
+                    return Err(StoreError::Corrupt { what: "run log insert", reason: "a row was not inserted".into() });
+                }
+                (last - chunk.len() as i64 + 1..=last).collect()
             } else {
                 insert.push(" RETURNING seq");
                 let mut seqs: Vec<(i64,)> = insert.build_query_as().fetch_all(&mut *tx).await?;
@@ -650,18 +739,9 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
             if seqs.len() != chunk.len() {
                 return Err(StoreError::Corrupt { what: "run log insert", reason: "a row was not numbered".into() });
             }
-            written_logs.extend(chunk.iter().zip(seqs).map(|((r, l), seq)| RunLog {
-                seq,
-                run_id: r.run_id,
-                org_id: r.org_id,
-                workflow_id: r.workflow_id,
-                node_id: l.node_id.clone(),
-                level: l.level.to_owned(),
-                event: l.event.to_owned(),
-                message: l.message.clone(),
-                data: l.data.clone(),
-                created_at: l.at,
-            }));
+            for ((i, ..), seq) in chunk.iter().zip(seqs) {
+                log_seqs[*i].push(seq);
+            }
         }
         if !bills.is_empty() {
             let plan: Option<PricePlan> =
@@ -682,22 +762,24 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
                     .collect();
                 let mut usage = QueryBuilder::new(
                     "INSERT INTO usage_records (id, org_id, workflow_id, run_id, node_id, attempt, steps, compute_ms, \
-                     bytes, cost_micros, created_at) ",
+                     bytes, cost_micros, created_at) SELECT * FROM (",
                 );
-                usage.push_values(&priced, |mut row, (r, bill, cost)| {
-                    row.push_bind(uuid::Uuid::now_v7())
-                        .push_bind(r.org_id.as_uuid())
-                        .push_bind(r.workflow_id.as_uuid())
-                        .push_bind(r.run_id.as_uuid())
-                        .push_bind(RUN_USAGE_NODE)
-                        .push_bind(0_i64)
-                        .push_bind(bill.steps.max(0))
-                        .push_bind(bill.compute_ms.max(0))
-                        .push_bind(bill.bytes.max(0))
-                        .push_bind(*cost)
-                        .push_bind(at);
+                usage.push_values(padded(&priced), |mut row, priced| {
+                    let r = priced.map(|(r, ..)| *r);
+                    let bill = priced.map(|(_, bill, _)| *bill);
+                    row.push_bind(priced.map(|_| uuid::Uuid::now_v7()))
+                        .push_bind(r.map(|r| r.org_id.as_uuid()))
+                        .push_bind(r.map(|r| r.workflow_id.as_uuid()))
+                        .push_bind(r.map(|r| r.run_id.as_uuid()))
+                        .push_bind(priced.map(|_| RUN_USAGE_NODE))
+                        .push_bind(priced.map(|_| 0_i64))
+                        .push_bind(bill.map(|b| b.steps.max(0)))
+                        .push_bind(bill.map(|b| b.compute_ms.max(0)))
+                        .push_bind(bill.map(|b| b.bytes.max(0)))
+                        .push_bind(priced.map(|(.., cost)| *cost))
+                        .push_bind(priced.map(|_| at));
                 });
-                usage.push(" ON CONFLICT (run_id, node_id, attempt) DO NOTHING");
+                usage.push(") AS v WHERE v.column1 IS NOT NULL ON CONFLICT (run_id, node_id, attempt) DO NOTHING");
                 usage.build().execute(&mut *tx).await?;
                 // the debit's reference is as unique as the usage record: a run billed before is
                 // debited nothing again
@@ -707,28 +789,29 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
                     continue;
                 }
                 let mut debit = QueryBuilder::new(
-                    "INSERT INTO credit_ledger (org_id, amount_micros, kind, reference, memo, created_at) ",
+                    "INSERT INTO credit_ledger (org_id, amount_micros, kind, reference, memo, created_at) SELECT * FROM (",
                 );
-                debit.push_values(&debits, |mut row, (r, bill, cost)| {
-                    row.push_bind(r.org_id.as_uuid())
-                        .push_bind(-*cost)
-                        .push_bind(CreditKind::Usage.as_str())
-                        .push_bind(format!("run:{}", r.run_id))
-                        .push_bind(format!("run {}: {} steps, {} ms", r.run_id, bill.steps, bill.compute_ms))
-                        .push_bind(at);
+                debit.push_values(padded(&debits), |mut row, debit| {
+                    row.push_bind(debit.map(|(r, ..)| r.org_id.as_uuid()))
+                        .push_bind(debit.map(|(.., cost)| -*cost))
+                        .push_bind(debit.map(|_| CreditKind::Usage.as_str()))
+                        .push_bind(debit.map(|(r, ..)| format!("run:{}", r.run_id)))
+                        .push_bind(
+                            debit.map(|(r, bill, _)| format!("run {}: {} steps, {} ms", r.run_id, bill.steps, bill.compute_ms)),
+                        )
+                        .push_bind(debit.map(|_| at));
                 });
-                debit.push(" ON CONFLICT (org_id, reference) DO NOTHING");
+                debit.push(") AS v WHERE v.column1 IS NOT NULL ON CONFLICT (org_id, reference) DO NOTHING");
                 debit.build().execute(&mut *tx).await?;
                 debited.extend(debits.iter().map(|(r, _, cost)| (r.org_id, *cost)));
             }
         }
     });
-    for (i, _) in &records {
-        done[*i] = Some(Done::Recorded);
+    for (i, ..) in &records {
+        done[*i] = Some(Done::Recorded(std::mem::take(&mut log_seqs[*i])));
     }
-    written_logs.sort_by_key(|row| row.seq);
     let done = done.into_iter().map(|d| d.ok_or_else(mismatch)).collect::<StoreResult<Vec<Done>>>()?;
-    Ok((done, written_logs, debited))
+    Ok((done, debited))
 }
 
 /// One run's status change, as the batch's UPDATE applies it.
@@ -814,10 +897,15 @@ mod tests {
             let rows: Vec<usize> = (0..len).collect();
             let chunks: Vec<&[usize]> = statement_chunks(&rows).collect();
             assert_eq!(chunks.concat(), rows, "{len} rows, in order, each once");
+            assert_eq!(chunks.len(), len.div_ceil(ROWS_PER_STATEMENT), "{len}: as few statements as can be");
             for chunk in &chunks {
-                assert!(chunk.len().is_power_of_two() && chunk.len() <= ROWS_PER_STATEMENT, "{len}: {}", chunk.len());
+                let padded: Vec<Option<&usize>> = padded(chunk).collect();
+                assert!(padded.len().is_power_of_two() && padded.len() <= ROWS_PER_STATEMENT, "{len}: {}", padded.len());
+                assert!(padded.len() < 2 * chunk.len(), "{len}: less padding than rows");
+                let (rows, padding) = padded.split_at(chunk.len());
+                assert!(rows.iter().zip(chunk.iter()).all(|(row, sent)| *row == Some(sent)), "{len}: rows first");
+                assert!(padding.iter().all(Option::is_none), "{len}: then padding");
             }
-            assert!(chunks.windows(2).all(|w| w[0].len() >= w[1].len()), "largest first");
         }
     }
 }

@@ -50,6 +50,9 @@ struct Options {
     flamegraph: bool,
     /// Only AutomateOS's embedded rows (no Postgres + Redis).
     embedded_only: bool,
+    /// A server binary built before (an earlier commit's, to compare two builds in turn) instead
+    /// of this checkout's release build.
+    binary: Option<PathBuf>,
     out: PathBuf,
 }
 
@@ -78,6 +81,7 @@ impl Options {
             only: Vec::new(),
             flamegraph: false,
             embedded_only: false,
+            binary: None,
             out: PathBuf::from("docs/benchmarks.md"),
         };
         let mut rest = args.iter();
@@ -97,10 +101,11 @@ impl Options {
                 "--only" => options.only.push(value()?.clone()),
                 "--flamegraph" => options.flamegraph = true,
                 "--embedded-only" => options.embedded_only = true,
+                "--binary" => options.binary = Some(PathBuf::from(value()?)),
                 other => bail!(
                     "unknown option {other}; options: --connections N --warmup S --duration S --rooms N --editors N \
                      --ticks N --idle N --out FILE --skip-criterion --skip-n8n --only webhooks|fanout|idle \
-                     --flamegraph --embedded-only"
+                     --flamegraph --embedded-only --binary PATH"
                 ),
             }
         }
@@ -128,7 +133,11 @@ pub fn run(args: &[String]) -> Result<()> {
         let previous = std::fs::read_to_string(root.join(&options.out)).unwrap_or_default();
         report.previous_criterion = report::criterion_section(&previous);
     }
-    let binary = if options.serves_release_build() { automateos::build_binary(&root)? } else { PathBuf::new() };
+    let binary = match &options.binary {
+        Some(binary) => binary.clone(),
+        None if options.serves_release_build() => automateos::build_binary(&root)?,
+        None => PathBuf::new(),
+    };
     if let Err(err) = peers::ensure_yjs_servers() {
         report.notes.push(format!("Yjs servers could not be installed: {err:#}"));
     }
