@@ -119,8 +119,9 @@ impl std::fmt::Debug for SupervisorArgs {
 /// Requests a supervisor answers.
 #[derive(Debug)]
 pub enum SupervisorMsg {
-    /// Starts the child `key` unless it runs already (from `seed` when given); answers it either way.
-    Start { key: String, seed: Option<Seed>, reply: RpcReplyPort<Result<StartedChild, String>> },
+    /// Starts the child `key` unless it runs already (from `seed` when given); answers it either
+    /// way, or logs a failure when nobody waits for the answer.
+    Start { key: String, seed: Option<Seed>, reply: Option<RpcReplyPort<Result<StartedChild, String>>> },
     /// Stops the child `key` for good.
     Stop { key: String },
     /// Starts a failed child again (sent to itself after the backoff, or by an admin).
@@ -239,7 +240,15 @@ impl Actor for Supervisor {
         match message {
             SupervisorMsg::Start { key, seed, reply } => {
                 let started = state.start_child(&key, seed, myself.get_cell()).await;
-                let _receiver_gone = reply.send(started);
+                match (reply, started) {
+                    (Some(reply), started) => {
+                        let _receiver_gone = reply.send(started);
+                    }
+                    (None, Err(reason)) => {
+                        tracing::warn!(supervisor = %state.args.name, %key, %reason, "a child nobody waits for did not start");
+                    }
+                    (None, Ok(_)) => {}
+                }
             }
             SupervisorMsg::Stop { key } => {
                 if let Some(cell) = state.children.get(&key).and_then(|c| c.cell.clone()) {
@@ -416,23 +425,27 @@ impl SupervisorHandle {
 
     /// Starts (or finds) the child `key`.
     pub async fn start(&self, key: &str) -> Result<StartedChild, SupervisorError> {
-        self.start_with(key, None).await
-    }
-
-    /// Starts (or finds) the child `key`, from `seed` if it is not running yet.
-    pub async fn start_seeded(&self, key: &str, seed: Seed) -> Result<StartedChild, SupervisorError> {
-        self.start_with(key, Some(seed)).await
-    }
-
-    async fn start_with(&self, key: &str, seed: Option<Seed>) -> Result<StartedChild, SupervisorError> {
         let (actor, stats) = self.target().await?;
         stats.enqueued();
         let key = key.to_owned();
-        let answer = actor.call(|reply| SupervisorMsg::Start { key, seed, reply }, None).await;
+        let answer = actor.call(|reply| SupervisorMsg::Start { key, seed: None, reply: Some(reply) }, None).await;
         match answer {
             Ok(ractor::rpc::CallResult::Success(result)) => result.map_err(SupervisorError::StartFailed),
             _ => Err(SupervisorError::Unavailable),
         }
+    }
+
+    /// Has the child `key` started from `seed` (unless it runs already) without waiting for it.
+    /// Whatever is asked through this supervisor after this returns (a `find`, a `stop`) is
+    /// handled after the start, as its mailbox keeps order. A start that fails is logged.
+    pub async fn start_seeded_soon(&self, key: &str, seed: Seed) -> Result<(), SupervisorError> {
+        let (actor, stats) = self.target().await?;
+        stats.enqueued();
+        let key = key.to_owned();
+        actor.send_message(SupervisorMsg::Start { key, seed: Some(seed), reply: None }).map_err(|_| {
+            stats.dequeued();
+            SupervisorError::Unavailable
+        })
     }
 
     /// Stops the child `key` for good.

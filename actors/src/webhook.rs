@@ -313,11 +313,13 @@ pub(crate) async fn admit(
     };
     let admitted = store.writer().admit(admission).await.map_err(|err| store_refusal(source.id, &err))?;
     let run = admitted.run;
-    // the run is recorded: the delivery is accepted even if its actor cannot start right now
-    // (a restarting supervisor); the node's sweep starts unfinished runs nobody drives
+    // the run is recorded: the delivery is accepted without waiting for its actor to start (a
+    // cancel asked after the answer still finds it: the supervisor takes requests in order), and
+    // even if it cannot start right now (a restarting supervisor); the node's sweep starts
+    // unfinished runs nobody drives
     if admitted.fresh
         && runs
-            .start_seeded(&run.id.to_string(), Seed::new(RunSeed { run: run.clone(), plan: target.plan }))
+            .start_seeded_soon(&run.id.to_string(), Seed::new(RunSeed { run: run.clone(), plan: target.plan }))
             .await
             .is_err()
     {
@@ -338,7 +340,8 @@ fn store_refusal(source: WebhookSourceId, err: &StoreError) -> DeliveryError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedDelivery {
     /// The dedupe key: `Idempotency-Key`, else the source's provider delivery-id header, else a
-    /// fresh `unkeyed:<uuid>` (its own run).
+    /// fresh `unkeyed:<uuid>` (its own run; a time-ordered UUID v7, so the unique keys of
+    /// unkeyed deliveries grow at the end of their indexes instead of anywhere in them).
     pub key: String,
     /// The JSON body (`null` when empty).
     pub body: Value,
@@ -376,7 +379,7 @@ pub fn parse_delivery(settings: &WebhookSettings, delivery: &Delivery) -> Result
         .header("idempotency-key")
         .or_else(|| settings.dedupe_header.as_deref().and_then(|h| delivery.header(h)))
         .map(str::to_owned)
-        .unwrap_or_else(|| format!("unkeyed:{}", uuid::Uuid::new_v4()));
+        .unwrap_or_else(|| format!("unkeyed:{}", uuid::Uuid::now_v7()));
     let headers: Map<String, Value> = delivery
         .headers
         .iter()

@@ -1,6 +1,7 @@
 //! Webhook deliveries through the webhook-source actors of two "nodes" (two actor trees on one
 //! database, SQLite and Postgres): 1,000 concurrent deliveries with one idempotency key make
-//! exactly one run; signatures, size, rate limits, bad bodies and private headers are handled.
+//! exactly one run; signatures, size, rate limits, bad bodies and private headers are handled; a
+//! run can be cancelled as soon as its delivery is answered.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +33,16 @@ async fn source(store: &Store, settings: WebhookSettings) -> (testing::Published
             Node::new("shape", "data.transform").with_config("fields", json!({ "email": "{{ trigger.body.email }}" })),
         )
         .with_edge(Edge::new("e1", "hook", "shape"));
-    let published = testing::published_workflow(store, &graph).await;
+    source_of(store, settings, &graph).await
+}
+
+/// A webhook source for `graph`, published, in an org with credits.
+async fn source_of(
+    store: &Store,
+    settings: WebhookSettings,
+    graph: &WorkflowGraph,
+) -> (testing::PublishedWorkflow, WebhookSourceId) {
+    let published = testing::published_workflow(store, graph).await;
     // a delivery makes a run, and runs need credits
     let grant = aos_persistence::NewCredit {
         org: published.org,
@@ -181,7 +191,40 @@ async fn deliveries_without_a_key_are_separate_runs(cx: TestContext) {
     node.stop();
 }
 
+async fn a_cancel_asked_once_a_delivery_is_answered_reaches_its_run(cx: TestContext) {
+    let graph = WorkflowGraph::new()
+        .with_node(Node::new("hook", "trigger.webhook"))
+        .with_node(Node::new("wait", "logic.delay").with_config("seconds", 3600))
+        .with_node(Node::new("after", "data.transform").with_config("fields", json!({ "x": 1 })))
+        .with_edge(Edge::new("e1", "hook", "wait"))
+        .with_edge(Edge::new("e2", "wait", "after"));
+    let (_, source) = source_of(&cx.store, WebhookSettings::default(), &graph).await;
+    let node = ActorSystem::start(deps(&cx.store)).await.unwrap();
+    let mut runs = Vec::new();
+    for _ in 0..20 {
+        let accepted = node.deliver(source, delivery(&[], "{}")).await.unwrap();
+        // the answer does not wait for the run's actor to start, yet the actor is there for a
+        // cancel asked after it
+        assert!(node.cancel_run(accepted.run_id).await, "the run's actor takes the cancel");
+        runs.push(accepted.run_id);
+    }
+    for run in runs {
+        let mut status = RunStatus::Queued;
+        for _ in 0..500 {
+            status = cx.store.runs().get(run).await.unwrap().status;
+            if status.is_terminal() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(status, RunStatus::Cancelled);
+        assert!(cx.store.runs().steps(run).await.unwrap().iter().all(|s| s.node_id != "after"));
+    }
+    node.stop();
+}
+
 aos_persistence::conformance_suite!(
+    a_cancel_asked_once_a_delivery_is_answered_reaches_its_run,
     a_thousand_concurrent_deliveries_with_one_key_make_one_run,
     deliveries_are_checked_before_anything_is_recorded,
     deliveries_without_a_key_are_separate_runs,

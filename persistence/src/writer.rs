@@ -557,8 +557,7 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
         .iter()
         .flat_map(|(i, r, json)| r.logs.iter().zip(&json.logs).map(move |(l, j)| (*i, *r, l, j)))
         .collect();
-    let mut bills: Vec<(&RunRecords, RunBill)> =
-        records.iter().filter_map(|(_, r, _)| Some((*r, r.bill?))).collect();
+    let mut bills: Vec<(&RunRecords, RunBill)> = records.iter().filter_map(|(_, r, _)| Some((*r, r.bill?))).collect();
     bills.sort_by_key(|(r, _)| (r.org_id, r.run_id));
     let mut done: Vec<Option<Done>> = jobs.iter().map(|_| None).collect();
     let mut log_seqs: Vec<Vec<i64>> = jobs.iter().map(|_| Vec::new()).collect();
@@ -610,8 +609,10 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
                 done[*i] = Some(Done::Admitted(Box::new(Admitted { run, fresh: fresh.is_some() })));
             }
         }
-        let events: Vec<(usize, &Admission, &AdmittedEvent, &(JsonText, JsonText))> =
-            admissions.iter().filter_map(|(i, a, json)| Some((*i, *a, a.event.as_ref()?, json.event.as_ref()?))).collect();
+        let events: Vec<(usize, &Admission, &AdmittedEvent, &(JsonText, JsonText))> = admissions
+            .iter()
+            .filter_map(|(i, a, json)| Some((*i, *a, a.event.as_ref()?, json.event.as_ref()?)))
+            .collect();
         for chunk in statement_chunks(&events) {
             let mut insert = QueryBuilder::new(
                 "INSERT INTO webhook_events (id, source_id, org_id, idempotency_key, headers, body, run_id, received_at) \
@@ -727,7 +728,10 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
                 let result = insert.build().execute(&mut *tx).await?;
                 let (last, count) = (result.last_rowid().unwrap_or(0), result.rows_affected());
                 if count != chunk.len() as u64 {
-                    return Err(StoreError::Corrupt { what: "run log insert", reason: "a row was not inserted".into() });
+                    return Err(StoreError::Corrupt {
+                        what: "run log insert",
+                        reason: "a row was not inserted".into(),
+                    });
                 }
                 (last - chunk.len() as i64 + 1..=last).collect()
             } else {
@@ -796,9 +800,9 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
                         .push_bind(debit.map(|(.., cost)| -*cost))
                         .push_bind(debit.map(|_| CreditKind::Usage.as_str()))
                         .push_bind(debit.map(|(r, ..)| format!("run:{}", r.run_id)))
-                        .push_bind(
-                            debit.map(|(r, bill, _)| format!("run {}: {} steps, {} ms", r.run_id, bill.steps, bill.compute_ms)),
-                        )
+                        .push_bind(debit.map(|(r, bill, _)| {
+                            format!("run {}: {} steps, {} ms", r.run_id, bill.steps, bill.compute_ms)
+                        }))
                         .push_bind(debit.map(|_| at));
                 });
                 debit.push(") AS v WHERE v.column1 IS NOT NULL ON CONFLICT (org_id, reference) DO NOTHING");
@@ -900,7 +904,11 @@ mod tests {
             assert_eq!(chunks.len(), len.div_ceil(ROWS_PER_STATEMENT), "{len}: as few statements as can be");
             for chunk in &chunks {
                 let padded: Vec<Option<&usize>> = padded(chunk).collect();
-                assert!(padded.len().is_power_of_two() && padded.len() <= ROWS_PER_STATEMENT, "{len}: {}", padded.len());
+                assert!(
+                    padded.len().is_power_of_two() && padded.len() <= ROWS_PER_STATEMENT,
+                    "{len}: {}",
+                    padded.len()
+                );
                 assert!(padded.len() < 2 * chunk.len(), "{len}: less padding than rows");
                 let (rows, padding) = padded.split_at(chunk.len());
                 assert!(rows.iter().zip(chunk.iter()).all(|(row, sent)| *row == Some(sent)), "{len}: rows first");
