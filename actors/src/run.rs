@@ -19,7 +19,10 @@
 //!   pure steps since the last checkpoint, which the restarted actor runs again; a side-effecting
 //!   step's start was durable, so it is seen as interrupted and tried again (at least once).
 //! - `Queue`: jobs on the step queue that step workers (on any node) execute and record; the actor
-//!   learns of the recorded result from a notice or its own check.
+//!   learns of the recorded result from a notice or its own check. Pure steps still run in line
+//!   on an in-process engine, and what the actor records itself (its status, its log rows, its
+//!   in-line steps) goes through the writer at checkpoints the same way, one before each job is
+//!   queued, so a worker finds what it needs.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,8 +30,8 @@ use std::time::Duration;
 
 use aos_engine_link::{Engine, StepOutput};
 use aos_persistence::{
-    AttemptOutcome, AttemptRecord, DeadLetter, LogRecord, NewAttempt, NewRunLog, Run, RunBill, RunClaim, RunRecords,
-    StepJob, StepQueue, Store, Timestamp, Transition,
+    AttemptOutcome, AttemptRecord, DeadLetter, LogRecord, NewAttempt, Run, RunBill, RunClaim, RunRecords, StepJob,
+    StepQueue, Store, Timestamp, Transition,
 };
 use aos_schema::{ExecutionPlan, RunId, RunStatus, StepStatus};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
@@ -182,10 +185,13 @@ pub struct RunState {
     status: RunStatus,
     /// A `Check` is on its way (queue dispatch).
     checking: bool,
-    /// What the run recorded since its last checkpoint (in-process dispatch).
+    /// What the run recorded since its last checkpoint.
     records: RunRecords,
-    /// What the run's succeeded attempts used, the recorded ones included (in-process dispatch).
+    /// What the run's succeeded attempts used, the recorded ones included (unless `from_rows`).
     used: RunBill,
+    /// Some of the run's results exist only as rows (steps on the queue, or run by an earlier
+    /// actor under queue dispatch): its bill is read back from them.
+    from_rows: bool,
     /// The run's steps were billed one by one when it started (a run begun before runs were
     /// billed as a whole): it is settled that way at its end.
     billed_per_step: bool,
@@ -254,6 +260,7 @@ impl Actor for RunActor {
                 state.recovered = pending;
             }
             Dispatch::Queue(_) => {
+                state.from_rows = true;
                 // a worker holds (or the queue keeps) every started attempt: wait for its result;
                 // a step with no attempt row yet is queued again (a job that is still waiting
                 // has the same attempt number, and only one of the two gets to start it)
@@ -358,6 +365,7 @@ impl RunState {
             recovered: Vec::new(),
             checking: false,
             used: RunBill::default(),
+            from_rows: false,
             billed_per_step: false,
             active: false,
             deps,
@@ -450,12 +458,9 @@ impl RunState {
             _ => "other",
         };
         metrics::counter!(RUNS_STARTED_TOTAL, label::TRIGGER => trigger).increment(1);
-        if self.local() {
-            self.records.started_at = Some(Timestamp::now());
-        } else {
-            self.deps.store.runs().transition(self.run.id, RunStatus::Running, None).await?;
-        }
-        self.log(None, "info", "run_started", "run started".into(), json!({})).await
+        self.records.started_at = Some(Timestamp::now());
+        self.log(None, "info", "run_started", "run started".into(), json!({}));
+        Ok(())
     }
 
     /// Dispatches one attempt of a step that became ready at `ready_at`. Returns whether it ran
@@ -487,17 +492,17 @@ impl RunState {
             }
             Dispatch::Queue(queue) => {
                 let queue = Arc::clone(queue);
-                // a worker rebuilds the step from the recorded results: the steps run here must be
-                // recorded before it looks
-                self.checkpoint().await?;
+                self.from_rows = true;
                 self.log(
                     Some(&name),
                     "info",
                     "step_queued",
                     format!("{name} queued"),
                     json!({ "attempt": attempt, "kind": step.kind }),
-                )
-                .await?;
+                );
+                // a worker rebuilds the step from the recorded results: the steps run here (and
+                // this row, before the worker's own) must be recorded before it looks
+                self.checkpoint().await?;
                 let job = StepJob {
                     run_id: self.run.id,
                     org_id: self.run.org_id,
@@ -644,7 +649,7 @@ impl RunState {
         let status = if with_status { Some(self.deps.store.runs().get(self.run.id).await?.status) } else { None };
         if let Some(status) = status.filter(|s| s.is_terminal()) {
             self.status = status;
-            self.log(None, "info", "run_finished", format!("run {status}"), json!({ "status": status })).await?;
+            self.log(None, "info", "run_finished", format!("run {status}"), json!({ "status": status }));
             myself.stop(None);
             return Ok(());
         }
@@ -710,8 +715,7 @@ impl RunState {
                         "step_retrying",
                         format!("{name} retries in {} ms", delay.as_millis()),
                         json!({ "attempt": attempt + 1, "delay_ms": delay.as_millis() as u64 }),
-                    )
-                    .await?;
+                    );
                     if let Some(flight) = self.in_flight.get_mut(&key) {
                         flight.attempt = None;
                     }
@@ -786,7 +790,7 @@ impl RunState {
                     })
                     .await?;
             }
-            self.log(Some(&name), "info", "step_skipped", format!("{name} skipped"), json!({})).await?;
+            self.log(Some(&name), "info", "step_skipped", format!("{name} skipped"), json!({}));
         }
         Ok(())
     }
@@ -818,7 +822,7 @@ impl RunState {
             self.checkpoint().await?;
             self.records.transition = end;
             step::settle_usage(&self.deps.store, &self.run).await?;
-        } else if self.local() {
+        } else if !self.from_rows {
             self.records.bill = Some(self.used);
         } else {
             let mut used = RunBill::default();
@@ -840,41 +844,24 @@ impl RunState {
         Ok(())
     }
 
-    /// A run-log row: kept for the next checkpoint in-process, written at once otherwise.
-    async fn log(
+    /// A run-log row, kept for the next checkpoint (at the latest, the end of the message that
+    /// made it).
+    fn log(
         &mut self,
         node: Option<&str>,
         level: &'static str,
         event: &'static str,
         message: String,
         data: serde_json::Value,
-    ) -> Result<(), ActorProcessingErr> {
-        if self.local() {
-            self.records.logs.push(LogRecord {
-                node_id: node.map(str::to_owned),
-                level,
-                event,
-                message,
-                data,
-                at: Timestamp::now(),
-            });
-            return Ok(());
-        }
-        self.deps
-            .store
-            .runs()
-            .append_log(&NewRunLog {
-                run_id: self.run.id,
-                org_id: self.run.org_id,
-                workflow_id: self.run.workflow_id,
-                node_id: node.map(str::to_owned),
-                level,
-                event,
-                message,
-                data,
-            })
-            .await?;
-        Ok(())
+    ) {
+        self.records.logs.push(LogRecord {
+            node_id: node.map(str::to_owned),
+            level,
+            event,
+            message,
+            data,
+            at: Timestamp::now(),
+        });
     }
 }
 
