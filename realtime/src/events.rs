@@ -68,11 +68,31 @@ pub struct EventHub {
     scopes: Scopes,
 }
 
-/// A batch as the nodes exchange it over Redis.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct RemoteBatch {
-    node: String,
-    rows: Vec<RunLog>,
+/// A batch as the nodes exchange it over Redis: the sending node's id as a JSON string (which
+/// holds no raw newline), a newline, then the rows as a JSON array. A node hears its own batches
+/// too, and tells them by the first line alone, without decoding their rows.
+fn remote_batch(node: &[u8], rows: &[RunLog]) -> serde_json::Result<Vec<u8>> {
+    let mut payload = Vec::with_capacity(node.len() + 1 + 256 * rows.len());
+    payload.extend_from_slice(node);
+    payload.push(b'\n');
+    serde_json::to_writer(&mut payload, rows)?;
+    Ok(payload)
+}
+
+/// The rows of a batch from another node (`None` for one of this node's own).
+fn rows_from_elsewhere(node: &[u8], payload: &[u8]) -> serde_json::Result<Option<Vec<RunLog>>> {
+    let Some(end) = payload.iter().position(|byte| *byte == b'\n') else {
+        return Err(serde::de::Error::custom("a run-event batch without its node line"));
+    };
+    if &payload[..end] == node {
+        return Ok(None);
+    }
+    serde_json::from_slice(&payload[end + 1..]).map(Some)
+}
+
+/// A node id as its batches' first line.
+fn node_line(node: &str) -> Vec<u8> {
+    serde_json::to_vec(node).unwrap_or_default()
 }
 
 impl EventHub {
@@ -151,13 +171,13 @@ async fn pump_local(
     redis: Option<RedisLink>,
     node: String,
 ) {
+    let node = node_line(&node);
     loop {
         match feed.recv().await {
             Ok(rows) => {
                 fan_out(&scopes, &rows);
                 if let Some(redis) = &redis {
-                    let batch = RemoteBatch { node: node.clone(), rows: rows.to_vec() };
-                    match serde_json::to_vec(&batch) {
+                    match remote_batch(&node, &rows) {
                         Ok(payload) => {
                             if let Err(err) = redis.publish(EVENTS_CHANNEL, &payload).await {
                                 tracing::warn!(error = %err, "run events not sent to the other nodes");
@@ -179,14 +199,15 @@ async fn pump_local(
 /// The other nodes' batches, to this node's subscribers. A lost connection is reopened; the
 /// subscribers read the log meanwhile.
 async fn pump_remote(redis: RedisLink, scopes: Scopes, node: String) {
+    let node = node_line(&node);
     loop {
         match redis.subscribe(EVENTS_CHANNEL).await {
             Ok(mut subscription) => {
                 resync_all(&scopes);
                 while let Some(payload) = subscription.next().await {
-                    match serde_json::from_slice::<RemoteBatch>(&payload) {
-                        Ok(batch) if batch.node != node => fan_out(&scopes, &batch.rows),
-                        Ok(_) => {}
+                    match rows_from_elsewhere(&node, &payload) {
+                        Ok(Some(rows)) => fan_out(&scopes, &rows),
+                        Ok(None) => {}
                         Err(err) => tracing::warn!(error = %err, "unreadable run-event batch from another node"),
                     }
                 }
@@ -337,4 +358,42 @@ where
 {
     let text = serde_json::to_string(row).map_err(|_| ())?;
     transport.feed(WsFrame::Text(text)).await.map_err(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(seq: i64) -> RunLog {
+        RunLog {
+            seq,
+            run_id: RunId::new(),
+            org_id: aos_schema::OrgId::new(),
+            workflow_id: WorkflowId::new(),
+            node_id: Some("s1".into()),
+            level: "info".into(),
+            event: "step_succeeded".into(),
+            message: "s1 succeeded".into(),
+            data: serde_json::json!({ "attempt": 1 }),
+            created_at: aos_persistence::Timestamp::now(),
+        }
+    }
+
+    #[test]
+    fn a_node_reads_the_other_nodes_batches_and_skips_its_own() {
+        let rows = vec![row(1), row(2)];
+        // a node id holding a newline and quotes still makes one first line
+        let (here, there) = (node_line("node \"a\"\nx"), node_line("node-b"));
+        let from_there = remote_batch(&there, &rows).unwrap();
+        let read = rows_from_elsewhere(&here, &from_there).unwrap().expect("another node's batch");
+        assert_eq!(
+            read.iter().map(|r| (r.seq, r.run_id)).collect::<Vec<_>>(),
+            vec![(1, rows[0].run_id), (2, rows[1].run_id)]
+        );
+        assert_eq!(read[0].data, rows[0].data);
+        let from_here = remote_batch(&here, &rows).unwrap();
+        assert!(rows_from_elsewhere(&here, &from_here).unwrap().is_none(), "its own batch is skipped");
+        assert!(rows_from_elsewhere(&here, b"no node line").is_err());
+        assert!(rows_from_elsewhere(&here, b"\"node-b\"\n[{").is_err());
+    }
 }
