@@ -4,19 +4,13 @@
 
 use aos_schema::{DlqEntryId, DlqStatus, OrgId, Role, RunId, RunStatus, StepStatus, UserId, WorkflowId};
 use serde::Deserialize;
+
+// the shapes the gateway sends as they are
+pub use aos_api::{
+    ActorView, Balance, ChainBreak, ChainVerification, DailyUsage, ErrorBody, ErrorDetail, UsageSummary, UsageTotals,
+    WorkflowUsage,
+};
 use serde_json::Value;
-
-/// `{"error": {"code", "message"}}`, the body of every refusal.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ErrorDetail {
-    pub code: String,
-    pub message: String,
-}
 
 /// `POST /api/auth/login` and `/refresh`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -173,45 +167,6 @@ pub struct PricePlan {
     pub gigabyte_micros: i64,
 }
 
-/// Usage added up.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-pub struct UsageTotals {
-    pub runs: i64,
-    pub steps: i64,
-    pub compute_ms: i64,
-    pub bytes: i64,
-    pub cost_micros: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct WorkflowUsage {
-    pub workflow_id: WorkflowId,
-    pub totals: UsageTotals,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct DailyUsage {
-    /// `2026-11-25` (UTC).
-    pub day: String,
-    pub totals: UsageTotals,
-}
-
-/// `GET /api/orgs/{org}/usage`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct UsageSummary {
-    pub totals: UsageTotals,
-    #[serde(default)]
-    pub by_workflow: Vec<WorkflowUsage>,
-    #[serde(default)]
-    pub by_day: Vec<DailyUsage>,
-}
-
-/// `GET /api/orgs/{org}/billing`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub struct Balance {
-    pub balance_micros: i64,
-}
-
 /// `GET /api/orgs/{org}/billing/ledger` rows (newest first).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct LedgerEntry {
@@ -255,33 +210,6 @@ pub struct AuditRecord {
     pub detail: String,
     pub created_at: String,
     pub hash: String,
-}
-
-/// `GET /api/orgs/{org}/audit/verify`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ChainVerification {
-    pub rows_checked: u64,
-    pub broken_at: Option<ChainBreak>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ChainBreak {
-    pub chain_seq: i64,
-    pub reason: String,
-}
-
-/// One actor of `GET /api/admin/actors`, with its children.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct ActorView {
-    pub id: String,
-    pub kind: String,
-    pub name: String,
-    pub status: String,
-    pub mailbox: u64,
-    pub restarts: u64,
-    pub uptime_ms: u64,
-    #[serde(default)]
-    pub children: Vec<ActorView>,
 }
 
 /// `GET /api/workflows/{id}/versions/{n}`: the version's export file holds its graph.

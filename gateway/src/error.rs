@@ -17,9 +17,10 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::http::header::RETRY_AFTER;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use aos_actors::DeliveryError;
+use aos_api::{ErrorBody, ErrorDetail};
 use aos_persistence::StoreError;
 
 /// An error an HTTP handler returns.
@@ -203,16 +204,16 @@ impl From<DeliveryError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let mut error = json!({ "code": code, "message": self.to_string() });
-        let retry_after = match &self {
+        let mut error = ErrorDetail { code: code.to_owned(), message: self.to_string(), details: None };
+        let retry_after = match self {
             ApiError::Unprocessable { details, .. } if !details.is_empty() => {
-                error["details"] = Value::Array(details.clone());
+                error.details = Some(details);
                 None
             }
-            ApiError::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
+            ApiError::RateLimited { retry_after_secs, .. } => Some(retry_after_secs),
             _ => None,
         };
-        let mut response = (status, Json(json!({ "error": error }))).into_response();
+        let mut response = (status, Json(ErrorBody { error })).into_response();
         if let Some(secs) = retry_after
             && let Ok(value) = secs.to_string().parse()
         {

@@ -69,24 +69,25 @@ async fn credits_gate_runs_and_usage_is_priced(backend: Backend) {
     assert_eq!(top_up("pay-1").await.unwrap().status().as_u16(), 201);
     assert_eq!(top_up("pay-1").await.unwrap().status().as_u16(), 200, "a retried top-up adds once");
     let balance = api.get(&format!("/api/orgs/{org}/billing"), &alice.token).await;
-    assert_eq!(balance.body["balance_micros"], 2_000_000);
+    assert_eq!(balance.decoded::<aos_api::Balance>().balance_micros, 2_000_000);
 
     let started = api.post(&format!("/api/workflows/{wf}/runs"), &alice.token, json!({ "input": { "n": 1 } })).await;
     assert_eq!(started.status, 201, "{started:?}");
     let run = started.body["run_id"].as_str().unwrap().to_owned();
     let priced = wait_until(Duration::from_secs(20), || async {
-        let usage = api.get(&format!("/api/runs/{run}/usage"), &alice.token).await;
-        usage.body["steps"].as_i64().unwrap_or(0) >= 2 && usage.body["cost_micros"].as_i64().unwrap_or(0) > 0
+        let usage = api.get(&format!("/api/runs/{run}/usage"), &alice.token).await.decoded::<aos_api::UsageTotals>();
+        usage.steps >= 2 && usage.cost_micros > 0
     })
     .await;
     assert!(priced, "the run's usage is recorded and priced");
     let summary = api.get(&format!("/api/orgs/{org}/usage"), &alice.token).await;
     assert_eq!(summary.status, 200, "{summary:?}");
-    assert_eq!(summary.body["totals"]["runs"], 1);
-    assert_eq!(summary.body["by_workflow"][0]["workflow_id"], wf.as_str());
-    assert_eq!(summary.body["by_day"].as_array().unwrap().len(), 1);
+    let summary: aos_api::UsageSummary = summary.decoded();
+    assert_eq!(summary.totals.runs, 1);
+    assert_eq!(summary.by_workflow[0].workflow_id.to_string(), wf);
+    assert_eq!(summary.by_day.len(), 1);
     let bad = api.get(&format!("/api/orgs/{org}/usage?from=yesterday"), &alice.token).await;
-    assert_eq!((bad.status, bad.code()), (400, "invalid_query"));
+    assert_eq!((bad.status, bad.decoded::<aos_api::ErrorBody>().error.code.as_str()), (400, "invalid_query"));
     let plan = api.get("/api/billing/plan", &alice.token).await;
     assert!(plan.body["run_micros"].is_i64());
 
@@ -103,7 +104,7 @@ async fn credits_gate_runs_and_usage_is_priced(backend: Backend) {
     assert_eq!(unknown.status, 400, "{unknown:?}");
     let verified = api.get(&format!("/api/orgs/{org}/audit/verify"), &alice.token).await;
     assert_eq!(verified.status, 200);
-    assert!(verified.body["broken_at"].is_null(), "{verified:?}");
-    assert!(verified.body["rows_checked"].as_u64().unwrap() > 3);
+    let verified: aos_api::ChainVerification = verified.decoded();
+    assert!(verified.is_intact() && verified.rows_checked > 3, "{verified:?}");
     api.finish().await;
 }

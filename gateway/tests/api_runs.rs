@@ -259,6 +259,8 @@ async fn admin_sees_the_actor_tree(backend: Backend) {
     let alice = api.signup("alice").await;
     let tree = api.get("/api/admin/actors", &root.token).await;
     assert_eq!(tree.status, 200, "{tree:?}");
+    let typed: Vec<aos_api::ActorView> = tree.decoded();
+    assert_eq!(typed[0].kind, "root");
     let top = &tree.body[0];
     assert_eq!(top["kind"], "root");
     for field in ["id", "name", "status", "mailbox", "restarts", "children"] {

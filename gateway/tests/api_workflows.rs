@@ -47,7 +47,7 @@ async fn workflow_lifecycle(backend: Backend) {
     );
     let refused = api.post(&format!("/api/workflows/{id}/publish"), &alice.token, json!({})).await;
     assert_eq!((refused.status, refused.code()), (422, "invalid_workflow"), "{refused:?}");
-    let details = refused.body["error"]["details"].as_array().unwrap();
+    let details = refused.decoded::<aos_api::ErrorBody>().error.details.unwrap_or_default();
     let codes: Vec<&str> = details.iter().filter_map(|d| d["code"].as_str()).collect();
     assert!(codes.contains(&"unknown_kind") && codes.contains(&"dangling_edge"), "{codes:?}");
     let versions = api.get(&format!("/api/workflows/{id}/versions"), &alice.token).await;

@@ -133,26 +133,8 @@ fn chain_hash(prev_hash: &str, row: &RowFields<'_>) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// The result of walking an org's chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChainVerification {
-    pub rows_checked: u64,
-    /// The first row where the chain breaks, if any.
-    pub broken_at: Option<ChainBreak>,
-}
-
-impl ChainVerification {
-    pub fn is_intact(&self) -> bool {
-        self.broken_at.is_none()
-    }
-}
-
-/// Where and how a chain breaks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChainBreak {
-    pub chain_seq: i64,
-    pub reason: String,
-}
+// the verification is a wire type as it is (`aos-api`)
+pub use aos_api::{ChainBreak, ChainVerification};
 
 /// Appending an audit row inside an open transaction, on either backend.
 pub(crate) trait AuditTx {

@@ -6,6 +6,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use aos_api::ErrorBody;
+
 use crate::platform::{self, PlatformError};
 
 /// Where the access token lives.
@@ -40,28 +42,15 @@ impl ApiError {
     }
 }
 
-/// The error body every API error has.
-#[derive(Debug, Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Debug, Deserialize)]
-struct ErrorDetail {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    details: Vec<Value>,
-}
-
 /// Reads an error response.
 pub fn error_of(status: u16, body: &str) -> ApiError {
     match serde_json::from_str::<ErrorBody>(body) {
-        Ok(ErrorBody { error }) => {
-            ApiError::Status { status, code: error.code, message: error.message, details: error.details }
-        }
+        Ok(ErrorBody { error }) => ApiError::Status {
+            status,
+            code: error.code,
+            message: error.message,
+            details: error.details.unwrap_or_default(),
+        },
         Err(_) => ApiError::Status {
             status,
             code: "http".into(),

@@ -5,6 +5,7 @@
 //! platform has none of its own).
 
 use aos_actors::{ActorNode, Control, ControlError};
+use aos_api::ActorView;
 use aos_persistence::{Actor as By, AuditEntry};
 use axum::Router;
 use axum::extract::State;
@@ -25,31 +26,17 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/actors/{id}/restart", post(restart))
 }
 
-/// One actor in the tree, as the public contract shapes it.
-#[derive(Debug, Serialize)]
-pub struct ActorView {
-    pub id: String,
-    pub kind: String,
-    pub name: String,
-    pub status: String,
-    pub mailbox: u64,
-    pub restarts: u64,
-    pub uptime_ms: u64,
-    pub children: Vec<ActorView>,
-}
-
-impl From<ActorNode> for ActorView {
-    fn from(node: ActorNode) -> Self {
-        Self {
-            id: node.id.to_string(),
-            kind: word(&node.kind),
-            name: node.name,
-            status: word(&node.status),
-            mailbox: node.mailbox,
-            restarts: node.restarts,
-            uptime_ms: node.uptime_ms,
-            children: node.children.into_iter().map(ActorView::from).collect(),
-        }
+/// One actor of the tree as the API shows it.
+fn view(node: ActorNode) -> ActorView {
+    ActorView {
+        id: node.id.to_string(),
+        kind: word(&node.kind),
+        name: node.name,
+        status: word(&node.status),
+        mailbox: node.mailbox,
+        restarts: node.restarts,
+        uptime_ms: node.uptime_ms,
+        children: node.children.into_iter().map(view).collect(),
     }
 }
 
@@ -116,5 +103,5 @@ async fn control(
 async fn actors(State(state): State<AppState>, principal: Principal) -> Result<ApiJson<Vec<ActorView>>, ApiError> {
     platform_admin(&state, &principal).await?;
     let actors = state.actors.as_ref().ok_or(ApiError::Unavailable { what: "the actor tree" })?;
-    Ok(ApiJson(actors.snapshot().into_iter().map(ActorView::from).collect()))
+    Ok(ApiJson(actors.snapshot().into_iter().map(view).collect()))
 }

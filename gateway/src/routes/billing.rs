@@ -3,6 +3,7 @@
 //! Runs are refused with `402 credits_exhausted` when the balance is not positive
 //! ([`require_credits`]).
 
+use aos_api::Balance;
 use aos_persistence::{
     CreditSource, LedgerEntry, LedgerQuery, NewCredit, PricePlan, Timestamp, UsageRange, UsageSummary, UsageTotals,
 };
@@ -11,7 +12,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -64,11 +65,6 @@ pub(crate) async fn grant_signup_credits(
 
 async fn plan(State(state): State<AppState>, _principal: Principal) -> Result<ApiJson<PricePlan>, ApiError> {
     Ok(ApiJson(state.store.billing().active_plan().await?))
-}
-
-#[derive(Debug, Serialize)]
-pub struct Balance {
-    pub balance_micros: i64,
 }
 
 async fn balance(

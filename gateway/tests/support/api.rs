@@ -69,6 +69,15 @@ impl Reply {
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
+
+    /// The body as the web apps decode it (an `aos-api` type), checked to say exactly what the
+    /// server sent: written out again it is the same JSON, no field dropped or invented.
+    pub fn decoded<T: serde::de::DeserializeOwned + serde::Serialize>(&self) -> T {
+        let typed: T = serde_json::from_str(&self.text)
+            .unwrap_or_else(|err| panic!("{} does not decode: {err}: {}", std::any::type_name::<T>(), self.text));
+        assert_eq!(serde_json::to_value(&typed).unwrap(), self.body, "{} drops or invents", std::any::type_name::<T>());
+        typed
+    }
 }
 
 impl Api {

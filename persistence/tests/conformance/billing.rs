@@ -258,6 +258,7 @@ async fn usage_summaries_total_per_workflow_and_per_day(cx: TestContext) {
     assert_eq!(summary.by_day.iter().map(|day| day.totals.steps).sum::<i64>(), 4);
     assert_eq!(summary.by_day.iter().map(|day| day.totals.cost_micros).sum::<i64>(), cost);
     let today = records[0].created_at.as_offset().date();
+    let today = format!("{:04}-{:02}-{:02}", today.year(), u8::from(today.month()), today.day());
     assert_eq!(summary.by_day[0].day, today);
 
     // the bounds are exact to the microsecond: [from, to)

@@ -1,0 +1,20 @@
+//! The platform admin's views.
+
+use serde::{Deserialize, Serialize};
+
+/// One actor of `GET /api/admin/actors`, with its children.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorView {
+    pub id: String,
+    /// `workflow`, `run`, `webhook_source`, `doc_room`, `supervisor`, ...
+    pub kind: String,
+    pub name: String,
+    /// `running`, `stopped`, ...
+    pub status: String,
+    /// Messages waiting in its mailbox.
+    pub mailbox: u64,
+    pub restarts: u64,
+    pub uptime_ms: u64,
+    #[serde(default)]
+    pub children: Vec<ActorView>,
+}

@@ -1,0 +1,47 @@
+//! Usage and credits.
+
+use aos_schema::WorkflowId;
+use serde::{Deserialize, Serialize};
+
+/// Usage added up (`GET /api/runs/{id}/usage`, and the totals of a summary).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageTotals {
+    /// Distinct runs.
+    pub runs: i64,
+    pub steps: i64,
+    pub compute_ms: i64,
+    pub bytes: i64,
+    pub cost_micros: i64,
+}
+
+/// One workflow's share of a summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowUsage {
+    pub workflow_id: WorkflowId,
+    pub totals: UsageTotals,
+}
+
+/// One UTC day's share of a summary. A run spanning midnight counts on both days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyUsage {
+    /// `2026-11-25`.
+    pub day: String,
+    pub totals: UsageTotals,
+}
+
+/// `GET /api/orgs/{org}/usage`: an org's usage over a time range, in total, per workflow
+/// (costliest first, then by id) and per UTC day (in order; days without usage are left out).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageSummary {
+    pub totals: UsageTotals,
+    #[serde(default)]
+    pub by_workflow: Vec<WorkflowUsage>,
+    #[serde(default)]
+    pub by_day: Vec<DailyUsage>,
+}
+
+/// `GET /api/orgs/{org}/billing`: the org's credit balance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Balance {
+    pub balance_micros: i64,
+}
