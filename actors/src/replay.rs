@@ -7,18 +7,8 @@
 use aos_persistence::{
     Actor as AuditActor, AttemptOutcome, AuditEntry, NewAttempt, NewRun, Run, RunStep, Store, StoreError, StoreResult,
 };
+pub use aos_schema::ReplayFrom;
 use aos_schema::{DlqStatus, RunId, StepStatus};
-use serde::{Deserialize, Serialize};
-
-/// Where a replay starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReplayFrom {
-    /// Every step again, on the workflow's current published version.
-    Start,
-    /// Only what did not succeed, on the version the run used.
-    Failed,
-}
 
 /// Creates the replay of `run_id` (which must have finished) and returns the new, queued run.
 pub async fn replay_run(store: &Store, run_id: RunId, from: ReplayFrom, by: AuditActor) -> StoreResult<Run> {

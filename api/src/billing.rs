@@ -1,6 +1,6 @@
 //! Usage and credits.
 
-use aos_schema::WorkflowId;
+use aos_schema::{CreditKind, OrgId, WorkflowId};
 use serde::{Deserialize, Serialize};
 
 /// Usage added up (`GET /api/runs/{id}/usage`, and the totals of a summary).
@@ -44,4 +44,36 @@ pub struct UsageSummary {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Balance {
     pub balance_micros: i64,
+}
+
+/// `GET /api/billing/plan`: a price table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricePlan {
+    pub id: String,
+    pub name: String,
+    /// Charged once per run.
+    pub run_micros: i64,
+    pub step_micros: i64,
+    pub compute_second_micros: i64,
+    /// Per 10^9 bytes.
+    pub gigabyte_micros: i64,
+    /// Whether new usage is priced with this plan (the newest active plan wins).
+    pub active: bool,
+    pub created_at: String,
+}
+
+/// `GET /api/orgs/{org}/billing/ledger` rows (newest first) and a top-up's answer. Rows are
+/// never changed or removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    /// Position in the ledger (global, increasing).
+    pub seq: i64,
+    pub org_id: OrgId,
+    /// Positive adds credit, negative spends it.
+    pub amount_micros: i64,
+    pub kind: CreditKind,
+    /// Unique per org: the same reference twice adds nothing the second time.
+    pub reference: String,
+    pub memo: String,
+    pub created_at: String,
 }

@@ -12,5 +12,5 @@ pub mod error;
 
 pub use admin::ActorView;
 pub use audit::{ChainBreak, ChainVerification};
-pub use billing::{Balance, DailyUsage, UsageSummary, UsageTotals, WorkflowUsage};
+pub use billing::{Balance, DailyUsage, LedgerEntry, PricePlan, UsageSummary, UsageTotals, WorkflowUsage};
 pub use error::{ErrorBody, ErrorDetail};

@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 // the shapes the gateway sends as they are
 pub use aos_api::{
-    ActorView, Balance, ChainBreak, ChainVerification, DailyUsage, ErrorBody, ErrorDetail, UsageSummary, UsageTotals,
-    WorkflowUsage,
+    ActorView, Balance, ChainBreak, ChainVerification, DailyUsage, ErrorBody, ErrorDetail, LedgerEntry, PricePlan,
+    UsageSummary, UsageTotals, WorkflowUsage,
 };
 use serde_json::Value;
 
@@ -155,27 +155,6 @@ pub struct BulkReplay {
     pub replayed: Vec<Value>,
     #[serde(default)]
     pub failed: Vec<Value>,
-}
-
-/// `GET /api/billing/plan`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct PricePlan {
-    pub name: String,
-    pub run_micros: i64,
-    pub step_micros: i64,
-    pub compute_second_micros: i64,
-    pub gigabyte_micros: i64,
-}
-
-/// `GET /api/orgs/{org}/billing/ledger` rows (newest first).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct LedgerEntry {
-    pub seq: i64,
-    pub amount_micros: i64,
-    pub kind: String,
-    pub reference: String,
-    pub memo: String,
-    pub created_at: String,
 }
 
 /// `GET /api/orgs/{org}/secrets` rows: never a value.

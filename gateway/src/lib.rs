@@ -16,6 +16,7 @@ mod routes;
 pub mod seed;
 pub mod server;
 pub mod state;
+pub mod views;
 
 pub use config::{Cli, Command};
 pub use error::ApiError;

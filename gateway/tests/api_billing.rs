@@ -88,8 +88,12 @@ async fn credits_gate_runs_and_usage_is_priced(backend: Backend) {
     assert_eq!(summary.by_day.len(), 1);
     let bad = api.get(&format!("/api/orgs/{org}/usage?from=yesterday"), &alice.token).await;
     assert_eq!((bad.status, bad.decoded::<aos_api::ErrorBody>().error.code.as_str()), (400, "invalid_query"));
-    let plan = api.get("/api/billing/plan", &alice.token).await;
-    assert!(plan.body["run_micros"].is_i64());
+    let plan = api.get("/api/billing/plan", &alice.token).await.decoded::<aos_api::PricePlan>();
+    assert!(plan.active && plan.run_micros >= 0, "{plan:?}");
+    let ledger = api.get(&format!("/api/orgs/{org}/billing/ledger"), &alice.token).await;
+    let ledger: Vec<aos_api::LedgerEntry> = ledger.decoded();
+    assert!(ledger.iter().any(|row| row.kind == aos_schema::CreditKind::Topup && row.amount_micros == 2_000_000));
+    assert!(ledger.iter().any(|row| row.kind == aos_schema::CreditKind::Usage && row.amount_micros < 0), "{ledger:?}");
 
     let audit = api.get(&format!("/api/orgs/{org}/audit?action=workflow."), &alice.token).await;
     assert_eq!(audit.status, 200);

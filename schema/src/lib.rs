@@ -32,5 +32,5 @@ pub use graph::{Edge, MAX_EDGES, MAX_NODES, Node, Position, WorkflowGraph};
 pub use ids::*;
 pub use n8n::{ImportWarning, N8nError, N8nImport, RequiredSecret, Unmapped, from_n8n, from_n8n_value, looks_like_n8n};
 pub use secret::SecretString;
-pub use status::{DlqStatus, Role, RunStatus, StepStatus, UnknownWord};
+pub use status::{CreditKind, DlqStatus, ReplayFrom, Role, RunStatus, StepStatus, UnknownWord};
 pub use validate::{ValidationError, ValidationErrors, validate};

@@ -1,5 +1,5 @@
-//! The small closed vocabularies that cross every layer: member roles and the life-cycle states of
-//! runs, steps and dead-letter entries. Each has one stable snake_case spelling, used in JSON, in
+//! The small closed vocabularies that cross every layer: member roles, the life-cycle states of
+//! runs, steps and dead-letter entries, the kinds of credit-ledger entry and where a replay starts. Each has one stable snake_case spelling, used in JSON, in
 //! SQL columns and in URLs.
 
 use std::fmt;
@@ -138,6 +138,30 @@ vocabulary!(
     }
 );
 
+vocabulary!(
+    /// What a credit-ledger entry is for.
+    CreditKind, "credit kind", {
+        /// Credits given for free (signup, goodwill).
+        Grant => "grant",
+        /// Credits bought.
+        Topup => "topup",
+        /// A debit for usage (written by the billing code only).
+        Usage => "usage",
+        /// Credits given back.
+        Refund => "refund",
+    }
+);
+
+vocabulary!(
+    /// Where the replay of a finished run starts.
+    ReplayFrom, "replay start", {
+        /// Every step again, on the workflow's current published version.
+        Start => "start",
+        /// Only what did not succeed, on the version the run used.
+        Failed => "failed",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +172,14 @@ mod tests {
             assert_eq!(role.as_str().parse::<Role>(), Ok(*role));
             assert_eq!(serde_json::to_string(role).unwrap(), format!("\"{role}\""));
         }
+        for kind in CreditKind::ALL {
+            assert_eq!(CreditKind::try_from(kind.as_str().to_owned()), Ok(*kind));
+            assert_eq!(serde_json::to_string(kind).unwrap(), format!("\"{kind}\""));
+        }
+        for from in ReplayFrom::ALL {
+            assert_eq!(serde_json::from_str::<ReplayFrom>(&format!("\"{from}\"")).unwrap(), *from);
+        }
+        assert!(CreditKind::try_from("bonus".to_owned()).is_err());
         assert_eq!(RunStatus::DeadLettered.as_str(), "dead_lettered");
         let err = "root".parse::<Role>().unwrap_err();
         assert_eq!(err.to_string(), "unknown role \"root\"");

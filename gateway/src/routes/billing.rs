@@ -3,10 +3,8 @@
 //! Runs are refused with `402 credits_exhausted` when the balance is not positive
 //! ([`require_credits`]).
 
-use aos_api::Balance;
-use aos_persistence::{
-    CreditSource, LedgerEntry, LedgerQuery, NewCredit, PricePlan, Timestamp, UsageRange, UsageSummary, UsageTotals,
-};
+use aos_api::{Balance, LedgerEntry, PricePlan};
+use aos_persistence::{CreditSource, LedgerQuery, NewCredit, Timestamp, UsageRange, UsageSummary, UsageTotals};
 use aos_schema::{OrgId, Role, RunId};
 use axum::Router;
 use axum::extract::State;
@@ -21,6 +19,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::payments::PaymentError;
 use crate::state::AppState;
+use crate::views;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -64,7 +63,7 @@ pub(crate) async fn grant_signup_credits(
 }
 
 async fn plan(State(state): State<AppState>, _principal: Principal) -> Result<ApiJson<PricePlan>, ApiError> {
-    Ok(ApiJson(state.store.billing().active_plan().await?))
+    Ok(ApiJson(views::price_plan(state.store.billing().active_plan().await?)))
 }
 
 async fn balance(
@@ -91,7 +90,7 @@ async fn ledger(
 ) -> Result<ApiJson<Vec<LedgerEntry>>, ApiError> {
     principal.access(&state, org_id, Role::Admin, "org").await?;
     let query = LedgerQuery { before_seq: params.before, limit: params.limit };
-    Ok(ApiJson(state.store.billing().ledger(org_id, &query).await?))
+    Ok(ApiJson(state.store.billing().ledger(org_id, &query).await?.into_iter().map(views::ledger_entry).collect()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,7 +136,7 @@ async fn top_up(
     };
     let added = state.store.billing().add_credits(&credit, access.actor).await?;
     let status = if added.created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, ApiJson(added.entry)))
+    Ok((status, ApiJson(views::ledger_entry(added.entry))))
 }
 
 #[derive(Debug, Default, Deserialize)]

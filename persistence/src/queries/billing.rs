@@ -127,51 +127,7 @@ pub struct UsageRecorded {
     pub created: bool,
 }
 
-/// What a ledger entry is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CreditKind {
-    /// Credits given for free (signup, goodwill).
-    Grant,
-    /// Credits bought.
-    Topup,
-    /// A debit for usage (written by the billing code only).
-    Usage,
-    /// Credits given back.
-    Refund,
-}
-
-impl CreditKind {
-    /// The stable spelling, as stored.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            CreditKind::Grant => "grant",
-            CreditKind::Topup => "topup",
-            CreditKind::Usage => "usage",
-            CreditKind::Refund => "refund",
-        }
-    }
-}
-
-impl std::fmt::Display for CreditKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl TryFrom<String> for CreditKind {
-    type Error = aos_schema::UnknownWord;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        match value.as_str() {
-            "grant" => Ok(CreditKind::Grant),
-            "topup" => Ok(CreditKind::Topup),
-            "usage" => Ok(CreditKind::Usage),
-            "refund" => Ok(CreditKind::Refund),
-            _ => Err(aos_schema::UnknownWord { vocabulary: "credit kind", value }),
-        }
-    }
-}
+pub use aos_schema::CreditKind;
 
 /// The kinds of entry a person may add; usage debits are the billing code's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -656,14 +612,6 @@ mod tests {
         let days: Vec<(&str, i64, i64)> =
             summary.by_day.iter().map(|day| (day.day.as_str(), day.totals.runs, day.totals.cost_micros)).collect();
         assert_eq!(days, [("2025-03-01", 1, 10), ("2025-03-02", 3, 121)]);
-    }
-
-    #[test]
-    fn credit_kinds_round_trip_through_their_spelling() {
-        for kind in [CreditKind::Grant, CreditKind::Topup, CreditKind::Usage, CreditKind::Refund] {
-            assert_eq!(CreditKind::try_from(kind.as_str().to_owned()), Ok(kind));
-        }
-        assert!(CreditKind::try_from("bonus".to_owned()).is_err());
     }
 
     #[test]
