@@ -18,3 +18,13 @@ pub struct ActorView {
     #[serde(default)]
     pub children: Vec<ActorView>,
 }
+
+/// `POST /api/admin/actors/{id}/stop` and `/restart`: the actor acted on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorControlled {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    /// `stopped` or `restarted`.
+    pub status: String,
+}

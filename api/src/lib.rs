@@ -9,8 +9,10 @@ pub mod admin;
 pub mod audit;
 pub mod billing;
 pub mod error;
+pub mod runs;
 
-pub use admin::ActorView;
+pub use admin::{ActorControlled, ActorView};
 pub use audit::{ChainBreak, ChainVerification};
 pub use billing::{Balance, DailyUsage, LedgerEntry, PricePlan, UsageSummary, UsageTotals, WorkflowUsage};
 pub use error::{ErrorBody, ErrorDetail};
+pub use runs::{BulkReplay, Cancelled, ReplayFailed, Replayed, RunCreated};

@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 // the shapes the gateway sends as they are
 pub use aos_api::{
-    ActorView, Balance, ChainBreak, ChainVerification, DailyUsage, ErrorBody, ErrorDetail, LedgerEntry, PricePlan,
-    UsageSummary, UsageTotals, WorkflowUsage,
+    ActorView, Balance, BulkReplay, ChainBreak, ChainVerification, DailyUsage, ErrorBody, ErrorDetail, LedgerEntry,
+    PricePlan, RunCreated, UsageSummary, UsageTotals, WorkflowUsage,
 };
 use serde_json::Value;
 
@@ -140,21 +140,6 @@ pub struct DlqEntry {
     pub input: Value,
     pub status: DlqStatus,
     pub created_at: String,
-}
-
-/// `POST …/replay` answers.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RunCreated {
-    pub run_id: RunId,
-}
-
-/// `POST /api/orgs/{org}/dlq/replay`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct BulkReplay {
-    #[serde(default)]
-    pub replayed: Vec<Value>,
-    #[serde(default)]
-    pub failed: Vec<Value>,
 }
 
 /// `GET /api/orgs/{org}/secrets` rows: never a value.

@@ -11,11 +11,12 @@ mod support_http;
 use std::time::Duration;
 
 use aos_persistence::{AuditQuery, Backend};
+use aos_schema::RunStatus;
 use serde_json::{Value, json};
 use support_api::{Account, Api, runnable_graph};
 use support_http::wait_until;
 
-both_backends!(webhooks_and_manual_runs, secrets_are_write_only, admin_sees_the_actor_tree);
+both_backends!(webhooks_and_manual_runs, a_cancelled_run_stops, secrets_are_write_only, admin_sees_the_actor_tree);
 
 /// Creates and publishes a workflow with a trigger of `trigger`.
 async fn published(api: &Api, owner: &Account, trigger: &str) -> String {
@@ -179,19 +180,53 @@ async fn webhooks_and_manual_runs(backend: Backend) {
     assert_eq!(unparsable.status, 400, "{unparsable:?}");
     let replay = api.post(&format!("/api/runs/{run}/replay"), &alice.token, json!({ "from": "start" })).await;
     assert_eq!(replay.status, 201, "{replay:?}");
-    let replayed = replay.body["run_id"].as_str().unwrap().to_owned();
+    let replayed = replay.decoded::<aos_api::RunCreated>().run_id.to_string();
     assert_eq!(run_finished(&api, &alice.token, &replayed).await["replay_of"], run.as_str());
     let cancel = api.post(&format!("/api/runs/{run}/cancel"), &alice.token, json!({})).await;
     assert_eq!((cancel.status, cancel.code()), (409, "run_finished"));
     let dlq = api.get(&format!("/api/orgs/{org}/dlq"), &alice.token).await;
     assert_eq!(dlq.status, 200);
     let bulk = api.post(&format!("/api/orgs/{org}/dlq/replay"), &alice.token, json!({})).await;
-    assert_eq!((bulk.status, bulk.body["replayed"].as_array().map(Vec::len)), (200, Some(0)));
+    assert_eq!((bulk.status, bulk.decoded::<aos_api::BulkReplay>()), (200, aos_api::BulkReplay::default()));
 
     let unpublished = api.post(&format!("/api/orgs/{org}/workflows"), &alice.token, json!({ "name": "draft" })).await;
     let draft = unpublished.body["id"].as_str().unwrap();
     let refused = api.post(&format!("/api/workflows/{draft}/runs"), &alice.token, json!({})).await;
     assert_eq!((refused.status, refused.code()), (409, "not_published"));
+    api.finish().await;
+}
+
+/// A run waiting in a delay is cancelled through the API: the answer says so, the run ends
+/// cancelled, and a second cancel is refused.
+async fn a_cancelled_run_stops(backend: Backend) {
+    let api = Api::start_with_actors(backend).await;
+    let alice = api.signup("alice").await;
+    let created =
+        api.post(&format!("/api/orgs/{}/workflows", alice.org_id), &alice.token, json!({ "name": "slow" })).await;
+    let wf = created.body["id"].as_str().unwrap().to_owned();
+    let mut graph = runnable_graph("trigger.manual");
+    graph["nodes"].as_array_mut().unwrap().push(json!({ "id": "wait", "kind": "logic.delay", "label": "Wait",
+        "position": { "x": 400.0, "y": 0.0 }, "config": { "seconds": 3600 } }));
+    graph["edges"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "id": "e2", "from": "shape", "from_port": "out", "to": "wait", "to_port": "in" }));
+    let put = api.call("PUT", &format!("/api/workflows/{wf}/graph"), Some(&alice.token), Some(graph)).await;
+    assert_eq!(put.status, 200, "{put:?}");
+    let published = api.post(&format!("/api/workflows/{wf}/publish"), &alice.token, json!({})).await;
+    assert_eq!(published.status, 201, "{published:?}");
+    let started = api.post(&format!("/api/workflows/{wf}/runs"), &alice.token, json!({ "input": { "n": 1 } })).await;
+    let run = started.decoded::<aos_api::RunCreated>().run_id;
+    let cancel = api.post(&format!("/api/runs/{run}/cancel"), &alice.token, json!({})).await;
+    assert_eq!(cancel.status, 200, "{cancel:?}");
+    assert_eq!(
+        cancel.decoded::<aos_api::Cancelled>(),
+        aos_api::Cancelled { run_id: run, status: RunStatus::Cancelled }
+    );
+    let detail = run_finished(&api, &alice.token, &run.to_string()).await;
+    assert_eq!(detail["status"], "cancelled", "{detail}");
+    let again = api.post(&format!("/api/runs/{run}/cancel"), &alice.token, json!({})).await;
+    assert_eq!((again.status, again.code()), (409, "run_finished"));
     api.finish().await;
 }
 
@@ -295,7 +330,9 @@ async fn admin_sees_the_actor_tree(backend: Backend) {
     let restarted = api
         .call("POST", &format!("/api/admin/actors/{}/restart", actor["id"].as_str().unwrap()), Some(&root.token), None)
         .await;
-    assert_eq!((restarted.status, restarted.body["status"].as_str()), (200, Some("restarted")), "{restarted:?}");
+    assert_eq!(restarted.status, 200, "{restarted:?}");
+    let restarted: aos_api::ActorControlled = restarted.decoded();
+    assert_eq!((restarted.id.as_str(), restarted.status.as_str()), (actor["id"].as_str().unwrap(), "restarted"));
     let tree = api.get("/api/admin/actors", &root.token).await.body;
     let again = find(&tree, "workflow", &wf).expect("running again").clone();
     let stopped = api

@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use aos_api::ErrorBody;
+use aos_api::{ErrorBody, RunCreated};
 
 use crate::platform::{self, PlatformError};
 
@@ -253,11 +253,6 @@ pub struct RotatedSource {
 
 pub async fn rotate_webhook(source: &str) -> Result<RotatedSource, ApiError> {
     call("POST", &format!("/api/webhooks/{source}/rotate"), Some(json!({}))).await
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RunCreated {
-    pub run_id: String,
 }
 
 pub async fn start_run(id: &str, input: Value) -> Result<RunCreated, ApiError> {

@@ -5,7 +5,7 @@
 //! platform has none of its own).
 
 use aos_actors::{ActorNode, Control, ControlError};
-use aos_api::ActorView;
+use aos_api::{ActorControlled, ActorView};
 use aos_persistence::{Actor as By, AuditEntry};
 use axum::Router;
 use axum::extract::State;
@@ -60,7 +60,7 @@ async fn stop(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<u64>,
-) -> Result<ApiJson<serde_json::Value>, ApiError> {
+) -> Result<ApiJson<ActorControlled>, ApiError> {
     control(&state, &principal, id, Control::Stop).await
 }
 
@@ -68,7 +68,7 @@ async fn restart(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<u64>,
-) -> Result<ApiJson<serde_json::Value>, ApiError> {
+) -> Result<ApiJson<ActorControlled>, ApiError> {
     control(&state, &principal, id, Control::Restart).await
 }
 
@@ -78,7 +78,7 @@ async fn control(
     principal: &Principal,
     id: u64,
     action: Control,
-) -> Result<ApiJson<serde_json::Value>, ApiError> {
+) -> Result<ApiJson<ActorControlled>, ApiError> {
     let user = platform_admin(state, principal).await?;
     let actors = state.actors.as_ref().ok_or(ApiError::Unavailable { what: "the actor tree" })?;
     let controlled = actors.control(id, action).await.map_err(|err| match err {
@@ -95,9 +95,12 @@ async fn control(
         state.store.audit().record(&entry).await?;
     }
     let done = if action == Control::Stop { "stopped" } else { "restarted" };
-    Ok(ApiJson(
-        json!({ "id": id.to_string(), "kind": word(&controlled.kind), "name": controlled.name, "status": done }),
-    ))
+    Ok(ApiJson(ActorControlled {
+        id: id.to_string(),
+        kind: word(&controlled.kind),
+        name: controlled.name,
+        status: done.to_owned(),
+    }))
 }
 
 async fn actors(State(state): State<AppState>, principal: Principal) -> Result<ApiJson<Vec<ActorView>>, ApiError> {

@@ -2,6 +2,7 @@
 //! step), logs, cancel, replay; and the dead-letter queue: list, replay one, bulk replay, discard.
 
 use aos_actors::{ReplayFrom, replay_run};
+use aos_api::{BulkReplay, Cancelled, ReplayFailed, Replayed, RunCreated};
 use aos_persistence::{AuditEntry, DlqEntry, NewRun, Recorded, Run, RunFilter, RunLog, RunStep, Timestamp};
 use aos_schema::{DlqEntryId, DlqStatus, OrgId, Role, RunId, RunStatus, StepStatus, WorkflowId};
 use axum::Router;
@@ -39,11 +40,6 @@ const MAX_KEY_LEN: usize = 200;
 pub struct StartRequest {
     #[serde(default)]
     pub input: Value,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RunCreated {
-    pub run_id: RunId,
 }
 
 /// Starts a run of the current published version. An `Idempotency-Key` header makes retries
@@ -246,7 +242,7 @@ async fn cancel(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<RunId>,
-) -> Result<ApiJson<Value>, ApiError> {
+) -> Result<ApiJson<Cancelled>, ApiError> {
     let (_, access) = run_access(&state, &principal, id, Role::Editor).await?;
     if !state.store.runs().transition(id, RunStatus::Cancelled, Some("cancelled")).await? {
         return Err(ApiError::Conflict { code: "run_finished", message: "the run has already finished".into() });
@@ -255,7 +251,7 @@ async fn cancel(
     if let Some(actors) = &state.actors {
         actors.cancel_run(id).await;
     }
-    Ok(ApiJson(json!({ "run_id": id, "status": RunStatus::Cancelled })))
+    Ok(ApiJson(Cancelled { run_id: id, status: RunStatus::Cancelled }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -339,19 +335,18 @@ async fn bulk_replay(
     principal: Principal,
     ApiPath(org_id): ApiPath<OrgId>,
     MaybeJson(body): MaybeJson<BulkReplayRequest>,
-) -> Result<ApiJson<Value>, ApiError> {
+) -> Result<ApiJson<BulkReplay>, ApiError> {
     let access = principal.access(&state, org_id, Role::Editor, "org").await?;
     let wanted = body.and_then(|body| body.ids);
     let pending = state.store.runs().dlq(org_id, Some(DlqStatus::Pending), Some(500)).await?;
-    let mut replayed = Vec::new();
-    let mut failed = Vec::new();
+    let mut answer = BulkReplay::default();
     for entry in pending.into_iter().filter(|e| wanted.as_ref().is_none_or(|ids| ids.contains(&e.id))) {
         match replay_of(&state, &access, entry.run_id, ReplayFrom::Failed).await {
-            Ok(run) => replayed.push(json!({ "entry_id": entry.id, "run_id": run })),
-            Err(err) => failed.push(json!({ "entry_id": entry.id, "error": err.to_string() })),
+            Ok(run) => answer.replayed.push(Replayed { entry_id: entry.id, run_id: run }),
+            Err(err) => answer.failed.push(ReplayFailed { entry_id: entry.id, error: err.to_string() }),
         }
     }
-    Ok(ApiJson(json!({ "replayed": replayed, "failed": failed })))
+    Ok(ApiJson(answer))
 }
 
 async fn discard_entry(

@@ -605,8 +605,8 @@ fn RunPanel(
             busy.set(false);
             match started {
                 Ok(created) => {
-                    run.set(RunWatch::start(&created.run_id));
-                    follow_run(created.run_id, graph, run).await;
+                    run.set(RunWatch::start(&created.run_id.to_string()));
+                    follow_run(created.run_id.to_string(), graph, run).await;
                 }
                 Err(err) => {
                     nav.check(&err);
