@@ -20,12 +20,16 @@ both_backends!(webhooks_and_manual_runs, a_cancelled_run_stops, secrets_are_writ
 
 /// Creates and publishes a workflow with a trigger of `trigger`.
 async fn published(api: &Api, owner: &Account, trigger: &str) -> String {
+    published_graph(api, owner, runnable_graph(trigger)).await
+}
+
+/// Creates and publishes a workflow of `graph`.
+async fn published_graph(api: &Api, owner: &Account, graph: Value) -> String {
     let created =
         api.post(&format!("/api/orgs/{}/workflows", owner.org_id), &owner.token, json!({ "name": "w" })).await;
     let id = created.body["id"].as_str().unwrap().to_owned();
-    let put =
-        api.call("PUT", &format!("/api/workflows/{id}/graph"), Some(&owner.token), Some(runnable_graph(trigger))).await;
-    assert_eq!(put.status, 200);
+    let put = api.call("PUT", &format!("/api/workflows/{id}/graph"), Some(&owner.token), Some(graph)).await;
+    assert_eq!(put.status, 200, "{put:?}");
     let published = api.post(&format!("/api/workflows/{id}/publish"), &owner.token, json!({})).await;
     assert_eq!(published.status, 201, "{published:?}");
     id
@@ -201,9 +205,6 @@ async fn webhooks_and_manual_runs(backend: Backend) {
 async fn a_cancelled_run_stops(backend: Backend) {
     let api = Api::start_with_actors(backend).await;
     let alice = api.signup("alice").await;
-    let created =
-        api.post(&format!("/api/orgs/{}/workflows", alice.org_id), &alice.token, json!({ "name": "slow" })).await;
-    let wf = created.body["id"].as_str().unwrap().to_owned();
     let mut graph = runnable_graph("trigger.manual");
     graph["nodes"].as_array_mut().unwrap().push(json!({ "id": "wait", "kind": "logic.delay", "label": "Wait",
         "position": { "x": 400.0, "y": 0.0 }, "config": { "seconds": 3600 } }));
@@ -211,10 +212,7 @@ async fn a_cancelled_run_stops(backend: Backend) {
         .as_array_mut()
         .unwrap()
         .push(json!({ "id": "e2", "from": "shape", "from_port": "out", "to": "wait", "to_port": "in" }));
-    let put = api.call("PUT", &format!("/api/workflows/{wf}/graph"), Some(&alice.token), Some(graph)).await;
-    assert_eq!(put.status, 200, "{put:?}");
-    let published = api.post(&format!("/api/workflows/{wf}/publish"), &alice.token, json!({})).await;
-    assert_eq!(published.status, 201, "{published:?}");
+    let wf = published_graph(&api, &alice, graph).await;
     let started = api.post(&format!("/api/workflows/{wf}/runs"), &alice.token, json!({ "input": { "n": 1 } })).await;
     let run = started.decoded::<aos_api::RunCreated>().run_id;
     let cancel = api.post(&format!("/api/runs/{run}/cancel"), &alice.token, json!({})).await;
