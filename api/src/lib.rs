@@ -7,12 +7,29 @@
 
 pub mod admin;
 pub mod audit;
+pub mod auth;
 pub mod billing;
 pub mod error;
 pub mod runs;
+pub mod secrets;
+pub mod templates;
+pub mod webhooks;
+pub mod workflows;
 
 pub use admin::{ActorControlled, ActorView};
-pub use audit::{ChainBreak, ChainVerification};
+pub use audit::{AuditRecord, ChainBreak, ChainVerification};
+pub use auth::{Login, Me, MyOrg, OrgView, Refresh, SignedUp, Signup, Tokens};
 pub use billing::{Balance, DailyUsage, LedgerEntry, PricePlan, UsageSummary, UsageTotals, WorkflowUsage};
 pub use error::{ErrorBody, ErrorDetail};
-pub use runs::{BulkReplay, Cancelled, ReplayFailed, Replayed, RunCreated};
+pub use runs::{
+    Accepted, BulkReplay, Cancelled, DlqEntry, ReplayFailed, Replayed, Run, RunCreated, RunDetail, RunLog, StepView,
+};
+pub use secrets::{NewSecret, SecretMeta, SecretValue};
+pub use templates::{
+    CreatorProfile, Install, Installation, Installed, NewTemplate, NewTemplateVersion, ProfileUpdate, ProfileView,
+    Template, TemplateDetail, TemplateVersion,
+};
+pub use webhooks::{NewSource, SourceView, SourceWithToken, WebhookEvent, WebhookSettings};
+pub use workflows::{
+    GraphWritten, NewWorkflow, Published, VersionDetail, VersionSummary, Workflow, WorkflowDetail, WorkflowUpdate,
+};

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use aos_schema::WorkflowId;
 
-use crate::model::{DailyUsage, UsageTotals, WorkflowUsage};
+use aos_api::{DailyUsage, UsageTotals, WorkflowUsage};
 
 /// Which number of a [`UsageTotals`] a chart shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

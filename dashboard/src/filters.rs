@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use aos_schema::{DlqStatus, WorkflowId};
 
-use crate::model::{AuditRecord, DlqEntry};
+use aos_api::{AuditRecord, DlqEntry};
 
 /// Whether an audit row matches a search: every word of `query` (case-insensitive) appears in the
 /// action, actor, target or detail.
@@ -55,12 +55,14 @@ pub fn dlq_counts(entries: &[DlqEntry]) -> DlqCounts {
 
 #[cfg(test)]
 mod tests {
-    use aos_schema::{DlqEntryId, RunId};
+    use aos_schema::{DlqEntryId, OrgId, RunId};
 
     use super::*;
 
     fn record(action: &str, detail: &str) -> AuditRecord {
         AuditRecord {
+            seq: 1,
+            org_id: OrgId::new(),
             chain_seq: 1,
             actor: "user:42".into(),
             action: action.into(),
@@ -68,6 +70,7 @@ mod tests {
             target_id: "SLACK_TOKEN".into(),
             detail: detail.into(),
             created_at: "2026-11-25T10:00:00Z".into(),
+            prev_hash: String::new(),
             hash: "ab".into(),
         }
     }
@@ -95,6 +98,7 @@ mod tests {
         let workflow = WorkflowId::new();
         let entry = |status| DlqEntry {
             id: DlqEntryId::new(),
+            org_id: OrgId::new(),
             run_id: RunId::new(),
             workflow_id: workflow,
             node_id: "fetch".into(),
@@ -102,6 +106,7 @@ mod tests {
             input: serde_json::Value::Null,
             status,
             created_at: String::new(),
+            resolved_at: None,
         };
         let counts = dlq_counts(&[entry(DlqStatus::Pending), entry(DlqStatus::Pending), entry(DlqStatus::Discarded)]);
         assert_eq!((counts.pending, counts.replayed, counts.discarded), (2, 0, 1));

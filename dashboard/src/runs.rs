@@ -10,7 +10,7 @@ use aos_schema::{RunStatus, StepStatus, WorkflowId};
 pub use aos_ui_kit::components::NodeRunState as NodeState;
 
 use crate::clock;
-use crate::model::{Run, RunLog, StepView};
+use aos_api::{Run, RunLog, StepView};
 
 /// Adds `incoming` rows to `logs` (kept sorted by `seq`, each row once). Returns how many were new.
 pub fn merge_logs(logs: &mut Vec<RunLog>, incoming: impl IntoIterator<Item = RunLog>) -> usize {
@@ -341,7 +341,7 @@ pub fn pretty(value: &serde_json::Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use aos_schema::RunId;
+    use aos_schema::{OrgId, RunId};
     use serde_json::json;
 
     use super::*;
@@ -350,6 +350,7 @@ mod tests {
         RunLog {
             seq,
             run_id: RunId::from_uuid(Default::default()),
+            org_id: OrgId::from_uuid(Default::default()),
             workflow_id: WorkflowId::from_uuid(Default::default()),
             node_id: node.map(str::to_owned),
             level: "info".into(),
@@ -396,6 +397,9 @@ mod tests {
             input: Some(json!({"id": 4})),
             output: Some(json!({"token": "[redacted]"})),
             error: None,
+            duration_ms: Some(4),
+            started_at: None,
+            finished_at: None,
         }];
         let steps = timeline(&sample(), &detail, 0);
         assert_eq!(steps.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(), vec!["a", "b"]);
@@ -458,10 +462,12 @@ mod tests {
     fn run(workflow: WorkflowId, status: RunStatus, at: &str) -> Run {
         Run {
             id: RunId::new(),
+            org_id: OrgId::new(),
             workflow_id: workflow,
             version: 1,
             status,
             trigger_kind: "manual".into(),
+            idempotency_key: None,
             input: json!(null),
             replay_of: None,
             error: None,

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use crate::model::ActorView;
+use aos_api::ActorView;
 
 /// One visible row of the tree.
 #[derive(Debug, Clone, PartialEq, Eq)]

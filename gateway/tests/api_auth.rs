@@ -7,6 +7,7 @@ mod support_api;
 mod support_http;
 
 use aos_persistence::Backend;
+use aos_schema::Role;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 use support_api::{Api, TEST_JWT_SECRET};
@@ -30,10 +31,15 @@ async fn signup_login_refresh_logout(backend: Backend) {
 
     let me = api.get("/api/auth/me", &alice.token).await;
     assert_eq!(me.status, 200);
-    assert_eq!(me.body["email"], alice.email.as_str());
-    assert_eq!(me.body["orgs"][0]["org_id"], alice.org_id.as_str());
-    assert_eq!(me.body["orgs"][0]["role"], "owner");
-    assert!(me.body.get("password_hash").is_none());
+    let me = me.decoded::<aos_api::Me>();
+    assert_eq!(me.email, alice.email);
+    assert_eq!(me.orgs.len(), 1);
+    assert_eq!(me.orgs[0].org_id.to_string(), alice.org_id);
+    assert_eq!(me.orgs[0].role, Role::Owner);
+    assert!(!me.platform_admin);
+    let orgs = api.get("/api/orgs", &alice.token).await.decoded::<Vec<aos_api::OrgView>>();
+    assert_eq!((orgs.len(), orgs[0].id, orgs[0].role), (1, me.orgs[0].org_id, Role::Owner));
+    assert_eq!(orgs[0].name, "alice org");
 
     let wrong = api
         .call("POST", "/api/auth/login", None, Some(json!({ "email": alice.email, "password": "wrong password" })))
@@ -57,13 +63,13 @@ async fn signup_login_refresh_logout(backend: Backend) {
         )
         .await;
     assert_eq!(login.status, 200, "{login:?}");
-    let token = login.body["token"].as_str().unwrap().to_owned();
-    let refresh = login.body["refresh_token"].as_str().unwrap().to_owned();
+    let aos_api::Tokens { token, refresh_token: refresh, expires_in } = login.decoded();
+    assert!(expires_in > 0);
     assert_eq!(api.get("/api/auth/me", &token).await.status, 200);
 
     let refreshed = api.call("POST", "/api/auth/refresh", None, Some(json!({ "refresh_token": refresh }))).await;
     assert_eq!(refreshed.status, 200, "{refreshed:?}");
-    let new_refresh = refreshed.body["refresh_token"].as_str().unwrap().to_owned();
+    let new_refresh = refreshed.decoded::<aos_api::Tokens>().refresh_token;
     let reused = api.call("POST", "/api/auth/refresh", None, Some(json!({ "refresh_token": refresh }))).await;
     assert_eq!(reused.status, 401, "a used refresh token stops working");
 

@@ -42,7 +42,10 @@ async fn run_finished(api: &Api, token: &str, run: &str) -> serde_json::Value {
     })
     .await;
     assert!(finished, "run {run} did not finish");
-    api.get(&format!("/api/runs/{run}"), token).await.body
+    let detail = api.get(&format!("/api/runs/{run}"), token).await;
+    let typed = detail.decoded::<aos_api::RunDetail>();
+    assert_eq!(typed.run.id.to_string(), run);
+    detail.body
 }
 
 fn urlencode(text: &str) -> String {
@@ -89,12 +92,13 @@ async fn webhooks_and_manual_runs(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(first.status().as_u16(), 202);
-    let first: serde_json::Value = first.json().await.unwrap();
+    let first: aos_api::Accepted = first.json().await.unwrap();
+    assert!(!first.duplicate);
     let again = api.client.post(&url).header("idempotency-key", "k-1").json(&json!({ "n": 7 })).send().await.unwrap();
     assert_eq!(again.status().as_u16(), 200, "the same key answers the first run");
-    let again: serde_json::Value = again.json().await.unwrap();
-    assert_eq!(first["run_id"], again["run_id"]);
-    let run = first["run_id"].as_str().unwrap().to_owned();
+    let again: aos_api::Accepted = again.json().await.unwrap();
+    assert_eq!(again, aos_api::Accepted { run_id: first.run_id, duplicate: true });
+    let run = first.run_id.to_string();
     let detail = run_finished(&api, &alice.token, &run).await;
     assert_eq!(detail["status"], "succeeded", "{detail}");
     let shape = detail["steps"].as_array().unwrap().iter().find(|s| s["node_id"] == "shape").unwrap().clone();
@@ -102,8 +106,9 @@ async fn webhooks_and_manual_runs(backend: Backend) {
     assert_eq!(shape["output"]["n"], 7, "{detail}");
     assert_eq!(shape["input"]["body"]["n"], 7, "the step's input (the trigger's output) is shown: {detail}");
     assert!(shape["duration_ms"].as_i64().is_some_and(|ms| ms >= 0), "{detail}");
-    let logs = api.get(&format!("/api/runs/{run}/logs"), &alice.token).await;
-    assert!(!logs.body.as_array().unwrap().is_empty());
+    let logs = api.get(&format!("/api/runs/{run}/logs"), &alice.token).await.decoded::<Vec<aos_api::RunLog>>();
+    assert_eq!(logs.first().map(|row| row.event.as_str()), Some("run_started"), "{logs:?}");
+    assert_eq!(logs.last().map(|row| row.event.as_str()), Some("run_finished"), "{logs:?}");
 
     // switching the workflow's triggers off refuses deliveries at once, and on admits them again
     let off = api
@@ -122,15 +127,20 @@ async fn webhooks_and_manual_runs(backend: Backend) {
 
     let source_id = source.body["source_id"].as_str().unwrap();
     let listed = api.get(&format!("/api/workflows/{hooked}/webhooks"), &alice.token).await;
-    let shown = listed.body.as_array().unwrap().iter().find(|s| s["id"] == source_id).cloned().unwrap_or_default();
-    assert_eq!(shown["url"], url.as_str(), "the editor sees the same URL again: {listed:?}");
-    assert!(shown.get("token_hash").is_none() && !listed.text.contains("token_ciphertext"), "{listed:?}");
+    let views = listed.decoded::<Vec<aos_api::SourceView>>();
+    let shown = views.iter().find(|s| s.id.to_string() == source_id).expect("the source is listed");
+    assert_eq!(shown.url.as_deref(), Some(url.as_str()), "the editor sees the same URL again: {listed:?}");
+    assert_eq!(shown.settings, aos_api::WebhookSettings::default());
+    assert!(!listed.text.contains("token_hash") && !listed.text.contains("token_ciphertext"), "{listed:?}");
     let events = api.get(&format!("/api/webhooks/{source_id}/events"), &alice.token).await;
-    assert_eq!(events.body.as_array().unwrap().len(), 2, "one delivery for each key: {events:?}");
-    assert!(events.body.as_array().unwrap().iter().any(|e| e["body"]["n"] == 7), "{events:?}");
+    let deliveries = events.decoded::<Vec<aos_api::WebhookEvent>>();
+    assert_eq!(deliveries.len(), 2, "one delivery for each key: {events:?}");
+    assert!(deliveries.iter().any(|e| e.body["n"] == 7 && e.run_id.is_some()), "{events:?}");
     assert!(!events.text.contains("sender-credential-123"), "credential headers are never stored");
     let rotated = api.post(&format!("/api/webhooks/{source_id}/rotate"), &alice.token, json!({})).await;
     assert_eq!(rotated.status, 200);
+    let new_url = rotated.decoded::<aos_api::SourceWithToken>();
+    assert!(new_url.url.ends_with(&new_url.token) && new_url.source_id.to_string() == source_id);
     let listed = api.get(&format!("/api/workflows/{hooked}/webhooks"), &alice.token).await;
     assert!(listed.text.contains(rotated.body["url"].as_str().unwrap()), "the list shows the rotated URL: {listed:?}");
     assert!(!listed.text.contains(&url), "and no longer the old one");
@@ -167,7 +177,9 @@ async fn webhooks_and_manual_runs(backend: Backend) {
     run_finished(&api, &alice.token, first["run_id"].as_str().unwrap()).await;
     let org = &alice.org_id;
     let filtered = api.get(&format!("/api/orgs/{org}/runs?workflow={manual}&status=succeeded"), &alice.token).await;
-    assert_eq!(filtered.body.as_array().unwrap().len(), 2, "{filtered:?}");
+    let typed = filtered.decoded::<Vec<aos_api::Run>>();
+    assert_eq!(typed.len(), 2, "{filtered:?}");
+    assert!(typed.iter().all(|r| r.status == aos_schema::RunStatus::Succeeded && r.finished_at.is_some()));
     let none = api.get(&format!("/api/orgs/{org}/runs?workflow={manual}&status=failed"), &alice.token).await;
     assert!(none.body.as_array().unwrap().is_empty());
     // pages by time: the newest first, then the ones before the last shown
@@ -189,7 +201,7 @@ async fn webhooks_and_manual_runs(backend: Backend) {
     let cancel = api.post(&format!("/api/runs/{run}/cancel"), &alice.token, json!({})).await;
     assert_eq!((cancel.status, cancel.code()), (409, "run_finished"));
     let dlq = api.get(&format!("/api/orgs/{org}/dlq"), &alice.token).await;
-    assert_eq!(dlq.status, 200);
+    assert_eq!((dlq.status, dlq.decoded::<Vec<aos_api::DlqEntry>>()), (200, vec![]));
     let bulk = api.post(&format!("/api/orgs/{org}/dlq/replay"), &alice.token, json!({})).await;
     assert_eq!((bulk.status, bulk.decoded::<aos_api::BulkReplay>()), (200, aos_api::BulkReplay::default()));
 

@@ -19,22 +19,25 @@ async fn workflow_lifecycle(backend: Backend) {
     let org = &alice.org_id;
     let created = api.post(&format!("/api/orgs/{org}/workflows"), &alice.token, json!({ "name": "Greeter" })).await;
     assert_eq!(created.status, 201, "{created:?}");
-    let id = created.body["id"].as_str().unwrap().to_owned();
+    let made = created.decoded::<aos_api::Workflow>();
+    assert_eq!((made.name.as_str(), made.enabled, made.current_version), ("Greeter", true, None));
+    let id = made.id.to_string();
     let read = api.get(&format!("/api/workflows/{id}"), &alice.token).await;
+    assert_eq!(read.decoded::<aos_api::WorkflowDetail>().workflow, made);
     assert_eq!(read.body["graph"], json!({ "nodes": [], "edges": [] }));
 
     let put = api
         .call("PUT", &format!("/api/workflows/{id}/graph"), Some(&alice.token), Some(runnable_graph("trigger.manual")))
         .await;
     assert_eq!(put.status, 200, "{put:?}");
-    let read = api.get(&format!("/api/workflows/{id}"), &alice.token).await;
-    assert_eq!(read.body["graph"]["nodes"].as_array().unwrap().len(), 2);
-    assert_eq!(read.body["name"], "Greeter");
+    let read = api.get(&format!("/api/workflows/{id}"), &alice.token).await.decoded::<aos_api::WorkflowDetail>();
+    assert_eq!(read.graph.nodes.len(), 2);
+    assert_eq!(read.workflow.name, "Greeter");
 
     let published = api.post(&format!("/api/workflows/{id}/publish"), &alice.token, json!({})).await;
     assert_eq!(published.status, 201, "{published:?}");
-    assert_eq!(published.body["version"], 1);
-    let checksum = published.body["checksum"].as_str().unwrap().to_owned();
+    let aos_api::Published { version, checksum } = published.decoded();
+    assert_eq!(version, 1);
     assert_eq!(checksum.len(), 64);
 
     // A broken draft: every problem is listed, nothing is published.
@@ -51,18 +54,22 @@ async fn workflow_lifecycle(backend: Backend) {
     let codes: Vec<&str> = details.iter().filter_map(|d| d["code"].as_str()).collect();
     assert!(codes.contains(&"unknown_kind") && codes.contains(&"dangling_edge"), "{codes:?}");
     let versions = api.get(&format!("/api/workflows/{id}/versions"), &alice.token).await;
-    assert_eq!(versions.body.as_array().unwrap().len(), 1);
+    let versions = versions.decoded::<Vec<aos_api::VersionSummary>>();
+    assert_eq!((versions.len(), versions[0].version, &versions[0].checksum), (1, 1, &checksum));
 
     // Revert to version 1 brings its graph back as the draft.
     let reverted = api.post(&format!("/api/workflows/{id}/versions/1/revert"), &alice.token, json!({})).await;
     assert_eq!(reverted.status, 200, "{reverted:?}");
+    assert_eq!(reverted.decoded::<aos_api::Published>(), aos_api::Published { version: 1, checksum: checksum.clone() });
     let read = api.get(&format!("/api/workflows/{id}"), &alice.token).await;
     let kinds: Vec<&str> =
         read.body["graph"]["nodes"].as_array().unwrap().iter().filter_map(|n| n["kind"].as_str()).collect();
     assert_eq!(kinds, ["data.transform", "trigger.manual"], "the published graph is the draft again");
     let version = api.get(&format!("/api/workflows/{id}/versions/1"), &alice.token).await;
-    assert_eq!(version.body["checksum"], checksum.as_str());
-    assert_eq!(version.body["export"]["format"], "automateos.workflow/v1");
+    let version = version.decoded::<aos_api::VersionDetail>();
+    assert_eq!(version.summary.checksum, checksum);
+    assert_eq!(version.export["format"], "automateos.workflow/v1");
+    assert_eq!(version.graph().map(|g| g.nodes.len()), Some(2), "the version's graph reads from its export");
     assert_eq!(api.get(&format!("/api/workflows/{id}/versions/9"), &alice.token).await.status, 404);
     let same = api.get(&format!("/api/workflows/{id}/versions/1/diff/1"), &alice.token).await;
     assert_eq!((same.status, &same.body["changes"]["identical"]), (200, &json!(true)), "{same:?}");
@@ -70,9 +77,10 @@ async fn workflow_lifecycle(backend: Backend) {
 
     let renamed =
         api.call("PATCH", &format!("/api/workflows/{id}"), Some(&alice.token), Some(json!({ "name": "Hello" }))).await;
-    assert_eq!((renamed.status, renamed.body["name"].as_str()), (200, Some("Hello")));
+    assert_eq!((renamed.status, renamed.decoded::<aos_api::Workflow>().name.as_str()), (200, "Hello"));
     let list = api.get(&format!("/api/orgs/{org}/workflows"), &alice.token).await;
-    assert_eq!(list.body.as_array().unwrap().len(), 1);
+    let list = list.decoded::<Vec<aos_api::Workflow>>();
+    assert_eq!((list.len(), list[0].current_version), (1, Some(1)));
     let deleted = api.call("DELETE", &format!("/api/workflows/{id}"), Some(&alice.token), None).await;
     assert_eq!(deleted.status, 204, "{deleted:?}");
     assert_eq!(api.get(&format!("/api/workflows/{id}"), &alice.token).await.status, 404);

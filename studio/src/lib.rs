@@ -1,6 +1,6 @@
 //! The Creator Studio web app (Dioxus, wasm): the live co-editing canvas, side-panel forms, runs
 //! pulsing on the canvas, the template gallery, creator profiles and import/export. It talks to
-//! the server only over HTTP and WebSocket (`platform`, `api`). Logic lives in plain modules that
+//! the server only over HTTP and WebSocket (`api`, over `aos-web-client`). Logic lives in plain modules that
 //! native unit tests cover (`editor`, `live`, `forms`, `run_view`, `problems`, `route`); the
 //! components in `ui` render it.
 
@@ -8,7 +8,6 @@ pub mod api;
 pub mod editor;
 pub mod forms;
 pub mod live;
-pub mod platform;
 pub mod problems;
 pub mod route;
 pub mod run_view;

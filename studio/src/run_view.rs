@@ -2,24 +2,10 @@
 //! which node runs, which finished how and in how long, and which edges the data took (an edge is
 //! active once its target started after its source succeeded).
 
+use aos_api::RunLog;
 use aos_schema::{NodeId, WorkflowGraph};
 use aos_ui_kit::components::{NodeRun, NodeRunState, RunOverlay};
-use serde::Deserialize;
 use serde_json::Value;
-
-/// One run-log row as the events socket sends it (other fields are ignored).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RunEvent {
-    pub seq: i64,
-    pub run_id: String,
-    #[serde(default)]
-    pub node_id: Option<String>,
-    pub event: String,
-    #[serde(default)]
-    pub message: String,
-    #[serde(default)]
-    pub data: Value,
-}
 
 /// The run being watched.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -43,14 +29,14 @@ impl RunWatch {
     /// Applies one frame's text; returns whether anything changed. Rows of other runs, repeated
     /// rows and frames that are not rows are ignored.
     pub fn apply_text(&mut self, text: &str, graph: &WorkflowGraph) -> bool {
-        match serde_json::from_str::<RunEvent>(text) {
+        match serde_json::from_str::<RunLog>(text) {
             Ok(event) => self.apply(&event, graph),
             Err(_) => false,
         }
     }
 
-    pub fn apply(&mut self, event: &RunEvent, graph: &WorkflowGraph) -> bool {
-        if self.run_id.as_deref().is_some_and(|id| id != event.run_id) || event.seq <= self.last_seq {
+    pub fn apply(&mut self, event: &RunLog, graph: &WorkflowGraph) -> bool {
+        if self.run_id.as_deref().is_some_and(|id| id != event.run_id.to_string()) || event.seq <= self.last_seq {
             return false;
         }
         self.last_seq = event.seq;
@@ -153,9 +139,12 @@ mod tests {
     use aos_schema::{Edge, EdgeId, Node, kinds};
     use serde_json::json;
 
+    const R1: &str = "0193a0a0-0000-7000-8000-000000000001";
+    const R2: &str = "0193a0a0-0000-7000-8000-000000000002";
+
     fn row(seq: i64, event: &str, node: Option<&str>, data: Value) -> String {
-        json!({"seq": seq, "run_id": "r1", "node_id": node, "event": event, "message": format!("{event}"), "data": data,
-               "level": "info", "org_id": "o", "workflow_id": "w", "created_at": "now"})
+        json!({"seq": seq, "run_id": R1, "node_id": node, "event": event, "message": format!("{event}"), "data": data,
+               "level": "info", "org_id": R2, "workflow_id": R2, "created_at": "2026-12-04T12:00:00Z"})
         .to_string()
     }
 
@@ -167,14 +156,14 @@ mod tests {
             .with_node(Node::new("after", kinds::DATA_TRANSFORM))
             .with_edge(Edge::new("e1", "t", "wait"))
             .with_edge(Edge::new("e2", "wait", "after"));
-        let mut watch = RunWatch::start("r1");
+        let mut watch = RunWatch::start(R1);
         watch.apply_text(&row(1, "step_started", Some("wait"), json!({})), &graph);
         watch.apply_text(&row(2, "step_succeeded", Some("wait"), json!({"duration_ms": 1})), &graph);
         assert_eq!(watch.overlay.nodes[&NodeId::from("wait")].state, NodeRunState::Running);
         watch.apply_text(&row(3, "step_started", Some("after"), json!({})), &graph);
         assert_eq!(watch.overlay.nodes[&NodeId::from("wait")].state, NodeRunState::Succeeded);
         // at the end of the graph, the run's end settles it
-        let mut last = RunWatch::start("r1");
+        let mut last = RunWatch::start(R1);
         last.apply_text(&row(1, "step_succeeded", Some("wait"), json!({})), &graph);
         last.apply_text(&row(2, "run_finished", None, json!({"status": "succeeded"})), &graph);
         assert_eq!(last.overlay.nodes[&NodeId::from("wait")].state, NodeRunState::Succeeded);
@@ -188,7 +177,7 @@ mod tests {
             .with_node(Node::new("x", kinds::LOGIC_DELAY))
             .with_edge(Edge::new("e1", "t", "d"))
             .with_edge(Edge::new("e2", "x", "d"));
-        let mut watch = RunWatch::start("r1");
+        let mut watch = RunWatch::start(R1);
         assert!(watch.apply_text(&row(1, "run_started", None, json!({})), &graph));
         watch.apply_text(&row(2, "step_started", Some("t"), json!({})), &graph);
         assert_eq!(watch.overlay.nodes[&NodeId::from("t")].state, NodeRunState::Running);
@@ -208,7 +197,10 @@ mod tests {
         assert_eq!(watch.last_seq, 6);
         // repeats, other runs and junk change nothing
         assert!(!watch.apply_text(&row(6, "step_started", Some("x"), json!({})), &graph));
-        assert!(!watch.apply_text(&row(7, "step_started", Some("x"), json!({})).replace("r1", "r2"), &graph));
+        assert!(!watch.apply_text(
+            &row(7, "step_started", Some("x"), json!({})).replacen(R1, "0193a0a0-0000-7000-8000-000000000003", 1),
+            &graph
+        ));
         assert!(!watch.apply_text("not json", &graph));
         assert_eq!(watch.log.len(), 6);
     }
@@ -221,7 +213,7 @@ mod tests {
             .with_node(Node::new("a", kinds::DATA_TRANSFORM))
             .with_edge(Edge::new("e1", "t", "wait"))
             .with_edge(Edge::new("e2", "wait", "a"));
-        let mut watch = RunWatch::start("r1");
+        let mut watch = RunWatch::start(R1);
         watch.apply_text(&row(1, "step_succeeded", Some("t"), json!({"duration_ms": 0})), &graph);
         watch.apply_text(&row(2, "step_succeeded", Some("wait"), json!({"duration_ms": 1})), &graph);
         assert_eq!(watch.overlay.nodes[&NodeId::from("t")].state, NodeRunState::Succeeded);

@@ -1,7 +1,12 @@
 //! Repository-wide checks that keep the code readable: every Rust module says what it is for in a
-//! leading `//!` line, and every crate listed in ARCHITECTURE.md's code map exists.
+//! leading `//!` line, every crate listed in ARCHITECTURE.md's code map exists, and the manifests
+//! keep the crate layering its "Layering" table states.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
@@ -47,12 +52,14 @@ fn architecture_md_names_every_crate_folder() {
     let architecture = std::fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
     for folder in [
         "schema",
+        "api",
         "persistence",
         "engine-link",
         "actors",
         "realtime",
         "gateway",
         "ui-kit",
+        "web-client",
         "studio",
         "dashboard",
         "ops",
@@ -62,5 +69,71 @@ fn architecture_md_names_every_crate_folder() {
         assert!(architecture.contains(&format!("`{folder}`")), "ARCHITECTURE.md describes `{folder}`");
     }
     let invariants = architecture.matches("**Invariant:**").count();
-    assert!(invariants >= 11, "one invariant per crate, found {invariants}");
+    assert!(invariants >= 13, "one invariant per crate, found {invariants}");
+}
+
+/// The table: crate → the workspace crates it may use.
+fn allowed(architecture: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let section = architecture.split("\n## Layering").nth(1).expect("ARCHITECTURE.md has a Layering section");
+    let section = section.split("\n## ").next().unwrap_or(section);
+    let mut table = BTreeMap::new();
+    for line in section.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        let [name, uses] = cells[..] else { panic!("a layering row has two cells: {line}") };
+        let names = |cell: &str| -> BTreeSet<String> {
+            cell.split(',')
+                .map(|c| c.trim().trim_matches('`').to_owned())
+                .filter(|c| !c.is_empty() && c != "–")
+                .collect()
+        };
+        let name = names(name).into_iter().next().expect("a crate name");
+        table.insert(name, names(uses));
+    }
+    table
+}
+
+#[test]
+fn manifests_keep_the_stated_layering() {
+    let root = workspace_root();
+    let architecture = std::fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let table = allowed(&architecture);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(&root)
+        .output()
+        .expect("cargo metadata runs");
+    assert!(output.status.success(), "cargo metadata: {}", String::from_utf8_lossy(&output.stderr));
+    let metadata: Value = serde_json::from_slice(&output.stdout).expect("cargo metadata's JSON");
+    let packages = metadata["packages"].as_array().expect("packages");
+    let members: BTreeSet<String> = packages.iter().filter_map(|p| p["name"].as_str()).map(str::to_owned).collect();
+    let mut wrong = Vec::new();
+    for package in packages {
+        let name = package["name"].as_str().expect("a package name");
+        let Some(may) = table.get(name) else {
+            wrong.push(format!("{name} has no row in ARCHITECTURE.md's Layering table"));
+            continue;
+        };
+        for dep in package["dependencies"].as_array().into_iter().flatten() {
+            let dep_name = dep["name"].as_str().unwrap_or_default();
+            let normal = dep["kind"].is_null();
+            if normal && dep_name != name && members.contains(dep_name) && !may.contains(dep_name) {
+                wrong.push(format!("{name} depends on {dep_name}, which its layer may not use"));
+            }
+        }
+    }
+    for listed in table.keys().filter(|n| !members.contains(*n)) {
+        wrong.push(format!("the Layering table lists {listed}, which is no workspace crate"));
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_table_reads() {
+    let table = allowed(
+        "x\n## Layering\n\n| crate | may |\n|---|---|\n| `a` | – |\n| `b` | `a`, `c` |\n\n## Next\n| `z` | – |",
+    );
+    assert_eq!(table.len(), 2);
+    assert!(table["a"].is_empty());
+    assert_eq!(table["b"].iter().map(String::as_str).collect::<Vec<_>>(), ["a", "c"]);
 }

@@ -7,10 +7,11 @@ use std::collections::HashSet;
 use dioxus::prelude::*;
 
 use crate::api::{self, ApiError};
-use crate::model::ActorView;
+use crate::clock;
 use crate::tree::{self, Row};
 use crate::ui::common::{Confirm, ConfirmDialog, ErrorNote, Loading, PageHead};
-use crate::{clock, platform};
+use aos_api::ActorView;
+use aos_web_client::platform;
 
 /// How often the tree is read again.
 const POLL_MS: u32 = 1_500;

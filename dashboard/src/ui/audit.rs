@@ -4,8 +4,8 @@ use dioxus::prelude::*;
 
 use crate::api;
 use crate::filters::audit_matches;
-use crate::model::{AuditRecord, ChainVerification};
 use crate::ui::common::{Ctx, ErrorNote, Loading, PageHead, When};
+use aos_api::{AuditRecord, ChainVerification};
 
 #[component]
 pub fn AuditPage() -> Element {

@@ -6,9 +6,9 @@ use aos_schema::{OrgId, Role};
 use dioxus::prelude::*;
 
 use crate::api::ApiError;
-use crate::model::{Me, OrgView};
-use crate::platform;
 use crate::route::Route;
+use aos_api::{Me, OrgView};
+use aos_web_client::platform;
 
 /// What every page may ask: the signed-in person, their orgs, the chosen org and the page.
 #[derive(Debug, Clone, Copy, PartialEq)]

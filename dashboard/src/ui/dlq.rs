@@ -9,9 +9,9 @@ use serde_json::json;
 
 use crate::api::{self, ApiError};
 use crate::filters::dlq_counts;
-use crate::model::{BulkReplay, DlqEntry, RunCreated, Workflow};
 use crate::route::Route;
 use crate::ui::common::{Badge, Confirm, ConfirmDialog, Ctx, ErrorNote, JsonPane, Link, Loading, PageHead, When};
+use aos_api::{BulkReplay, DlqEntry, RunCreated, Workflow};
 
 #[component]
 pub fn DlqPage() -> Element {

@@ -8,13 +8,15 @@ use futures_util::StreamExt;
 use serde_json::json;
 
 use crate::api::{self, ApiError};
-use crate::model::{Run, RunCreated, RunDetail, RunLog, UsageTotals, VersionDetail, WebhookSource, Workflow};
-use crate::platform::{self, SocketEvent};
 use crate::route::Route;
 use crate::runs::{self as logic, Window};
 use crate::ui::common::{Badge, Ctx, ErrorNote, JsonPane, Link, Loading, PageHead, When, navigate};
 use crate::ui::graph::{RunGraph, drawn_states};
 use crate::{clock, money};
+use aos_api::{Run, RunCreated, RunDetail, RunLog, SourceView, UsageTotals, VersionDetail, Workflow};
+use aos_web_client::platform;
+use aos_web_client::socket::{self, Backoff};
+use aos_web_client::{Socket, SocketEvent};
 
 /// How many runs the list reads at a time.
 const PAGE: i64 = 100;
@@ -172,7 +174,7 @@ pub fn RunsPage(workflow: Option<WorkflowId>) -> Element {
 #[component]
 fn WebhookUrls(workflow: WorkflowId) -> Element {
     let sources = use_resource(move || async move {
-        api::get::<Vec<WebhookSource>>(&format!("/api/workflows/{workflow}/webhooks")).await
+        api::get::<Vec<SourceView>>(&format!("/api/workflows/{workflow}/webhooks")).await
     });
     let mut note = use_signal(|| None::<String>);
     let Some(Ok(list)) = &*sources.read() else { return rsx! {} };
@@ -214,7 +216,7 @@ fn WebhookUrls(workflow: WorkflowId) -> Element {
 /// Reads the event stream of one run into `logs` until the run has finished, reconnecting with a
 /// growing pause and resuming after the last row seen; refreshes the detail when the run ends.
 async fn follow(id: RunId, mut logs: Signal<Vec<RunLog>>, mut detail: Resource<Result<RunDetail, ApiError>>) {
-    let mut pause = 500;
+    let mut backoff = Backoff::default();
     loop {
         if let Ok(page) =
             api::get::<Vec<RunLog>>(&format!("/api/runs/{id}/logs?after={}", logic::last_seq(&logs.peek()))).await
@@ -225,10 +227,8 @@ async fn follow(id: RunId, mut logs: Signal<Vec<RunLog>>, mut detail: Resource<R
             detail.restart();
             return;
         }
-        let token = platform::storage_get(api::TOKEN_KEY).unwrap_or_default();
-        let after = logic::last_seq(&logs.peek());
-        let url = platform::ws_url(&format!("/ws/events?run={id}&after={after}&token={}", api::encode(&token)));
-        if let Ok((_socket, mut events)) = platform::open_socket(&url) {
+        let path = socket::run_events_path(&id.to_string(), logic::last_seq(&logs.peek()));
+        if let Ok((_socket, mut events)) = Socket::channel(&path) {
             while let Some(event) = events.next().await {
                 match event {
                     SocketEvent::Text(text) => {
@@ -236,7 +236,7 @@ async fn follow(id: RunId, mut logs: Signal<Vec<RunLog>>, mut detail: Resource<R
                             let ends = row.event == "run_finished";
                             let step_done = matches!(row.event.as_str(), "step_succeeded" | "step_failed");
                             logic::merge_logs(&mut logs.write(), [row]);
-                            pause = 500;
+                            backoff.reset();
                             if ends || step_done {
                                 detail.restart();
                             }
@@ -246,12 +246,12 @@ async fn follow(id: RunId, mut logs: Signal<Vec<RunLog>>, mut detail: Resource<R
                             }
                         }
                     }
-                    SocketEvent::Closed => break,
+                    SocketEvent::Closed { .. } => break,
+                    SocketEvent::Open | SocketEvent::Binary(_) => {}
                 }
             }
         }
-        platform::sleep_ms(pause).await;
-        pause = (pause * 2).min(10_000);
+        backoff.wait().await;
     }
 }
 
@@ -273,7 +273,7 @@ pub fn RunPage(id: RunId) -> Element {
     });
     let graph = use_resource(move || async move {
         let (workflow, version) = version_of()?;
-        api::get::<VersionDetail>(&format!("/api/workflows/{workflow}/versions/{version}")).await.ok()
+        api::get::<VersionDetail>(&format!("/api/workflows/{workflow}/versions/{version}")).await.ok()?.graph()
     });
     use_future(move || async move { follow(id, logs, detail).await });
     // running bars grow with the clock
@@ -364,10 +364,10 @@ pub fn RunPage(id: RunId) -> Element {
             }
             div { class: "run-graph glass", "data-testid": "run-graph",
                 match &*graph.read() {
-                    Some(Some(version)) => rsx! {
+                    Some(Some(version_graph)) => rsx! {
                         RunGraph {
-                            graph: version.export.graph.clone(),
-                            states: drawn_states(&version.export.graph, &states, terminal || logic::finished(&log_rows)),
+                            graph: version_graph.clone(),
+                            states: drawn_states(version_graph, &states, terminal || logic::finished(&log_rows)),
                         }
                     },
                     _ => rsx! { p { class: "muted", "The graph appears once the version is loaded." } },

@@ -6,9 +6,9 @@ use serde_json::json;
 
 use crate::api::{self, ApiError};
 use crate::filters::secret_name_problem;
-use crate::model::{Installation, SecretMeta, Workflow};
 use crate::route::Route;
 use crate::ui::common::{Confirm, ConfirmDialog, Ctx, ErrorNote, Link, Loading, PageHead, When};
+use aos_api::{Installation, SecretMeta, Workflow};
 
 #[component]
 pub fn SecretsPage() -> Element {

@@ -6,11 +6,11 @@ use dioxus::prelude::*;
 use futures_util::StreamExt;
 
 use crate::api::{self, TOKEN};
-use crate::model::{Me, OrgView};
-use crate::platform;
 use crate::route::Route;
 use crate::ui::common::{Ctx, ErrorNote, Link, Loading};
 use crate::ui::{admin, audit, dlq, runs, secrets, usage, workflows};
+use aos_api::{Me, OrgView};
+use aos_web_client::platform;
 
 /// Where the chosen org is remembered between visits.
 const ORG_KEY: &str = "aos.dashboard.org";
@@ -18,6 +18,7 @@ const ORG_KEY: &str = "aos.dashboard.org";
 /// The dashboard's root component.
 #[component]
 pub fn App() -> Element {
+    use_hook(api::follow_session);
     let signed_in = TOKEN.read().is_some();
     rsx! {
         if signed_in {
@@ -136,7 +137,7 @@ fn Frame(me: Me, orgs: Vec<OrgView>) -> Element {
     let mut route = use_signal(|| Route::parse(&platform::pathname()));
     let ctx = use_context_provider(|| Ctx { me: me_signal, orgs: orgs_signal, org, route });
     use_future(move || async move {
-        let mut changes = platform::on_popstate();
+        let mut changes = platform::path_changes();
         while let Some(path) = changes.next().await {
             route.set(Route::parse(&path));
         }

@@ -9,9 +9,10 @@ use serde_json::json;
 
 use crate::api::{self, ApiError};
 use crate::chart::{self, Frame, Metric, Point};
-use crate::model::{Balance, LedgerEntry, PricePlan, UsageSummary, Workflow};
 use crate::ui::common::{Ctx, ErrorNote, Loading, PageHead, When};
-use crate::{clock, money, platform};
+use crate::{clock, money};
+use aos_api::{Balance, LedgerEntry, PricePlan, UsageSummary, Workflow};
+use aos_web_client::platform;
 
 /// The test provider's payment method that always succeeds.
 const TEST_CARD: &str = "tok_test_visa";

@@ -7,10 +7,11 @@ use dioxus::prelude::*;
 use serde_json::json;
 
 use crate::api::{self, ApiError};
-use crate::model::{Run, UsageSummary, Workflow};
 use crate::route::{Route, studio_path};
 use crate::ui::common::{Badge, Ctx, ErrorNote, Link, Loading, PageHead, When};
-use crate::{clock, money, platform, runs};
+use crate::{clock, money, runs};
+use aos_api::{Run, UsageSummary, Workflow};
+use aos_web_client::platform;
 
 #[component]
 pub fn WorkflowsPage() -> Element {

@@ -16,4 +16,4 @@ pub use extract::{API_KEY_PREFIX, Access, Principal, PrincipalKind};
 pub use keys::{JwtSecret, load_or_create_jwt_secret, save_jwt_secret};
 pub use password::{hash_password, verify_password};
 pub use throttle::{AuthLimitSettings, AuthLimits, Lockout, LockoutPolicy};
-pub use tokens::{AccessClaims, AuthSettings, IssuedTokens, random_token, token_hash};
+pub use tokens::{AccessClaims, AuthSettings, random_token, token_hash};

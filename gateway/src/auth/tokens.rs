@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use aos_api::Tokens;
 use aos_persistence::{SessionId, Store, Timestamp};
 use aos_schema::UserId;
 use base64::Engine;
@@ -49,15 +50,6 @@ pub struct AccessClaims {
     pub exp: u64,
 }
 
-/// The tokens a login hands out.
-#[derive(Debug, Clone, Serialize)]
-pub struct IssuedTokens {
-    pub token: String,
-    pub refresh_token: String,
-    /// Seconds until `token` expires.
-    pub expires_in: u64,
-}
-
 impl AuthSettings {
     pub fn new(secret: &JwtSecret, access_ttl: Duration, refresh_ttl: Duration, platform_admins: Vec<String>) -> Self {
         Self {
@@ -101,11 +93,11 @@ impl AuthSettings {
     }
 
     /// Starts a session for `user` and issues its first tokens.
-    pub async fn login(&self, store: &Store, user: UserId) -> Result<IssuedTokens, ApiError> {
+    pub async fn login(&self, store: &Store, user: UserId) -> Result<Tokens, ApiError> {
         let refresh = random_token("aosr_");
         let expires = Timestamp::now() + self.refresh_lifetime();
         let session = store.sessions().create(user, &token_hash(&refresh), expires).await?;
-        Ok(IssuedTokens {
+        Ok(Tokens {
             token: self.access_token(user, session.id)?,
             refresh_token: refresh,
             expires_in: self.access_ttl.as_secs(),
@@ -113,7 +105,7 @@ impl AuthSettings {
     }
 
     /// Swaps a refresh token for new tokens (the old refresh token stops working).
-    pub async fn refresh(&self, store: &Store, refresh_token: &str) -> Result<IssuedTokens, ApiError> {
+    pub async fn refresh(&self, store: &Store, refresh_token: &str) -> Result<Tokens, ApiError> {
         let next = random_token("aosr_");
         let expires = Timestamp::now() + self.refresh_lifetime();
         let session = store
@@ -121,7 +113,7 @@ impl AuthSettings {
             .refresh(&token_hash(refresh_token), &token_hash(&next), expires)
             .await?
             .ok_or_else(|| ApiError::unauthorized("refresh token invalid, expired or revoked"))?;
-        Ok(IssuedTokens {
+        Ok(Tokens {
             token: self.access_token(session.user_id, session.id)?,
             refresh_token: next,
             expires_in: self.access_ttl.as_secs(),

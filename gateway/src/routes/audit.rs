@@ -1,7 +1,8 @@
 //! The audit log of an org (admins): list, newest chain positions last, and verify the hash
 //! chain (names the first broken row).
 
-use aos_persistence::{AuditQuery, AuditRecord, ChainVerification};
+use aos_api::AuditRecord;
+use aos_persistence::{AuditQuery, ChainVerification};
 use aos_schema::{OrgId, Role};
 use axum::Router;
 use axum::extract::State;
@@ -52,7 +53,7 @@ async fn list(
         newest_first: params.order == Some(AuditOrder::Newest),
         limit: params.limit,
     };
-    Ok(ApiJson(state.store.audit().list(org_id, &query).await?))
+    Ok(ApiJson(state.store.audit().list(org_id, &query).await?.into_iter().map(crate::views::audit_record).collect()))
 }
 
 async fn verify(

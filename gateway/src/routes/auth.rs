@@ -3,15 +3,16 @@
 
 use std::time::{Duration, Instant};
 
+use aos_api::{Login, Me, MyOrg, Refresh, SignedUp, Signup, Tokens};
 use aos_persistence::{ApiKey, NewApiKey, NewUser};
-use aos_schema::{ApiKeyId, OrgId, Role, UserId};
+use aos_schema::{ApiKeyId, OrgId, Role};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{API_KEY_PREFIX, IssuedTokens, Principal, PrincipalKind, hash_password, random_token, token_hash};
+use crate::auth::{API_KEY_PREFIX, Principal, PrincipalKind, hash_password, random_token, token_hash};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
 use crate::limits::ClientIp;
@@ -35,29 +36,11 @@ const MIN_PASSWORD: usize = 8;
 /// The longest password accepted (argon2 takes any length; this bounds the work per request).
 const MAX_PASSWORD: usize = 1024;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SignupRequest {
-    pub email: String,
-    pub password: String,
-    pub name: String,
-    pub org_name: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct SignupResponse {
-    pub token: String,
-    pub refresh_token: String,
-    pub expires_in: u64,
-    pub user_id: UserId,
-    pub org_id: OrgId,
-}
-
 async fn signup(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    ApiJson(body): ApiJson<SignupRequest>,
-) -> Result<(StatusCode, ApiJson<SignupResponse>), ApiError> {
+    ApiJson(body): ApiJson<Signup>,
+) -> Result<(StatusCode, ApiJson<SignedUp>), ApiError> {
     state.auth_limits.signups_per_ip.check_or_429(&format!("signup-ip:{ip}"), "signups from this address")?;
     let email = check_email(&body.email)?;
     state.auth_limits.signups_per_email.check_or_429(&format!("signup:{email}"), "signups for this email")?;
@@ -78,23 +61,16 @@ async fn signup(
         },
     )?;
     crate::routes::billing::grant_signup_credits(&state, org.id, aos_persistence::Actor::User(user.id)).await?;
-    let IssuedTokens { token, refresh_token, expires_in } = state.auth.login(&state.store, user.id).await?;
-    let body = SignupResponse { token, refresh_token, expires_in, user_id: user.id, org_id: org.id };
+    let tokens = state.auth.login(&state.store, user.id).await?;
+    let body = SignedUp { tokens, user_id: user.id, org_id: org.id };
     Ok((StatusCode::CREATED, ApiJson(body)))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LoginRequest {
-    pub email: String,
-    pub password: String,
 }
 
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    ApiJson(body): ApiJson<LoginRequest>,
-) -> Result<ApiJson<IssuedTokens>, ApiError> {
+    ApiJson(body): ApiJson<Login>,
+) -> Result<ApiJson<Tokens>, ApiError> {
     let wrong = || ApiError::unauthorized("wrong email or password");
     let account = format!("login:{}", body.email.trim().to_lowercase());
     state.auth_limits.logins_per_ip.check_or_429(&format!("login-ip:{ip}"), "login attempts from this address")?;
@@ -144,16 +120,7 @@ async fn dummy_hash() -> Result<String, ApiError> {
     DUMMY.get_or_try_init(|| hash_password(random_token(""))).await.cloned()
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RefreshRequest {
-    pub refresh_token: String,
-}
-
-async fn refresh(
-    State(state): State<AppState>,
-    ApiJson(body): ApiJson<RefreshRequest>,
-) -> Result<ApiJson<IssuedTokens>, ApiError> {
+async fn refresh(State(state): State<AppState>, ApiJson(body): ApiJson<Refresh>) -> Result<ApiJson<Tokens>, ApiError> {
     Ok(ApiJson(state.auth.refresh(&state.store, &body.refresh_token).await?))
 }
 
@@ -188,7 +155,7 @@ async fn change_password(
     State(state): State<AppState>,
     principal: Principal,
     ApiJson(body): ApiJson<PasswordChange>,
-) -> Result<ApiJson<IssuedTokens>, ApiError> {
+) -> Result<ApiJson<Tokens>, ApiError> {
     if !matches!(principal.kind, PrincipalKind::Session(_)) {
         return Err(ApiError::forbidden("a password is changed by its person, not an api key"));
     }
@@ -203,21 +170,6 @@ async fn change_password(
     state.store.orgs().set_password_hash(user.id, &hash).await?;
     state.store.sessions().revoke_all(user.id).await?;
     Ok(ApiJson(state.auth.login(&state.store, user.id).await?))
-}
-
-#[derive(Debug, Serialize)]
-pub struct Me {
-    pub user_id: UserId,
-    pub email: String,
-    pub name: String,
-    pub platform_admin: bool,
-    pub orgs: Vec<MyOrg>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct MyOrg {
-    pub org_id: OrgId,
-    pub role: Role,
 }
 
 async fn me(State(state): State<AppState>, principal: Principal) -> Result<ApiJson<Me>, ApiError> {

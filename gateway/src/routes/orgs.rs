@@ -1,19 +1,21 @@
 //! Orgs and their members: list my orgs, create an org, add a member by email, change a role,
 //! remove a member. Only an owner may make or unmake owners; the last owner cannot leave.
 
-use aos_persistence::{Member, NewOrg, Org};
+use aos_api::OrgView;
+use aos_persistence::{Member, NewOrg};
 use aos_schema::{OrgId, Role, UserId};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, patch};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::auth::{Access, Principal, PrincipalKind};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
 use crate::routes::{check_text, slug_for};
 use crate::state::AppState;
+use crate::views;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -21,13 +23,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/orgs/{org_id}", get(get_org))
         .route("/api/orgs/{org_id}/members", get(list_members).post(add_member))
         .route("/api/orgs/{org_id}/members/{user_id}", patch(change_role).delete(remove_member))
-}
-
-#[derive(Debug, Serialize)]
-pub struct OrgView {
-    #[serde(flatten)]
-    pub org: Org,
-    pub role: Role,
 }
 
 async fn my_orgs(State(state): State<AppState>, principal: Principal) -> Result<ApiJson<Vec<OrgView>>, ApiError> {
@@ -39,7 +34,7 @@ async fn my_orgs(State(state): State<AppState>, principal: Principal) -> Result<
             continue;
         }
         let access = principal.access(&state, membership.org_id, Role::Viewer, "org").await?;
-        orgs.push(OrgView { org: state.store.orgs().org(membership.org_id).await?, role: access.role });
+        orgs.push(views::org_view(state.store.orgs().org(membership.org_id).await?, access.role));
     }
     Ok(ApiJson(orgs))
 }
@@ -65,7 +60,7 @@ async fn create_org(
         .create_org(&NewOrg { name: name.to_owned(), slug: slug_for(name), owner: principal.user_id })
         .await?;
     crate::routes::billing::grant_signup_credits(&state, org.id, principal.actor()).await?;
-    Ok((StatusCode::CREATED, ApiJson(OrgView { org, role: Role::Owner })))
+    Ok((StatusCode::CREATED, ApiJson(views::org_view(org, Role::Owner))))
 }
 
 async fn get_org(
@@ -74,7 +69,7 @@ async fn get_org(
     ApiPath(org_id): ApiPath<OrgId>,
 ) -> Result<ApiJson<OrgView>, ApiError> {
     let access = principal.access(&state, org_id, Role::Viewer, "org").await?;
-    Ok(ApiJson(OrgView { org: state.store.orgs().org(org_id).await?, role: access.role }))
+    Ok(ApiJson(views::org_view(state.store.orgs().org(org_id).await?, access.role)))
 }
 
 async fn list_members(

@@ -2,14 +2,14 @@
 //! step), logs, cancel, replay; and the dead-letter queue: list, replay one, bulk replay, discard.
 
 use aos_actors::{ReplayFrom, replay_run};
-use aos_api::{BulkReplay, Cancelled, ReplayFailed, Replayed, RunCreated};
-use aos_persistence::{AuditEntry, DlqEntry, NewRun, Recorded, Run, RunFilter, RunLog, RunStep, Timestamp};
-use aos_schema::{DlqEntryId, DlqStatus, OrgId, Role, RunId, RunStatus, StepStatus, WorkflowId};
+use aos_api::{BulkReplay, Cancelled, ReplayFailed, Replayed, RunCreated, RunDetail};
+use aos_persistence::{AuditEntry, DlqEntry, NewRun, Recorded, Run, RunFilter, Timestamp};
+use aos_schema::{DlqEntryId, DlqStatus, OrgId, Role, RunId, RunStatus, WorkflowId};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::{Access, Principal};
@@ -17,6 +17,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, MaybeJson};
 use crate::routes::workflows::workflow_access;
 use crate::state::AppState;
+use crate::views;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -131,7 +132,7 @@ async fn list(
     principal: Principal,
     ApiPath(org_id): ApiPath<OrgId>,
     ApiQuery(query): ApiQuery<RunQuery>,
-) -> Result<ApiJson<Vec<Run>>, ApiError> {
+) -> Result<ApiJson<Vec<aos_api::Run>>, ApiError> {
     principal.access(&state, org_id, Role::Viewer, "org").await?;
     let filter = RunFilter {
         workflow_id: query.workflow,
@@ -140,7 +141,7 @@ async fn list(
         created_before: query.before,
         limit: query.limit,
     };
-    Ok(ApiJson(state.store.runs().list(org_id, &filter).await?))
+    Ok(ApiJson(state.store.runs().list(org_id, &filter).await?.into_iter().map(views::run).collect()))
 }
 
 async fn run_access(state: &AppState, principal: &Principal, id: RunId, need: Role) -> Result<(Run, Access), ApiError> {
@@ -149,74 +150,14 @@ async fn run_access(state: &AppState, principal: &Principal, id: RunId, need: Ro
     Ok((run, access))
 }
 
-/// One step as the run detail shows it: its latest attempt.
-#[derive(Debug, Serialize)]
-pub struct StepView {
-    pub node_id: String,
-    pub status: StepStatus,
-    pub attempts: i64,
-    /// What the latest attempt received (upstream outputs, already redacted, and the trigger).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub input: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub output: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub duration_ms: Option<i64>,
-    /// When the latest attempt started and ended.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub finished_at: Option<Timestamp>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RunDetail {
-    #[serde(flatten)]
-    pub run: Run,
-    pub steps: Vec<StepView>,
-}
-
 async fn detail(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<RunId>,
 ) -> Result<ApiJson<RunDetail>, ApiError> {
     let (run, _) = run_access(&state, &principal, id, Role::Viewer).await?;
-    let steps = latest_attempts(state.store.runs().steps(id).await?);
-    Ok(ApiJson(RunDetail { run, steps }))
-}
-
-/// The latest attempt of each node, in the order the nodes first ran.
-fn latest_attempts(steps: Vec<RunStep>) -> Vec<StepView> {
-    let mut views: Vec<StepView> = Vec::new();
-    for step in steps {
-        let view = StepView {
-            node_id: step.node_id.clone(),
-            status: step.status,
-            attempts: step.attempt,
-            input: step.input,
-            // Stored as the engine's step output (`{output, ports?, items?, bytes}`); the value
-            // later steps read is its `output`.
-            output: step.output.map(|stored| match stored {
-                Value::Object(mut fields) if fields.contains_key("output") => {
-                    fields.remove("output").unwrap_or(Value::Null)
-                }
-                other => other,
-            }),
-            error: step.error,
-            duration_ms: step.duration_ms,
-            started_at: step.started_at,
-            finished_at: step.finished_at,
-        };
-        match views.iter_mut().find(|v| v.node_id == step.node_id) {
-            Some(existing) if existing.attempts <= view.attempts => *existing = view,
-            Some(_) => {}
-            None => views.push(view),
-        }
-    }
-    views
+    let steps = views::latest_attempts(state.store.runs().steps(id).await?);
+    Ok(ApiJson(RunDetail { run: views::run(run), steps }))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -232,9 +173,9 @@ async fn logs(
     principal: Principal,
     ApiPath(id): ApiPath<RunId>,
     ApiQuery(query): ApiQuery<LogQuery>,
-) -> Result<ApiJson<Vec<RunLog>>, ApiError> {
+) -> Result<ApiJson<Vec<aos_api::RunLog>>, ApiError> {
     run_access(&state, &principal, id, Role::Viewer).await?;
-    Ok(ApiJson(state.store.runs().logs(id, query.after, query.limit).await?))
+    Ok(ApiJson(state.store.runs().logs(id, query.after, query.limit).await?.into_iter().map(views::run_log).collect()))
 }
 
 /// Marks an unfinished run cancelled (durably; the run's actor stops at its next step).
@@ -295,9 +236,11 @@ async fn dlq(
     principal: Principal,
     ApiPath(org_id): ApiPath<OrgId>,
     ApiQuery(query): ApiQuery<DlqQuery>,
-) -> Result<ApiJson<Vec<DlqEntry>>, ApiError> {
+) -> Result<ApiJson<Vec<aos_api::DlqEntry>>, ApiError> {
     principal.access(&state, org_id, Role::Viewer, "org").await?;
-    Ok(ApiJson(state.store.runs().dlq(org_id, query.status, query.limit).await?))
+    Ok(ApiJson(
+        state.store.runs().dlq(org_id, query.status, query.limit).await?.into_iter().map(views::dlq_entry).collect(),
+    ))
 }
 
 /// The pending entry `id` of `org`.
@@ -353,7 +296,8 @@ async fn discard_entry(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath((org_id, entry_id)): ApiPath<(OrgId, DlqEntryId)>,
-) -> Result<ApiJson<DlqEntry>, ApiError> {
+) -> Result<ApiJson<aos_api::DlqEntry>, ApiError> {
     let access = principal.access(&state, org_id, Role::Editor, "dead-letter entry").await?;
-    Ok(ApiJson(state.store.runs().resolve_dlq(org_id, entry_id, DlqStatus::Discarded, access.actor).await?))
+    let entry = state.store.runs().resolve_dlq(org_id, entry_id, DlqStatus::Discarded, access.actor).await?;
+    Ok(ApiJson(views::dlq_entry(entry)))
 }

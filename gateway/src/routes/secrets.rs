@@ -1,18 +1,18 @@
 //! Org secrets: create or update (admins), delete, list names. Values are write-only: no response,
 //! log or audit row ever holds one.
 
-use aos_persistence::SecretMeta;
+use aos_api::{NewSecret, SecretMeta, SecretValue};
 use aos_schema::{OrgId, Role, SecretString};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, put};
-use serde::Deserialize;
 
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
+use crate::views;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -23,39 +23,13 @@ pub fn routes() -> Router<AppState> {
 /// The largest secret value accepted.
 const MAX_VALUE_BYTES: usize = 64 * 1024;
 
-/// A new secret. `Debug` never shows the value.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewSecretRequest {
-    pub name: String,
-    pub value: String,
-}
-
-impl std::fmt::Debug for NewSecretRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewSecretRequest").field("name", &self.name).field("value", &"[redacted]").finish()
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateSecretRequest {
-    pub value: String,
-}
-
-impl std::fmt::Debug for UpdateSecretRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("UpdateSecretRequest([redacted])")
-    }
-}
-
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(org_id): ApiPath<OrgId>,
 ) -> Result<ApiJson<Vec<SecretMeta>>, ApiError> {
     principal.access(&state, org_id, Role::Viewer, "org").await?;
-    Ok(ApiJson(state.store.secrets().list(org_id).await?))
+    Ok(ApiJson(state.store.secrets().list(org_id).await?.into_iter().map(views::secret_meta).collect()))
 }
 
 /// Creates a secret (`201`); an existing name is a conflict (use `PUT` to change a value).
@@ -63,7 +37,7 @@ async fn create(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(org_id): ApiPath<OrgId>,
-    ApiJson(body): ApiJson<NewSecretRequest>,
+    ApiJson(body): ApiJson<NewSecret>,
 ) -> Result<(StatusCode, ApiJson<SecretMeta>), ApiError> {
     let access = principal.access(&state, org_id, Role::Admin, "org").await?;
     check_name(&body.name)?;
@@ -73,14 +47,14 @@ async fn create(
         return Err(ApiError::Conflict { code: "secret_exists", message: "a secret with this name exists".into() });
     }
     let (meta, _) = state.store.secrets().put(org_id, &body.name, &value, access.actor).await?;
-    Ok((StatusCode::CREATED, ApiJson(meta)))
+    Ok((StatusCode::CREATED, ApiJson(views::secret_meta(meta))))
 }
 
 async fn update(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath((org_id, name)): ApiPath<(OrgId, String)>,
-    ApiJson(body): ApiJson<UpdateSecretRequest>,
+    ApiJson(body): ApiJson<SecretValue>,
 ) -> Result<ApiJson<SecretMeta>, ApiError> {
     let access = principal.access(&state, org_id, Role::Admin, "org").await?;
     let value = SecretString::new(body.value);
@@ -89,7 +63,7 @@ async fn update(
         return Err(ApiError::not_found("secret"));
     }
     let (meta, _) = state.store.secrets().put(org_id, &name, &value, access.actor).await?;
-    Ok(ApiJson(meta))
+    Ok(ApiJson(views::secret_meta(meta)))
 }
 
 async fn remove(

@@ -2,18 +2,14 @@
 //! published templates (search, category), an install copies a version into an org in one call
 //! (taking the secrets it needs, or listing the missing ones), and creators have public profiles.
 
-use std::collections::BTreeMap;
-
-use aos_persistence::{
-    CreatorProfile, GalleryFilter, Installation, NewInstallation, NewTemplate, NewTemplateVersion, NewWorkflow,
-    ProfileUpdate, Template, TemplateVersion,
-};
-use aos_schema::{OrgId, Role, SecretString, TemplateId, WorkflowId};
+use aos_api::{Installed, ProfileView, TemplateDetail};
+use aos_persistence::{GalleryFilter, NewInstallation, NewTemplate, NewTemplateVersion, NewWorkflow, ProfileUpdate};
+use aos_schema::{OrgId, Role, SecretString, TemplateId};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::auth::{Principal, PrincipalKind};
 use crate::error::ApiError;
@@ -21,6 +17,7 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, MaybeJson};
 use crate::routes::check_text;
 use crate::routes::workflows::{draft_graph, export_file, workflow_access};
 use crate::state::AppState;
+use crate::views;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -34,22 +31,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/creators/{handle}", get(profile))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewTemplateRequest {
-    pub slug: String,
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    pub category: String,
-}
-
 async fn create(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(org_id): ApiPath<OrgId>,
-    ApiJson(body): ApiJson<NewTemplateRequest>,
-) -> Result<(StatusCode, ApiJson<Template>), ApiError> {
+    ApiJson(body): ApiJson<aos_api::NewTemplate>,
+) -> Result<(StatusCode, ApiJson<aos_api::Template>), ApiError> {
     let access = principal.access(&state, org_id, Role::Editor, "org").await?;
     let slug = check_text("slug", &body.slug, 80)?;
     if !slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
@@ -69,41 +56,17 @@ async fn create(
         description: body.description,
         category: body.category,
     };
-    Ok((StatusCode::CREATED, ApiJson(state.store.templates().create_template(&new, access.actor).await?)))
+    let template = state.store.templates().create_template(&new, access.actor).await?;
+    Ok((StatusCode::CREATED, ApiJson(views::template(template))))
 }
 
 async fn org_templates(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(org_id): ApiPath<OrgId>,
-) -> Result<ApiJson<Vec<Template>>, ApiError> {
+) -> Result<ApiJson<Vec<aos_api::Template>>, ApiError> {
     principal.access(&state, org_id, Role::Viewer, "org").await?;
-    Ok(ApiJson(state.store.templates().org_templates(org_id).await?))
-}
-
-/// A template with its latest version's checksum and the secrets it needs.
-#[derive(Debug, Serialize)]
-pub struct TemplateDetail {
-    #[serde(flatten)]
-    pub template: Template,
-    pub latest: Option<VersionView>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct VersionView {
-    pub version: i64,
-    pub checksum: String,
-    pub required_secrets: Vec<String>,
-    /// The version's graph, for a preview before installing.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub graph: Option<aos_schema::WorkflowGraph>,
-}
-
-impl From<TemplateVersion> for VersionView {
-    fn from(version: TemplateVersion) -> Self {
-        let graph = aos_schema::import(version.export.as_bytes()).ok().map(|file| file.graph);
-        Self { version: version.version, checksum: version.checksum, required_secrets: version.required_secrets, graph }
-    }
+    Ok(ApiJson(state.store.templates().org_templates(org_id).await?.into_iter().map(views::template).collect()))
 }
 
 /// A published template, visible to everyone signed in (drafts are listed only to their org).
@@ -113,24 +76,20 @@ async fn read(
     ApiPath(id): ApiPath<TemplateId>,
 ) -> Result<ApiJson<TemplateDetail>, ApiError> {
     let template = state.store.templates().template(id).await?;
-    let latest =
-        if template.latest_version > 0 { Some(state.store.templates().latest_version(id).await?.into()) } else { None };
-    Ok(ApiJson(TemplateDetail { template, latest }))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PublishRequest {
-    /// The workflow (of the template's org) whose draft becomes the next version.
-    pub workflow_id: WorkflowId,
+    let latest = if template.latest_version > 0 {
+        Some(views::template_version(state.store.templates().latest_version(id).await?))
+    } else {
+        None
+    };
+    Ok(ApiJson(TemplateDetail { template: views::template(template), latest }))
 }
 
 async fn publish_version(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath((org_id, id)): ApiPath<(OrgId, TemplateId)>,
-    ApiJson(body): ApiJson<PublishRequest>,
-) -> Result<(StatusCode, ApiJson<VersionView>), ApiError> {
+    ApiJson(body): ApiJson<aos_api::NewTemplateVersion>,
+) -> Result<(StatusCode, ApiJson<aos_api::TemplateVersion>), ApiError> {
     let access = principal.access(&state, org_id, Role::Editor, "template").await?;
     state.store.templates().org_template(org_id, id).await?;
     let (workflow, wf_access) = workflow_access(&state, &principal, body.workflow_id, Role::Viewer).await?;
@@ -150,7 +109,7 @@ async fn publish_version(
         required_secrets: file.required_secrets(),
     };
     let version = state.store.templates().publish_version(access.org, id, &content, access.actor).await?;
-    Ok((StatusCode::CREATED, ApiJson(version.into())))
+    Ok((StatusCode::CREATED, ApiJson(views::template_version(version))))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -166,42 +125,17 @@ async fn gallery(
     State(state): State<AppState>,
     _principal: Principal,
     ApiQuery(query): ApiQuery<GalleryQuery>,
-) -> Result<ApiJson<Vec<Template>>, ApiError> {
+) -> Result<ApiJson<Vec<aos_api::Template>>, ApiError> {
     let filter =
         GalleryFilter { category: query.category, search: query.search, limit: query.limit, offset: query.offset };
-    Ok(ApiJson(state.store.templates().gallery(&filter).await?))
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InstallRequest {
-    /// The version to install; the latest when absent.
-    pub version: Option<i64>,
-    /// Values for the secrets the template needs (write-only; needs the admin role).
-    #[serde(default)]
-    pub secrets: BTreeMap<String, String>,
-}
-
-impl std::fmt::Debug for InstallRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InstallRequest").field("version", &self.version).field("secrets", &self.secrets.keys()).finish()
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct Installed {
-    pub installation: Installation,
-    pub workflow_id: WorkflowId,
-    pub required_secrets: Vec<String>,
-    /// Required secrets the org still lacks: set them before running.
-    pub missing_secrets: Vec<String>,
+    Ok(ApiJson(state.store.templates().gallery(&filter).await?.into_iter().map(views::template).collect()))
 }
 
 async fn install(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath((org_id, template_id)): ApiPath<(OrgId, TemplateId)>,
-    MaybeJson(body): MaybeJson<InstallRequest>,
+    MaybeJson(body): MaybeJson<aos_api::Install>,
 ) -> Result<(StatusCode, ApiJson<Installed>), ApiError> {
     let body = body.unwrap_or_default();
     let need = if body.secrets.is_empty() { Role::Editor } else { Role::Admin };
@@ -235,7 +169,7 @@ async fn install(
     Ok((
         StatusCode::CREATED,
         ApiJson(Installed {
-            installation,
+            installation: views::installation(installation),
             workflow_id: workflow.id,
             required_secrets: version.required_secrets,
             missing_secrets,
@@ -247,26 +181,16 @@ async fn installations(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(org_id): ApiPath<OrgId>,
-) -> Result<ApiJson<Vec<Installation>>, ApiError> {
+) -> Result<ApiJson<Vec<aos_api::Installation>>, ApiError> {
     principal.access(&state, org_id, Role::Viewer, "org").await?;
-    Ok(ApiJson(state.store.templates().installations(org_id).await?))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProfileRequest {
-    pub handle: String,
-    pub display_name: String,
-    #[serde(default)]
-    pub bio: String,
-    pub avatar_url: Option<String>,
+    Ok(ApiJson(state.store.templates().installations(org_id).await?.into_iter().map(views::installation).collect()))
 }
 
 async fn upsert_profile(
     State(state): State<AppState>,
     principal: Principal,
-    ApiJson(body): ApiJson<ProfileRequest>,
-) -> Result<ApiJson<CreatorProfile>, ApiError> {
+    ApiJson(body): ApiJson<aos_api::ProfileUpdate>,
+) -> Result<ApiJson<aos_api::CreatorProfile>, ApiError> {
     if !matches!(principal.kind, PrincipalKind::Session(_)) {
         return Err(ApiError::forbidden("a creator profile is changed by its person, not an api key"));
     }
@@ -280,15 +204,7 @@ async fn upsert_profile(
         bio: body.bio,
         avatar_url: body.avatar_url,
     };
-    Ok(ApiJson(state.store.templates().upsert_profile(principal.user_id, &update).await?))
-}
-
-#[derive(Debug, Serialize)]
-pub struct ProfileView {
-    #[serde(flatten)]
-    pub profile: CreatorProfile,
-    /// The creator's published templates.
-    pub templates: Vec<Template>,
+    Ok(ApiJson(views::creator_profile(state.store.templates().upsert_profile(principal.user_id, &update).await?)))
 }
 
 async fn profile(
@@ -298,6 +214,6 @@ async fn profile(
 ) -> Result<ApiJson<ProfileView>, ApiError> {
     let profile = state.store.templates().profile_by_handle(&handle).await?;
     let templates = state.store.templates().creator_templates(profile.user_id).await?;
-    let templates = templates.into_iter().filter(|t| t.latest_version > 0).collect();
-    Ok(ApiJson(ProfileView { profile, templates }))
+    let templates = templates.into_iter().filter(|t| t.latest_version > 0).map(views::template).collect();
+    Ok(ApiJson(ProfileView { profile: views::creator_profile(profile), templates }))
 }

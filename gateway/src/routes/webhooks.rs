@@ -5,7 +5,8 @@
 //! URL exists as soon as the workflow can run.
 
 use aos_actors::Delivery;
-use aos_persistence::{NewWebhookSource, WebhookEvent, WebhookSettings, WebhookSource, WebhookToken};
+use aos_api::{SourceView, SourceWithToken};
+use aos_persistence::{NewWebhookSource, WebhookSettings, WebhookSource, WebhookToken};
 use aos_schema::{Role, SecretString, WebhookSourceId, WorkflowGraph, WorkflowId};
 use axum::Router;
 use axum::body::Bytes;
@@ -13,8 +14,8 @@ use axum::extract::{RawQuery, State};
 use axum::http::header::HOST;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use crate::auth::{Access, Principal, random_token, token_hash};
 use crate::error::ApiError;
@@ -33,32 +34,6 @@ pub fn routes() -> Router<AppState> {
 
 /// The prefix of every webhook token.
 const TOKEN_PREFIX: &str = "whk_";
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewSourceRequest {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub settings: Option<WebhookSettings>,
-}
-
-/// A source with its token, as creating or rotating it answers.
-#[derive(Debug, Serialize)]
-pub struct SourceWithToken {
-    pub source_id: WebhookSourceId,
-    pub url: String,
-    pub token: String,
-}
-
-/// A source as listed: its URL for editors and above (whoever holds the URL can start runs),
-/// `null` for viewers and for a source made before tokens were kept (rotate it to get one).
-#[derive(Debug, Serialize)]
-pub struct SourceView {
-    #[serde(flatten)]
-    pub source: WebhookSource,
-    pub url: Option<String>,
-}
 
 /// A fresh token, its hash and its shown prefix.
 fn new_token() -> (String, WebhookToken) {
@@ -96,7 +71,7 @@ async fn create(
     principal: Principal,
     headers: HeaderMap,
     ApiPath(id): ApiPath<WorkflowId>,
-    MaybeJson(body): MaybeJson<NewSourceRequest>,
+    MaybeJson(body): MaybeJson<aos_api::NewSource>,
 ) -> Result<(StatusCode, ApiJson<SourceWithToken>), ApiError> {
     let (_, access) = workflow_access(&state, &principal, id, Role::Editor).await?;
     let body = body.unwrap_or_default();
@@ -139,7 +114,7 @@ async fn list(
         } else {
             None
         };
-        views.push(SourceView { source, url });
+        views.push(crate::views::source_view(source, url));
     }
     Ok(ApiJson(views))
 }
@@ -197,9 +172,10 @@ async fn events(
     principal: Principal,
     ApiPath(source_id): ApiPath<WebhookSourceId>,
     ApiQuery(query): ApiQuery<EventsQuery>,
-) -> Result<ApiJson<Vec<WebhookEvent>>, ApiError> {
+) -> Result<ApiJson<Vec<aos_api::WebhookEvent>>, ApiError> {
     let (_, access) = source_access(&state, &principal, source_id, Role::Viewer).await?;
-    Ok(ApiJson(state.store.webhooks().events(access.org, source_id, query.limit).await?))
+    let events = state.store.webhooks().events(access.org, source_id, query.limit).await?;
+    Ok(ApiJson(events.into_iter().map(crate::views::webhook_event).collect()))
 }
 
 /// `POST /hooks/{token}`: any JSON body, optional `Idempotency-Key`. Admitted concurrently: the
@@ -211,7 +187,7 @@ async fn ingress(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, ApiJson<Value>), ApiError> {
+) -> Result<(StatusCode, ApiJson<aos_api::Accepted>), ApiError> {
     let hash = token_hash(&token);
     let Some(actors) = state.actors.as_ref() else {
         // a node without the actor tree admits nothing, but still tells an unknown token apart
@@ -234,7 +210,7 @@ async fn ingress(
     };
     let accepted = actors.deliver_by_token(&hash, delivery).await?;
     let status = if accepted.duplicate { StatusCode::OK } else { StatusCode::ACCEPTED };
-    Ok((status, ApiJson(json!({ "run_id": accepted.run_id, "duplicate": accepted.duplicate }))))
+    Ok((status, ApiJson(aos_api::Accepted { run_id: accepted.run_id, duplicate: accepted.duplicate })))
 }
 
 /// The query string as a JSON object of strings (a repeated key keeps its last value).

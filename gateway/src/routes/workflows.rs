@@ -2,6 +2,7 @@
 //! graph; publish (validate + compile + an immutable version with its checksum); versions, one
 //! version, revert; the canonical export; import (with a dry run against an existing workflow).
 
+use aos_api::{Published, VersionDetail, VersionSummary, WorkflowDetail};
 use aos_persistence::{NewWorkflow, Workflow, WorkflowPatch, WorkflowVersion};
 use aos_schema::{Catalog, ExportFile, OrgId, Role, WorkflowGraph, WorkflowId};
 use axum::Router;
@@ -11,7 +12,7 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::{Access, Principal};
@@ -19,6 +20,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::check_text;
 use crate::state::AppState;
+use crate::views;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -46,20 +48,12 @@ pub(crate) async fn workflow_access(
     Ok((workflow, access))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewWorkflowRequest {
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-}
-
 async fn create(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(org_id): ApiPath<OrgId>,
-    ApiJson(body): ApiJson<NewWorkflowRequest>,
-) -> Result<(StatusCode, ApiJson<Workflow>), ApiError> {
+    ApiJson(body): ApiJson<aos_api::NewWorkflow>,
+) -> Result<(StatusCode, ApiJson<aos_api::Workflow>), ApiError> {
     let access = principal.access(&state, org_id, Role::Editor, "org").await?;
     let name = check_text("name", &body.name, 200)?;
     if body.description.chars().count() > 4000 {
@@ -67,24 +61,16 @@ async fn create(
     }
     let new = NewWorkflow { org_id, name: name.to_owned(), description: body.description.trim().to_owned() };
     let workflow = state.store.workflows().create(&new, access.actor).await?;
-    Ok((StatusCode::CREATED, ApiJson(workflow)))
+    Ok((StatusCode::CREATED, ApiJson(views::workflow(workflow))))
 }
 
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(org_id): ApiPath<OrgId>,
-) -> Result<ApiJson<Vec<Workflow>>, ApiError> {
+) -> Result<ApiJson<Vec<aos_api::Workflow>>, ApiError> {
     principal.access(&state, org_id, Role::Viewer, "org").await?;
-    Ok(ApiJson(state.store.workflows().list(org_id).await?))
-}
-
-/// A workflow with its current draft graph.
-#[derive(Debug, Serialize)]
-pub struct WorkflowDetail {
-    #[serde(flatten)]
-    pub workflow: Workflow,
-    pub graph: WorkflowGraph,
+    Ok(ApiJson(state.store.workflows().list(org_id).await?.into_iter().map(views::workflow).collect()))
 }
 
 async fn read(
@@ -94,23 +80,15 @@ async fn read(
 ) -> Result<ApiJson<WorkflowDetail>, ApiError> {
     let (workflow, access) = workflow_access(&state, &principal, id, Role::Viewer).await?;
     let graph = draft_graph(&state, access.org, id).await?;
-    Ok(ApiJson(WorkflowDetail { workflow, graph }))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateRequest {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub enabled: Option<bool>,
+    Ok(ApiJson(WorkflowDetail { workflow: views::workflow(workflow), graph }))
 }
 
 async fn update(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<WorkflowId>,
-    ApiJson(body): ApiJson<UpdateRequest>,
-) -> Result<ApiJson<Workflow>, ApiError> {
+    ApiJson(body): ApiJson<aos_api::WorkflowUpdate>,
+) -> Result<ApiJson<aos_api::Workflow>, ApiError> {
     let (_, access) = workflow_access(&state, &principal, id, Role::Editor).await?;
     let name = body.name.as_deref().map(|name| check_text("name", name, 200).map(str::to_owned)).transpose()?;
     let patch = WorkflowPatch { name, description: body.description, enabled: body.enabled };
@@ -118,7 +96,7 @@ async fn update(
     if body.enabled.is_some() {
         workflow_changed(&state, id).await;
     }
-    Ok(ApiJson(updated))
+    Ok(ApiJson(views::workflow(updated)))
 }
 
 /// Tells this node's webhook gates that the workflow's runnable version or state changed.
@@ -144,17 +122,11 @@ async fn write_graph(
     principal: Principal,
     ApiPath(id): ApiPath<WorkflowId>,
     ApiJson(graph): ApiJson<WorkflowGraph>,
-) -> Result<ApiJson<Value>, ApiError> {
+) -> Result<ApiJson<aos_api::GraphWritten>, ApiError> {
     let (_, access) = workflow_access(&state, &principal, id, Role::Editor).await?;
     let graph = checked_graph(graph)?;
     state.graphs.write(access.org, id, &graph, access.actor).await?;
-    Ok(ApiJson(json!({ "nodes": graph.nodes.len(), "edges": graph.edges.len() })))
-}
-
-#[derive(Debug, Serialize)]
-pub struct Published {
-    pub version: i64,
-    pub checksum: String,
+    Ok(ApiJson(aos_api::GraphWritten { nodes: graph.nodes.len(), edges: graph.edges.len() }))
 }
 
 async fn publish(
@@ -191,15 +163,6 @@ async fn publish(
     Ok((StatusCode::CREATED, ApiJson(Published { version: published.version, checksum: published.checksum })))
 }
 
-/// A version as listed: everything but the stored plan and export text.
-#[derive(Debug, Serialize)]
-pub struct VersionSummary {
-    pub version: i64,
-    pub checksum: String,
-    pub created_by: String,
-    pub created_at: aos_persistence::Timestamp,
-}
-
 async fn versions(
     State(state): State<AppState>,
     principal: Principal,
@@ -207,24 +170,7 @@ async fn versions(
 ) -> Result<ApiJson<Vec<VersionSummary>>, ApiError> {
     let (_, access) = workflow_access(&state, &principal, id, Role::Viewer).await?;
     let versions = state.store.workflows().versions(access.org, id).await?;
-    Ok(ApiJson(versions.into_iter().map(summary).collect()))
-}
-
-fn summary(version: WorkflowVersion) -> VersionSummary {
-    VersionSummary {
-        version: version.version,
-        checksum: version.checksum,
-        created_by: version.created_by,
-        created_at: version.created_at,
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct VersionDetail {
-    #[serde(flatten)]
-    pub summary: VersionSummary,
-    /// The version's export file.
-    pub export: Value,
+    Ok(ApiJson(versions.iter().map(views::version_summary).collect()))
 }
 
 async fn version(
@@ -235,7 +181,7 @@ async fn version(
     let (_, access) = workflow_access(&state, &principal, id, Role::Viewer).await?;
     let version = state.store.workflows().version(access.org, id, number).await?;
     let export = serde_json::from_str(&version.export).map_err(|_| ApiError::Internal)?;
-    Ok(ApiJson(VersionDetail { summary: summary(version), export }))
+    Ok(ApiJson(VersionDetail { summary: views::version_summary(&version), export }))
 }
 
 /// What changed from one version to another (see [`graph_changes`] for what is reported today).
@@ -258,13 +204,13 @@ async fn revert(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath((id, number)): ApiPath<(WorkflowId, i64)>,
-) -> Result<ApiJson<Value>, ApiError> {
+) -> Result<ApiJson<Published>, ApiError> {
     let (_, access) = workflow_access(&state, &principal, id, Role::Editor).await?;
     let version = state.store.workflows().version(access.org, id, number).await?;
     let file = aos_schema::import(version.export.as_bytes()).map_err(|_| ApiError::Internal)?;
     state.store.workflows().set_current_version(access.org, id, number, access.actor).await?;
     state.graphs.write(access.org, id, &file.graph, access.actor).await?;
-    Ok(ApiJson(json!({ "version": number, "checksum": version.checksum })))
+    Ok(ApiJson(Published { version: number, checksum: version.checksum }))
 }
 
 /// The canonical export of the draft: the same bytes for the same workflow, every time.

@@ -186,12 +186,13 @@ impl Api {
             )
             .await;
         assert_eq!(reply.status, 201, "{reply:?}");
+        let signed_up = reply.decoded::<aos_api::SignedUp>();
         Account {
             email,
-            token: reply.body["token"].as_str().expect("token").to_owned(),
-            refresh_token: reply.body["refresh_token"].as_str().expect("refresh token").to_owned(),
-            user_id: reply.body["user_id"].as_str().expect("user id").to_owned(),
-            org_id: reply.body["org_id"].as_str().expect("org id").to_owned(),
+            token: signed_up.tokens.token,
+            refresh_token: signed_up.tokens.refresh_token,
+            user_id: signed_up.user_id.to_string(),
+            org_id: signed_up.org_id.to_string(),
         }
     }
 

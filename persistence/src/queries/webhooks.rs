@@ -35,26 +35,8 @@ pub struct WebhookSource {
     pub settings: WebhookSettings,
 }
 
-/// How a source checks and limits its deliveries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct WebhookSettings {
-    /// The vault secret whose value signs deliveries (HMAC-SHA256 of the body); none = unsigned.
-    pub signing_secret: Option<String>,
-    /// A provider's delivery-id header (e.g. `X-GitHub-Delivery`) to dedupe on when the sender
-    /// gives no `Idempotency-Key`.
-    pub dedupe_header: Option<String>,
-    /// Deliveries accepted per minute (a token bucket refilled continuously).
-    pub rate_per_minute: u32,
-    /// The largest body accepted.
-    pub max_body_bytes: u64,
-}
-
-impl Default for WebhookSettings {
-    fn default() -> Self {
-        Self { signing_secret: None, dedupe_header: None, rate_per_minute: 600, max_body_bytes: 1024 * 1024 }
-    }
-}
+/// How a source checks and limits its deliveries: a wire shape too, defined once in `aos-api`.
+pub use aos_api::WebhookSettings;
 
 /// One received delivery.
 #[derive(Debug, Clone, PartialEq, Serialize)]

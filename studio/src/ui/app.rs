@@ -5,8 +5,8 @@ use aos_ui_kit::components::Logo;
 use dioxus::prelude::*;
 
 use crate::api::{self, ApiError, Me};
-use crate::platform;
 use crate::route::Page;
+use aos_web_client::platform;
 
 /// Moves between pages without reloading.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -24,7 +24,7 @@ impl Nav {
 
     /// Reacts to an API error: a lost session shows the login screen.
     pub fn check(mut self, err: &ApiError) {
-        if matches!(err, ApiError::Unauthorized) {
+        if err.signed_out() {
             let next = *self.session.peek() + 1;
             self.session.set(next);
         }
@@ -88,7 +88,7 @@ pub fn App() -> Element {
 fn Shell(me: Me) -> Element {
     let nav = use_context::<Nav>();
     let page = nav.page;
-    let Some(org) = me.org().map(str::to_owned) else {
+    let Some(org) = api::org_of(&me) else {
         return rsx! { p { class: "studio__empty", "this account belongs to no organisation" } };
     };
     let current = page();
@@ -148,6 +148,7 @@ fn Login(on_signed_in: EventHandler<()>) -> Element {
             let result = if signing_up() {
                 api::signup(&api::Signup { email: email(), password: password(), name: name(), org_name: org_name() })
                     .await
+                    .map(|_| ())
             } else {
                 api::login(&email(), &password()).await
             };

@@ -22,9 +22,10 @@ use crate::api;
 use crate::editor::{Editor, Effect};
 use crate::forms::{expression_candidates, kv_rows, kv_value};
 use crate::live::{LiveDoc, Presence, PresenceUser};
-use crate::platform::{self, Socket, SocketEvent, backoff_ms};
 use crate::problems::Problems;
 use crate::run_view::RunWatch;
+use aos_web_client::socket::{self, Backoff};
+use aos_web_client::{Socket, SocketEvent, platform};
 
 /// The live connection's state, shown as a pill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +53,7 @@ struct Ctx {
     editor: Signal<Editor>,
     toast: Signal<Option<String>>,
     me: Signal<PresenceUser>,
-    last_presence: Signal<u64>,
+    last_presence: Signal<i64>,
     publish_problems: Signal<Problems>,
 }
 
@@ -120,7 +121,7 @@ impl Ctx {
 pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element {
     let nav = use_context::<Nav>();
     let catalog = use_hook(Catalog::builtin);
-    let live = use_signal(|| LiveDoc::new(None, platform::now_ms));
+    let live = use_signal(|| LiveDoc::new(None, clock));
     let doc = use_signal(DocGraph::default);
     let socket = use_signal(|| None::<Socket>);
     let mut editor = use_signal(Editor::default);
@@ -129,7 +130,7 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
         colour: presence_colour(live.peek().client_id()).to_owned(),
         name: me_name.clone(),
     });
-    let last_presence = use_signal(|| 0u64);
+    let last_presence = use_signal(|| 0i64);
     let publish_problems = use_signal(Problems::default);
     let ctx = Ctx { live, doc, socket, editor, toast, me, last_presence, publish_problems };
 
@@ -145,7 +146,7 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
     // the workflow's own org (a member of several orgs may open any of their workflows)
     let org_fallback = org.clone();
     let secrets = use_resource(move || {
-        let org = meta().map_or_else(|| org_fallback.clone(), |m| m.org_id);
+        let org = meta().map_or_else(|| org_fallback.clone(), |m| m.org_id.to_string());
         async move { api::secret_names(&org).await.unwrap_or_default() }
     });
 
@@ -157,26 +158,23 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
         let mut socket = socket;
         let mut editor = editor;
         async move {
-            let mut failures = 0u32;
+            let mut backoff = Backoff::default();
             loop {
                 // also refreshes an expired session before the socket presents the token
                 match api::workflow(&id).await {
                     Ok(workflow) => meta.set(Some(workflow)),
-                    Err(api::ApiError::Unauthorized) => {
-                        nav.check(&api::ApiError::Unauthorized);
+                    Err(err) if err.signed_out() => {
+                        nav.check(&err);
                         return;
                     }
                     Err(_) => {}
                 }
-                let (tx, mut rx) = futures_channel::mpsc::unbounded::<SocketEvent>();
-                if let Ok(opened) = Socket::open(&api::doc_socket_path(&id), move |event| {
-                    let _ = tx.unbounded_send(event);
-                }) {
+                if let Ok((opened, mut rx)) = Socket::channel(&socket::doc_path(&id)) {
                     socket.set(Some(opened));
                     while let Some(event) = rx.next().await {
                         match event {
                             SocketEvent::Open => {
-                                failures = 0;
+                                backoff.reset();
                                 conn.set(Conn::Online);
                                 let frames = live.write().connected();
                                 ctx.send(frames);
@@ -213,8 +211,7 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
                 live.write().disconnected();
                 peers.set(BTreeMap::new());
                 conn.set(Conn::Offline);
-                failures += 1;
-                platform::sleep_ms(backoff_ms(failures, (platform::random_u64() % 1000) as f64 / 1000.0)).await;
+                backoff.wait().await;
                 conn.set(Conn::Connecting);
             }
         }
@@ -381,14 +378,14 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
                 }
                 Err(err) => {
                     nav.check(&err);
-                    publish_problems.set(Problems::place(&err.problems(), &graph));
+                    publish_problems.set(Problems::place(&err.details_as(), &graph));
                     toast.set(Some(err.to_string()));
                 }
             }
         });
     };
 
-    let org = meta.read().as_ref().map_or(org, |m| m.org_id.clone());
+    let org = meta.read().as_ref().map_or(org, |m| m.org_id.to_string());
     let palette = catalog.descriptors().to_vec();
     let categories = [
         (NodeCategory::Trigger, "Triggers"),
@@ -542,6 +539,11 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
 }
 
 /// The builtin catalog for places that cannot borrow the page's copy.
+/// The live doc's clock: milliseconds since the Unix epoch.
+fn clock() -> u64 {
+    u64::try_from(platform::now_ms()).unwrap_or(0)
+}
+
 fn catalog_static() -> Catalog {
     Catalog::builtin()
 }
@@ -649,19 +651,18 @@ fn RunPanel(
 /// Follows a run's events until it finishes (reconnecting from the last sequence number seen).
 async fn follow_run(run_id: String, graph: WorkflowGraph, mut run: Signal<RunWatch>) {
     let mut failures = 0u32;
+    let mut backoff = Backoff::default();
     while !run.peek().finished() && failures < 8 {
         let after = run.peek().last_seq;
-        let (tx, mut rx) = futures_channel::mpsc::unbounded::<SocketEvent>();
         // kept until the end of this attempt; dropping it closes the socket
-        let Ok(_socket) = Socket::open(&api::run_socket_path(&run_id, after), move |e| {
-            let _ = tx.unbounded_send(e);
-        }) else {
+        let Ok((_socket, mut rx)) = Socket::channel(&socket::run_events_path(&run_id, after)) else {
             return;
         };
         while let Some(event) = rx.next().await {
             match event {
                 SocketEvent::Text(text) => {
                     failures = 0;
+                    backoff.reset();
                     run.write().apply_text(&text, &graph);
                     if run.peek().finished() {
                         break;
@@ -673,7 +674,7 @@ async fn follow_run(run_id: String, graph: WorkflowGraph, mut run: Signal<RunWat
         }
         if !run.peek().finished() {
             failures += 1;
-            platform::sleep_ms(backoff_ms(failures, 0.5)).await;
+            backoff.wait().await;
         }
     }
 }

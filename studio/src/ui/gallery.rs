@@ -53,7 +53,7 @@ pub fn Gallery(org: String) -> Element {
 
 #[component]
 fn TemplateCard(template: Template, on_open: EventHandler<String>) -> Element {
-    let id = template.id.clone();
+    let id = template.id.to_string();
     rsx! {
         button { class: "template-card aos-surface", "data-testid": "template-{template.slug}", onclick: move |_| on_open.call(id.clone()),
             span { class: "template-card__category", "{template.category}" }
@@ -88,7 +88,7 @@ fn TemplateDetailView(
             let required = detail.latest.as_ref().map(|l| l.required_secrets.clone()).unwrap_or_default();
             let preview = detail.latest.as_ref().and_then(|l| l.graph.clone());
             let org = org.clone();
-            let template = detail.template.id.clone();
+            let template = detail.template.id.to_string();
             rsx! {
                 h2 { "{detail.template.name}" }
                 p { class: "muted", "{detail.template.description}" }
@@ -127,7 +127,7 @@ fn TemplateDetailView(
                             let result = api::install(&org, &template, &values).await;
                             busy.set(false);
                             match result {
-                                Ok(installed) => on_installed.call(installed.workflow_id),
+                                Ok(installed) => on_installed.call(installed.workflow_id.to_string()),
                                 Err(err) => {
                                     nav.check(&err);
                                     error.set(Some(err.to_string()));
@@ -168,11 +168,11 @@ pub fn CreatorPage(handle: String) -> Element {
                 Some(Err(err)) => rsx! { p { class: "form-error", "{err}" } },
                 Some(Ok(p)) => rsx! {
                     div { class: "creator__head aos-surface",
-                        div { class: "avatar avatar--large", {initials(&p.display_name)} }
+                        div { class: "avatar avatar--large", {initials(&p.profile.display_name)} }
                         div {
-                            h1 { "data-testid": "creator-name", "{p.display_name}" }
-                            p { class: "muted", "@{p.handle}" }
-                            p { "{p.bio}" }
+                            h1 { "data-testid": "creator-name", "{p.profile.display_name}" }
+                            p { class: "muted", "@{p.profile.handle}" }
+                            p { "{p.profile.bio}" }
                         }
                     }
                     h2 { "Templates" }

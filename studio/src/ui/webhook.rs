@@ -6,8 +6,8 @@
 use aos_schema::WorkflowGraph;
 use dioxus::prelude::*;
 
-use crate::api::{self, WebhookSource};
-use crate::platform;
+use crate::api::{self, SourceView};
+use aos_web_client::platform;
 
 /// The URLs of `workflow_id`'s webhook sources, read again after every publish.
 #[component]
@@ -42,7 +42,7 @@ pub fn WebhookUrl(workflow_id: String, published: Signal<Option<WorkflowGraph>>)
 
 /// One source: its URL with copy and `curl`, and rotate behind a confirmation.
 #[component]
-fn SourceRow(source: WebhookSource, on_rotated: EventHandler<()>) -> Element {
+fn SourceRow(source: SourceView, on_rotated: EventHandler<()>) -> Element {
     let mut note = use_signal(|| None::<String>);
     let mut confirming = use_signal(|| false);
     let Some(url) = source.url.clone() else {
@@ -54,7 +54,7 @@ fn SourceRow(source: WebhookSource, on_rotated: EventHandler<()>) -> Element {
     };
     let copy_url = url.clone();
     let curl = format!("curl -X POST '{url}' -H 'content-type: application/json' -d '{{\"hello\":\"world\"}}'");
-    let source_id = source.id.clone();
+    let source_id = source.id.to_string();
     rsx! {
         div { class: "webhook__source",
             div { class: "webhook__row",

@@ -25,7 +25,7 @@ pub fn WorkflowList(org: String) -> Element {
         let wanted = if wanted.is_empty() { "Untitled workflow".to_owned() } else { wanted };
         spawn(async move {
             match api::create_workflow(&org, &wanted).await {
-                Ok(workflow) => nav.go(Page::Workflow(workflow.id)),
+                Ok(workflow) => nav.go(Page::Workflow(workflow.id.to_string())),
                 Err(err) => {
                     nav.check(&err);
                     error.set(Some(err.to_string()));
@@ -39,7 +39,7 @@ pub fn WorkflowList(org: String) -> Element {
         let text = import_text();
         spawn(async move {
             match api::import_new(&org, &text).await {
-                Ok(workflow) => nav.go(Page::Workflow(workflow.id)),
+                Ok(workflow) => nav.go(Page::Workflow(workflow.id.to_string())),
                 Err(err) => {
                     nav.check(&err);
                     error.set(Some(err.to_string()));
@@ -67,7 +67,7 @@ pub fn WorkflowList(org: String) -> Element {
                     ul { class: "workflows__list",
                         for workflow in items.iter().cloned() {
                             {
-                                let id = workflow.id.clone();
+                                let id = workflow.id.to_string();
                                 let status = match workflow.current_version {
                                     Some(v) => format!("published v{v}"),
                                     None => "draft".to_owned(),

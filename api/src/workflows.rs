@@ -1,0 +1,94 @@
+//! Workflows: as listed and read (with the draft graph), what creating and changing one takes,
+//! and its published versions.
+
+use aos_schema::{OrgId, WorkflowGraph, WorkflowId};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A workflow: `GET /api/orgs/{org}/workflows` rows, and what create and update answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workflow {
+    pub id: WorkflowId,
+    pub org_id: OrgId,
+    pub name: String,
+    pub description: String,
+    /// Whether triggers (webhooks, schedules) start runs.
+    pub enabled: bool,
+    /// The published version runs use; `None` until the first publish.
+    pub current_version: Option<i64>,
+    /// Who created it (`user:<id>`, `api_key:<id>` or `system`).
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `GET /api/workflows/{id}`: the workflow and its current draft graph.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowDetail {
+    #[serde(flatten)]
+    pub workflow: Workflow,
+    pub graph: WorkflowGraph,
+}
+
+/// `POST /api/orgs/{org}/workflows`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewWorkflow {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// `PATCH /api/workflows/{id}`: what to change; absent fields stay.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Switches the triggers on or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
+/// `PUT /api/workflows/{id}/graph`: the draft graph written, by size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphWritten {
+    pub nodes: usize,
+    pub edges: usize,
+}
+
+/// `POST /api/workflows/{id}/publish`: the new version (and `…/versions/{n}/revert`: the version made
+/// current again).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Published {
+    pub version: i64,
+    /// SHA-256 of the version's canonical export text.
+    pub checksum: String,
+}
+
+/// A published version as listed (`GET /api/workflows/{id}/versions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionSummary {
+    pub version: i64,
+    pub checksum: String,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+/// `GET /api/workflows/{id}/versions/{n}`: the version and its export file (its `graph` is the
+/// version's graph).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionDetail {
+    #[serde(flatten)]
+    pub summary: VersionSummary,
+    pub export: Value,
+}
+
+impl VersionDetail {
+    /// The version's graph, read from its export file.
+    pub fn graph(&self) -> Option<WorkflowGraph> {
+        self.export.get("graph").and_then(|graph| WorkflowGraph::deserialize(graph).ok())
+    }
+}
