@@ -2,7 +2,7 @@
 //! written once. Serde only, no IO, so it builds for the browser (wasm32) as well as natively.
 //!
 //! Rule: this crate depends on `aos-schema` (ids and vocabularies), `serde` and `serde_json` and
-//! nothing else (`tests/dependencies.rs` checks it). Times on the wire are RFC 3339 text and stay
+//! nothing else (`xtask/tests/tidy.rs` checks it). Times on the wire are RFC 3339 text and stay
 //! `String` here; the storage layer has its own timestamp type.
 
 pub mod admin;
@@ -20,7 +20,7 @@ pub use admin::{ActorControlled, ActorView};
 pub use audit::{AuditRecord, ChainBreak, ChainVerification};
 pub use auth::{Login, Me, MyOrg, OrgView, Refresh, SignedUp, Signup, Tokens};
 pub use billing::{Balance, DailyUsage, LedgerEntry, PricePlan, UsageSummary, UsageTotals, WorkflowUsage};
-pub use error::{ErrorBody, ErrorDetail};
+pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use runs::{
     Accepted, BulkReplay, Cancelled, DlqEntry, ReplayFailed, Replayed, Run, RunCreated, RunDetail, RunLog, StepView,
 };

@@ -1,59 +1,16 @@
 //! The store-only commands of the binary: `automateos user create`, `automateos export` and
-//! `automateos import`. They open the configured store (migrating it) and reuse the API's rules
-//! (password policy, import checks, the canonical export), so the CLI and the API agree.
-
-use std::path::PathBuf;
+//! `automateos import` (their arguments are in `config`). They open the configured store
+//! (migrating it) and apply the same rules as the API (`crate::domain`: account checks, import
+//! checks, the canonical export), so the CLI and the API agree.
 
 use aos_persistence::{Actor, NewUser, NewWorkflow};
-use aos_schema::{OrgId, WorkflowId};
-use clap::{Args, Subcommand};
 
-use crate::config::StoreArgs;
+use crate::config::{ExportArgs, ImportArgs, UserCreateArgs};
+use crate::domain::DomainError;
+use crate::domain::accounts::{check_account, slug_for};
+use crate::domain::workflows::{checked_graph, export_file, parse_import};
 use crate::error::ApiError;
 use crate::server::{StartError, open_store};
-
-#[derive(Debug, Subcommand)]
-pub enum UserCommand {
-    /// Creates an account and an org it owns. The password is read from the first line of
-    /// standard input (never from the command line, which other users can see).
-    Create(UserCreateArgs),
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct UserCreateArgs {
-    #[command(flatten)]
-    pub store: StoreArgs,
-    #[arg(long)]
-    pub email: String,
-    #[arg(long)]
-    pub name: String,
-    #[arg(long)]
-    pub org_name: String,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct ExportArgs {
-    #[command(flatten)]
-    pub store: StoreArgs,
-    /// The workflow to export (its draft).
-    #[arg(long)]
-    pub workflow: WorkflowId,
-    /// Where to write the file; standard output when absent.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct ImportArgs {
-    #[command(flatten)]
-    pub store: StoreArgs,
-    /// The org the workflow is created in.
-    #[arg(long)]
-    pub org: OrgId,
-    /// The export file.
-    #[arg(long)]
-    pub file: PathBuf,
-}
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -74,17 +31,20 @@ impl From<ApiError> for CliError {
     }
 }
 
+impl From<DomainError> for CliError {
+    fn from(err: DomainError) -> Self {
+        CliError::Refused(err.to_string())
+    }
+}
+
 /// `automateos user create`: returns `(user_id, org_id)`.
 pub async fn create_user(args: &UserCreateArgs, password: String) -> Result<(String, String), CliError> {
     let store = open_store(&args.store).await?;
     let password = password.trim_end_matches(['\r', '\n']).to_owned();
-    if password.chars().count() < 8 {
-        return Err(CliError::Refused("password must be at least 8 characters".into()));
-    }
+    let account = check_account(&args.email, &password, &args.name, &args.org_name)?;
     let password_hash = crate::auth::hash_password(password).await?;
-    let user = NewUser { email: args.email.trim().to_lowercase(), name: args.name.clone(), password_hash };
-    let (user, org) =
-        store.orgs().create_user_with_org(&user, &args.org_name, &crate::routes::slug_for(&args.org_name)).await?;
+    let user = NewUser { email: account.email, name: account.name, password_hash };
+    let (user, org) = store.orgs().create_user_with_org(&user, &account.org_name, &slug_for(&account.org_name)).await?;
     Ok((user.id.to_string(), org.id.to_string()))
 }
 
@@ -93,9 +53,7 @@ pub async fn export(args: &ExportArgs) -> Result<String, CliError> {
     let store = open_store(&args.store).await?;
     let workflow = store.workflows().get(args.workflow).await?;
     let graph = store.drafts().get(workflow.org_id, workflow.id).await?.map(|d| d.graph).unwrap_or_default();
-    let text = crate::routes::workflows::export_file(&workflow, graph)
-        .to_canonical_string()
-        .map_err(|err| CliError::Refused(err.to_string()))?;
+    let text = export_file(&workflow, graph).to_canonical_string().map_err(|err| CliError::Refused(err.to_string()))?;
     if let Some(path) = &args.out {
         std::fs::write(path, &text).map_err(|source| CliError::File { path: path.display().to_string(), source })?;
     }
@@ -106,8 +64,8 @@ pub async fn export(args: &ExportArgs) -> Result<String, CliError> {
 pub async fn import(args: &ImportArgs) -> Result<String, CliError> {
     let bytes =
         std::fs::read(&args.file).map_err(|source| CliError::File { path: args.file.display().to_string(), source })?;
-    let file = crate::routes::workflows::parse_import(&bytes)?.file;
-    let graph = crate::routes::workflows::checked_graph(file.graph.clone())?;
+    let file = parse_import(&bytes)?.file;
+    let graph = checked_graph(file.graph.clone())?;
     let store = open_store(&args.store).await?;
     store.orgs().org(args.org).await?;
     let new = NewWorkflow {

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use aos_persistence::DatabaseTarget;
-use aos_schema::SecretString;
+use aos_schema::{OrgId, SecretString, WorkflowId};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// The AutomateOS server.
@@ -41,7 +41,7 @@ impl Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serves the API (and, later, the web apps) on one address.
+    /// Serves the API, the live sockets and the web apps on one address.
     Serve(Box<ServeArgs>),
     /// Serves the step engine on its own (the step protocol over HTTP), for remote execution.
     Engine(EngineArgs),
@@ -50,17 +50,60 @@ pub enum Command {
     /// Manages accounts.
     User {
         #[command(subcommand)]
-        command: crate::cli::UserCommand,
+        command: UserCommand,
     },
     /// Writes a workflow's canonical export file.
-    Export(crate::cli::ExportArgs),
+    Export(ExportArgs),
     /// Creates a workflow from an export file.
-    Import(crate::cli::ImportArgs),
+    Import(ImportArgs),
     /// Manages the master keys of the secrets vault.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Creates an account and an org it owns. The password is read from the first line of
+    /// standard input (never from the command line, which other users can see).
+    Create(UserCreateArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UserCreateArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub org_name: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The workflow to export (its draft).
+    #[arg(long)]
+    pub workflow: WorkflowId,
+    /// Where to write the file; standard output when absent.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The org the workflow is created in.
+    #[arg(long)]
+    pub org: OrgId,
+    /// The export file.
+    #[arg(long)]
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

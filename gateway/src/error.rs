@@ -1,16 +1,9 @@
-//! The one place that turns errors into HTTP statuses. Clients get
+//! The one place that turns errors into HTTP answers. Every refusal carries an
+//! [`ErrorCode`] (the table in `aos-api`: its text, its HTTP status, its meaning), and clients get
 //! `{"error": {"code": "snake_case", "message": "…"}}` (plus `details` where a list of problems
 //! helps, such as validation): a stable code and a clear message, never an internal detail (those
-//! go to the log).
-//!
-//! Codes: `unauthorized` (401; also a bad webhook signature), `forbidden` (403), `not_found`
-//! (404), `conflict`, `email_taken`, `already_member`, `last_owner`, `secret_exists`,
-//! `not_published`, `disabled`, `not_runnable`, `run_finished`, `run_unfinished` (409),
-//! `malformed_json`, `invalid_body`, `invalid_path`, `invalid_query`, `invalid_input` (400),
-//! `credits_exhausted` (402), `payload_too_large` (413), `unsupported_media_type` (415),
-//! `invalid_workflow` (with `details`), `unsupported_format` and the other import codes of
-//! `aos_schema::ImportError::code` (422), `rate_limited` (429, with `Retry-After`),
-//! `method_not_allowed` (405), `not_ready`, `unavailable`, `timeout` (503), `internal` (500).
+//! go to the log). Errors of the other crates (storage, the live doc, webhook ingress, the domain
+//! rules) become an [`ApiError`] here and nowhere else.
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
@@ -20,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use aos_actors::DeliveryError;
-use aos_api::{ErrorBody, ErrorDetail};
+use aos_api::{ErrorBody, ErrorCode, ErrorDetail};
 use aos_persistence::StoreError;
 
 /// An error an HTTP handler returns.
@@ -32,13 +25,10 @@ pub enum ApiError {
     Forbidden { message: String },
     #[error("{message}")]
     NotFound { message: String },
+    /// Refused for the reason `code` names (its status: 400, 409, 422, ...); `details` lists every
+    /// problem where there are several.
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
-    #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
-    /// The request was well-formed but its content is refused; `details` lists every problem.
-    #[error("{message}")]
-    Unprocessable { code: &'static str, message: String, details: Vec<Value> },
+    Refused { code: ErrorCode, message: String, details: Vec<Value> },
     /// Credits are used up, or a top-up payment was declined.
     #[error("{message}")]
     PaymentRequired { message: String },
@@ -78,28 +68,32 @@ impl ApiError {
     }
 
     pub fn bad_input(message: impl Into<String>) -> Self {
-        ApiError::BadRequest { code: "invalid_input", message: message.into() }
+        ApiError::refused(ErrorCode::InvalidInput, message)
     }
 
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    /// Refused for the reason `code` names.
+    pub fn refused(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError::Refused { code, message: message.into(), details: Vec::new() }
+    }
+
+    /// The code the answer carries; its status is the code's.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            ApiError::Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            ApiError::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
-            ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
-            ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
-            ApiError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
-            ApiError::PaymentRequired { .. } => (StatusCode::PAYMENT_REQUIRED, "credits_exhausted"),
-            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
-            ApiError::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
-            ApiError::NotReady { .. } => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
-            ApiError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            ApiError::StorageFull => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
-            ApiError::WebAppsNotBuilt => (StatusCode::SERVICE_UNAVAILABLE, "web_apps_not_built"),
-            ApiError::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
-            ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Unauthorized { .. } => ErrorCode::Unauthorized,
+            ApiError::Forbidden { .. } => ErrorCode::Forbidden,
+            ApiError::NotFound { .. } => ErrorCode::NotFound,
+            ApiError::Refused { code, .. } => *code,
+            ApiError::PaymentRequired { .. } => ErrorCode::CreditsExhausted,
+            ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            ApiError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
+            ApiError::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            ApiError::NotReady { .. } => ErrorCode::NotReady,
+            ApiError::Unavailable { .. } => ErrorCode::Unavailable,
+            ApiError::StorageFull => ErrorCode::StorageFull,
+            ApiError::WebAppsNotBuilt => ErrorCode::WebAppsNotBuilt,
+            ApiError::Timeout => ErrorCode::Timeout,
+            ApiError::Internal => ErrorCode::Internal,
         }
     }
 }
@@ -109,7 +103,7 @@ impl From<aos_realtime::RealtimeError> for ApiError {
         match err {
             aos_realtime::RealtimeError::RoomUnavailable { .. } => ApiError::Unavailable { what: "the live doc" },
             aos_realtime::RealtimeError::GraphRejected { reason, .. } => {
-                ApiError::Unprocessable { code: "graph_rejected", message: reason, details: vec![] }
+                ApiError::refused(ErrorCode::GraphRejected, reason)
             }
             aos_realtime::RealtimeError::CompactionFailed { .. } => ApiError::Internal,
             aos_realtime::RealtimeError::Store(store) => ApiError::from(store),
@@ -122,7 +116,7 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::NotFound { entity, .. } => ApiError::NotFound { message: format!("{entity} not found") },
             StoreError::Conflict { what } => {
-                ApiError::Conflict { code: "conflict", message: format!("{} already exists", public_conflict(&what)) }
+                ApiError::refused(ErrorCode::Conflict, format!("{} already exists", public_conflict(&what)))
             }
             StoreError::Unavailable { reason } => {
                 tracing::warn!(reason = %reason, "the database is unavailable");
@@ -148,28 +142,24 @@ fn public_conflict(what: &str) -> &str {
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
-            JsonRejection::JsonDataError(err) => {
-                ApiError::BadRequest { code: "invalid_body", message: err.body_text() }
-            }
-            JsonRejection::JsonSyntaxError(err) => {
-                ApiError::BadRequest { code: "malformed_json", message: err.body_text() }
-            }
+            JsonRejection::JsonDataError(err) => ApiError::refused(ErrorCode::InvalidBody, err.body_text()),
+            JsonRejection::JsonSyntaxError(err) => ApiError::refused(ErrorCode::MalformedJson, err.body_text()),
             JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
             other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-            other => ApiError::BadRequest { code: "invalid_body", message: other.body_text() },
+            other => ApiError::refused(ErrorCode::InvalidBody, other.body_text()),
         }
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
-        ApiError::BadRequest { code: "invalid_path", message: rejection.body_text() }
+        ApiError::refused(ErrorCode::InvalidPath, rejection.body_text())
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        ApiError::BadRequest { code: "invalid_query", message: rejection.body_text() }
+        ApiError::refused(ErrorCode::InvalidQuery, rejection.body_text())
     }
 }
 
@@ -178,7 +168,40 @@ impl From<axum::extract::rejection::BytesRejection> for ApiError {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge
         } else {
-            ApiError::BadRequest { code: "invalid_body", message: rejection.body_text() }
+            ApiError::refused(ErrorCode::InvalidBody, rejection.body_text())
+        }
+    }
+}
+
+impl From<crate::domain::DomainError> for ApiError {
+    fn from(err: crate::domain::DomainError) -> Self {
+        ApiError::Refused { code: err.code, message: err.message, details: err.details }
+    }
+}
+
+impl From<aos_actors::PublishError> for ApiError {
+    fn from(err: aos_actors::PublishError) -> Self {
+        match err {
+            aos_actors::PublishError::Invalid(errors) => ApiError::Refused {
+                code: ErrorCode::InvalidWorkflow,
+                message: format!("the workflow cannot be published: {errors}"),
+                details: errors.errors().iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect(),
+            },
+            aos_actors::PublishError::Store(store) => ApiError::from(store),
+            aos_actors::PublishError::Export(_) => ApiError::Internal,
+            aos_actors::PublishError::Unavailable => ApiError::Unavailable { what: "the workflow's actor" },
+        }
+    }
+}
+
+impl From<aos_actors::ControlError> for ApiError {
+    fn from(err: aos_actors::ControlError) -> Self {
+        match err {
+            aos_actors::ControlError::NotFound { .. } => ApiError::not_found("actor"),
+            aos_actors::ControlError::NotControllable { .. } => {
+                ApiError::refused(ErrorCode::NotControllable, err.to_string())
+            }
+            aos_actors::ControlError::Unavailable => ApiError::Unavailable { what: "the actor's supervisor" },
         }
     }
 }
@@ -193,8 +216,8 @@ impl From<DeliveryError> for ApiError {
             DeliveryError::RateLimited { retry_after_ms } => {
                 ApiError::RateLimited { message: err.to_string(), retry_after_secs: retry_after_ms.div_ceil(1000) }
             }
-            DeliveryError::BadBody { .. } => ApiError::BadRequest { code: "malformed_json", message: err.to_string() },
-            DeliveryError::NotRunnable => ApiError::Conflict { code: "not_runnable", message: err.to_string() },
+            DeliveryError::BadBody { .. } => ApiError::refused(ErrorCode::MalformedJson, err.to_string()),
+            DeliveryError::NotRunnable => ApiError::refused(ErrorCode::NotRunnable, err.to_string()),
             DeliveryError::Unavailable => ApiError::Unavailable { what: "webhook ingress" },
             DeliveryError::StorageFull => ApiError::StorageFull,
         }
@@ -203,10 +226,11 @@ impl From<DeliveryError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code) = self.status_and_code();
-        let mut error = ErrorDetail { code: code.to_owned(), message: self.to_string(), details: None };
+        let code = self.code();
+        let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut error = ErrorDetail { code: code.as_str().to_owned(), message: self.to_string(), details: None };
         let retry_after = match self {
-            ApiError::Unprocessable { details, .. } if !details.is_empty() => {
+            ApiError::Refused { details, .. } if !details.is_empty() => {
                 error.details = Some(details);
                 None
             }

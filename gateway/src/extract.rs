@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::error::ApiError;
+use aos_api::ErrorCode;
 
 /// A JSON body (`axum::Json` with [`ApiError`] rejections); also a JSON response.
 #[derive(Debug, Clone, Copy, Default, FromRequest)]
@@ -47,10 +48,10 @@ where
         }
         serde_json::from_slice(&bytes).map(|value| Self(Some(value))).map_err(|err| {
             let code = match err.classify() {
-                serde_json::error::Category::Data => "invalid_body",
-                _ => "malformed_json",
+                serde_json::error::Category::Data => ErrorCode::InvalidBody,
+                _ => ErrorCode::MalformedJson,
             };
-            ApiError::BadRequest { code, message: err.to_string() }
+            ApiError::refused(code, err.to_string())
         })
     }
 }

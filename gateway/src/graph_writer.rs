@@ -1,7 +1,8 @@
-//! The seam draft writes go through. `PUT /api/workflows/{id}/graph` hands the whole graph to a
-//! [`GraphWriter`]; today [`StoreGraphWriter`] stores it as the workflow's draft row. When the
-//! live doc room lands, its writer applies the graph to the room's yrs doc as one CRDT change (so
-//! open editors see it) and the room persists it; the handlers do not change.
+//! The seam draft writes go through. `PUT /api/workflows/{id}/graph` (and imports, installs,
+//! reverts) hand the whole graph to a [`GraphWriter`]: with the actor tree's doc rooms,
+//! [`RoomGraphWriter`] applies it to the room's yrs doc as one CRDT change (so open editors see
+//! it) and the room persists it; without them, [`StoreGraphWriter`] stores it as the workflow's
+//! draft row. The handlers are the same either way.
 
 use aos_persistence::{Actor, Store};
 use aos_schema::{OrgId, WorkflowGraph, WorkflowId};

@@ -1,7 +1,7 @@
 //! The `automateos` binary: parse the configuration once, start telemetry, run the command.
 
-use aos_gateway::cli::UserCommand;
 use aos_gateway::config::KeysCommand;
+use aos_gateway::config::UserCommand;
 use aos_gateway::{BoundServer, Cli, Command};
 use clap::Parser;
 

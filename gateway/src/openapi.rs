@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Required, ResponseBuilder,
@@ -157,7 +158,14 @@ pub fn document() -> OpenApi {
         }
         builder = builder
             .response(operation.status.to_string(), ResponseBuilder::new().description("success").build())
-            .response("default", ResponseBuilder::new().description("`{\"error\": {\"code\", \"message\"}}`").build());
+            .response(
+                "default",
+                ResponseBuilder::new()
+                    .description(
+                        "`{\"error\": {\"code\", \"message\"}}`: `code` is one of the `ErrorCode` schema's values",
+                    )
+                    .build(),
+            );
         paths.add_path_operation(operation.path, vec![method(operation.method)], builder.build());
     }
     let bearer = SecurityScheme::Http(
@@ -171,8 +179,22 @@ pub fn document() -> OpenApi {
             "Errors are `{\"error\": {\"code\": \"snake_case\", \"message\": \"…\"}}`. Ids of another org answer 404.",
         )))
         .paths(paths)
-        .components(Some(ComponentsBuilder::new().security_scheme("bearer", bearer).build()))
+        .components(Some(
+            ComponentsBuilder::new().security_scheme("bearer", bearer).schema("ErrorCode", error_codes()).build(),
+        ))
         .build()
+}
+
+/// Every code a refusal can carry, with its HTTP status and what it means (from `aos_api::ErrorCode`).
+fn error_codes() -> ObjectBuilder {
+    let meanings: Vec<String> = aos_api::ErrorCode::ALL
+        .iter()
+        .map(|code| format!("- `{}` ({}): {}", code.as_str(), code.status(), code.meaning()))
+        .collect();
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(format!("The `code` of an error body.\n\n{}", meanings.join("\n"))))
+        .enum_values(Some(aos_api::ErrorCode::ALL.iter().map(|code| code.as_str())))
 }
 
 /// A self-contained page that lists the operations from `/api/openapi.json`.

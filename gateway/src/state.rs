@@ -28,7 +28,8 @@ pub struct AppState {
     pub actors: Option<Arc<ActorSystem>>,
     /// Token signing keys, lifetimes and the platform admins.
     pub auth: Arc<AuthSettings>,
-    /// Where draft graphs written over the API go (the store today; the live doc room later).
+    /// Where draft graphs written over the API go: the live doc room where this node runs them, else
+    /// the stored draft.
     pub graphs: Arc<dyn GraphWriter>,
     /// The base URL webhook URLs are built on; without it, the request's `Host`.
     pub public_url: Option<String>,

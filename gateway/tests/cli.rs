@@ -45,6 +45,16 @@ async fn user_import_export(backend: Backend) {
     let args = ["user", "create", "--email", "Cli@Example.test", "--name", "Cli", "--org-name", "Cli org"];
     let (ok, _, stderr) = automateos(&store_args, &args, Some("short\n"));
     assert!(!ok && stderr.contains("at least 8"), "{stderr}");
+    // the API's account rules, word for word
+    let bad_email = ["user", "create", "--email", "not-an-email", "--name", "Cli", "--org-name", "Cli org"];
+    let (ok, _, stderr) = automateos(&store_args, &bad_email, Some("a long enough password\n"));
+    assert!(!ok && stderr.contains("email is not a valid address"), "{stderr}");
+    let blank_name = ["user", "create", "--email", "blank@example.test", "--name", " ", "--org-name", "Cli org"];
+    let (ok, _, stderr) = automateos(&store_args, &blank_name, Some("a long enough password\n"));
+    assert!(!ok && stderr.contains("name must not be empty"), "{stderr}");
+    let long = "x".repeat(1025);
+    let (ok, _, stderr) = automateos(&store_args, &args, Some(&format!("{long}\n")));
+    assert!(!ok && stderr.contains("at most 1024 bytes"), "{stderr}");
     let (ok, stdout, stderr) = automateos(&store_args, &args, Some("a long enough password\n"));
     assert!(ok, "{stderr}");
     let created: Value = serde_json::from_str(stdout.trim()).unwrap();

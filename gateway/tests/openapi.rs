@@ -64,6 +64,18 @@ async fn every_documented_operation_is_served() {
     for kind in ["trigger.webhook", "logic.condition", "data.transform", "http.request", "email.send"] {
         assert!(kinds.contains(&kind), "{kind} missing from the catalog");
     }
+    // every code a refusal may carry is documented with its status and meaning
+    let codes = &spec.body["components"]["schemas"]["ErrorCode"];
+    let listed: Vec<&str> = codes["enum"].as_array().unwrap().iter().filter_map(|c| c.as_str()).collect();
+    let description = codes["description"].as_str().unwrap_or_default();
+    for code in aos_api::ErrorCode::ALL {
+        assert!(listed.contains(&code.as_str()), "{code} is not in the ErrorCode schema");
+        assert!(description.contains(&format!("`{code}` ({})", code.status())), "{code} has no meaning documented");
+    }
+    assert_eq!(listed.len(), aos_api::ErrorCode::ALL.len());
+    let refused = api.call("GET", "/api/workflows/not-an-id", None, None).await;
+    assert!(listed.contains(&refused.code()), "{refused:?}");
+
     let page = api.client.get(api.url("/api/docs")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("/api/openapi.json"));
     assert!(!page.contains("https://") && !page.contains("http://"), "the page loads nothing from elsewhere");

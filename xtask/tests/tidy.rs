@@ -92,23 +92,50 @@ fn allowed(architecture: &str) -> BTreeMap<String, BTreeSet<String>> {
     table
 }
 
+/// The workspace's packages as `cargo metadata` describes them (without resolving dependencies).
+fn workspace_packages() -> Vec<Value> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(workspace_root())
+        .output()
+        .expect("cargo metadata runs");
+    assert!(output.status.success(), "cargo metadata: {}", String::from_utf8_lossy(&output.stderr));
+    let metadata: Value = serde_json::from_slice(&output.stdout).expect("cargo metadata's JSON");
+    metadata["packages"].as_array().expect("packages").clone()
+}
+
+/// The normal dependencies of one package, on every target.
+fn normal_dependencies(packages: &[Value], name: &str) -> BTreeSet<String> {
+    let package = packages.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("{name} is a workspace crate"));
+    let deps = package["dependencies"].as_array().into_iter().flatten();
+    deps.filter(|d| d["kind"].is_null()).filter_map(|d| d["name"].as_str()).map(str::to_owned).collect()
+}
+
+/// The crates both web apps build for the browser stay small: the wire types use only the schema
+/// and serde, the browser client no UI framework (the apps bring theirs).
+#[test]
+fn the_shared_browser_crates_keep_their_few_dependencies() {
+    let packages = workspace_packages();
+    let api = normal_dependencies(&packages, "aos-api");
+    assert_eq!(api, BTreeSet::from(["aos-schema", "serde", "serde_json"].map(String::from)), "aos-api's dependencies");
+    let client = normal_dependencies(&packages, "aos-web-client");
+    let browser = ["wasm-bindgen", "wasm-bindgen-futures", "js-sys", "web-sys"];
+    let allowed = ["aos-api", "serde", "serde_json", "thiserror", "futures-channel", "futures-util"];
+    let extra: Vec<&String> =
+        client.iter().filter(|d| !allowed.contains(&d.as_str()) && !browser.contains(&d.as_str())).collect();
+    assert!(extra.is_empty(), "aos-web-client depends on {extra:?}");
+}
+
 #[test]
 fn manifests_keep_the_stated_layering() {
     let root = workspace_root();
     let architecture = std::fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
     let table = allowed(&architecture);
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
-        .current_dir(&root)
-        .output()
-        .expect("cargo metadata runs");
-    assert!(output.status.success(), "cargo metadata: {}", String::from_utf8_lossy(&output.stderr));
-    let metadata: Value = serde_json::from_slice(&output.stdout).expect("cargo metadata's JSON");
-    let packages = metadata["packages"].as_array().expect("packages");
+    let packages = workspace_packages();
     let members: BTreeSet<String> = packages.iter().filter_map(|p| p["name"].as_str()).map(str::to_owned).collect();
     let mut wrong = Vec::new();
-    for package in packages {
+    for package in &packages {
         let name = package["name"].as_str().expect("a package name");
         let Some(may) = table.get(name) else {
             wrong.push(format!("{name} has no row in ARCHITECTURE.md's Layering table"));

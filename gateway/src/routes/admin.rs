@@ -4,7 +4,7 @@
 //! each such action is audited in the acting admin's home org (audit chains are per org; the
 //! platform has none of its own).
 
-use aos_actors::{ActorNode, Control, ControlError};
+use aos_actors::{ActorNode, Control};
 use aos_api::{ActorControlled, ActorView};
 use aos_persistence::{Actor as By, AuditEntry};
 use axum::Router;
@@ -81,13 +81,7 @@ async fn control(
 ) -> Result<ApiJson<ActorControlled>, ApiError> {
     let user = platform_admin(state, principal).await?;
     let actors = state.actors.as_ref().ok_or(ApiError::Unavailable { what: "the actor tree" })?;
-    let controlled = actors.control(id, action).await.map_err(|err| match err {
-        ControlError::NotFound { .. } => ApiError::not_found("actor"),
-        ControlError::NotControllable { .. } => {
-            ApiError::Conflict { code: "not_controllable", message: err.to_string() }
-        }
-        ControlError::Unavailable => ApiError::Unavailable { what: "the actor's supervisor" },
-    })?;
+    let controlled = actors.control(id, action).await?;
     let verb = if action == Control::Stop { "admin.actor.stop" } else { "admin.actor.restart" };
     if let Some(home) = state.store.orgs().memberships_of(user.id).await?.first() {
         let entry = AuditEntry::new(home.org_id, By::User(user.id), verb, ("actor", id.to_string()))

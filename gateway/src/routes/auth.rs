@@ -13,11 +13,12 @@ use axum::routing::{delete, get, post};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{API_KEY_PREFIX, Principal, PrincipalKind, hash_password, random_token, token_hash};
+use crate::domain::accounts::{MAX_PASSWORD, check_account, check_password, check_text, slug_for};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
 use crate::limits::ClientIp;
-use crate::routes::{check_text, slug_for};
 use crate::state::AppState;
+use aos_api::ErrorCode;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -31,31 +32,24 @@ pub fn routes() -> Router<AppState> {
         .route("/api/orgs/{org_id}/api-keys/{key_id}", delete(revoke_key))
 }
 
-/// The shortest password accepted.
-const MIN_PASSWORD: usize = 8;
-/// The longest password accepted (argon2 takes any length; this bounds the work per request).
-const MAX_PASSWORD: usize = 1024;
-
 async fn signup(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<Signup>,
 ) -> Result<(StatusCode, ApiJson<SignedUp>), ApiError> {
     state.auth_limits.signups_per_ip.check_or_429(&format!("signup-ip:{ip}"), "signups from this address")?;
-    let email = check_email(&body.email)?;
+    let account = check_account(&body.email, &body.password, &body.name, &body.org_name)?;
+    let (email, name, org_name) = (account.email, account.name.as_str(), account.org_name.as_str());
     state.auth_limits.signups_per_email.check_or_429(&format!("signup:{email}"), "signups for this email")?;
-    check_password(&body.password)?;
-    let name = check_text("name", &body.name, 200)?;
-    let org_name = check_text("org_name", &body.org_name, 200)?;
     if state.store.orgs().user_by_email(&email).await?.is_some() {
-        return Err(ApiError::Conflict { code: "email_taken", message: "an account with this email exists".into() });
+        return Err(ApiError::refused(ErrorCode::EmailTaken, "an account with this email exists"));
     }
     let password_hash = hash_password(body.password).await?;
     let new = NewUser { email, name: name.to_owned(), password_hash };
     let (user, org) = state.store.orgs().create_user_with_org(&new, org_name, &slug_for(org_name)).await.map_err(
         |err| match err {
             aos_persistence::StoreError::Conflict { .. } => {
-                ApiError::Conflict { code: "email_taken", message: "an account with this email exists".into() }
+                ApiError::refused(ErrorCode::EmailTaken, "an account with this email exists")
             }
             other => other.into(),
         },
@@ -253,24 +247,4 @@ async fn revoke_key(
     let access = principal.access(&state, org_id, Role::Admin, "org").await?;
     state.store.orgs().revoke_api_key(org_id, key_id, access.actor).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// A plausible email, lowercased.
-fn check_email(email: &str) -> Result<String, ApiError> {
-    let email = email.trim().to_lowercase();
-    let plausible = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-        && !email.chars().any(char::is_whitespace);
-    if plausible { Ok(email) } else { Err(ApiError::bad_input("email is not a valid address")) }
-}
-
-fn check_password(password: &str) -> Result<(), ApiError> {
-    let length = password.chars().count();
-    if length < MIN_PASSWORD {
-        return Err(ApiError::bad_input(format!("password must be at least {MIN_PASSWORD} characters")));
-    }
-    if password.len() > MAX_PASSWORD {
-        return Err(ApiError::bad_input(format!("password must be at most {MAX_PASSWORD} bytes")));
-    }
-    Ok(())
 }

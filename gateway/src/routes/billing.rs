@@ -20,6 +20,7 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::payments::PaymentError;
 use crate::state::AppState;
 use crate::views;
+use aos_api::ErrorCode;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -156,10 +157,9 @@ async fn usage(
 ) -> Result<ApiJson<UsageSummary>, ApiError> {
     principal.access(&state, org_id, Role::Viewer, "org").await?;
     let parse = |field: &str, text: &str| {
-        OffsetDateTime::parse(text, &Rfc3339).map(Timestamp::from_offset).map_err(|_| ApiError::BadRequest {
-            code: "invalid_query",
-            message: format!("{field} must be an RFC 3339 time"),
-        })
+        OffsetDateTime::parse(text, &Rfc3339)
+            .map(Timestamp::from_offset)
+            .map_err(|_| ApiError::refused(ErrorCode::InvalidQuery, format!("{field} must be an RFC 3339 time")))
     };
     let to = params.to.as_deref().map(|t| parse("to", t)).transpose()?.unwrap_or_else(Timestamp::now);
     let from = params.from.as_deref().map(|t| parse("from", t)).transpose()?.unwrap_or(to - time::Duration::days(30));

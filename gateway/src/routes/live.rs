@@ -20,6 +20,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::routes::workflows::workflow_access;
 use crate::state::AppState;
+use aos_api::ErrorCode;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/ws/docs/{workflow_id}", get(docs)).route("/ws/events", get(events))
@@ -94,10 +95,7 @@ async fn events(
             EventScope::Run(run)
         }
         _ => {
-            return Err(ApiError::BadRequest {
-                code: "bad_scope",
-                message: "pass exactly one of ?workflow= and ?run=".into(),
-            });
+            return Err(ApiError::refused(ErrorCode::BadScope, "pass exactly one of ?workflow= and ?run="));
         }
     };
     let session = EventsSession { hub: state.events.clone(), scope, after: query.after.max(0) };

@@ -72,34 +72,3 @@ async fn wrong_method(method: Method, uri: Uri) -> ApiError {
 async fn unknown_route(method: Method, uri: Uri) -> ApiError {
     ApiError::NotFound { message: format!("no route for {method} {}", uri.path()) }
 }
-
-/// `value` trimmed, refused when empty or longer than `max` characters.
-pub(crate) fn check_text<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str, ApiError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(ApiError::bad_input(format!("{field} must not be empty")));
-    }
-    if value.chars().count() > max {
-        return Err(ApiError::bad_input(format!("{field} must be at most {max} characters")));
-    }
-    Ok(value)
-}
-
-/// A URL-safe unique slug for an org name: its letters and digits, dashed, plus a random suffix.
-pub(crate) fn slug_for(name: &str) -> String {
-    let mut slug = String::new();
-    for c in name.chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c);
-        } else if !slug.ends_with('-') && !slug.is_empty() {
-            slug.push('-');
-        }
-        if slug.len() >= 40 {
-            break;
-        }
-    }
-    let slug = slug.trim_end_matches('-');
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let suffix = suffix.get(..8).unwrap_or("org");
-    if slug.is_empty() { format!("org-{suffix}") } else { format!("{slug}-{suffix}") }
-}

@@ -11,11 +11,12 @@ use axum::routing::{get, patch};
 use serde::Deserialize;
 
 use crate::auth::{Access, Principal, PrincipalKind};
+use crate::domain::accounts::{check_text, slug_for};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
-use crate::routes::{check_text, slug_for};
 use crate::state::AppState;
 use crate::views;
+use aos_api::ErrorCode;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -103,7 +104,7 @@ async fn add_member(
         .await?
         .ok_or_else(|| ApiError::NotFound { message: "no account with this email".into() })?;
     if state.store.orgs().role_of(org_id, user.id).await?.is_some() {
-        return Err(ApiError::Conflict { code: "already_member", message: "this person is already a member".into() });
+        return Err(ApiError::refused(ErrorCode::AlreadyMember, "this person is already a member"));
     }
     let membership = state.store.orgs().set_member(org_id, user.id, body.role, access.actor).await?;
     let member = Member {
@@ -133,7 +134,7 @@ async fn change_role(
     may_grant(&access, current)?;
     may_grant(&access, body.role)?;
     if current == Role::Owner && body.role != Role::Owner && state.store.orgs().owner_count(org_id).await? <= 1 {
-        return Err(ApiError::Conflict { code: "last_owner", message: "an org needs at least one owner".into() });
+        return Err(ApiError::refused(ErrorCode::LastOwner, "an org needs at least one owner"));
     }
     state.store.orgs().set_member(org_id, user_id, body.role, access.actor).await?;
     member(&state, org_id, user_id).await.map(ApiJson)
@@ -148,7 +149,7 @@ async fn remove_member(
     let current = state.store.orgs().role_of(org_id, user_id).await?.ok_or_else(|| ApiError::not_found("member"))?;
     may_grant(&access, current)?;
     if current == Role::Owner && state.store.orgs().owner_count(org_id).await? <= 1 {
-        return Err(ApiError::Conflict { code: "last_owner", message: "an org needs at least one owner".into() });
+        return Err(ApiError::refused(ErrorCode::LastOwner, "an org needs at least one owner"));
     }
     state.store.orgs().remove_member(org_id, user_id, access.actor).await?;
     Ok(StatusCode::NO_CONTENT)

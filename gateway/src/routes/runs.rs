@@ -18,6 +18,7 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, MaybeJson};
 use crate::routes::workflows::workflow_access;
 use crate::state::AppState;
 use crate::views;
+use aos_api::ErrorCode;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -54,12 +55,11 @@ async fn start(
 ) -> Result<(StatusCode, ApiJson<RunCreated>), ApiError> {
     let (workflow, access) = workflow_access(&state, &principal, id, Role::Editor).await?;
     let input = body.map(|body| body.input).unwrap_or(Value::Null);
-    let version = workflow.current_version.ok_or_else(|| ApiError::Conflict {
-        code: "not_published",
-        message: "the workflow has no published version; publish it first".into(),
+    let version = workflow.current_version.ok_or_else(|| {
+        ApiError::refused(ErrorCode::NotPublished, "the workflow has no published version; publish it first")
     })?;
     if !workflow.enabled {
-        return Err(ApiError::Conflict { code: "disabled", message: "the workflow is disabled".into() });
+        return Err(ApiError::refused(ErrorCode::Disabled, "the workflow is disabled"));
     }
     crate::routes::billing::require_credits(&state, access.org).await?;
     let key = match headers.get("idempotency-key") {
@@ -186,7 +186,7 @@ async fn cancel(
 ) -> Result<ApiJson<Cancelled>, ApiError> {
     let (_, access) = run_access(&state, &principal, id, Role::Editor).await?;
     if !state.store.runs().transition(id, RunStatus::Cancelled, Some("cancelled")).await? {
-        return Err(ApiError::Conflict { code: "run_finished", message: "the run has already finished".into() });
+        return Err(ApiError::refused(ErrorCode::RunFinished, "the run has already finished"));
     }
     audit(&state, &access, "run.cancel", id, json!({})).await?;
     if let Some(actors) = &state.actors {
@@ -216,7 +216,7 @@ async fn replay_of(state: &AppState, access: &Access, id: RunId, from: ReplayFro
     crate::routes::billing::require_credits(state, access.org).await?;
     let run = replay_run(&state.store, id, from, access.actor).await.map_err(|err| match err {
         aos_persistence::StoreError::Conflict { .. } => {
-            ApiError::Conflict { code: "run_unfinished", message: "the run has not finished yet".into() }
+            ApiError::refused(ErrorCode::RunUnfinished, "the run has not finished yet")
         }
         other => other.into(),
     })?;

@@ -13,6 +13,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 use crate::views;
+use aos_api::ErrorCode;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -44,7 +45,7 @@ async fn create(
     let value = SecretString::new(body.value);
     check_value(&value)?;
     if state.store.secrets().list(org_id).await?.iter().any(|s| s.name == body.name) {
-        return Err(ApiError::Conflict { code: "secret_exists", message: "a secret with this name exists".into() });
+        return Err(ApiError::refused(ErrorCode::SecretExists, "a secret with this name exists"));
     }
     let (meta, _) = state.store.secrets().put(org_id, &body.name, &value, access.actor).await?;
     Ok((StatusCode::CREATED, ApiJson(views::secret_meta(meta))))

@@ -12,12 +12,14 @@ use axum::routing::{get, post, put};
 use serde::Deserialize;
 
 use crate::auth::{Principal, PrincipalKind};
+use crate::domain::accounts::check_text;
+use crate::domain::workflows::export_file;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, MaybeJson};
-use crate::routes::check_text;
-use crate::routes::workflows::{draft_graph, export_file, workflow_access};
+use crate::routes::workflows::{draft_graph, workflow_access};
 use crate::state::AppState;
 use crate::views;
+use aos_api::ErrorCode;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -97,8 +99,8 @@ async fn publish_version(
         return Err(ApiError::not_found("workflow"));
     }
     let graph = draft_graph(&state, access.org, workflow.id).await?;
-    aos_schema::validate(&graph, &aos_schema::Catalog::builtin()).map_err(|errors| ApiError::Unprocessable {
-        code: "invalid_workflow",
+    aos_schema::validate(&graph, &aos_schema::Catalog::builtin()).map_err(|errors| ApiError::Refused {
+        code: ErrorCode::InvalidWorkflow,
         message: format!("the workflow cannot be published as a template: {errors}"),
         details: errors.iter().map(|e| serde_json::to_value(e).unwrap_or_default()).collect(),
     })?;

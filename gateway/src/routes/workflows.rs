@@ -4,7 +4,7 @@
 
 use aos_api::{Published, VersionDetail, VersionSummary, WorkflowDetail};
 use aos_persistence::{NewWorkflow, Workflow, WorkflowPatch, WorkflowVersion};
-use aos_schema::{Catalog, ExportFile, OrgId, Role, WorkflowGraph, WorkflowId};
+use aos_schema::{OrgId, Role, WorkflowGraph, WorkflowId};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -16,9 +16,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::{Access, Principal};
+use crate::domain::accounts::check_text;
+use crate::domain::workflows::{ParsedImport, checked_graph, export_file, parse_import};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::check_text;
 use crate::state::AppState;
 use crate::views;
 
@@ -144,19 +145,7 @@ async fn publish(
         Some(actors) => actors.publish(id, request).await,
         None => aos_actors::publish_version(&state.store, id, request).await,
     };
-    let published = published.map_err(|err| match err {
-        aos_actors::PublishError::Invalid(errors) => {
-            let details = errors.errors().iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect();
-            ApiError::Unprocessable {
-                code: "invalid_workflow",
-                message: format!("the workflow cannot be published: {errors}"),
-                details,
-            }
-        }
-        aos_actors::PublishError::Store(store) => ApiError::from(store),
-        aos_actors::PublishError::Export(_) => ApiError::Internal,
-        aos_actors::PublishError::Unavailable => ApiError::Unavailable { what: "the workflow's actor" },
-    })?;
+    let published = published?;
     workflow_changed(&state, id).await;
     // a webhook-triggered workflow gets its URL as soon as it can run
     crate::routes::webhooks::ensure_source(&state, &access, id, &graph).await?;
@@ -282,46 +271,6 @@ async fn import(
     Ok((StatusCode::CREATED, ApiJson(body)))
 }
 
-/// An upload read as an export file, with what an n8n conversion had to say.
-#[derive(Debug)]
-pub(crate) struct ParsedImport {
-    pub file: ExportFile,
-    /// For an n8n file: the nodes that did not map, the warnings and the secrets to set.
-    pub n8n: Option<Value>,
-}
-
-/// Reads an upload: an AutomateOS export file, or an n8n workflow file (a top-level `nodes` array
-/// and `connections` object, no `format`) converted by `aos_schema::n8n`.
-pub(crate) fn parse_import(body: &[u8]) -> Result<ParsedImport, ApiError> {
-    if body.len() > aos_schema::MAX_EXPORT_BYTES {
-        return Err(ApiError::PayloadTooLarge);
-    }
-    let value = serde_json::from_slice::<Value>(body).ok();
-    if value.as_ref().is_some_and(aos_schema::looks_like_n8n) {
-        let converted = aos_schema::from_n8n(body).map_err(|err| match err {
-            aos_schema::N8nError::TooLarge { .. } => ApiError::PayloadTooLarge,
-            aos_schema::N8nError::Malformed { .. } => {
-                ApiError::BadRequest { code: "malformed_json", message: err.to_string() }
-            }
-            other => ApiError::Unprocessable { code: other.code(), message: other.to_string(), details: vec![] },
-        })?;
-        let report = json!({
-            "unmapped": converted.unmapped,
-            "warnings": converted.warnings,
-            "secrets": converted.secrets,
-        });
-        return Ok(ParsedImport { file: converted.file, n8n: Some(report) });
-    }
-    let file = aos_schema::import(body).map_err(|err| match err {
-        aos_schema::ImportError::TooLarge { .. } => ApiError::PayloadTooLarge,
-        aos_schema::ImportError::Malformed { .. } => {
-            ApiError::BadRequest { code: "malformed_json", message: err.to_string() }
-        }
-        other => ApiError::Unprocessable { code: other.code(), message: other.to_string(), details: vec![] },
-    })?;
-    Ok(ParsedImport { file, n8n: None })
-}
-
 /// What importing `new` over `old` would change: sizes, `identical`, and the node and edge diff
 /// (added, removed, changed down to config keys) the studio draws.
 fn graph_changes(old: &WorkflowGraph, new: &WorkflowGraph) -> Value {
@@ -345,27 +294,4 @@ pub(crate) async fn draft_graph(state: &AppState, org: OrgId, id: WorkflowId) ->
         return Ok(rooms.graph(id).await?.with_dangling());
     }
     Ok(state.store.drafts().get(org, id).await?.map(|draft| draft.graph).unwrap_or_default())
-}
-
-pub(crate) fn export_file(workflow: &Workflow, graph: WorkflowGraph) -> ExportFile {
-    let file = ExportFile::new(workflow.name.clone(), graph);
-    if workflow.description.is_empty() { file } else { file.with_description(workflow.description.clone()) }
-}
-
-/// The validation problems a draft may not have: the live doc keys nodes and edges by id, and the
-/// size limits bound every later step. Everything else (an unknown kind, a dangling edge, a missing
-/// field) is allowed in a draft and refused at publish time.
-const STRUCTURAL_PROBLEMS: &[&str] =
-    &["too_many_nodes", "too_many_edges", "invalid_id", "duplicate_node_id", "duplicate_edge_id"];
-
-/// Refuses a draft with structural problems (`422`, every one listed in `details`).
-pub(crate) fn checked_graph(graph: WorkflowGraph) -> Result<WorkflowGraph, ApiError> {
-    let Err(errors) = aos_schema::validate(&graph, &Catalog::builtin()) else { return Ok(graph) };
-    let structural: Vec<_> = errors.iter().filter(|e| STRUCTURAL_PROBLEMS.contains(&e.code())).collect();
-    let Some(first) = structural.first() else { return Ok(graph) };
-    Err(ApiError::Unprocessable {
-        code: first.code(),
-        message: structural.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
-        details: structural.iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect(),
-    })
 }
