@@ -13,14 +13,14 @@ use crate::progress::{ReadyStep, RunProgress, StepKey};
 
 /// What a reloaded run resumes with.
 #[derive(Debug, Default)]
-pub struct Replayed {
+pub struct Restored {
     /// Ready steps with no recorded success: dispatched before and unfinished, or never dispatched.
     pub pending: Vec<ReadyStep>,
     /// Delay steps whose wait had not ended: their result flows on after the rest of the wait.
     pub waiting: Vec<(StepKey, StepOutput, Duration)>,
 }
 
-/// How a replay treats a succeeded delay step whose wait has not ended by this clock.
+/// How a restore treats a succeeded delay step whose wait has not ended by this clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Waits {
     /// Hold it back (listed in `waiting`): a run actor resumes it after the rest of the wait.
@@ -30,14 +30,15 @@ pub enum Waits {
     Elapsed,
 }
 
-/// Feeds recorded successes back into `progress` until it asks for a step that has none.
-pub fn replay(progress: &mut RunProgress, recorded: &[RunStep], waits: Waits) -> Replayed {
-    let mut replayed = Replayed::default();
+/// Feeds recorded successes back into `progress` until it asks for a step that has none. (Not to
+/// be mixed up with replaying a run, `crate::replay`, which makes a new run.)
+pub fn restore(progress: &mut RunProgress, recorded: &[RunStep], waits: Waits) -> Restored {
+    let mut restored = Restored::default();
     let now = Timestamp::now();
     loop {
         let ready = progress.ready();
         if ready.is_empty() {
-            return replayed;
+            return restored;
         }
         let mut advanced = false;
         for step in ready {
@@ -48,7 +49,7 @@ pub fn replay(progress: &mut RunProgress, recorded: &[RunStep], waits: Waits) ->
                     Some((output, r.finished_at))
                 });
             let Some((output, finished_at)) = done else {
-                replayed.pending.push(step);
+                restored.pending.push(step);
                 continue;
             };
             let remaining = match (waits, output.wait_ms, finished_at) {
@@ -59,13 +60,13 @@ pub fn replay(progress: &mut RunProgress, recorded: &[RunStep], waits: Waits) ->
                 _ => Duration::ZERO,
             };
             if remaining > Duration::ZERO {
-                replayed.waiting.push((step.key, output, remaining));
+                restored.waiting.push((step.key, output, remaining));
             } else if progress.complete(&step.key, &output).is_ok() {
                 advanced = true;
             }
         }
         if !advanced {
-            return replayed;
+            return restored;
         }
     }
 }

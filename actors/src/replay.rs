@@ -5,13 +5,13 @@
 //! caller starts its actor.
 
 use aos_persistence::{
-    Actor as AuditActor, AttemptOutcome, AuditEntry, NewAttempt, NewRun, Run, RunStep, Store, StoreError, StoreResult,
+    AttemptOutcome, AuditEntry, By, NewAttempt, NewRun, Run, RunStep, Store, StoreError, StoreResult,
 };
 pub use aos_schema::ReplayFrom;
 use aos_schema::{DlqStatus, RunId, StepStatus};
 
 /// Creates the replay of `run_id` (which must have finished) and returns the new, queued run.
-pub async fn replay_run(store: &Store, run_id: RunId, from: ReplayFrom, by: AuditActor) -> StoreResult<Run> {
+pub async fn replay_run(store: &Store, run_id: RunId, from: ReplayFrom, by: By) -> StoreResult<Run> {
     let old = store.runs().get(run_id).await?;
     if !old.status.is_terminal() {
         return Err(StoreError::Conflict { what: format!("run {run_id} is still running, a replay") });

@@ -41,7 +41,7 @@ use aos_ops::metrics::{RUNS_ACTIVE, RUNS_FINISHED_TOTAL, RUNS_STARTED_TOTAL, STE
 
 use crate::policy::RetryPolicy;
 use crate::progress::{ReadyStep, RunOutcome, RunProgress, StepKey};
-use crate::recorded::{Replayed, Waits, replay};
+use crate::recorded::{Restored, Waits, restore};
 use crate::registry::ActorStats;
 use crate::step::{self, StepResult};
 use crate::supervisor::{Seed, parse_key, spawn_child};
@@ -226,7 +226,7 @@ impl Actor for RunActor {
         }
         let live = claim == RunClaim::Claimed && !run.status.is_terminal();
         let recorded = if live { store.runs().steps(run.id).await? } else { Vec::new() };
-        let Replayed { pending, waiting } = replay(&mut progress, &recorded, Waits::Keep);
+        let Restored { pending, waiting } = restore(&mut progress, &recorded, Waits::Keep);
         let mut state = RunState::new(run, progress, args.deps, args.stats);
         if !live {
             myself.stop(None);

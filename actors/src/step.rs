@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use aos_engine_link::{Engine, PROTOCOL_VERSION, StepError, StepMeta, StepOutput, StepRequest, WireSecret};
 use aos_persistence::{
-    Actor as AuditActor, AttemptOutcome, NewAttempt, NewRunLog, NewUsage, Run, RunStep, SecretUse, Store, StoreError,
+    AttemptOutcome, By, NewAttempt, NewRunLog, NewUsage, Run, RunStep, SecretUse, Store, StoreError,
 };
 use aos_schema::{NodeId, StepStatus, referenced_secrets};
 use serde_json::json;
@@ -32,7 +32,7 @@ pub async fn request_for(store: &Store, run: &Run, step: &ReadyStep, attempt: u3
     let name = step.key.to_string();
     let mut secrets = BTreeMap::new();
     for secret in referenced_secrets(&step.config) {
-        let usage = SecretUse { by: AuditActor::System, purpose: format!("run:{}/step:{name}", run.id) };
+        let usage = SecretUse { by: By::System, purpose: format!("run:{}/step:{name}", run.id) };
         match store.secrets().reveal(run.org_id, &secret, &usage).await {
             Ok(value) => {
                 secrets.insert(secret, WireSecret(value));

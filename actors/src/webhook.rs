@@ -102,7 +102,7 @@ impl SourceGate {
         let signing_key = match &source.settings.signing_secret {
             Some(name) => {
                 let usage = SecretUse {
-                    by: aos_persistence::Actor::System,
+                    by: aos_persistence::By::System,
                     purpose: format!("webhook_source:{}/signature", source.id),
                 };
                 Some(store.secrets().reveal(source.org_id, name, &usage).await?)

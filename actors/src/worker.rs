@@ -1,6 +1,6 @@
 //! Step workers: actors under the `step-workers` supervisor that drain the step queue. A worker
 //! takes one job at a time (first any job a dead worker left behind, then a new one), finds the
-//! step the job names by replaying the run's recorded results over its plan, starts the attempt
+//! step the job names by restoring the run's progress from its recorded results, starts the attempt
 //! row (only one copy of an attempt ever starts), executes it through the engine while renewing
 //! its claim, records the result (`step::record`), tells the run's actor, and acks the job.
 //!
@@ -20,7 +20,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use crate::notice::{Notifier, StepNotice};
 use crate::progress::RunProgress;
-use crate::recorded::{Waits, replay};
+use crate::recorded::{Waits, restore};
 use crate::registry::{ActorKind, ActorStats};
 use crate::step;
 use crate::supervisor::{BoxFuture, ChildFactory, spawn_child};
@@ -187,7 +187,7 @@ impl WorkerState {
             }
         }
         let mut progress = RunProgress::new(self.plan(&run).await?, run.input.clone());
-        let pending = replay(&mut progress, &rows, Waits::Elapsed).pending;
+        let pending = restore(&mut progress, &rows, Waits::Elapsed).pending;
         let Some(ready) = pending.into_iter().find(|s| s.key.to_string() == job.step_key) else {
             tracing::warn!(run_id = %run.id, step = %job.step_key, "step job names no ready step, dropped");
             return self.ack(delivery).await;

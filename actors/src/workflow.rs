@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use aos_persistence::{Actor as By, NewVersion, Store, StoreError};
+use aos_persistence::{By, NewVersion, Store, StoreError};
 use aos_schema::{Catalog, ExportError, ExportFile, OrgId, ValidationErrors, WorkflowGraph, WorkflowId};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 

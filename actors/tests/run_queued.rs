@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use aos_actors::{ActorKind, Registry, RunActor, RunArgs};
 use aos_persistence::testing::TestContext;
+use aos_persistence::testing::wait_until;
 use aos_schema::{RunStatus, StepStatus};
 use ractor::Actor;
 use serde_json::json;
@@ -29,15 +30,11 @@ async fn a_restarted_run_actor_waits_for_the_step_a_worker_holds(cx: TestContext
         seed: None,
     };
     let (first, _) = Actor::spawn(None, RunActor, args()).await.unwrap();
-    let mut running = false;
-    for _ in 0..400 {
+    let running = wait_until(Duration::from_secs(4), || async {
         let steps = cx.store.runs().steps(run).await.unwrap();
-        if steps.iter().any(|s| s.node_id == "slow" && s.status == StepStatus::Running) {
-            running = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+        steps.iter().any(|s| s.node_id == "slow" && s.status == StepStatus::Running)
+    })
+    .await;
     assert!(running, "a worker started the slow step");
     first.kill();
     let (_second, done) = Actor::spawn(None, RunActor, args()).await.unwrap();

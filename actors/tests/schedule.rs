@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use aos_actors::{ActorSystem, NodeIdentity, RetryPolicy, RunDeps};
 use aos_engine_link::{EgressPolicy, EmbeddedEngine, EngineConfig};
+use aos_persistence::testing::wait_until;
 use aos_persistence::testing::{self, TestContext};
 use aos_persistence::{RunFilter, Timestamp};
 use aos_schema::{Edge, Node, RunStatus, WorkflowGraph};
@@ -35,14 +36,12 @@ async fn every_tick_fires_exactly_one_run_across_two_nodes(cx: TestContext) {
     assert_eq!(node_a.sync_schedules().await.unwrap(), 1);
     assert_eq!(node_b.sync_schedules().await.unwrap(), 1);
     let filter = RunFilter { workflow_id: Some(published.workflow), limit: Some(500), ..RunFilter::default() };
-    let mut runs = Vec::new();
-    for _ in 0..600 {
-        runs = cx.store.runs().list(published.org, &filter).await.unwrap();
-        if runs.iter().filter(|r| r.status == RunStatus::Succeeded).count() >= 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let succeeded = |runs: &[aos_persistence::Run]| runs.iter().filter(|r| r.status == RunStatus::Succeeded).count();
+    wait_until(Duration::from_secs(6), || async {
+        succeeded(&cx.store.runs().list(published.org, &filter).await.unwrap()) >= 3
+    })
+    .await;
+    let runs = cx.store.runs().list(published.org, &filter).await.unwrap();
     node_a.stop();
     node_b.stop();
     assert!(runs.iter().filter(|r| r.status == RunStatus::Succeeded).count() >= 3, "runs fired and finished: {runs:?}");

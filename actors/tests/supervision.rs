@@ -94,13 +94,7 @@ fn policy(max_restarts: u32) -> RestartPolicy {
 }
 
 async fn eventually(mut check: impl FnMut() -> bool) -> bool {
-    for _ in 0..400 {
-        if check() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    false
+    aos_persistence::testing::wait_until(Duration::from_secs(4), || std::future::ready(check())).await
 }
 
 fn find(registry: &Registry, name: &str) -> Option<aos_actors::ActorNode> {

@@ -24,8 +24,7 @@ use aos_engine_link::{
 };
 use aos_persistence::testing::{TestContext, run_on};
 use aos_persistence::{
-    Actor, Backend, NewInstallation, NewTemplate, NewTemplateVersion, NewUser, NewVersion, NewWorkflow, SecretUse,
-    Store,
+    Backend, By, NewInstallation, NewTemplate, NewTemplateVersion, NewUser, NewVersion, NewWorkflow, SecretUse, Store,
 };
 use aos_schema::{
     Catalog, ExecutionPlan, ExportFile, OrgId, RunId, SecretString, WorkflowGraph, WorkflowId, compile, import, kinds,
@@ -131,7 +130,7 @@ async fn publish_to_gallery(store: &Store, slug: &str, text: &str) {
     let file = import(text.as_bytes()).unwrap();
     let (creator, org) =
         store.orgs().create_user_with_org(&new_user("creator"), "Starter Co", "starter-co").await.unwrap();
-    let by = Actor::User(creator.id);
+    let by = By::User(creator.id);
     let new = NewTemplate {
         org: org.id,
         creator: creator.id,
@@ -156,7 +155,7 @@ async fn publish_to_gallery(store: &Store, slug: &str, text: &str) {
 async fn install(store: &Store, slug: &str, rebind: impl FnOnce(&ExportFile) -> WorkflowGraph) -> Installed {
     let (user, org) =
         store.orgs().create_user_with_org(&new_user("installer"), "Users Inc", "users-inc").await.unwrap();
-    let by = Actor::User(user.id);
+    let by = By::User(user.id);
     let template = store.templates().template_by_slug(slug).await.unwrap();
     let version = store.templates().latest_version(template.id).await.unwrap();
     let file = import(version.export.as_bytes()).unwrap();
@@ -246,7 +245,7 @@ async fn run_once(cx: &RunContext<'_>, run: &RunFixture, ledger: &mut Ledger) {
         for step in ready {
             let mut secrets = BTreeMap::new();
             for name in referenced_secrets(&step.config) {
-                let usage = SecretUse { by: Actor::System, purpose: format!("run:{run_id}/step:{}", step.key) };
+                let usage = SecretUse { by: By::System, purpose: format!("run:{run_id}/step:{}", step.key) };
                 let value = cx.store.secrets().reveal(cx.installed.org, &name, &usage).await.unwrap();
                 secrets.insert(name, WireSecret(value));
             }

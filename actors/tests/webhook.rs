@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use aos_actors::{ActorSystem, Delivery, DeliveryError, RetryPolicy, RunDeps};
 use aos_engine_link::{EgressPolicy, EmbeddedEngine, EngineConfig};
+use aos_persistence::testing::wait_until;
 use aos_persistence::testing::{self, TestContext};
-use aos_persistence::{Actor as By, NewWebhookSource, RunFilter, Store, WebhookSettings};
+use aos_persistence::{By, NewWebhookSource, RunFilter, Store, WebhookSettings};
 use aos_schema::{Edge, Node, RunStatus, SecretString, WebhookSourceId, WorkflowGraph};
 use hmac::{Hmac, Mac};
 use serde_json::{Map, json};
@@ -96,14 +97,12 @@ async fn a_thousand_concurrent_deliveries_with_one_key_make_one_run(cx: TestCont
     run_ids.dedup();
     assert_eq!(run_ids.len(), 1, "every delivery got the same run");
     let filter = RunFilter { workflow_id: Some(published.workflow), ..RunFilter::default() };
-    let mut runs = Vec::new();
-    for _ in 0..500 {
-        runs = cx.store.runs().list(published.org, &filter).await.unwrap();
-        if runs.iter().all(|r| r.status == RunStatus::Succeeded) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until(Duration::from_secs(5), || async {
+        let runs = cx.store.runs().list(published.org, &filter).await.unwrap();
+        runs.iter().all(|r| r.status == RunStatus::Succeeded)
+    })
+    .await;
+    let runs = cx.store.runs().list(published.org, &filter).await.unwrap();
     assert_eq!(runs.len(), 1, "exactly one run");
     assert_eq!(runs[0].status, RunStatus::Succeeded);
     assert_eq!(cx.store.webhooks().events(published.org, source, None).await.unwrap().len(), 1);

@@ -8,7 +8,8 @@ use std::time::Duration;
 use aos_actors::{ActorKind, ActorNode, ActorSystem, PublishError, PublishRequest, RunDeps};
 use aos_engine_link::{EgressPolicy, EmbeddedEngine, EngineConfig};
 use aos_persistence::testing::TestContext;
-use aos_persistence::{Actor as By, NewUser, NewWorkflow, Store};
+use aos_persistence::testing::wait_until;
+use aos_persistence::{By, NewUser, NewWorkflow, Store};
 use aos_schema::{Edge, Node, OrgId, WorkflowGraph, WorkflowId};
 use serde_json::json;
 
@@ -107,14 +108,10 @@ async fn a_scheduled_version_starts_its_schedule_and_an_unscheduled_one_ends_it(
     assert_eq!(count(&tree.snapshot(), ActorKind::Schedule, &name), 1, "the schedule runs");
     assert_eq!(count(&tree.snapshot(), ActorKind::Workflow, &name), 1, "the workflow's actor is in the tree");
     tree.publish(wf, request(org, manual_graph())).await.unwrap();
-    let mut gone = false;
-    for _ in 0..200 {
-        if count(&tree.snapshot(), ActorKind::Schedule, &name) == 0 {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let gone = wait_until(Duration::from_secs(2), || {
+        std::future::ready(count(&tree.snapshot(), ActorKind::Schedule, &name) == 0)
+    })
+    .await;
     assert!(gone, "the schedule ended with the unscheduled version");
     tree.stop();
 }

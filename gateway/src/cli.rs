@@ -3,7 +3,7 @@
 //! (migrating it) and apply the same rules as the API (`crate::domain`: account checks, import
 //! checks, the canonical export), so the CLI and the API agree.
 
-use aos_persistence::{Actor, NewUser, NewWorkflow};
+use aos_persistence::{By, NewUser, NewWorkflow};
 
 use crate::config::{ExportArgs, ImportArgs, UserCreateArgs};
 use crate::domain::DomainError;
@@ -73,7 +73,7 @@ pub async fn import(args: &ImportArgs) -> Result<String, CliError> {
         name: file.name.clone(),
         description: file.description.clone().unwrap_or_default(),
     };
-    let workflow = store.workflows().create(&new, Actor::System).await?;
-    store.drafts().put(args.org, workflow.id, &graph, Actor::System).await?;
+    let workflow = store.workflows().create(&new, By::System).await?;
+    store.drafts().put(args.org, workflow.id, &graph, By::System).await?;
     Ok(workflow.id.to_string())
 }

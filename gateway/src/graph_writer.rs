@@ -4,7 +4,7 @@
 //! it) and the room persists it; without them, [`StoreGraphWriter`] stores it as the workflow's
 //! draft row. The handlers are the same either way.
 
-use aos_persistence::{Actor, Store};
+use aos_persistence::{By, Store};
 use aos_schema::{OrgId, WorkflowGraph, WorkflowId};
 use std::future::Future;
 use std::pin::Pin;
@@ -22,7 +22,7 @@ pub trait GraphWriter: std::fmt::Debug + Send + Sync {
         org: OrgId,
         workflow: WorkflowId,
         graph: &'a WorkflowGraph,
-        by: Actor,
+        by: By,
     ) -> BoxFuture<'a, Result<(), ApiError>>;
 }
 
@@ -38,7 +38,7 @@ impl GraphWriter for StoreGraphWriter {
         org: OrgId,
         workflow: WorkflowId,
         graph: &'a WorkflowGraph,
-        by: Actor,
+        by: By,
     ) -> BoxFuture<'a, Result<(), ApiError>> {
         Box::pin(async move { Ok(self.store.drafts().put(org, workflow, graph, by).await?) })
     }
@@ -58,7 +58,7 @@ impl GraphWriter for RoomGraphWriter {
         org: OrgId,
         workflow: WorkflowId,
         graph: &'a WorkflowGraph,
-        by: Actor,
+        by: By,
     ) -> BoxFuture<'a, Result<(), ApiError>> {
         Box::pin(async move {
             ensure_doc(&self.store, org, workflow).await?;

@@ -3,7 +3,7 @@
 //! cannot log in. Seeding is idempotent: a template whose file is unchanged gets no new version; a
 //! changed file is published as the template's next version.
 
-use aos_persistence::{Actor, NewTemplate, NewTemplateVersion, NewUser, Store, StoreError};
+use aos_persistence::{By, NewTemplate, NewTemplateVersion, NewUser, Store, StoreError};
 use aos_schema::OrgId;
 
 /// Every starter template: (slug, canonical export file).
@@ -101,7 +101,7 @@ async fn seed_once(store: &Store) -> Result<Seeded, SeedError> {
                     description: file.description.clone().unwrap_or_default(),
                     category: file.category.clone().unwrap_or_else(|| "logic".into()),
                 };
-                store.templates().create_template(&new, Actor::System).await?
+                store.templates().create_template(&new, By::System).await?
             }
         };
         if template.latest_version > 0 && store.templates().latest_version(template.id).await?.checksum == checksum {
@@ -113,7 +113,7 @@ async fn seed_once(store: &Store) -> Result<Seeded, SeedError> {
             checksum,
             required_secrets: file.required_secrets(),
         };
-        store.templates().publish_version(org, template.id, &content, Actor::System).await?;
+        store.templates().publish_version(org, template.id, &content, By::System).await?;
         seeded.published += 1;
     }
     Ok(seeded)

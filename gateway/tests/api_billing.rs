@@ -9,7 +9,7 @@ mod support_http;
 
 use std::time::Duration;
 
-use aos_persistence::{Actor, Backend, CreditSource, NewCredit};
+use aos_persistence::{Backend, By, CreditSource, NewCredit};
 use serde_json::json;
 use support_api::{Api, runnable_graph};
 use support_http::wait_until;
@@ -38,7 +38,7 @@ async fn credits_gate_runs_and_usage_is_priced(backend: Backend) {
         reference: "drain".into(),
         memo: String::new(),
     };
-    api.store.billing().add_credits(&drain, Actor::System).await.unwrap();
+    api.store.billing().add_credits(&drain, By::System).await.unwrap();
     let refused = api.post(&format!("/api/workflows/{wf}/runs"), &alice.token, json!({ "input": { "n": 1 } })).await;
     assert_eq!((refused.status, refused.code()), (402, "credits_exhausted"), "{refused:?}");
     assert!(refused.body["error"]["message"].as_str().unwrap().contains("top up"));

@@ -10,7 +10,7 @@ mod support_api;
 mod support_http;
 
 use aos_persistence::{
-    Actor, Backend, NewDlqEntry, NewRun, NewUser, NewWebhookSource, NewWorkflow, Store, WebhookSettings,
+    Backend, By, NewDlqEntry, NewRun, NewUser, NewWebhookSource, NewWorkflow, Store, WebhookSettings,
 };
 use aos_schema::{OrgId, Role, WorkflowGraph};
 use serde_json::{Value, json};
@@ -121,7 +121,7 @@ fn table() -> Vec<Endpoint> {
 async fn fresh(store: &Store, org: &str, owner: &Account) -> Ids {
     let org_id: OrgId = org.parse().unwrap();
     let unique = uuid::Uuid::new_v4().simple().to_string();
-    let by = Actor::System;
+    let by = By::System;
     let workflow = store
         .workflows()
         .create(&NewWorkflow { org_id, name: "w".into(), description: String::new() }, by)

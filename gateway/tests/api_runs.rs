@@ -285,7 +285,7 @@ async fn secrets_are_write_only(backend: Backend) {
         .reveal(
             org_id,
             "SLACK_TOKEN",
-            &aos_persistence::SecretUse { by: aos_persistence::Actor::System, purpose: "test".into() },
+            &aos_persistence::SecretUse { by: aos_persistence::By::System, purpose: "test".into() },
         )
         .await
         .unwrap();
@@ -349,14 +349,10 @@ async fn admin_sees_the_actor_tree(backend: Backend) {
         .call("POST", &format!("/api/admin/actors/{}/stop", again["id"].as_str().unwrap()), Some(&root.token), None)
         .await;
     assert_eq!(stopped.status, 200, "{stopped:?}");
-    let mut gone = false;
-    for _ in 0..100 {
-        if find(&api.get("/api/admin/actors", &root.token).await.body, "workflow", &wf).is_none() {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let gone = wait_until(Duration::from_secs(2), || async {
+        find(&api.get("/api/admin/actors", &root.token).await.body, "workflow", &wf).is_none()
+    })
+    .await;
     assert!(gone, "the stopped actor left the tree");
     assert_eq!(api.audit_rows(&org).await, audited + 2, "both actions audited");
     let runs_supervisor = find(&tree, "supervisor", "runs").unwrap();

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aos_engine_link::{Engine, ErrorClass, PROTOCOL_VERSION, RemoteEngine, StepContext, StepMeta, StepRequest};
+use aos_persistence::testing::wait_until;
 use aos_schema::SecretString;
 use serde_json::json;
 
@@ -42,14 +43,9 @@ async fn start_engine() -> EngineProcess {
         .unwrap();
     let url = format!("http://127.0.0.1:{port}");
     let health = format!("{url}/healthz");
-    let mut up = false;
-    for _ in 0..200 {
-        if matches!(http_get(&health).await, Ok(r) if r.status() == 200) {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let up =
+        wait_until(Duration::from_secs(10), || async { matches!(http_get(&health).await, Ok(r) if r.status() == 200) })
+            .await;
     assert!(up, "engine process became healthy");
     EngineProcess { child, url }
 }
@@ -140,13 +136,8 @@ async fn an_engine_killed_mid_step_gives_a_retryable_error_not_a_hang() {
     let step = request("http.request", json!({ "method": "GET", "url": format!("http://{silent}/slow") }));
     let call = tokio::spawn(async move { remote.execute(step).await });
     // the engine is inside the step once the slow service has its connection
-    for _ in 0..200 {
-        if accepted.load(Ordering::SeqCst) > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert!(accepted.load(Ordering::SeqCst) > 0, "the step reached the slow service");
+    let reached = wait_until(Duration::from_secs(5), || std::future::ready(accepted.load(Ordering::SeqCst) > 0)).await;
+    assert!(reached, "the step reached the slow service");
     engine.child.start_kill().unwrap();
     let outcome =
         tokio::time::timeout(Duration::from_secs(20), call).await.expect("the caller is not left hanging").unwrap();

@@ -13,6 +13,7 @@ mod yjs;
 use std::time::Duration;
 
 use aos_persistence::Backend;
+use aos_persistence::testing::wait_until;
 use aos_schema::Node;
 use futures_util::StreamExt;
 use serde_json::json;
@@ -38,15 +39,11 @@ async fn editors_and_the_api_share_the_live_doc(backend: Backend) {
     let editor = YClient::connect(&ws(&api, &format!("/ws/docs/{id}?token={}", alice.token))).await;
     eventually("the editor synced the skeleton", || editor.synced() && editor.has_skeleton()).await;
     editor.add_node(&Node::new("start", "trigger.manual"));
-    let mut seen = false;
-    for _ in 0..200 {
+    let seen = wait_until(Duration::from_secs(4), || async {
         let read = api.get(&format!("/api/workflows/{id}"), &alice.token).await;
-        if read.body["graph"]["nodes"].as_array().is_some_and(|n| n.iter().any(|n| n["id"] == "start")) {
-            seen = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        read.body["graph"]["nodes"].as_array().is_some_and(|n| n.iter().any(|n| n["id"] == "start"))
+    })
+    .await;
     assert!(seen, "the API reads the editor's node from the live doc");
 
     let graph = json!({ "nodes": [

@@ -164,7 +164,7 @@ async fn keys_rotate_reencrypts_secrets_in_the_data_dir() {
             aos_persistence::NewUser { email: "o@example.test".into(), name: "O".into(), password_hash: "x".into() };
         store.orgs().create_user_with_org(&new, "Org", "org").await.unwrap()
     };
-    let actor = aos_persistence::Actor::System;
+    let actor = aos_persistence::By::System;
     store.secrets().put(org.id, "TOKEN", &aos_schema::SecretString::new("s3cret-value"), actor).await.unwrap();
     let old_key = store.keyring().active_key_id().to_owned();
     store.db().close().await;

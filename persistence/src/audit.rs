@@ -20,21 +20,23 @@ use crate::error::StoreResult;
 /// The `prev_hash` of an org's first row.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Who did something.
+/// Who did something: a person, an API key or the platform (`user:…`, `api_key:…`, `system` in
+/// audit rows). Named `By` so it reads as it is used (`by: By::System`) and does not collide with
+/// `ractor::Actor`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Actor {
+pub enum By {
     User(UserId),
     ApiKey(ApiKeyId),
     /// The platform itself (migrations, key rotation, schedules).
     System,
 }
 
-impl fmt::Display for Actor {
+impl fmt::Display for By {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Actor::User(id) => write!(f, "user:{id}"),
-            Actor::ApiKey(id) => write!(f, "api_key:{id}"),
-            Actor::System => f.write_str("system"),
+            By::User(id) => write!(f, "user:{id}"),
+            By::ApiKey(id) => write!(f, "api_key:{id}"),
+            By::System => f.write_str("system"),
         }
     }
 }
@@ -43,7 +45,7 @@ impl fmt::Display for Actor {
 #[derive(Debug, Clone)]
 pub struct AuditEntry {
     pub org_id: OrgId,
-    pub actor: Actor,
+    pub actor: By,
     /// Dotted verb, e.g. `workflow.publish`, `secret.update`.
     pub action: &'static str,
     pub target_kind: &'static str,
@@ -53,7 +55,7 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     /// An entry with an empty detail object.
-    pub fn new(org_id: OrgId, actor: Actor, action: &'static str, target: (&'static str, String)) -> Self {
+    pub fn new(org_id: OrgId, actor: By, action: &'static str, target: (&'static str, String)) -> Self {
         Self { org_id, actor, action, target_kind: target.0, target_id: target.1, detail: serde_json::json!({}) }
     }
 

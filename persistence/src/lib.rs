@@ -21,7 +21,7 @@ pub mod writer;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use audit::{Actor, AuditEntry, AuditQuery, AuditRecord, ChainBreak, ChainVerification};
+pub use audit::{AuditEntry, AuditQuery, AuditRecord, By, ChainBreak, ChainVerification};
 pub use credits::Credits;
 pub use db::{Backend, Db, now};
 pub use doc_fanout::{DocBroadcast, DocFanout, DocSubscription};

@@ -1,6 +1,7 @@
 //! Test fixtures: a fresh store per test on either backend (a temporary SQLite file, or a freshly
-//! created Postgres database with real migrations, dropped afterwards), and the
-//! [`conformance_suite!`](crate::conformance_suite) macro that runs one test body on both.
+//! created Postgres database with real migrations, dropped afterwards), the
+//! [`conformance_suite!`](crate::conformance_suite) macro that runs one test body on both, and
+//! [`wait_until`], the one way the workspace's tests wait for something to become true.
 //!
 //! Postgres is found through `AOS_TEST_DATABASE_URL` (default
 //! `postgres://postgres:postgres@127.0.0.1:5432/postgres`); the role needs CREATEDB.
@@ -13,6 +14,25 @@ use sqlx::ConnectOptions;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::{Backend, DatabaseTarget, Keyring, Store};
+
+/// Polls `check` (every 10 ms) until it holds or `limit` passes; whether it held. A synchronous
+/// condition is `|| std::future::ready(cond())`.
+pub async fn wait_until<F, Fut>(limit: std::time::Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
 
 /// The admin URL used to create and drop per-test Postgres databases.
 pub fn postgres_admin_url() -> String {
@@ -158,7 +178,7 @@ pub async fn published_workflow(store: &Store, graph: &aos_schema::WorkflowGraph
     };
     let (_, org) = store.orgs().create_user_with_org(&user, "Org", &format!("org-{unique}")).await.expect("org");
     let new = crate::NewWorkflow { org_id: org.id, name: "workflow".into(), description: String::new() };
-    let workflow = store.workflows().create(&new, crate::Actor::System).await.expect("workflow");
+    let workflow = store.workflows().create(&new, crate::By::System).await.expect("workflow");
     let plan = aos_schema::compile(graph, &aos_schema::Catalog::builtin()).expect("a valid graph");
     let plan = serde_json::to_value(plan).expect("plan as json");
     let export = aos_schema::ExportFile::new("workflow", graph.clone());
@@ -172,7 +192,7 @@ pub async fn published_workflow(store: &Store, graph: &aos_schema::WorkflowGraph
         plan: &plan,
         graph,
     };
-    let version = store.workflows().publish(&version, crate::Actor::System).await.expect("publish");
+    let version = store.workflows().publish(&version, crate::By::System).await.expect("publish");
     PublishedWorkflow { org: org.id, workflow: workflow.id, version: version.version }
 }
 

@@ -6,6 +6,7 @@ mod support;
 use std::time::Duration;
 
 use aos_persistence::testing::TestContext;
+use aos_persistence::testing::wait_until;
 use aos_persistence::{Keyring, Store};
 use aos_realtime::{READ_ONLY_REASON, RoomConfig, SessionConfig, close_code};
 use aos_schema::{Edge, Node, WorkflowGraph, WorkflowId};
@@ -222,21 +223,9 @@ async fn an_idle_room_unloads_and_comes_back(ctx: TestContext) {
     eventually("the room has the edit", || alice.graph() == graph).await;
     let rooms = server.rooms.clone();
     // the edit must be in the room before alice leaves
-    for _ in 0..400 {
-        if rooms.graph(workflow).await.unwrap().graph == graph {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually_async(|| async { rooms.graph(workflow).await.unwrap().graph == graph }).await;
     drop(alice.disconnect());
-    let mut unloaded = false;
-    for _ in 0..400 {
-        if rooms.open().await.is_empty() {
-            unloaded = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let unloaded = wait_until(Duration::from_secs(10), || async { rooms.open().await.is_empty() }).await;
     assert!(unloaded, "the idle room unloaded");
     assert!(ctx.store.docs().snapshot(workflow).await.unwrap().is_some(), "unloading compacted the log");
     let back = synced(&server, workflow, "bob").await;
@@ -271,18 +260,15 @@ async fn a_silent_client_is_closed_as_a_zombie(ctx: TestContext) {
     server.stop().await;
 }
 
-async fn eventually_async<F, Fut>(mut condition: F)
+async fn eventually_async<F, Fut>(condition: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    for _ in 0..400 {
-        if condition().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("condition never held within 10 s");
+    assert!(
+        aos_persistence::testing::wait_until(Duration::from_secs(10), condition).await,
+        "condition never held within 10 s"
+    );
 }
 
 /// A whole graph from the server (`PUT /api/workflows/{id}/graph`) reaches open editors, and an

@@ -12,7 +12,7 @@ use std::time::Duration;
 use aos_actors::{ActorKind, Backoff, Registry, RetryPolicy, RunActor, RunArgs, RunDeps, RunMsg};
 use aos_engine_link::{EgressPolicy, EmbeddedEngine, EngineConfig, StepOutput};
 use aos_persistence::testing::{self, TestContext};
-use aos_persistence::{Actor as By, AttemptOutcome, NewAttempt, Store};
+use aos_persistence::{AttemptOutcome, By, NewAttempt, Store};
 use aos_schema::{DlqStatus, Edge, Node, OrgId, RunId, RunStatus, StepStatus, WorkflowGraph};
 use axum::Router;
 use axum::extract::{Path, State};

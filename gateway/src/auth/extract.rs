@@ -1,7 +1,7 @@
 //! [`Principal`]: who is calling, from `Authorization: Bearer <access token | API key>`; and
 //! [`Principal::access`], the one org-role check every org-scoped endpoint goes through.
 
-use aos_persistence::{Actor, SessionId, Timestamp, User};
+use aos_persistence::{By, SessionId, Timestamp, User};
 use aos_schema::{ApiKeyId, OrgId, Role, UserId};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -36,15 +36,15 @@ pub struct Access {
     pub org: OrgId,
     pub role: Role,
     /// Who the audit rows name.
-    pub actor: Actor,
+    pub actor: By,
 }
 
 impl Principal {
     /// Who the audit rows name.
-    pub fn actor(&self) -> Actor {
+    pub fn actor(&self) -> By {
         match self.kind {
-            PrincipalKind::Session(_) => Actor::User(self.user_id),
-            PrincipalKind::ApiKey { id, .. } => Actor::ApiKey(id),
+            PrincipalKind::Session(_) => By::User(self.user_id),
+            PrincipalKind::ApiKey { id, .. } => By::ApiKey(id),
         }
     }
 

@@ -6,7 +6,7 @@
 
 use aos_actors::{ActorNode, Control};
 use aos_api::{ActorControlled, ActorView};
-use aos_persistence::{Actor as By, AuditEntry};
+use aos_persistence::{AuditEntry, By};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};

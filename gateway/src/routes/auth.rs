@@ -54,7 +54,7 @@ async fn signup(
             other => other.into(),
         },
     )?;
-    crate::routes::billing::grant_signup_credits(&state, org.id, aos_persistence::Actor::User(user.id)).await?;
+    crate::routes::billing::grant_signup_credits(&state, org.id, aos_persistence::By::User(user.id)).await?;
     let tokens = state.auth.login(&state.store, user.id).await?;
     let body = SignedUp { tokens, user_id: user.id, org_id: org.id };
     Ok((StatusCode::CREATED, ApiJson(body)))

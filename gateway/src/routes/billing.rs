@@ -47,7 +47,7 @@ pub(crate) async fn require_credits(state: &AppState, org: OrgId) -> Result<(), 
 pub(crate) async fn grant_signup_credits(
     state: &AppState,
     org: OrgId,
-    by: aos_persistence::Actor,
+    by: aos_persistence::By,
 ) -> Result<(), ApiError> {
     if state.signup_credits_micros <= 0 {
         return Ok(());

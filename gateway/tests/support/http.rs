@@ -4,8 +4,6 @@
 
 #![allow(dead_code)]
 
-use std::time::Duration;
-
 /// A client, after installing the crypto provider reqwest expects.
 pub fn http() -> reqwest::Client {
     aos_engine_link::egress::install_crypto_provider();
@@ -17,21 +15,9 @@ pub async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Re
     http().get(url).send().await
 }
 
-/// Polls `check` every 50 ms until it is true or `limit` passes.
-pub async fn wait_until<F, Fut>(limit: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    while tokio::time::Instant::now() < deadline {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
-}
+/// The workspace's one way to wait for a condition (not every test file of this harness uses it).
+#[allow(unused_imports)]
+pub use aos_persistence::testing::wait_until;
 
 /// Calls `{base}{path}` with an optional bearer token and JSON body; returns the status and the
 /// JSON answer (`Null` when it is not JSON). A request that gets no answer at all (the server is

@@ -18,7 +18,7 @@ use time::Date;
 
 use crate::Timestamp;
 
-use crate::audit::{Actor, AuditEntry, AuditTx};
+use crate::audit::{AuditEntry, AuditTx, By};
 use crate::db::{Db, in_tx, now, with_pool};
 use crate::error::{StoreError, StoreResult};
 use crate::queries::orgs::not_found;
@@ -346,7 +346,7 @@ impl Billing<'_> {
 
     /// Adds credits to an org, audited. The same reference again adds nothing and returns the
     /// first entry with `created: false`.
-    pub async fn add_credits(&self, credit: &NewCredit, by: Actor) -> StoreResult<CreditAdded> {
+    pub async fn add_credits(&self, credit: &NewCredit, by: By) -> StoreResult<CreditAdded> {
         if RESERVED_REFERENCE_PREFIXES.iter().any(|prefix| credit.reference.starts_with(prefix)) {
             return Err(StoreError::Conflict { what: format!("credit reference {}", credit.reference) });
         }

@@ -4,7 +4,7 @@
 use aos_schema::{OrgId, WorkflowGraph, WorkflowId};
 
 use crate::Timestamp;
-use crate::audit::{Actor, AuditEntry, AuditTx};
+use crate::audit::{AuditEntry, AuditTx, By};
 use crate::db::{Db, in_tx, now, with_pool};
 use crate::error::StoreResult;
 use crate::queries::orgs::{corrupt, not_found};
@@ -50,7 +50,7 @@ impl Drafts<'_> {
     }
 
     /// Replaces the draft of a workflow of `org`, auditing the write.
-    pub async fn put(&self, org: OrgId, workflow: WorkflowId, graph: &WorkflowGraph, by: Actor) -> StoreResult<()> {
+    pub async fn put(&self, org: OrgId, workflow: WorkflowId, graph: &WorkflowGraph, by: By) -> StoreResult<()> {
         let text = serde_json::to_string(graph).map_err(|err| corrupt("draft graph", err))?;
         let at = now();
         in_tx!(self.db, |tx| {

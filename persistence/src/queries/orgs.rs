@@ -4,7 +4,7 @@ use crate::Timestamp;
 use aos_schema::{ApiKeyId, OrgId, Role, UserId};
 use serde::Serialize;
 
-use crate::audit::{Actor, AuditEntry, AuditTx};
+use crate::audit::{AuditEntry, AuditTx, By};
 use crate::db::{Db, in_tx, now, with_pool};
 use crate::error::{StoreError, StoreResult};
 
@@ -168,7 +168,7 @@ impl Orgs<'_> {
                 .execute(&mut *tx)
                 .await?;
             tx.append_audit(
-                &AuditEntry::new(org_id, Actor::User(user_id), "org.create", ("org", org_id.to_string()))
+                &AuditEntry::new(org_id, By::User(user_id), "org.create", ("org", org_id.to_string()))
                     .with_detail(serde_json::json!({ "name": org_name, "slug": slug })),
             )
             .await?;
@@ -198,7 +198,7 @@ impl Orgs<'_> {
                 .execute(&mut *tx)
                 .await?;
             tx.append_audit(
-                &AuditEntry::new(org_id, Actor::User(new.owner), "org.create", ("org", org_id.to_string()))
+                &AuditEntry::new(org_id, By::User(new.owner), "org.create", ("org", org_id.to_string()))
                     .with_detail(serde_json::json!({ "name": new.name, "slug": new.slug })),
             )
             .await?;
@@ -245,7 +245,7 @@ impl Orgs<'_> {
     }
 
     /// Adds `user` to `org` with `role`, or changes their role if they are already a member.
-    pub async fn set_member(&self, org: OrgId, user: UserId, role: Role, by: Actor) -> StoreResult<Membership> {
+    pub async fn set_member(&self, org: OrgId, user: UserId, role: Role, by: By) -> StoreResult<Membership> {
         Ok(in_tx!(self.db, |tx| {
             let membership: Membership = sqlx::query_as(
                 "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
@@ -270,7 +270,7 @@ impl Orgs<'_> {
     }
 
     /// Removes `user` from `org`.
-    pub async fn remove_member(&self, org: OrgId, user: UserId, by: Actor) -> StoreResult<()> {
+    pub async fn remove_member(&self, org: OrgId, user: UserId, by: By) -> StoreResult<()> {
         in_tx!(self.db, |tx| {
             let done = sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
                 .bind(org.as_uuid())
@@ -341,7 +341,7 @@ impl Orgs<'_> {
     }
 
     /// Stores a new API key (its hash) and audits it.
-    pub async fn create_api_key(&self, new: &NewApiKey, by: Actor) -> StoreResult<ApiKey> {
+    pub async fn create_api_key(&self, new: &NewApiKey, by: By) -> StoreResult<ApiKey> {
         let id = ApiKeyId::new();
         Ok(in_tx!(self.db, |tx| {
             let key: ApiKey = sqlx::query_as(
@@ -395,7 +395,7 @@ impl Orgs<'_> {
     }
 
     /// Revokes a key of `org`; revoking twice is a no-op, a key of another org is `NotFound`.
-    pub async fn revoke_api_key(&self, org: OrgId, id: ApiKeyId, by: Actor) -> StoreResult<()> {
+    pub async fn revoke_api_key(&self, org: OrgId, id: ApiKeyId, by: By) -> StoreResult<()> {
         in_tx!(self.db, |tx| {
             let found: Option<(uuid::Uuid,)> = sqlx::query_as(
                 "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3) WHERE id = $1 AND org_id = $2 RETURNING id",

@@ -7,7 +7,7 @@ use aos_schema::{DlqEntryId, DlqStatus, OrgId, RunId, RunStatus, RunStepId, Step
 use serde::Serialize;
 use sqlx::types::Json;
 
-use crate::audit::{Actor, AuditEntry, AuditTx};
+use crate::audit::{AuditEntry, AuditTx, By};
 use crate::db::{Db, in_tx, now, with_pool};
 use crate::error::StoreResult;
 use crate::queries::orgs::{corrupt, not_found};
@@ -553,7 +553,7 @@ impl Runs<'_> {
 
     /// Marks a pending entry of `org` replayed or discarded, audited. Resolving twice is
     /// `NotFound` (it is no longer pending).
-    pub async fn resolve_dlq(&self, org: OrgId, id: DlqEntryId, status: DlqStatus, by: Actor) -> StoreResult<DlqEntry> {
+    pub async fn resolve_dlq(&self, org: OrgId, id: DlqEntryId, status: DlqStatus, by: By) -> StoreResult<DlqEntry> {
         Ok(in_tx!(self.db, |tx| {
             let entry: Option<DlqEntry> = sqlx::query_as(
                 "UPDATE dlq_entries SET status = $3, resolved_at = $4 WHERE id = $1 AND org_id = $2 AND status = 'pending' RETURNING *",

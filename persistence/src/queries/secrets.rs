@@ -6,7 +6,7 @@ use crate::Timestamp;
 use aos_schema::{OrgId, SecretId, SecretString};
 use serde::Serialize;
 
-use crate::audit::{Actor, AuditEntry, AuditTx};
+use crate::audit::{AuditEntry, AuditTx, By};
 use crate::db::{Db, in_tx, now, with_pool};
 use crate::error::StoreResult;
 use crate::queries::orgs::not_found;
@@ -46,7 +46,7 @@ impl SealedRow {
 /// Why a secret is being opened, recorded in the audit row of the use.
 #[derive(Debug, Clone)]
 pub struct SecretUse {
-    pub by: Actor,
+    pub by: By,
     /// e.g. `run:<id>/step:<node>`.
     pub purpose: String,
 }
@@ -62,13 +62,7 @@ const META_COLUMNS: &str = "id, org_id, name, key_id, created_at, updated_at, la
 
 impl Secrets<'_> {
     /// Creates or replaces secret `name` of `org`. Returns its metadata and whether it was new.
-    pub async fn put(
-        &self,
-        org: OrgId,
-        name: &str,
-        value: &SecretString,
-        by: Actor,
-    ) -> StoreResult<(SecretMeta, bool)> {
+    pub async fn put(&self, org: OrgId, name: &str, value: &SecretString, by: By) -> StoreResult<(SecretMeta, bool)> {
         let sealed = self.keyring.seal(org, name, value)?;
         let id = SecretId::new();
         let at = now();
@@ -113,7 +107,7 @@ impl Secrets<'_> {
         Ok(metas)
     }
 
-    pub async fn delete(&self, org: OrgId, name: &str, by: Actor) -> StoreResult<()> {
+    pub async fn delete(&self, org: OrgId, name: &str, by: By) -> StoreResult<()> {
         in_tx!(self.db, |tx| {
             let deleted: Option<(uuid::Uuid,)> =
                 sqlx::query_as("DELETE FROM secrets WHERE org_id = $1 AND name = $2 RETURNING id")
@@ -188,7 +182,7 @@ impl Secrets<'_> {
             }
             for (org, count) in per_org {
                 tx.append_audit(
-                    &AuditEntry::new(org, Actor::System, "secret.reseal", ("keyring", active.clone()))
+                    &AuditEntry::new(org, By::System, "secret.reseal", ("keyring", active.clone()))
                         .with_detail(serde_json::json!({ "secrets": count })),
                 )
                 .await?;

@@ -9,7 +9,7 @@ use crate::Timestamp;
 use aos_schema::{InstallationId, OrgId, TemplateId, TemplateVersionId, UserId, WorkflowId};
 use serde::Serialize;
 
-use crate::audit::{Actor, AuditEntry, AuditTx};
+use crate::audit::{AuditEntry, AuditTx, By};
 use crate::db::{Db, in_tx, now, with_pool};
 use crate::error::StoreResult;
 use crate::queries::orgs::not_found;
@@ -194,7 +194,7 @@ impl Templates<'_> {
     }
 
     /// Creates a draft template owned by `new.org`. A taken slug is a `Conflict`.
-    pub async fn create_template(&self, new: &NewTemplate, by: Actor) -> StoreResult<Template> {
+    pub async fn create_template(&self, new: &NewTemplate, by: By) -> StoreResult<Template> {
         let id = TemplateId::new();
         let at = now();
         Ok(in_tx!(self.db, |tx| {
@@ -238,7 +238,7 @@ impl Templates<'_> {
         org: OrgId,
         template: TemplateId,
         content: &NewTemplateVersion,
-        by: Actor,
+        by: By,
     ) -> StoreResult<TemplateVersion> {
         let id = TemplateVersionId::new();
         let at = now();
@@ -402,7 +402,7 @@ impl Templates<'_> {
     /// Records that `new.org` installed a template version as `new.workflow`, counting the
     /// install on the template. The version must exist and the workflow must belong to
     /// `new.org`; otherwise `NotFound`.
-    pub async fn record_installation(&self, new: &NewInstallation, by: Actor) -> StoreResult<Installation> {
+    pub async fn record_installation(&self, new: &NewInstallation, by: By) -> StoreResult<Installation> {
         let id = InstallationId::new();
         Ok(in_tx!(self.db, |tx| {
             let version: Option<i64> =

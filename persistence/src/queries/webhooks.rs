@@ -8,7 +8,7 @@ use aos_schema::{OrgId, RunId, SecretString, WebhookEventId, WebhookSourceId, Wo
 use serde::Serialize;
 use sqlx::types::Json;
 
-use crate::audit::{Actor, AuditEntry, AuditTx};
+use crate::audit::{AuditEntry, AuditTx, By};
 use crate::db::{Db, in_tx, now, with_pool};
 use crate::error::StoreResult;
 use crate::queries::orgs::not_found;
@@ -163,7 +163,7 @@ impl SealedTokenRow {
 }
 
 impl Webhooks<'_> {
-    pub async fn create_source(&self, new: &NewWebhookSource, by: Actor) -> StoreResult<WebhookSource> {
+    pub async fn create_source(&self, new: &NewWebhookSource, by: By) -> StoreResult<WebhookSource> {
         let id = WebhookSourceId::new();
         let sealed = self.keyring.seal(new.org_id, &sealed_name(id), &new.token.value)?;
         Ok(in_tx!(self.db, |tx| {
@@ -299,7 +299,7 @@ impl Webhooks<'_> {
         org: OrgId,
         id: WebhookSourceId,
         token: &WebhookToken,
-        by: Actor,
+        by: By,
     ) -> StoreResult<WebhookSource> {
         let sealed = self.keyring.seal(org, &sealed_name(id), &token.value)?;
         let token_prefix = &token.prefix;
@@ -331,7 +331,7 @@ impl Webhooks<'_> {
         }))
     }
 
-    pub async fn delete_source(&self, org: OrgId, id: WebhookSourceId, by: Actor) -> StoreResult<()> {
+    pub async fn delete_source(&self, org: OrgId, id: WebhookSourceId, by: By) -> StoreResult<()> {
         in_tx!(self.db, |tx| {
             let done = sqlx::query("DELETE FROM webhook_sources WHERE id = $1 AND org_id = $2")
                 .bind(id.as_uuid())

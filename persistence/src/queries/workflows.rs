@@ -6,7 +6,7 @@ use aos_schema::{OrgId, WorkflowGraph, WorkflowId, WorkflowVersionId};
 use serde::Serialize;
 use sqlx::types::Json;
 
-use crate::audit::{Actor, AuditEntry, AuditTx};
+use crate::audit::{AuditEntry, AuditTx, By};
 use crate::db::{Db, in_tx, now, with_pool};
 use crate::error::StoreResult;
 use crate::queries::orgs::not_found;
@@ -122,7 +122,7 @@ pub struct Workflows<'a> {
 }
 
 impl Workflows<'_> {
-    pub async fn create(&self, new: &NewWorkflow, by: Actor) -> StoreResult<Workflow> {
+    pub async fn create(&self, new: &NewWorkflow, by: By) -> StoreResult<Workflow> {
         let id = WorkflowId::new();
         let at = now();
         Ok(in_tx!(self.db, |tx| {
@@ -210,7 +210,7 @@ impl Workflows<'_> {
         }))
     }
 
-    pub async fn update(&self, org: OrgId, id: WorkflowId, patch: &WorkflowPatch, by: Actor) -> StoreResult<Workflow> {
+    pub async fn update(&self, org: OrgId, id: WorkflowId, patch: &WorkflowPatch, by: By) -> StoreResult<Workflow> {
         Ok(in_tx!(self.db, |tx| {
             let updated: Option<Workflow> = sqlx::query_as(
                 "UPDATE workflows SET name = COALESCE($3, name), description = COALESCE($4, description), \
@@ -236,7 +236,7 @@ impl Workflows<'_> {
     }
 
     /// Deletes a workflow with its versions, sources and runs. Run logs and audit rows stay.
-    pub async fn delete(&self, org: OrgId, id: WorkflowId, by: Actor) -> StoreResult<()> {
+    pub async fn delete(&self, org: OrgId, id: WorkflowId, by: By) -> StoreResult<()> {
         in_tx!(self.db, |tx| {
             let done = sqlx::query("DELETE FROM workflows WHERE id = $1 AND org_id = $2")
                 .bind(id.as_uuid())
@@ -253,7 +253,7 @@ impl Workflows<'_> {
 
     /// Stores the next version (numbered inside the transaction), its nodes and edges, and makes it
     /// current.
-    pub async fn publish(&self, new: &NewVersion<'_>, by: Actor) -> StoreResult<WorkflowVersion> {
+    pub async fn publish(&self, new: &NewVersion<'_>, by: By) -> StoreResult<WorkflowVersion> {
         let id = WorkflowVersionId::new();
         Ok(in_tx!(self.db, |tx| {
             // Locks the workflow row (Postgres) so two publishers number their versions in turn.
@@ -331,7 +331,7 @@ impl Workflows<'_> {
     }
 
     /// Points the workflow at an existing version (revert), audited.
-    pub async fn set_current_version(&self, org: OrgId, id: WorkflowId, version: i64, by: Actor) -> StoreResult<()> {
+    pub async fn set_current_version(&self, org: OrgId, id: WorkflowId, version: i64, by: By) -> StoreResult<()> {
         in_tx!(self.db, |tx| {
             let exists: Option<i64> = sqlx::query_scalar(
                 "SELECT version FROM workflow_versions WHERE workflow_id = $1 AND org_id = $2 AND version = $3",

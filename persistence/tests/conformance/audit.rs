@@ -1,14 +1,14 @@
 //! The audit chain: append-only in the database, hash-chained per org, tamper found by verify.
 
 use aos_persistence::testing::TestContext;
-use aos_persistence::{Actor, AuditEntry, AuditQuery, Backend, Db, StoreError};
+use aos_persistence::{AuditEntry, AuditQuery, Backend, By, Db, StoreError};
 
 use crate::fixtures::owner_with_org;
 
 async fn chain_links_every_row_and_verifies(cx: TestContext) {
     let (_owner, org) = owner_with_org(&cx.store).await;
     for n in 0..5 {
-        let entry = AuditEntry::new(org.id, Actor::System, "test.event", ("thing", n.to_string()))
+        let entry = AuditEntry::new(org.id, By::System, "test.event", ("thing", n.to_string()))
             .with_detail(serde_json::json!({ "n": n }));
         cx.store.audit().record(&entry).await.unwrap();
     }
@@ -39,7 +39,7 @@ async fn concurrent_appends_never_fork_the_chain(cx: TestContext) {
     for n in 0..16 {
         let store = cx.store.clone();
         tasks.push(tokio::spawn(async move {
-            let entry = AuditEntry::new(org.id, Actor::System, "test.concurrent", ("thing", n.to_string()));
+            let entry = AuditEntry::new(org.id, By::System, "test.concurrent", ("thing", n.to_string()));
             store.audit().record(&entry).await.unwrap();
         }));
     }
@@ -80,7 +80,7 @@ async fn database_refuses_update_and_delete_of_append_only_tables(cx: TestContex
 async fn verify_finds_a_tampered_row(cx: TestContext) {
     let (_owner, org) = owner_with_org(&cx.store).await;
     for n in 0..4 {
-        let entry = AuditEntry::new(org.id, Actor::System, "test.event", ("thing", n.to_string()));
+        let entry = AuditEntry::new(org.id, By::System, "test.event", ("thing", n.to_string()));
         cx.store.audit().record(&entry).await.unwrap();
     }
     // someone with DDL rights gets past the trigger and rewrites row 3
@@ -102,7 +102,7 @@ async fn verify_finds_a_tampered_row(cx: TestContext) {
 
 async fn verify_finds_a_removed_tail_row(cx: TestContext) {
     let (_owner, org) = owner_with_org(&cx.store).await;
-    let entry = AuditEntry::new(org.id, Actor::System, "test.event", ("thing", "x".into()));
+    let entry = AuditEntry::new(org.id, By::System, "test.event", ("thing", "x".into()));
     cx.store.audit().record(&entry).await.unwrap();
     let db = cx.store.db();
     match cx.backend {

@@ -1,6 +1,6 @@
 //! Builders that keep the conformance tests short.
 
-use aos_persistence::{Actor, NewUser, Org, Store, User};
+use aos_persistence::{By, NewUser, Org, Store, User};
 
 /// A user who owns a fresh org.
 pub async fn owner_with_org(store: &Store) -> (User, Org) {
@@ -14,8 +14,8 @@ pub async fn owner_with_org(store: &Store) -> (User, Org) {
 }
 
 /// The actor for `user`.
-pub fn by(user: &User) -> Actor {
-    Actor::User(user.id)
+pub fn by(user: &User) -> By {
+    By::User(user.id)
 }
 
 /// Another user, not yet a member of anything.

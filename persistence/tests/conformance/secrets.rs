@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use aos_persistence::testing::TestContext;
-use aos_persistence::{Actor, Backend, DatabaseTarget, Db, SecretUse, Store, StoreError};
+use aos_persistence::{Backend, By, DatabaseTarget, Db, SecretUse, Store, StoreError};
 use aos_schema::SecretString;
 
 use crate::fixtures::{by, owner_with_org};
@@ -24,7 +24,7 @@ async fn values_are_write_only_and_each_use_is_audited(cx: TestContext) {
     let listed = secrets.list(org.id).await.unwrap();
     assert_eq!(listed.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["SLACK_TOKEN"]);
     assert!(listed[0].last_used_at.is_none());
-    let usage = SecretUse { by: Actor::System, purpose: "run:test/step:notify".into() };
+    let usage = SecretUse { by: By::System, purpose: "run:test/step:notify".into() };
     assert_eq!(secrets.reveal(org.id, "SLACK_TOKEN", &usage).await.unwrap().expose(), "xoxb-second");
     assert!(secrets.list(org.id).await.unwrap()[0].last_used_at.is_some());
     assert!(matches!(secrets.reveal(other_org.id, "SLACK_TOKEN", &usage).await, Err(StoreError::NotFound { .. })));
@@ -46,7 +46,7 @@ async fn a_ciphertext_moved_to_another_row_does_not_open(cx: TestContext) {
         Db::Sqlite(pool) => sqlx::query(copy).execute(pool).await.map(drop).unwrap(),
         Db::Postgres(pool) => sqlx::query(copy).execute(pool).await.map(drop).unwrap(),
     }
-    let usage = SecretUse { by: Actor::System, purpose: "test".into() };
+    let usage = SecretUse { by: By::System, purpose: "test".into() };
     let err = secrets.reveal(org.id, "B", &usage).await.unwrap_err();
     assert!(matches!(err, StoreError::Vault(aos_persistence::VaultError::Decrypt)), "{err:?}");
     assert!(!err.to_string().contains("value-a"));
@@ -55,7 +55,7 @@ async fn a_ciphertext_moved_to_another_row_does_not_open(cx: TestContext) {
 async fn the_plaintext_is_nowhere_in_the_stored_bytes(cx: TestContext) {
     let (owner, org) = owner_with_org(&cx.store).await;
     cx.store.secrets().put(org.id, "CANARY", &SecretString::new(PLAINTEXT), by(&owner)).await.unwrap();
-    let usage = SecretUse { by: Actor::System, purpose: "test".into() };
+    let usage = SecretUse { by: By::System, purpose: "test".into() };
     cx.store.secrets().reveal(org.id, "CANARY", &usage).await.unwrap();
     // every row of every table, as text
     let tables = ["secrets", "audit_logs", "audit_chain_heads", "orgs", "users", "memberships"];
@@ -99,7 +99,7 @@ async fn rotation_reseals_every_row(cx: TestContext) {
     let pruned = rotated.pruned();
     assert_ne!(pruned.active_key_id(), old_key);
     let fresh = Store::from_db(cx.store.db().clone(), pruned).await.unwrap();
-    let usage = SecretUse { by: Actor::System, purpose: "test".into() };
+    let usage = SecretUse { by: By::System, purpose: "test".into() };
     assert_eq!(fresh.secrets().reveal(org.id, "TWO", &usage).await.unwrap().expose(), "v2");
     assert_eq!(fresh.secrets().reveal(org2.id, "THREE", &usage).await.unwrap().expose(), "v3");
     assert!(fresh.secrets().list(org.id).await.unwrap().iter().all(|m| m.key_id != old_key));

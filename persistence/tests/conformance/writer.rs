@@ -57,7 +57,7 @@ async fn concurrent_admissions_of_one_key_make_one_run_on_any_node(cx: TestConte
         token,
         settings: Default::default(),
     };
-    let source = cx.store.webhooks().create_source(&new, aos_persistence::Actor::System).await.unwrap().id;
+    let source = cx.store.webhooks().create_source(&new, aos_persistence::By::System).await.unwrap().id;
     let other = a_second_node(&cx).await;
     let mut tasks = Vec::new();
     for i in 0..200 {

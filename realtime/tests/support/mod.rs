@@ -24,15 +24,10 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, ReadTxn, Transact, Update};
 
-/// Awaits a condition with a bounded poll; panics with `what` when it never holds.
+/// Awaits a condition (for up to 10 s); panics with `what` when it never holds.
 pub async fn eventually<F: FnMut() -> bool>(what: &str, mut condition: F) {
-    for _ in 0..400 {
-        if condition() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("never happened within 10 s: {what}");
+    let held = aos_persistence::testing::wait_until(Duration::from_secs(10), || std::future::ready(condition())).await;
+    assert!(held, "never happened within 10 s: {what}");
 }
 
 /// The server's knobs for a test.
