@@ -31,5 +31,6 @@ pub use templates::{
 };
 pub use webhooks::{NewSource, SourceView, SourceWithToken, WebhookEvent, WebhookSettings};
 pub use workflows::{
-    GraphWritten, NewWorkflow, Published, VersionDetail, VersionSummary, Workflow, WorkflowDetail, WorkflowUpdate,
+    GraphChanges, GraphWritten, ImportPreview, Imported, N8nReport, NewWorkflow, Published, VersionDetail, VersionDiff,
+    VersionSummary, Workflow, WorkflowDetail, WorkflowUpdate,
 };

@@ -1,7 +1,7 @@
 //! Workflows: as listed and read (with the draft graph), what creating and changing one takes,
 //! and its published versions.
 
-use aos_schema::{OrgId, WorkflowGraph, WorkflowId};
+use aos_schema::{GraphDiff, ImportWarning, OrgId, RequiredSecret, Unmapped, WorkflowGraph, WorkflowId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -91,4 +91,75 @@ impl VersionDetail {
     pub fn graph(&self) -> Option<WorkflowGraph> {
         self.export.get("graph").and_then(|graph| WorkflowGraph::deserialize(graph).ok())
     }
+}
+
+/// What one graph would become as another: sizes, whether they are the same, and the diff (nodes
+/// and edges added and removed, nodes changed down to config keys) the studio draws.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GraphChanges {
+    pub identical: bool,
+    pub nodes_before: usize,
+    pub nodes_after: usize,
+    pub edges_before: usize,
+    pub edges_after: usize,
+    pub diff: GraphDiff,
+}
+
+impl GraphChanges {
+    pub fn between(before: &WorkflowGraph, after: &WorkflowGraph) -> Self {
+        let diff = aos_schema::diff_graphs(before, after);
+        Self {
+            identical: diff.is_empty(),
+            nodes_before: before.nodes.len(),
+            nodes_after: after.nodes.len(),
+            edges_before: before.edges.len(),
+            edges_after: after.edges.len(),
+            diff,
+        }
+    }
+}
+
+/// `GET /api/workflows/{id}/versions/{from}/diff/{to}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionDiff {
+    pub from: i64,
+    pub to: i64,
+    pub changes: GraphChanges,
+}
+
+/// What converting an n8n workflow had to say: the nodes that did not map, what was carried over
+/// only in part, and the secrets to set before running it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct N8nReport {
+    pub unmapped: Vec<Unmapped>,
+    pub warnings: Vec<ImportWarning>,
+    pub secrets: Vec<RequiredSecret>,
+}
+
+/// `POST /api/orgs/{org}/workflows/import?dry_run=true[&into=ID]`: what the import would make,
+/// and with `into`, what it would change in that workflow's draft. Nothing is written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportPreview {
+    /// Always true: nothing was written.
+    pub dry_run: bool,
+    pub name: String,
+    pub nodes: usize,
+    pub edges: usize,
+    /// The secrets the workflow reads.
+    pub required_secrets: Vec<String>,
+    pub into: Option<WorkflowId>,
+    pub changes: Option<GraphChanges>,
+    /// For an n8n file.
+    pub n8n: Option<N8nReport>,
+}
+
+/// `POST /api/orgs/{org}/workflows/import`: the new workflow, the secrets it reads and, for an n8n
+/// file, the conversion's report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Imported {
+    #[serde(flatten)]
+    pub workflow: Workflow,
+    pub required_secrets: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n8n: Option<N8nReport>,
 }

@@ -72,7 +72,9 @@ async fn workflow_lifecycle(backend: Backend) {
     assert_eq!(version.graph().map(|g| g.nodes.len()), Some(2), "the version's graph reads from its export");
     assert_eq!(api.get(&format!("/api/workflows/{id}/versions/9"), &alice.token).await.status, 404);
     let same = api.get(&format!("/api/workflows/{id}/versions/1/diff/1"), &alice.token).await;
-    assert_eq!((same.status, &same.body["changes"]["identical"]), (200, &json!(true)), "{same:?}");
+    assert_eq!(same.status, 200, "{same:?}");
+    let diff = same.decoded::<aos_api::VersionDiff>();
+    assert!((diff.from, diff.to, diff.changes.identical) == (1, 1, true), "{same:?}");
     assert_eq!(api.get(&format!("/api/workflows/{id}/versions/1/diff/2"), &alice.token).await.status, 404);
 
     let renamed =
@@ -100,7 +102,9 @@ async fn import_export_roundtrip_and_dry_run(backend: Backend) {
         .raw("POST", &format!("/api/orgs/{org}/workflows/import"), Some(&alice.token), file.to_string().into_bytes())
         .await;
     assert_eq!(imported.status, 201, "{imported:?}");
-    let id = imported.body["id"].as_str().unwrap().to_owned();
+    let made = imported.decoded::<aos_api::Imported>();
+    assert_eq!((made.workflow.name.as_str(), made.n8n.is_none()), ("Imported", true));
+    let id = made.workflow.id.to_string();
     let first = api.get(&format!("/api/workflows/{id}/export"), &alice.token).await;
     assert_eq!(first.status, 200);
     assert_eq!(first.body["format"], "automateos.workflow/v1");
@@ -126,10 +130,11 @@ async fn import_export_roundtrip_and_dry_run(backend: Backend) {
         )
         .await;
     assert_eq!(dry.status, 200, "{dry:?}");
-    assert_eq!(dry.body["dry_run"], true);
-    assert_eq!(dry.body["changes"]["identical"], false);
-    let changed_nodes = dry.body["changes"]["diff"]["nodes_changed"].as_array().unwrap();
-    assert_eq!(changed_nodes.len(), 1, "one node relabelled: {dry:?}");
+    let preview = dry.decoded::<aos_api::ImportPreview>();
+    assert!(preview.dry_run);
+    let changes = preview.changes.expect("changes against the workflow");
+    assert!(!changes.identical);
+    assert_eq!(changes.diff.nodes_changed.len(), 1, "one node relabelled: {dry:?}");
     let same = api
         .raw(
             "POST",
@@ -150,8 +155,9 @@ async fn import_export_roundtrip_and_dry_run(backend: Backend) {
         let bytes = std::fs::read(fixtures.join(name)).unwrap();
         let reply = api.raw("POST", &format!("/api/orgs/{org}/workflows/import"), Some(&alice.token), bytes).await;
         assert_eq!(reply.status, 201, "{name}: {reply:?}");
-        assert!(reply.body["n8n"]["unmapped"].is_array(), "{name}: {reply:?}");
-        let id = reply.body["id"].as_str().unwrap();
+        let made = reply.decoded::<aos_api::Imported>();
+        assert!(made.n8n.is_some(), "{name}: {reply:?}");
+        let id = made.workflow.id;
         let read = api.get(&format!("/api/workflows/{id}"), &alice.token).await;
         assert!(!read.body["graph"]["nodes"].as_array().unwrap().is_empty(), "{name}: the draft holds the graph");
         imported += 1;
@@ -160,12 +166,13 @@ async fn import_export_roundtrip_and_dry_run(backend: Backend) {
     let dry =
         api.raw("POST", &format!("/api/orgs/{org}/workflows/import?dry_run=true"), Some(&alice.token), order).await;
     assert_eq!(dry.status, 200, "{dry:?}");
-    assert_eq!(dry.body["nodes"], 5, "{dry:?}");
+    assert_eq!(dry.decoded::<aos_api::ImportPreview>().nodes, 5, "{dry:?}");
     assert!(dry.body["required_secrets"].as_array().unwrap().iter().any(|s| s == "SLACK_TOKEN"), "{dry:?}");
     let code = std::fs::read(fixtures.join("code-and-community.json")).unwrap();
     let reply =
         api.raw("POST", &format!("/api/orgs/{org}/workflows/import?dry_run=true"), Some(&alice.token), code).await;
-    assert!(!reply.body["n8n"]["unmapped"].as_array().unwrap().is_empty(), "Code nodes are listed: {reply:?}");
+    let report = reply.decoded::<aos_api::ImportPreview>().n8n.expect("an n8n report");
+    assert!(!report.unmapped.is_empty(), "Code nodes are listed: {reply:?}");
     let broken = json!({ "name": "x", "nodes": [ { "name": "A", "type": "n8n-nodes-base.set", "parameters": {} } ],
         "connections": { "A": { "main": [[ { "node": "Nowhere", "type": "main", "index": 0 } ]] } } });
     let refused = api

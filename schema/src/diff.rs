@@ -10,14 +10,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::graph::{Edge, Node, Position, WorkflowGraph};
 use crate::ids::NodeId;
 
 /// The changes that turn `before` into `after`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GraphDiff {
     /// Nodes only in `after`, whole, sorted by id.
     pub nodes_added: Vec<Node>,
@@ -32,7 +32,7 @@ pub struct GraphDiff {
 }
 
 /// How one node differs; only what changed is set.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeChange {
     pub id: NodeId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,14 +47,14 @@ pub struct NodeChange {
 }
 
 /// A value before and after.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change<T> {
     pub before: T,
     pub after: T,
 }
 
 /// One config key whose value differs; `None` where the key is absent (added or removed).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfigChange {
     pub key: String,
     pub before: Option<Value>,

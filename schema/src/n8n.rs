@@ -48,7 +48,7 @@ mod secrets;
 
 use std::collections::HashSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::export::{ExportFile, MAX_EXPORT_BYTES};
@@ -73,7 +73,7 @@ pub struct N8nImport {
 }
 
 /// An n8n node that was not imported as the step it was.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unmapped {
     /// The node's name in n8n (also the label of its placeholder).
     pub node: String,
@@ -87,7 +87,7 @@ pub struct Unmapped {
 }
 
 /// Something of a node that was carried over only in part.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportWarning {
     /// The n8n node's name; none for the workflow as a whole.
     pub node: Option<String>,
@@ -97,7 +97,7 @@ pub struct ImportWarning {
 }
 
 /// A secret the imported workflow references, and the n8n credential it replaces.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequiredSecret {
     /// The name to store it under (`POST /api/orgs/{org_id}/secrets`).
     pub name: String,

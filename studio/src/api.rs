@@ -67,14 +67,14 @@ pub async fn export(id: &str) -> Result<String, ApiError> {
 }
 
 /// A dry run of an import over workflow `into`: the report (required secrets, n8n notes).
-pub async fn import_dry_run(org: &str, into: Option<&str>, text: &str) -> Result<Value, ApiError> {
+pub async fn import_dry_run(org: &str, into: Option<&str>, text: &str) -> Result<aos_api::ImportPreview, ApiError> {
     let query = into.map(|id| format!("&into={id}")).unwrap_or_default();
     let path = format!("/api/orgs/{org}/workflows/import?dry_run=true{query}");
     aos_web_client::decode(&call_text("POST", &path, Some(text.to_owned())).await?)
 }
 
 /// Imports a file as a new workflow.
-pub async fn import_new(org: &str, text: &str) -> Result<Workflow, ApiError> {
+pub async fn import_new(org: &str, text: &str) -> Result<aos_api::Imported, ApiError> {
     let path = format!("/api/orgs/{org}/workflows/import");
     aos_web_client::decode(&call_text("POST", &path, Some(text.to_owned())).await?)
 }

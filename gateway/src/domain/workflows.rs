@@ -1,10 +1,10 @@
 //! Workflow files and drafts: reading an upload (our export format, or an n8n workflow converted),
 //! the checks a draft must pass, and the canonical export of a workflow.
 
-use aos_api::ErrorCode;
+use aos_api::{ErrorCode, N8nReport};
 use aos_persistence::Workflow;
 use aos_schema::{Catalog, ExportFile, ImportError, N8nError, ValidationError, WorkflowGraph};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::DomainError;
 
@@ -13,7 +13,7 @@ use super::DomainError;
 pub struct ParsedImport {
     pub file: ExportFile,
     /// For an n8n file: the nodes that did not map, the warnings and the secrets to set.
-    pub n8n: Option<Value>,
+    pub n8n: Option<N8nReport>,
 }
 
 /// Reads an upload: an AutomateOS export file, or an n8n workflow file (a top-level `nodes` array
@@ -28,11 +28,8 @@ pub fn parse_import(body: &[u8]) -> Result<ParsedImport, DomainError> {
     let value = serde_json::from_slice::<Value>(body).ok();
     if value.as_ref().is_some_and(aos_schema::looks_like_n8n) {
         let converted = aos_schema::from_n8n(body).map_err(|err| DomainError::new(n8n_code(&err), err.to_string()))?;
-        let report = json!({
-            "unmapped": converted.unmapped,
-            "warnings": converted.warnings,
-            "secrets": converted.secrets,
-        });
+        let report =
+            N8nReport { unmapped: converted.unmapped, warnings: converted.warnings, secrets: converted.secrets };
         return Ok(ParsedImport { file: converted.file, n8n: Some(report) });
     }
     let file = aos_schema::import(body).map_err(|err| DomainError::new(import_code(&err), err.to_string()))?;

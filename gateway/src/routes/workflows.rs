@@ -2,7 +2,9 @@
 //! graph; publish (validate + compile + an immutable version with its checksum); versions, one
 //! version, revert; the canonical export; import (with a dry run against an existing workflow).
 
-use aos_api::{Published, VersionDetail, VersionSummary, WorkflowDetail};
+use aos_api::{
+    GraphChanges, ImportPreview, Imported, Published, VersionDetail, VersionDiff, VersionSummary, WorkflowDetail,
+};
 use aos_persistence::{NewWorkflow, Workflow, WorkflowPatch, WorkflowVersion};
 use aos_schema::{OrgId, Role, WorkflowGraph, WorkflowId};
 use axum::Router;
@@ -13,7 +15,6 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::auth::{Access, Principal};
 use crate::domain::accounts::check_text;
@@ -173,19 +174,19 @@ async fn version(
     Ok(ApiJson(VersionDetail { summary: views::version_summary(&version), export }))
 }
 
-/// What changed from one version to another (see [`graph_changes`] for what is reported today).
+/// What changed from one version to another ([`GraphChanges`]).
 async fn diff_versions(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath((id, from, to)): ApiPath<(WorkflowId, i64, i64)>,
-) -> Result<ApiJson<Value>, ApiError> {
+) -> Result<ApiJson<VersionDiff>, ApiError> {
     let (_, access) = workflow_access(&state, &principal, id, Role::Viewer).await?;
     let graph_of = |version: WorkflowVersion| {
         aos_schema::import(version.export.as_bytes()).map(|file| file.graph).map_err(|_| ApiError::Internal)
     };
     let old = graph_of(state.store.workflows().version(access.org, id, from).await?)?;
     let new = graph_of(state.store.workflows().version(access.org, id, to).await?)?;
-    Ok(ApiJson(json!({ "from": from, "to": to, "changes": graph_changes(&old, &new) })))
+    Ok(ApiJson(VersionDiff { from, to, changes: GraphChanges::between(&old, &new) }))
 }
 
 /// Makes a version current again (runs use it) and its graph the draft.
@@ -223,6 +224,14 @@ pub struct ImportQuery {
     pub into: Option<WorkflowId>,
 }
 
+/// What an import answers: a preview on a dry run, else the new workflow.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum ImportAnswer {
+    Preview(Box<ImportPreview>),
+    Imported(Box<Imported>),
+}
+
 /// Imports an AutomateOS export file or an n8n workflow file (with its conversion report under
 /// `n8n`) as a new workflow (`201`), or with `dry_run=true` reports
 /// what the import would be (and, with `into`, what it would change there) without writing.
@@ -232,7 +241,7 @@ async fn import(
     ApiPath(org_id): ApiPath<OrgId>,
     ApiQuery(query): ApiQuery<ImportQuery>,
     body: Bytes,
-) -> Result<(StatusCode, ApiJson<Value>), ApiError> {
+) -> Result<(StatusCode, ApiJson<ImportAnswer>), ApiError> {
     let access = principal.access(&state, org_id, Role::Editor, "org").await?;
     let ParsedImport { file, n8n } = parse_import(&body)?;
     let graph = checked_graph(file.graph.clone())?;
@@ -247,42 +256,24 @@ async fn import(
             }
             None => None,
         };
-        let report = json!({
-            "dry_run": true,
-            "name": file.name,
-            "nodes": graph.nodes.len(),
-            "edges": graph.edges.len(),
-            "required_secrets": file.required_secrets(),
-            "into": query.into,
-            "changes": against.map(|old| graph_changes(&old, &graph)),
-            "n8n": n8n,
-        });
-        return Ok((StatusCode::OK, ApiJson(report)));
+        let report = ImportPreview {
+            dry_run: true,
+            name: file.name.clone(),
+            nodes: graph.nodes.len(),
+            edges: graph.edges.len(),
+            required_secrets: file.required_secrets(),
+            into: query.into,
+            changes: against.map(|old| GraphChanges::between(&old, &graph)),
+            n8n,
+        };
+        return Ok((StatusCode::OK, ApiJson(ImportAnswer::Preview(Box::new(report)))));
     }
     let name = check_text("name", &file.name, 200)?;
     let new = NewWorkflow { org_id, name: name.to_owned(), description: file.description.clone().unwrap_or_default() };
     let workflow = state.store.workflows().create(&new, access.actor).await?;
     state.graphs.write(org_id, workflow.id, &graph, access.actor).await?;
-    let mut body = serde_json::to_value(&workflow).map_err(|_| ApiError::Internal)?;
-    body["required_secrets"] = json!(file.required_secrets());
-    if let Some(report) = n8n {
-        body["n8n"] = report;
-    }
-    Ok((StatusCode::CREATED, ApiJson(body)))
-}
-
-/// What importing `new` over `old` would change: sizes, `identical`, and the node and edge diff
-/// (added, removed, changed down to config keys) the studio draws.
-fn graph_changes(old: &WorkflowGraph, new: &WorkflowGraph) -> Value {
-    let diff = aos_schema::diff_graphs(old, new);
-    json!({
-        "identical": diff.is_empty(),
-        "nodes_before": old.nodes.len(),
-        "nodes_after": new.nodes.len(),
-        "edges_before": old.edges.len(),
-        "edges_after": new.edges.len(),
-        "diff": diff,
-    })
+    let imported = Imported { workflow: views::workflow(workflow), required_secrets: file.required_secrets(), n8n };
+    Ok((StatusCode::CREATED, ApiJson(ImportAnswer::Imported(Box::new(imported)))))
 }
 
 /// The draft of a workflow of `org` (an empty graph before the first write).

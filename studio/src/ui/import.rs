@@ -76,12 +76,8 @@ pub fn ImportPanel(
                 spawn(async move {
                     match api::import_dry_run(&org, Some(&id), &source).await {
                         Ok(report) => {
-                            let secrets = report["required_secrets"]
-                                .as_array()
-                                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-                                .unwrap_or_default();
                             if let Some(p) = preview.write().as_mut() {
-                                p.required_secrets = secrets;
+                                p.required_secrets = report.required_secrets;
                             }
                         }
                         Err(err) => {

@@ -39,7 +39,7 @@ pub fn WorkflowList(org: String) -> Element {
         let text = import_text();
         spawn(async move {
             match api::import_new(&org, &text).await {
-                Ok(workflow) => nav.go(Page::Workflow(workflow.id.to_string())),
+                Ok(imported) => nav.go(Page::Workflow(imported.workflow.id.to_string())),
                 Err(err) => {
                     nav.check(&err);
                     error.set(Some(err.to_string()));
