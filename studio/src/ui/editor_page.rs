@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use aos_schema::doc::DocGraph;
-use aos_schema::{Catalog, NodeCategory, NodeId, WorkflowGraph};
+use aos_schema::{Catalog, NodeId, WorkflowGraph};
 use aos_ui_kit::brand::presence_colour;
 use aos_ui_kit::canvas::{Scene, apply_layout, auto_layout};
 use aos_ui_kit::components::{CanvasPointer, CanvasView, CanvasWheel, MinimapView, RemoteCursor};
@@ -14,8 +14,10 @@ use dioxus::prelude::*;
 use futures_util::StreamExt;
 
 use super::app::Nav;
+use super::doc_connection::use_doc_connection;
 use super::gallery::initials;
 use super::import::{ImportPanel, ImportPreview};
+use super::palette::Palette;
 use super::side_panel::NodeForm;
 use super::webhook::WebhookUrl;
 use crate::api;
@@ -29,7 +31,7 @@ use aos_web_client::{Socket, SocketEvent, platform};
 
 /// The live connection's state, shown as a pill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Conn {
+pub(super) enum Conn {
     Connecting,
     Online,
     Offline,
@@ -46,19 +48,56 @@ enum Panel {
 
 /// The signals the handlers share.
 #[derive(Clone, Copy)]
-struct Ctx {
-    live: Signal<LiveDoc>,
-    doc: Signal<DocGraph>,
-    socket: Signal<Option<Socket>>,
-    editor: Signal<Editor>,
-    toast: Signal<Option<String>>,
+pub(super) struct Ctx {
+    pub(super) live: Signal<LiveDoc>,
+    pub(super) doc: Signal<DocGraph>,
+    pub(super) socket: Signal<Option<Socket>>,
+    pub(super) editor: Signal<Editor>,
+    pub(super) toast: Signal<Option<String>>,
     me: Signal<PresenceUser>,
     last_presence: Signal<i64>,
     publish_problems: Signal<Problems>,
 }
 
 impl Ctx {
-    fn send(&self, frames: Vec<Vec<u8>>) {
+    /// The editor's keyboard commands (delete, undo/redo, copy/paste, select all, escape);
+    /// whether the key was one of them.
+    fn key(self, evt: &KeyboardEvent, graph: &WorkflowGraph) -> bool {
+        let mut editor = self.editor;
+        let key = evt.key().to_string();
+        let command = evt.modifiers().ctrl() || evt.modifiers().meta();
+        let shift = evt.modifiers().shift();
+        match (command, key.to_lowercase().as_str()) {
+            (false, "delete" | "backspace") => {
+                // the editor's guard must be gone before the commit re-reads it
+                let next = editor.write().delete_selection(graph);
+                if let Some(next) = next {
+                    self.commit(next);
+                }
+            }
+            (true, "z") if shift => self.redo(),
+            (true, "z") => self.undo(),
+            (true, "y") => self.redo(),
+            (true, "c") => editor.write().copy(graph),
+            (true, "v") => {
+                let next = editor.write().paste(graph, &mut platform::random_u64);
+                if let Some(next) = next {
+                    self.commit(next);
+                }
+            }
+            (true, "a") => editor.write().select_all(graph),
+            (false, "escape") => {
+                let mut e = editor.write();
+                e.selection = Default::default();
+                e.gesture = Default::default();
+                e.placing = None;
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    pub(super) fn send(&self, frames: Vec<Vec<u8>>) {
         if let Some(socket) = &*self.socket.peek() {
             for frame in frames {
                 socket.send(&frame);
@@ -67,7 +106,7 @@ impl Ctx {
     }
 
     /// Reads the doc's graph again after a change.
-    fn refresh(mut self) {
+    pub(super) fn refresh(mut self) {
         let graph = self.live.peek().graph();
         self.editor.write().selection.retain_existing(&graph.graph);
         self.doc.set(graph);
@@ -99,7 +138,7 @@ impl Ctx {
     }
 
     /// Shares the pointer and selection (at most every 40 ms unless `force`).
-    fn presence(mut self, force: bool) {
+    pub(super) fn presence(mut self, force: bool) {
         let now = platform::now_ms();
         if !force && now.saturating_sub(*self.last_presence.peek()) < 40 {
             return;
@@ -134,8 +173,8 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
     let publish_problems = use_signal(Problems::default);
     let ctx = Ctx { live, doc, socket, editor, toast, me, last_presence, publish_problems };
 
-    let mut conn = use_signal(|| Conn::Connecting);
-    let mut peers = use_signal(BTreeMap::<u64, Presence>::new);
+    let conn = use_signal(|| Conn::Connecting);
+    let peers = use_signal(BTreeMap::<u64, Presence>::new);
     let mut meta = use_signal(|| None::<api::Workflow>);
     let mut panel = use_signal(|| Panel::Node);
     let run = use_signal(RunWatch::default);
@@ -150,72 +189,7 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
         async move { api::secret_names(&org).await.unwrap_or_default() }
     });
 
-    // the live connection: open, sync, follow; on loss wait (backoff) and open again
-    let id_for_socket = workflow_id.clone();
-    use_future(move || {
-        let id = id_for_socket.clone();
-        let mut live = live;
-        let mut socket = socket;
-        let mut editor = editor;
-        async move {
-            let mut backoff = Backoff::default();
-            loop {
-                // also refreshes an expired session before the socket presents the token
-                match api::workflow(&id).await {
-                    Ok(workflow) => meta.set(Some(workflow)),
-                    Err(err) if err.signed_out() => {
-                        nav.check(&err);
-                        return;
-                    }
-                    Err(_) => {}
-                }
-                if let Ok((opened, mut rx)) = Socket::channel(&socket::doc_path(&id)) {
-                    socket.set(Some(opened));
-                    while let Some(event) = rx.next().await {
-                        match event {
-                            SocketEvent::Open => {
-                                backoff.reset();
-                                conn.set(Conn::Online);
-                                let frames = live.write().connected();
-                                ctx.send(frames);
-                                ctx.presence(true);
-                            }
-                            SocketEvent::Binary(frame) => {
-                                let received = live.write().receive(&frame);
-                                match received {
-                                    Ok(received) => {
-                                        ctx.send(received.replies);
-                                        if received.doc_changed {
-                                            ctx.refresh();
-                                        }
-                                        if received.synced_now {
-                                            let scene = Scene::build(&doc.peek().graph, &catalog_static());
-                                            editor.write().fit(&scene);
-                                        }
-                                        if received.presence_changed {
-                                            peers.set(live.peek().peers());
-                                        }
-                                        if let Some(reason) = received.denied {
-                                            toast.set(Some(format!("read only: {reason}")));
-                                        }
-                                    }
-                                    Err(err) => toast.set(Some(err.to_string())),
-                                }
-                            }
-                            SocketEvent::Text(_) => {}
-                            SocketEvent::Closed { .. } => break,
-                        }
-                    }
-                    socket.set(None);
-                }
-                live.write().disconnected();
-                peers.set(BTreeMap::new());
-                conn.set(Conn::Offline);
-                backoff.wait().await;
-                conn.set(Conn::Connecting);
-            }
-        }
-    });
+    use_doc_connection(ctx, workflow_id.clone(), conn, peers, meta);
 
     let graph = doc.read().graph.clone();
     let synced = live.read().is_synced();
@@ -288,41 +262,10 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
     let on_key = {
         let graph = graph.clone();
         move |evt: KeyboardEvent| {
-            if !editing {
-                return;
+            if editing && ctx.key(&evt, &graph) {
+                evt.prevent_default();
+                ctx.presence(true);
             }
-            let key = evt.key().to_string();
-            let command = evt.modifiers().ctrl() || evt.modifiers().meta();
-            let shift = evt.modifiers().shift();
-            match (command, key.to_lowercase().as_str()) {
-                (false, "delete" | "backspace") => {
-                    // the editor's guard must be gone before the commit re-reads it
-                    let next = editor.write().delete_selection(&graph);
-                    if let Some(next) = next {
-                        ctx.commit(next);
-                    }
-                }
-                (true, "z") if shift => ctx.redo(),
-                (true, "z") => ctx.undo(),
-                (true, "y") => ctx.redo(),
-                (true, "c") => editor.write().copy(&graph),
-                (true, "v") => {
-                    let next = editor.write().paste(&graph, &mut platform::random_u64);
-                    if let Some(next) = next {
-                        ctx.commit(next);
-                    }
-                }
-                (true, "a") => editor.write().select_all(&graph),
-                (false, "escape") => {
-                    let mut e = editor.write();
-                    e.selection = Default::default();
-                    e.gesture = Default::default();
-                    e.placing = None;
-                }
-                _ => return,
-            }
-            evt.prevent_default();
-            ctx.presence(true);
         }
     };
     let layout = {
@@ -386,13 +329,6 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
     };
 
     let org = meta.read().as_ref().map_or(org, |m| m.org_id.to_string());
-    let palette = catalog.descriptors().to_vec();
-    let categories = [
-        (NodeCategory::Trigger, "Triggers"),
-        (NodeCategory::Logic, "Logic"),
-        (NodeCategory::Data, "Data"),
-        (NodeCategory::Action, "Actions"),
-    ];
     let screen = ed.screen;
     let placing = ed.placing.is_some();
 
@@ -423,34 +359,7 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
                 }
             }
             div { class: "editor__body",
-                aside { class: "palette aos-surface", "data-testid": "palette",
-                    for (category, title) in categories {
-                        h3 { key: "{title}", class: "palette__title", "{title}" }
-                        for d in palette.iter().filter(|d| d.category == category).cloned() {
-                            {
-                                let kind_drag = d.kind.clone();
-                                let kind_click = d.kind.clone();
-                                let graph = graph.clone();
-                                let catalog = catalog.clone();
-                                rsx! {
-                                    button {
-                                        key: "{d.kind}",
-                                        class: "palette__item",
-                                        "data-testid": "palette-{d.kind}",
-                                        title: "{d.description}",
-                                        disabled: !synced || !editing,
-                                        onpointerdown: move |_| editor.write().placing = Some(kind_drag.clone()),
-                                        onclick: move |_| {
-                                            let next = editor.write().place_at_centre(&graph, &catalog, &kind_click, platform::random_u64());
-                                            ctx.commit(next);
-                                        },
-                                        "{d.title}"
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+                Palette { graph: graph.clone(), enabled: synced && editing, editor, on_place: move |next: WorkflowGraph| ctx.commit(next) }
                 div { class: "editor__canvas", tabindex: "0", "data-testid": "canvas-area", onkeydown: on_key,
                     CanvasView {
                         scene: scene.clone(),
@@ -538,13 +447,13 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
     }
 }
 
-/// The builtin catalog for places that cannot borrow the page's copy.
 /// The live doc's clock: milliseconds since the Unix epoch.
 fn clock() -> u64 {
     u64::try_from(platform::now_ms()).unwrap_or(0)
 }
 
-fn catalog_static() -> Catalog {
+/// The builtin catalog for places that cannot borrow the page's copy.
+pub(super) fn catalog_static() -> Catalog {
     Catalog::builtin()
 }
 

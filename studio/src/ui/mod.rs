@@ -2,9 +2,11 @@
 //! `live`, `forms`, `run_view`, `problems`) for everything that can be tested without a browser.
 
 pub mod app;
+mod doc_connection;
 pub mod editor_page;
 pub mod gallery;
 pub mod import;
+mod palette;
 pub mod side_panel;
 pub mod webhook;
 pub mod workflows;
