@@ -8,7 +8,7 @@ use dioxus::prelude::*;
 use serde_json::json;
 
 use crate::api::{self, ApiError};
-use crate::filters::dlq_counts;
+use crate::filters::{DlqCounts, dlq_counts};
 use crate::route::Route;
 use crate::ui::common::{Badge, Confirm, ConfirmDialog, Ctx, ErrorNote, JsonPane, Link, Loading, PageHead, When};
 use aos_api::{BulkReplay, DlqEntry, RunCreated, Workflow};
@@ -77,63 +77,31 @@ pub fn DlqPage() -> Element {
         None => rsx! { Loading {} },
         Some(Err(err)) => rsx! { ErrorNote { error: err.clone() } },
         Some(Ok(all)) => {
-            let counts = dlq_counts(all);
             let shown: Vec<DlqEntry> = all.iter().filter(|e| show().is_none_or(|s| e.status == s)).cloned().collect();
             rsx! {
-                div { class: "stats", "data-testid": "dlq-counts",
-                    div { class: "stat glass", span { class: "stat__value", "data-testid": "dlq-pending", "{counts.pending}" } span { class: "stat__label", "pending" } }
-                    div { class: "stat glass", span { class: "stat__value", "data-testid": "dlq-replayed", "{counts.replayed}" } span { class: "stat__label", "replayed" } }
-                    div { class: "stat glass", span { class: "stat__value", "data-testid": "dlq-discarded", "{counts.discarded}" } span { class: "stat__label", "discarded" } }
-                }
+                Counts { counts: dlq_counts(all) }
                 if shown.is_empty() {
                     p { class: "empty glass", "data-testid": "dlq-empty", "Nothing here. Runs that exhaust their retries wait in this queue." }
                 }
                 ul { class: "entries",
                     for entry in shown {
                         {
-                            let id = entry.id;
-                            let checked = selected.read().contains(&id);
-                            let pending = entry.status == DlqStatus::Pending;
                             let workflow = match &*workflows.read() {
                                 Some(Ok(list)) => list.iter().find(|w| w.id == entry.workflow_id).map(|w| w.name.clone()),
                                 _ => None,
                             }
                             .unwrap_or_else(|| "A deleted workflow".to_string());
                             rsx! {
-                                li { class: "entry card glass", key: "{id}", "data-testid": "dlq-entry", "data-run-id": "{entry.run_id}",
-                                    header { class: "card__head",
-                                        if can_edit && pending {
-                                            input {
-                                                r#type: "checkbox",
-                                                "aria-label": "Select for bulk replay",
-                                                "data-testid": "dlq-select",
-                                                checked,
-                                                onchange: move |_| {
-                                                    let mut set = selected.write();
-                                                    if !set.remove(&id) {
-                                                        set.insert(id);
-                                                    }
-                                                },
-                                            }
-                                        }
-                                        h2 { class: "card__title", "data-testid": "dlq-workflow", "{workflow} · step "
-                                            code { "{entry.node_id}" }
-                                        }
-                                        Badge { word: entry.status.to_string() }
-                                        When { at: entry.created_at.clone() }
-                                    }
-                                    div { class: "note note--error", "data-testid": "dlq-error", "{entry.error}" }
-                                    details {
-                                        summary { "Step input" }
-                                        JsonPane { value: entry.input.clone(), testid: "dlq-input" }
-                                    }
-                                    footer { class: "card__actions",
-                                        Link { to: Route::Run(entry.run_id), class: "button".to_string(), "Open run" }
-                                        if can_edit && pending {
-                                            button { class: "button button--primary", "data-testid": "dlq-replay", onclick: move |_| replay_one(id), "Replay" }
-                                            button { class: "button button--ghost", "data-testid": "dlq-discard", onclick: move |_| pending_discard.set(Some(id)), "Discard" }
-                                        }
-                                    }
+                                EntryCard {
+                                    key: "{entry.id}",
+                                    entry,
+                                    workflow,
+                                    can_edit,
+                                    selected,
+                                    on_replay: move |id| {
+                                        spawn(replay_one(id));
+                                    },
+                                    on_discard: move |id| pending_discard.set(Some(id)),
                                 }
                             }
                         }
@@ -182,6 +150,71 @@ pub fn DlqPage() -> Element {
                         action: "Discard".into(),
                     },
                     on_answer: answer_discard,
+                }
+            }
+        }
+    }
+}
+
+/// The counts by status on top of the queue.
+#[component]
+fn Counts(counts: DlqCounts) -> Element {
+    rsx! {
+        div { class: "stats", "data-testid": "dlq-counts",
+            div { class: "stat glass", span { class: "stat__value", "data-testid": "dlq-pending", "{counts.pending}" } span { class: "stat__label", "pending" } }
+            div { class: "stat glass", span { class: "stat__value", "data-testid": "dlq-replayed", "{counts.replayed}" } span { class: "stat__label", "replayed" } }
+            div { class: "stat glass", span { class: "stat__value", "data-testid": "dlq-discarded", "{counts.discarded}" } span { class: "stat__label", "discarded" } }
+        }
+    }
+}
+
+/// One entry: its workflow and step, the error, the step's input, and (for editors, while it is
+/// pending) a box for bulk replay and the replay and discard buttons.
+#[component]
+fn EntryCard(
+    entry: DlqEntry,
+    workflow: String,
+    can_edit: bool,
+    selected: Signal<BTreeSet<DlqEntryId>>,
+    on_replay: EventHandler<DlqEntryId>,
+    on_discard: EventHandler<DlqEntryId>,
+) -> Element {
+    let id = entry.id;
+    let checked = selected.read().contains(&id);
+    let pending = entry.status == DlqStatus::Pending;
+    rsx! {
+        li { class: "entry card glass", "data-testid": "dlq-entry", "data-run-id": "{entry.run_id}",
+            header { class: "card__head",
+                if can_edit && pending {
+                    input {
+                        r#type: "checkbox",
+                        "aria-label": "Select for bulk replay",
+                        "data-testid": "dlq-select",
+                        checked,
+                        onchange: move |_| {
+                            let mut set = selected.write();
+                            if !set.remove(&id) {
+                                set.insert(id);
+                            }
+                        },
+                    }
+                }
+                h2 { class: "card__title", "data-testid": "dlq-workflow", "{workflow} · step "
+                    code { "{entry.node_id}" }
+                }
+                Badge { word: entry.status.to_string() }
+                When { at: entry.created_at.clone() }
+            }
+            div { class: "note note--error", "data-testid": "dlq-error", "{entry.error}" }
+            details {
+                summary { "Step input" }
+                JsonPane { value: entry.input.clone(), testid: "dlq-input" }
+            }
+            footer { class: "card__actions",
+                Link { to: Route::Run(entry.run_id), class: "button".to_string(), "Open run" }
+                if can_edit && pending {
+                    button { class: "button button--primary", "data-testid": "dlq-replay", onclick: move |_| on_replay.call(id), "Replay" }
+                    button { class: "button button--ghost", "data-testid": "dlq-discard", onclick: move |_| on_discard.call(id), "Discard" }
                 }
             }
         }

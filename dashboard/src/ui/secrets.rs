@@ -2,13 +2,12 @@
 //! the templates installed into the org.
 
 use dioxus::prelude::*;
-use serde_json::json;
 
 use crate::api::{self, ApiError};
 use crate::filters::secret_name_problem;
 use crate::route::Route;
 use crate::ui::common::{Confirm, ConfirmDialog, Ctx, ErrorNote, Link, Loading, PageHead, When};
-use aos_api::{Installation, SecretMeta, Workflow};
+use aos_api::{Installation, NewSecret, SecretMeta, SecretValue, Workflow};
 
 #[component]
 pub fn SecretsPage() -> Element {
@@ -16,12 +15,6 @@ pub fn SecretsPage() -> Element {
     let mut secrets = use_resource(move || async move {
         let org = (ctx.org)();
         api::get::<Vec<SecretMeta>>(&format!("/api/orgs/{org}/secrets")).await
-    });
-    let installs = use_resource(move || async move {
-        let org = (ctx.org)();
-        let installs = api::get::<Vec<Installation>>(&format!("/api/orgs/{org}/installations")).await?;
-        let workflows = api::get::<Vec<Workflow>>(&format!("/api/orgs/{org}/workflows")).await?;
-        Ok::<_, ApiError>((installs, workflows))
     });
     let admin = ctx.is_org_admin();
     let mut name = use_signal(String::new);
@@ -41,20 +34,16 @@ pub fn SecretsPage() -> Element {
         let exists = matches!(&*secrets.peek(), Some(Ok(list)) if list.iter().any(|s| s.name == chosen));
         let secret = value.read().clone();
         let result = if exists {
-            api::call(
-                "PUT",
-                &format!("/api/orgs/{org}/secrets/{}", api::encode(&chosen)),
-                Some(&json!({ "value": secret })),
-            )
-            .await
+            let path = format!("/api/orgs/{org}/secrets/{}", api::encode(&chosen));
+            api::send::<SecretMeta>("PUT", &path, &SecretValue { value: secret }).await
         } else {
-            api::call("POST", &format!("/api/orgs/{org}/secrets"), Some(&json!({ "name": chosen, "value": secret })))
-                .await
+            let path = format!("/api/orgs/{org}/secrets");
+            api::send::<SecretMeta>("POST", &path, &NewSecret { name: chosen.clone(), value: secret }).await
         };
         // the value leaves the page as soon as it is sent
         value.set(String::new());
         match result {
-            Ok(()) => {
+            Ok(_) => {
                 problem.set(None);
                 saved.set(Some(format!("{chosen} {}", if exists { "replaced" } else { "saved" })));
                 name.set(String::new());
@@ -84,60 +73,11 @@ pub fn SecretsPage() -> Element {
             rsx! { p { class: "empty glass", "data-testid": "secrets-empty", "No secrets yet." } }
         }
         Some(Ok(rows)) => rsx! {
-            table { class: "table glass", "data-testid": "secrets-table",
-                thead { tr { th { "Name" } th { "Created" } th { "Updated" } th { "Last used" } th { "Key" } th {} } }
-                tbody {
-                    for s in rows.iter().cloned() {
-                        tr { key: "{s.name}", "data-testid": "secret-row", "data-name": "{s.name}",
-                            td { code { "{s.name}" } }
-                            td { When { at: s.created_at.clone() } }
-                            td { When { at: s.updated_at.clone() } }
-                            td {
-                                match s.last_used_at.clone() {
-                                    Some(at) => rsx! { When { at } },
-                                    None => rsx! { span { class: "muted", "never" } },
-                                }
-                            }
-                            td { span { class: "muted", "{s.key_id}" } }
-                            td {
-                                if admin {
-                                    button {
-                                        class: "button button--ghost",
-                                        "data-testid": "secret-replace",
-                                        onclick: { let n = s.name.clone(); move |_| name.set(n.clone()) },
-                                        "Replace"
-                                    }
-                                    button {
-                                        class: "button button--ghost",
-                                        "data-testid": "secret-delete",
-                                        onclick: { let n = s.name.clone(); move |_| deleting.set(Some(n.clone())) },
-                                        "Delete"
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        },
-    };
-    let installed = match &*installs.read() {
-        None => rsx! { Loading {} },
-        Some(Err(err)) => rsx! { ErrorNote { error: err.clone() } },
-        Some(Ok((rows, _))) if rows.is_empty() => {
-            rsx! { p { class: "muted", "No templates installed. Browse the gallery in the studio." } }
-        }
-        Some(Ok((rows, workflows))) => rsx! {
-            ul { class: "installs", "data-testid": "installations",
-                for i in rows.iter().cloned() {
-                    li { key: "{i.workflow_id}",
-                        Link { to: Route::WorkflowRuns(i.workflow_id),
-                            {workflows.iter().find(|w| w.id == i.workflow_id).map_or_else(|| "deleted workflow".to_string(), |w| w.name.clone())}
-                        }
-                        span { class: "muted", " template v{i.template_version}, installed " }
-                        When { at: i.created_at.clone() }
-                    }
-                }
+            SecretsTable {
+                rows: rows.clone(),
+                admin,
+                on_replace: move |n: String| name.set(n),
+                on_delete: move |n: String| deleting.set(Some(n)),
             }
         },
     };
@@ -171,7 +111,7 @@ pub fn SecretsPage() -> Element {
             }
             {list}
             h2 { "Installed templates" }
-            {installed}
+            Installations {}
             if let Some(target) = deleting() {
                 ConfirmDialog {
                     confirm: Confirm {
@@ -183,5 +123,84 @@ pub fn SecretsPage() -> Element {
                 }
             }
         }
+    }
+}
+
+/// The org's secrets: names and bookkeeping, never values; replace and delete for admins.
+#[component]
+fn SecretsTable(
+    rows: Vec<SecretMeta>,
+    admin: bool,
+    on_replace: EventHandler<String>,
+    on_delete: EventHandler<String>,
+) -> Element {
+    rsx! {
+        table { class: "table glass", "data-testid": "secrets-table",
+            thead { tr { th { "Name" } th { "Created" } th { "Updated" } th { "Last used" } th { "Key" } th {} } }
+            tbody {
+                for s in rows {
+                    tr { key: "{s.name}", "data-testid": "secret-row", "data-name": "{s.name}",
+                        td { code { "{s.name}" } }
+                        td { When { at: s.created_at.clone() } }
+                        td { When { at: s.updated_at.clone() } }
+                        td {
+                            match s.last_used_at.clone() {
+                                Some(at) => rsx! { When { at } },
+                                None => rsx! { span { class: "muted", "never" } },
+                            }
+                        }
+                        td { span { class: "muted", "{s.key_id}" } }
+                        td {
+                            if admin {
+                                button {
+                                    class: "button button--ghost",
+                                    "data-testid": "secret-replace",
+                                    onclick: { let n = s.name.clone(); move |_| on_replace.call(n.clone()) },
+                                    "Replace"
+                                }
+                                button {
+                                    class: "button button--ghost",
+                                    "data-testid": "secret-delete",
+                                    onclick: { let n = s.name.clone(); move |_| on_delete.call(n.clone()) },
+                                    "Delete"
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The templates installed into the org, each linking to the workflow it made.
+#[component]
+fn Installations() -> Element {
+    let ctx = use_context::<Ctx>();
+    let installs = use_resource(move || async move {
+        let org = (ctx.org)();
+        let installs = api::get::<Vec<Installation>>(&format!("/api/orgs/{org}/installations")).await?;
+        let workflows = api::get::<Vec<Workflow>>(&format!("/api/orgs/{org}/workflows")).await?;
+        Ok::<_, ApiError>((installs, workflows))
+    });
+    match &*installs.read() {
+        None => rsx! { Loading {} },
+        Some(Err(err)) => rsx! { ErrorNote { error: err.clone() } },
+        Some(Ok((rows, _))) if rows.is_empty() => {
+            rsx! { p { class: "muted", "No templates installed. Browse the gallery in the studio." } }
+        }
+        Some(Ok((rows, workflows))) => rsx! {
+            ul { class: "installs", "data-testid": "installations",
+                for i in rows.iter().cloned() {
+                    li { key: "{i.workflow_id}",
+                        Link { to: Route::WorkflowRuns(i.workflow_id),
+                            {workflows.iter().find(|w| w.id == i.workflow_id).map_or_else(|| "deleted workflow".to_string(), |w| w.name.clone())}
+                        }
+                        span { class: "muted", " template v{i.template_version}, installed " }
+                        When { at: i.created_at.clone() }
+                    }
+                }
+            }
+        },
     }
 }
