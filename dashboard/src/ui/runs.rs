@@ -379,59 +379,8 @@ pub fn RunPage(id: RunId) -> Element {
                     {
                         let key = step.key.clone();
                         let open = open_step() == Some(key.clone());
-                        let took = step.elapsed_ms.map(clock::format_duration).unwrap_or_default();
-                        let left = format!("{:.2}%", step.offset * 100.0);
-                        let width = format!("{:.2}%", (step.width * 100.0).max(0.8));
                         rsx! {
-                            li { class: "timeline__step", key: "{key}", "data-testid": "step", "data-step": "{key}", "data-status": "{step.status}",
-                                button {
-                                    class: "timeline__head",
-                                    "aria-expanded": "{open}",
-                                    onclick: {
-                                        let key = key.clone();
-                                        move |_| open_step.set(if open { None } else { Some(key.clone()) })
-                                    },
-                                    span { class: "timeline__name", "{key}" }
-                                    Badge { word: step.status.to_string() }
-                                    span { class: "timeline__track",
-                                        span { class: "timeline__bar timeline__bar--{step.status}", style: "left: {left}; width: {width}" }
-                                    }
-                                    span { class: "timeline__took", "{took}" }
-                                }
-                                if open {
-                                    div { class: "timeline__detail", "data-testid": "step-detail",
-                                        if !step.attempts.is_empty() {
-                                            h3 { "Attempts" }
-                                            ul { class: "attempts",
-                                                for attempt in step.attempts.iter().cloned() {
-                                                    li { key: "{attempt.number}", "data-testid": "attempt",
-                                                        "#{attempt.number} "
-                                                        Badge { word: attempt.status.to_string() }
-                                                        if let Some(ms) = attempt.duration_ms { " {clock::format_duration(ms)}" }
-                                                        if let Some(code) = attempt.code.clone() { code { " {code}" } }
-                                                        if let Some(error) = attempt.error.clone() { span { class: "attempt__error", " {error}" } }
-                                                        if let Some(ms) = attempt.retry_in_ms { span { class: "muted", " — retried after {clock::format_duration(ms)}" } }
-                                                    }
-                                                }
-                                            }
-                                        }
-                                        if let Some(error) = step.error.clone() {
-                                            h3 { "Error" }
-                                            div { class: "note note--error", "{error}" }
-                                        }
-                                        h3 { "Input" }
-                                        match step.input.clone() {
-                                            Some(value) => rsx! { JsonPane { value, testid: "step-input" } },
-                                            None => rsx! { p { class: "muted", "No input." } },
-                                        }
-                                        h3 { "Output" }
-                                        match step.output.clone() {
-                                            Some(value) => rsx! { JsonPane { value, testid: "step-output" } },
-                                            None => rsx! { p { class: "muted", "No output." } },
-                                        }
-                                    }
-                                }
-                            }
+                            StepLine { key: "{key}", step, open, on_toggle: move |_| open_step.set(if open { None } else { Some(key.clone()) }) }
                         }
                     }
                 }
@@ -439,14 +388,76 @@ pub fn RunPage(id: RunId) -> Element {
             h2 { "Input" }
             JsonPane { value: run.input.clone(), testid: "run-input" }
             h2 { "Log" }
-            ol { class: "log glass", "data-testid": "run-log", "aria-live": "polite",
-                for row in log_rows.iter().cloned() {
-                    li { key: "{row.seq}", class: "log__row log__row--{row.level}", "data-event": "{row.event}",
-                        span { class: "log__time",
-                            {clock::parse_rfc3339(&row.created_at).map(clock::format_datetime).unwrap_or_default()}
+            LogRows { rows: log_rows }
+        }
+    }
+}
+
+/// One step on the run's timeline: its bar, and when open its attempts, error, input and output.
+#[component]
+fn StepLine(step: logic::TimelineStep, open: bool, on_toggle: EventHandler<()>) -> Element {
+    let key = step.key.clone();
+    let took = step.elapsed_ms.map(clock::format_duration).unwrap_or_default();
+    let left = format!("{:.2}%", step.offset * 100.0);
+    let width = format!("{:.2}%", (step.width * 100.0).max(0.8));
+    rsx! {
+        li { class: "timeline__step", "data-testid": "step", "data-step": "{key}", "data-status": "{step.status}",
+            button { class: "timeline__head", "aria-expanded": "{open}", onclick: move |_| on_toggle.call(()),
+                span { class: "timeline__name", "{key}" }
+                Badge { word: step.status.to_string() }
+                span { class: "timeline__track",
+                    span { class: "timeline__bar timeline__bar--{step.status}", style: "left: {left}; width: {width}" }
+                }
+                span { class: "timeline__took", "{took}" }
+            }
+            if open {
+                div { class: "timeline__detail", "data-testid": "step-detail",
+                    if !step.attempts.is_empty() {
+                        h3 { "Attempts" }
+                        ul { class: "attempts",
+                            for attempt in step.attempts.iter().cloned() {
+                                li { key: "{attempt.number}", "data-testid": "attempt",
+                                    "#{attempt.number} "
+                                    Badge { word: attempt.status.to_string() }
+                                    if let Some(ms) = attempt.duration_ms { " {clock::format_duration(ms)}" }
+                                    if let Some(code) = attempt.code.clone() { code { " {code}" } }
+                                    if let Some(error) = attempt.error.clone() { span { class: "attempt__error", " {error}" } }
+                                    if let Some(ms) = attempt.retry_in_ms { span { class: "muted", " — retried after {clock::format_duration(ms)}" } }
+                                }
+                            }
                         }
-                        span { class: "log__msg", "{row.message}" }
                     }
+                    if let Some(error) = step.error.clone() {
+                        h3 { "Error" }
+                        div { class: "note note--error", "{error}" }
+                    }
+                    h3 { "Input" }
+                    match step.input.clone() {
+                        Some(value) => rsx! { JsonPane { value, testid: "step-input" } },
+                        None => rsx! { p { class: "muted", "No input." } },
+                    }
+                    h3 { "Output" }
+                    match step.output.clone() {
+                        Some(value) => rsx! { JsonPane { value, testid: "step-output" } },
+                        None => rsx! { p { class: "muted", "No output." } },
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The run's log rows, oldest first, with their local times.
+#[component]
+fn LogRows(rows: Vec<RunLog>) -> Element {
+    rsx! {
+        ol { class: "log glass", "data-testid": "run-log", "aria-live": "polite",
+            for row in rows {
+                li { key: "{row.seq}", class: "log__row log__row--{row.level}", "data-event": "{row.event}",
+                    span { class: "log__time",
+                        {clock::parse_rfc3339(&row.created_at).map(clock::format_datetime).unwrap_or_default()}
+                    }
+                    span { class: "log__msg", "{row.message}" }
                 }
             }
         }
