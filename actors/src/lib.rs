@@ -36,7 +36,7 @@ pub use webhook::{
     Accepted, Delivery, DeliveryError, Gates, RunTarget, SourceGate, WebhookArgs, WebhookFactory, WebhookMsg,
     WebhookSourceActor,
 };
-pub use worker::{StepWorker, WorkerDeps, WorkerFactory, WorkerMsg};
+pub use worker::{JOBS_AT_ONCE, StepWorker, WorkerDeps, WorkerFactory, WorkerMsg};
 pub use workflow::{
     PublishError, PublishRequest, Published, WorkflowActor, WorkflowFactory, WorkflowMsg, publish_version,
 };

@@ -39,6 +39,27 @@ impl StepKey {
     }
 }
 
+impl StepKey {
+    /// The key whose `Display` is `text`: a step row's id read back (a queued job names its step
+    /// this way). Trailing `[n]` groups are the for-each indexes; a group that `Display` would not
+    /// write (`[01]`, `[x]`) stays part of the node id, so any text reads back as itself.
+    pub fn parse(text: &str) -> Self {
+        let mut node = text;
+        let mut items = Vec::new();
+        while let Some(open) = node.strip_suffix(']').and_then(|rest| rest.rfind('[')) {
+            let digits = &node[open + 1..node.len() - 1];
+            let canonical = !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && (digits == "0" || !digits.starts_with('0'));
+            let Some(index) = digits.parse::<u64>().ok().filter(|_| canonical) else { break };
+            items.push(index);
+            node = &node[..open];
+        }
+        items.reverse();
+        Self { node: NodeId::from(node.to_owned()), items }
+    }
+}
+
 impl fmt::Display for StepKey {
     /// `notify`, or `notify[2]` inside a for-each (`[2][0]` when nested): the id step rows use.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

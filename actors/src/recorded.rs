@@ -1,7 +1,7 @@
 //! Rebuilding a run's progress from its recorded step results: what a (re)starting run actor does
-//! before it dispatches anything, and what a step worker does to find the step a queued job names
-//! (its kind, config and context are a function of the plan and the recorded results, so a job
-//! carries none of them).
+//! before it dispatches anything, and what a step worker does for a queued job that does not carry
+//! its step (enqueued by an older node): the step's kind, config and context are a function of the
+//! plan and the recorded results.
 
 use std::time::Duration;
 

@@ -18,11 +18,14 @@
 //!   (a delay, a retry's backoff, a running task) and at the end. A crash therefore loses at most
 //!   pure steps since the last checkpoint, which the restarted actor runs again; a side-effecting
 //!   step's start was durable, so it is seen as interrupted and tried again (at least once).
-//! - `Queue`: jobs on the step queue that step workers (on any node) execute and record; the actor
-//!   learns of the recorded result from a notice or its own check. Pure steps still run in line
-//!   on an in-process engine, and what the actor records itself (its status, its log rows, its
-//!   in-line steps) goes through the writer at checkpoints the same way, one before each job is
-//!   queued, so a worker finds what it needs.
+//! - `Queue`: jobs on the step queue, each carrying its step (kind, config, context; no secret
+//!   values), that step workers (on any node) execute and record; the actor learns of the
+//!   recorded result from a notice, which usually carries the result itself and is applied
+//!   without a read, or from its own check of the rows (a notice without its result, or none at
+//!   all). Pure steps still run in line on an in-process engine, and what the actor records itself
+//!   (its status, its log rows, its in-line steps) goes through the writer at checkpoints the
+//!   same way, one before each job is queued, so what led to the step is durable before a worker
+//!   runs it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,8 +33,8 @@ use std::time::Duration;
 
 use aos_engine_link::{Engine, StepOutput};
 use aos_persistence::{
-    AttemptOutcome, AttemptRecord, DeadLetter, LogRecord, NewAttempt, Run, RunBill, RunClaim, RunRecords, StepJob,
-    StepQueue, Store, Timestamp, Transition,
+    AttemptOutcome, AttemptRecord, DeadLetter, JobStep, LogRecord, NewAttempt, Run, RunBill, RunClaim, RunRecords,
+    StepJob, StepQueue, Store, Timestamp, Transition,
 };
 use aos_schema::{ExecutionPlan, RunId, RunStatus, StepStatus};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
@@ -43,7 +46,7 @@ use crate::policy::RetryPolicy;
 use crate::progress::{ReadyStep, RunOutcome, RunProgress, StepKey};
 use crate::recorded::{Restored, Waits, restore};
 use crate::registry::ActorStats;
-use crate::step::{self, StepResult};
+use crate::step::{self, RunRef, StepResult};
 use crate::supervisor::{Seed, parse_key, spawn_child};
 
 /// How a run's steps reach the engine.
@@ -145,8 +148,10 @@ pub enum RunMsg {
     Advance,
     /// A step attempt this process ran as a task ended (in-process dispatch).
     Finished { key: StepKey, attempt: u32, result: StepResult, elapsed_ms: u64, started_at: Timestamp },
-    /// A worker recorded the result of attempt `attempt` of step `step` (queue dispatch).
-    Recorded { step: String, attempt: u32 },
+    /// A worker recorded the result of attempt `attempt` of step `step` (queue dispatch). With
+    /// the `result` it recorded the actor applies it as it is; without (a notice too large to
+    /// publish with it, or from an older node) it reads the rows of its steps on the queue.
+    Recorded { step: String, attempt: u32, result: Option<StepResult> },
     /// Read the rows of the steps on the queue (queue dispatch).
     Check,
     /// Try a step again (after its backoff).
@@ -320,7 +325,10 @@ impl Actor for RunActor {
                 state.checkpoint().await?;
                 state.apply(&myself, key, attempt, result).await?;
             }
-            RunMsg::Recorded { .. } => state.collect(&myself, false).await?,
+            RunMsg::Recorded { step, attempt, result: Some(result) } => {
+                state.take_recorded(&myself, &step, attempt, result).await?;
+            }
+            RunMsg::Recorded { result: None, .. } => state.collect(&myself, false).await?,
             RunMsg::Check => {
                 state.checking = false;
                 state.collect(&myself, true).await?;
@@ -500,8 +508,9 @@ impl RunState {
                     format!("{name} queued"),
                     json!({ "attempt": attempt, "kind": step.kind }),
                 );
-                // a worker rebuilds the step from the recorded results: the steps run here (and
-                // this row, before the worker's own) must be recorded before it looks
+                // what ran here in line is durable before a worker acts on what follows from it
+                // (a restarted actor must not make this step ready a second time), and this row
+                // comes before the worker's `step_started`
                 self.checkpoint().await?;
                 let job = StepJob {
                     run_id: self.run.id,
@@ -510,6 +519,14 @@ impl RunState {
                     step_key: name,
                     attempt,
                     enqueued_at: Timestamp::now(),
+                    // the step travels with the job, so no worker replays the run to find it; its
+                    // secrets do not: the worker reveals them from the vault
+                    step: Some(JobStep {
+                        kind: step.kind.clone(),
+                        config: step.config.clone(),
+                        context: serde_json::to_value(&step.context)?,
+                    }),
+                    traceparent: self.run.traceparent.clone(),
                 };
                 queue.enqueue(&job).await?;
                 self.schedule_check(myself);
@@ -527,7 +544,7 @@ impl RunState {
         attempt: u32,
     ) -> Result<(), ActorProcessingErr> {
         let started_at = Timestamp::now();
-        let request = step::request_for(&self.deps.store, &self.run, &step, attempt).await?;
+        let request = step::request_for(&self.deps.store, &RunRef::from(&self.run), &step, attempt).await?;
         let timeout = step::node_timeout(&step.config).unwrap_or(self.deps.step_timeout);
         let (result, elapsed_ms) = step::execute(&self.deps.engine, request, timeout).await;
         let key = step.key.clone();
@@ -565,7 +582,7 @@ impl RunState {
         });
         self.checkpoint().await?;
         // a secret the store cannot read fails this actor, whose restart retries
-        let request = step::request_for(&self.deps.store, &self.run, &step, attempt).await?;
+        let request = step::request_for(&self.deps.store, &RunRef::from(&self.run), &step, attempt).await?;
         let engine = Arc::clone(&self.deps.engine);
         let timeout = step::node_timeout(&step.config).unwrap_or(self.deps.step_timeout);
         let reply = myself.clone();
@@ -672,6 +689,30 @@ impl RunState {
             self.apply(myself, key, attempt, result).await?;
         }
         if self.in_flight.values().any(|f| f.attempt.is_some()) {
+            self.schedule_check(myself);
+        }
+        Ok(())
+    }
+
+    /// Applies a result a worker recorded and sent along with its notice (queue dispatch), with no
+    /// read: if attempt `attempt` of `step` is still the one under way. Anything else (a notice of
+    /// an attempt this actor already applied through its own check, or gave up on) is left alone.
+    async fn take_recorded(
+        &mut self,
+        myself: &ActorRef<RunMsg>,
+        step: &str,
+        attempt: u32,
+        result: StepResult,
+    ) -> Result<(), ActorProcessingErr> {
+        let key = self
+            .in_flight
+            .iter()
+            .find(|(key, flight)| flight.attempt == Some(attempt) && key.to_string() == step)
+            .map(|(key, _)| key.clone());
+        if let Some(key) = key {
+            self.apply(myself, key, attempt, result).await?;
+        }
+        if !self.status.is_terminal() && self.in_flight.values().any(|f| f.attempt.is_some()) {
             self.schedule_check(myself);
         }
         Ok(())

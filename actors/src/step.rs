@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use aos_engine_link::{Engine, PROTOCOL_VERSION, StepError, StepMeta, StepOutput, StepRequest, WireSecret};
 use aos_persistence::{
-    AttemptOutcome, By, NewAttempt, NewRunLog, NewUsage, Run, RunStep, SecretUse, Store, StoreError,
+    AttemptOutcome, By, NewAttempt, NewRunLog, NewUsage, Recorded, Run, RunStep, SecretUse, StepJob, Store, StoreError,
 };
-use aos_schema::{NodeId, StepStatus, referenced_secrets};
+use aos_schema::{NodeId, OrgId, RunId, StepStatus, WorkflowId, referenced_secrets};
 use serde_json::json;
 
 use aos_ops::metrics::{STEP_DURATION_SECONDS, STEPS_TOTAL, label};
@@ -25,10 +25,38 @@ use crate::progress::ReadyStep;
 /// A step attempt's result, as the run applies it.
 pub type StepResult = Result<StepOutput, StepError>;
 
+/// The run an attempt belongs to, as much of it as executing and recording the attempt needs: a
+/// run actor has the whole run, a step worker only what its job carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRef {
+    pub id: RunId,
+    pub org_id: OrgId,
+    pub workflow_id: WorkflowId,
+    /// The W3C `traceparent` of what started the run: the attempt's span continues that trace.
+    pub traceparent: Option<String>,
+}
+
+impl From<&Run> for RunRef {
+    fn from(run: &Run) -> Self {
+        Self { id: run.id, org_id: run.org_id, workflow_id: run.workflow_id, traceparent: run.traceparent.clone() }
+    }
+}
+
+impl From<&StepJob> for RunRef {
+    fn from(job: &StepJob) -> Self {
+        Self { id: job.run_id, org_id: job.org_id, workflow_id: job.workflow_id, traceparent: job.traceparent.clone() }
+    }
+}
+
 /// The engine request for one attempt of `step`, with the secrets its config references revealed
 /// from the vault (each use audited). A secret that is not set is left out: the engine reports it
 /// as `missing_secret`. Any other store failure is an error of the caller.
-pub async fn request_for(store: &Store, run: &Run, step: &ReadyStep, attempt: u32) -> Result<StepRequest, StoreError> {
+pub async fn request_for(
+    store: &Store,
+    run: &RunRef,
+    step: &ReadyStep,
+    attempt: u32,
+) -> Result<StepRequest, StoreError> {
     let name = step.key.to_string();
     let mut secrets = BTreeMap::new();
     for secret in referenced_secrets(&step.config) {
@@ -60,15 +88,16 @@ pub async fn request_for(store: &Store, run: &Run, step: &ReadyStep, attempt: u3
 }
 
 /// Starts attempt `attempt` of `step`: its `running` row and its `step_started` log row (naming the
-/// `worker` that runs it, if any). Returns `false`, writing nothing more, when the attempt had been
-/// started already (another copy of the same job).
+/// `worker` that runs it, if any). The row is unique per (run, step, attempt), so of two copies of
+/// one job only one starts it: the other gets `Duplicate` with the row as it is now (running, or
+/// already finished), writing nothing.
 pub async fn start(
     store: &Store,
-    run: &Run,
+    run: &RunRef,
     step: &ReadyStep,
     attempt: u32,
     worker: Option<&str>,
-) -> Result<bool, StoreError> {
+) -> Result<Recorded<RunStep>, StoreError> {
     let name = step.key.to_string();
     let started = store
         .runs()
@@ -82,7 +111,7 @@ pub async fn start(
         })
         .await?;
     if !started.is_new() {
-        return Ok(false);
+        return Ok(started);
     }
     let mut data = json!({ "attempt": attempt, "kind": step.kind });
     if let Some(worker) = worker {
@@ -101,7 +130,7 @@ pub async fn start(
             data,
         })
         .await?;
-    Ok(true)
+    Ok(started)
 }
 
 /// Runs `request` on `engine` within `timeout` (a timeout is a retryable `step_timeout`). Returns
@@ -212,7 +241,7 @@ pub fn outcome_of(
 /// as interrupted.
 pub async fn record(
     store: &Store,
-    run: &Run,
+    run: &RunRef,
     name: &str,
     attempt: u32,
     result: &StepResult,

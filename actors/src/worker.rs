@@ -1,28 +1,37 @@
 //! Step workers: actors under the `step-workers` supervisor that drain the step queue. A worker
-//! takes one job at a time (first any job a dead worker left behind, then a new one), finds the
-//! step the job names by restoring the run's progress from its recorded results, starts the attempt
-//! row (only one copy of an attempt ever starts), executes it through the engine while renewing
-//! its claim, records the result (`step::record`), tells the run's actor, and acks the job.
+//! runs up to [`JOBS_AT_ONCE`] jobs at a time, each as a task of its own; whenever it has room it
+//! takes as many jobs as fit in one go, first any a dead worker left behind, then new ones (one
+//! claim for several). A job carries its step (kind, config, context), so a worker reads none of
+//! the run's history: it checks that the run is still live (its status alone), starts the attempt
+//! row (only one copy of an attempt ever starts), executes the step through the engine while
+//! renewing its claim, records the result (`step::record`), hands that result to the run's actor
+//! in a notice, and acks the job.
 //!
 //! A job is acked only after its result is recorded, so a worker that dies mid-step leaves the job
 //! in flight, and another worker takes it over once it has been idle for the claim timeout and
 //! runs the same attempt again (its row says `running`, the new delivery count says its holder is
 //! gone). Queue or database trouble never fails a worker: it logs, waits a moment, and polls again.
+//! A stopped worker finishes the steps it holds before it goes.
+//!
+//! A job enqueued by a node from before jobs carried their step (a rolling upgrade), or whose step
+//! does not decode, is still run: its worker finds the step the old way, by restoring the run's
+//! progress from its recorded results.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aos_engine_link::Engine;
-use aos_persistence::{Delivery, StepQueue, Store, StoreError};
-use aos_schema::{ExecutionPlan, StepStatus, WorkflowId};
+use aos_engine_link::{Engine, StepContext};
+use aos_persistence::{Delivery, JobStep, Recorded, StepJob, StepQueue, Store, StoreError};
+use aos_schema::{ExecutionPlan, StepStatus};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
+use serde::Deserialize;
+use tokio::task::JoinSet;
 
 use crate::notice::{Notifier, StepNotice};
-use crate::progress::RunProgress;
+use crate::progress::{ReadyStep, RunProgress, StepKey};
 use crate::recorded::{Waits, restore};
 use crate::registry::{ActorKind, ActorStats};
-use crate::step;
+use crate::step::{self, RunRef, StepResult};
 use crate::supervisor::{BoxFuture, ChildFactory, spawn_child};
 
 /// What every step worker needs.
@@ -53,8 +62,10 @@ impl std::fmt::Debug for WorkerDeps {
 /// What a step worker handles.
 #[derive(Debug)]
 pub enum WorkerMsg {
-    /// Take the next job (waiting briefly for one) and run it.
+    /// Take jobs for the free slots (waiting briefly for a first one) and start them.
     Poll,
+    /// One of this worker's jobs ended (recorded and acked, or left for a retry): a slot is free.
+    Done,
 }
 
 /// The step worker actor.
@@ -72,17 +83,30 @@ pub struct WorkerArgs {
 /// A worker's state.
 #[derive(Debug)]
 pub struct WorkerState {
-    deps: WorkerDeps,
-    consumer: String,
-    /// Compiled plans by workflow version (versions are immutable, so never stale).
-    plans: HashMap<(WorkflowId, i64), Arc<ExecutionPlan>>,
+    /// What the worker and each of its job tasks need.
+    job: Arc<JobDeps>,
+    /// The jobs under way, one task each (aborted if the worker is dropped without stopping).
+    running: JoinSet<()>,
+    /// A `Poll` is on its way, so a job that ends does not send a second one.
+    polling: bool,
     stats: Arc<ActorStats>,
 }
 
+/// What running one job needs: shared by a worker's tasks.
+#[derive(Debug)]
+struct JobDeps {
+    deps: WorkerDeps,
+    /// This worker's name in the queue's consumer group.
+    consumer: String,
+}
+
+/// Jobs one worker runs at once: one claim takes up to this many. Steps mostly wait on the network
+/// (an HTTP call, a remote engine), so a worker keeps several in flight instead of one.
+pub const JOBS_AT_ONCE: usize = 16;
 /// How long a claim waits for a job before the worker polls again.
 const CLAIM_WAIT: Duration = Duration::from_millis(500);
-/// Plans kept per worker before the cache starts over.
-const PLAN_CACHE: usize = 256;
+/// How long a worker waits before polling again after the queue failed it.
+const QUEUE_RETRY: Duration = Duration::from_secs(1);
 
 impl Actor for StepWorker {
     type Msg = WorkerMsg;
@@ -96,106 +120,143 @@ impl Actor for StepWorker {
     ) -> Result<WorkerState, ActorProcessingErr> {
         args.stats.enqueued();
         myself.send_message(WorkerMsg::Poll)?;
-        Ok(WorkerState { deps: args.deps, consumer: args.consumer, plans: HashMap::new(), stats: args.stats })
+        Ok(WorkerState {
+            job: Arc::new(JobDeps { deps: args.deps, consumer: args.consumer }),
+            running: JoinSet::new(),
+            polling: true,
+            stats: args.stats,
+        })
+    }
+
+    async fn post_stop(&self, _: ActorRef<WorkerMsg>, state: &mut WorkerState) -> Result<(), ActorProcessingErr> {
+        // as a worker running one job finished it before stopping, this one finishes all it holds
+        // (each bounded by its step's timeout); what a killed worker held is reclaimed
+        while let Some(ended) = state.running.join_next().await {
+            state.reaped(ended);
+        }
+        Ok(())
     }
 
     async fn handle(
         &self,
         myself: ActorRef<WorkerMsg>,
-        _msg: WorkerMsg,
+        msg: WorkerMsg,
         state: &mut WorkerState,
     ) -> Result<(), ActorProcessingErr> {
         state.stats.dequeued();
-        let pause = match state.take().await {
-            Ok(jobs) => {
-                for delivery in jobs {
-                    if let Err(err) = state.work(&delivery).await {
-                        // left unacked: another worker (or this one) takes it over after the timeout
-                        tracing::warn!(consumer = %state.consumer, run_id = %delivery.job.run_id,
-                            step = %delivery.job.step_key, error = %err, "step job failed, left for a retry");
-                    }
-                }
-                Duration::ZERO
+        while let Some(ended) = state.running.try_join_next() {
+            state.reaped(ended);
+        }
+        let pause = match msg {
+            WorkerMsg::Poll => {
+                state.polling = false;
+                state.fill(&myself).await
             }
-            Err(err) => {
-                tracing::warn!(consumer = %state.consumer, error = %err, "step queue unavailable");
-                Duration::from_secs(1)
-            }
+            WorkerMsg::Done => Duration::ZERO,
         };
-        state.stats.enqueued();
-        if pause.is_zero() {
-            myself.send_message(WorkerMsg::Poll)?;
-        } else {
-            myself.send_after(pause, || WorkerMsg::Poll);
+        // with every slot taken, the next job to end sends `Done`, which polls again
+        if !state.polling && state.running.len() < JOBS_AT_ONCE {
+            state.polling = true;
+            state.stats.enqueued();
+            if pause.is_zero() {
+                myself.send_message(WorkerMsg::Poll)?;
+            } else {
+                myself.send_after(pause, || WorkerMsg::Poll);
+            }
         }
         Ok(())
     }
 }
 
 impl WorkerState {
-    /// A job a dead worker left behind, or else a new one (waiting briefly).
-    async fn take(&self) -> Result<Vec<Delivery>, StoreError> {
-        let queue = &self.deps.queue;
-        let stale = queue.reclaim_stale(&self.consumer, self.deps.claim_timeout, 1).await?;
-        if !stale.is_empty() {
-            return Ok(stale);
+    /// Takes as many jobs as there are free slots and starts each as a task. Returns how long to
+    /// wait before polling again: zero, or a moment when the queue failed.
+    async fn fill(&mut self, myself: &ActorRef<WorkerMsg>) -> Duration {
+        let room = JOBS_AT_ONCE.saturating_sub(self.running.len());
+        if room == 0 {
+            return Duration::ZERO;
         }
-        queue.claim(&self.consumer, 1, CLAIM_WAIT).await
+        let jobs = match self.take(room).await {
+            Ok(jobs) => jobs,
+            Err(err) => {
+                tracing::warn!(consumer = %self.job.consumer, error = %err, "step queue unavailable");
+                return QUEUE_RETRY;
+            }
+        };
+        for delivery in jobs {
+            let job = Arc::clone(&self.job);
+            let worker = myself.clone();
+            let stats = Arc::clone(&self.stats);
+            self.running.spawn(async move {
+                if let Err(err) = job.work(&delivery).await {
+                    // left unacked: another worker (or this one) takes it over after the timeout
+                    tracing::warn!(consumer = %job.consumer, run_id = %delivery.job.run_id,
+                        step = %delivery.job.step_key, error = %err, "step job failed, left for a retry");
+                }
+                stats.enqueued();
+                if worker.send_message(WorkerMsg::Done).is_err() {
+                    // the worker is stopping: it waits for this task without a message
+                    stats.dequeued();
+                }
+            });
+        }
+        Duration::ZERO
     }
 
-    async fn plan(&mut self, run: &aos_persistence::Run) -> Result<Arc<ExecutionPlan>, ActorProcessingErr> {
-        let key = (run.workflow_id, run.version);
-        if let Some(plan) = self.plans.get(&key) {
-            return Ok(Arc::clone(plan));
+    /// Up to `room` jobs: those dead workers left behind first, then new ones. The claim waits
+    /// briefly for a first job only when nothing was left behind.
+    async fn take(&self, room: usize) -> Result<Vec<Delivery>, StoreError> {
+        let queue = &self.job.deps.queue;
+        let consumer = self.job.consumer.as_str();
+        let mut jobs = queue.reclaim_stale(consumer, self.job.deps.claim_timeout, room).await?;
+        if jobs.len() < room {
+            let wait = if jobs.is_empty() { CLAIM_WAIT } else { Duration::ZERO };
+            jobs.extend(queue.claim(consumer, room - jobs.len(), wait).await?);
         }
-        let version = self.deps.store.workflows().version(run.org_id, run.workflow_id, run.version).await?;
-        let plan: Arc<ExecutionPlan> = Arc::new(serde_json::from_value(version.plan)?);
-        if self.plans.len() >= PLAN_CACHE {
-            self.plans.clear();
-        }
-        self.plans.insert(key, Arc::clone(&plan));
-        Ok(plan)
+        Ok(jobs)
     }
 
+    /// Logs how a job's task ended, if it did not end on its own (a panic).
+    fn reaped(&self, ended: Result<(), tokio::task::JoinError>) {
+        if let Err(err) = ended {
+            tracing::error!(consumer = %self.job.consumer, error = %err, "step job task ended abnormally, left for a retry");
+        }
+    }
+}
+
+impl JobDeps {
     /// Runs one job to a recorded result (or finds it needs none) and acks it.
-    async fn work(&mut self, delivery: &Delivery) -> Result<(), ActorProcessingErr> {
+    async fn work(&self, delivery: &Delivery) -> Result<(), ActorProcessingErr> {
         let job = &delivery.job;
         let waited = aos_persistence::Timestamp::now().as_offset() - job.enqueued_at.as_offset();
         metrics::histogram!(aos_ops::metrics::QUEUE_LAG_SECONDS).record(waited.as_seconds_f64().max(0.0));
-        let store = self.deps.store.clone();
-        let run = match store.runs().get(job.run_id).await {
-            Ok(run) => run,
+        let store = &self.deps.store;
+        // a finished (or cancelled) run's jobs are dropped: its one cheap read
+        match store.runs().status(job.run_id).await {
+            Ok(status) if status.is_terminal() => return self.ack(delivery).await,
+            Ok(_) => {}
             Err(StoreError::NotFound { .. }) => return self.ack(delivery).await,
             Err(err) => return Err(err.into()),
-        };
-        if run.status.is_terminal() {
-            return self.ack(delivery).await;
         }
-        let rows = store.runs().steps(run.id).await?;
-        let attempt = i64::from(job.attempt);
-        let existing = rows.iter().find(|r| r.node_id == job.step_key && r.attempt == attempt);
-        match existing.map(|row| row.status) {
-            Some(StepStatus::Running) if delivery.deliveries <= 1 => {
-                // another copy of this attempt started it; its holder finishes it (or dies, and
-                // its own delivery is taken over)
-                return self.ack(delivery).await;
-            }
-            Some(StepStatus::Running) | None => {}
-            Some(_) => {
-                self.notify(job).await;
-                return self.ack(delivery).await;
-            }
-        }
-        let mut progress = RunProgress::new(self.plan(&run).await?, run.input.clone());
-        let pending = restore(&mut progress, &rows, Waits::Elapsed).pending;
-        let Some(ready) = pending.into_iter().find(|s| s.key.to_string() == job.step_key) else {
-            tracing::warn!(run_id = %run.id, step = %job.step_key, "step job names no ready step, dropped");
+        let Some((run, ready)) = self.step_of(job).await? else {
+            tracing::warn!(run_id = %job.run_id, step = %job.step_key, "step job names no ready step, dropped");
             return self.ack(delivery).await;
         };
-        if existing.is_none() && !step::start(&store, &run, &ready, job.attempt, Some(&self.consumer)).await? {
-            return self.ack(delivery).await;
+        // the attempt's row is unique: of two copies of this job, one starts it
+        if let Recorded::Duplicate(row) = step::start(store, &run, &ready, job.attempt, Some(&self.consumer)).await? {
+            match row.status {
+                // another copy started it; its holder finishes it (or dies, and its own
+                // delivery is taken over)
+                StepStatus::Running if delivery.deliveries <= 1 => return self.ack(delivery).await,
+                // this delivery was taken over from a holder that died mid-step: run it again
+                StepStatus::Running => {}
+                _ => {
+                    self.notify(job, step::recorded_result(&row)).await;
+                    return self.ack(delivery).await;
+                }
+            }
         }
-        let request = step::request_for(&store, &run, &ready, job.attempt).await?;
+        let request = step::request_for(store, &run, &ready, job.attempt).await?;
         let timeout = step::node_timeout(&ready.config).unwrap_or(self.deps.step_timeout);
         let execution = step::execute(&self.deps.engine, request, timeout);
         tokio::pin!(execution);
@@ -213,13 +274,44 @@ impl WorkerState {
                 }
             }
         };
-        step::record(&store, &run, &job.step_key, job.attempt, &result, elapsed_ms).await?;
-        self.notify(job).await;
+        let counted = step::record(store, &run, &job.step_key, job.attempt, &result, elapsed_ms).await?;
+        // a result recorded first by another copy may differ: then the actor reads the row
+        self.notify(job, counted.then_some(result)).await;
         self.ack(delivery).await
     }
 
-    async fn notify(&self, job: &aos_persistence::StepJob) {
-        let notice = StepNotice { run_id: job.run_id, step: job.step_key.clone(), attempt: job.attempt };
+    /// The run and the step a job names: from the job itself, or (a job without its step, or one
+    /// whose step does not decode) by restoring the run's progress. `None` if the step is not
+    /// ready in the run as recorded.
+    async fn step_of(&self, job: &StepJob) -> Result<Option<(RunRef, ReadyStep)>, ActorProcessingErr> {
+        if let Some(step) = &job.step {
+            match carried(&job.step_key, step) {
+                Ok(ready) => return Ok(Some((RunRef::from(job), ready))),
+                Err(err) => {
+                    tracing::warn!(run_id = %job.run_id, step = %job.step_key, error = %err,
+                        "step job's context does not decode, finding the step from the recorded results");
+                }
+            }
+        }
+        self.restored(job).await
+    }
+
+    /// Finds the step a job names the way jobs without their step need: the run, its plan and
+    /// every recorded result, fed back into a fresh progress until the step is ready.
+    async fn restored(&self, job: &StepJob) -> Result<Option<(RunRef, ReadyStep)>, ActorProcessingErr> {
+        let store = &self.deps.store;
+        let run = store.runs().get(job.run_id).await?;
+        let version = store.workflows().version(run.org_id, run.workflow_id, run.version).await?;
+        let plan: ExecutionPlan = serde_json::from_value(version.plan)?;
+        let rows = store.runs().steps(run.id).await?;
+        let mut progress = RunProgress::new(Arc::new(plan), run.input.clone());
+        let pending = restore(&mut progress, &rows, Waits::Elapsed).pending;
+        let ready = pending.into_iter().find(|s| s.key.to_string() == job.step_key);
+        Ok(ready.map(|ready| (RunRef::from(&run), ready)))
+    }
+
+    async fn notify(&self, job: &StepJob, result: Option<StepResult>) {
+        let notice = StepNotice { run_id: job.run_id, step: job.step_key.clone(), attempt: job.attempt, result };
         self.deps.notifier.notify(notice).await;
     }
 
@@ -227,6 +319,12 @@ impl WorkerState {
         self.deps.queue.ack(&delivery.id).await?;
         Ok(())
     }
+}
+
+/// The step a job carries, as the run's progress made it ready.
+fn carried(step_key: &str, step: &JobStep) -> Result<ReadyStep, serde_json::Error> {
+    let context = StepContext::deserialize(&step.context)?;
+    Ok(ReadyStep { key: StepKey::parse(step_key), kind: step.kind.clone(), config: step.config.clone(), context })
 }
 
 /// Starts step workers under the step-workers supervisor: the key names the worker (`worker-0`).

@@ -213,3 +213,15 @@ fn a_failure_fails_the_run_and_results_are_accepted_once() {
     assert_eq!(run.outcome(), RunOutcome::Failed);
     assert!(run.ready().is_empty());
 }
+
+#[test]
+fn a_step_key_reads_back_from_its_row_id() {
+    let nested = StepKey { node: "fetch".into(), items: vec![2, 0] };
+    assert_eq!(StepKey::parse("fetch[2][0]"), nested);
+    assert_eq!(StepKey::parse("notify"), StepKey::top("notify"));
+    // whatever the text, the key it reads as prints as that text again
+    for text in ["fetch[2][0]", "a[01]", "a[x][3]", "a[]", "[7]", "a[18446744073709551616]", "b]", "c[", ""] {
+        assert_eq!(StepKey::parse(text).to_string(), text, "{text}");
+    }
+    assert_eq!(StepKey::parse("a[x][3]"), StepKey { node: "a[x]".into(), items: vec![3] });
+}

@@ -28,7 +28,7 @@ pub use doc_fanout::{DocBroadcast, DocFanout, DocSubscription};
 pub use error::{StoreError, StoreResult};
 pub use queries::*;
 pub use queue::{
-    Delivery, DeliveryId, MemoryStepQueue, QueueDepth, QueueFuture, RedisQueueConfig, RedisStepQueue, StepJob,
+    Delivery, DeliveryId, JobStep, MemoryStepQueue, QueueDepth, QueueFuture, RedisQueueConfig, RedisStepQueue, StepJob,
     StepQueue,
 };
 pub use redis_link::{RedisLink, Subscription};

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aos_persistence::{
-    Delivery, MemoryStepQueue, QueueDepth, RedisLink, RedisQueueConfig, RedisStepQueue, StepJob, StepQueue, StoreError,
-    Timestamp,
+    Delivery, JobStep, MemoryStepQueue, QueueDepth, RedisLink, RedisQueueConfig, RedisStepQueue, StepJob, StepQueue,
+    StoreError, Timestamp,
 };
 use aos_schema::{OrgId, RunId, WorkflowId};
 use tokio::time::Instant;
@@ -131,8 +131,10 @@ async fn delete_streams(config: &RedisQueueConfig) {
     }
 }
 
-/// A first-attempt job for the step `step_key` of a fresh run.
+/// A first-attempt job for the step `step_key` of a fresh run, carrying its step (so every test
+/// also proves a job's step travels through the queue intact).
 fn job(step_key: &str) -> StepJob {
+    let config = serde_json::json!({ "method": "GET", "url": "http://example.test/{{ input.id }}" });
     StepJob {
         run_id: RunId::new(),
         org_id: OrgId::new(),
@@ -140,6 +142,12 @@ fn job(step_key: &str) -> StepJob {
         step_key: step_key.to_owned(),
         attempt: 1,
         enqueued_at: Timestamp::now(),
+        step: Some(JobStep {
+            kind: "http.request".into(),
+            config: config.as_object().cloned().unwrap_or_default(),
+            context: serde_json::json!({ "trigger": { "id": 7 }, "steps": {}, "input": { "id": 7 } }),
+        }),
+        traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
     }
 }
 
@@ -497,6 +505,31 @@ async fn entries_that_are_not_step_jobs_are_dead_lettered_not_delivered() {
         let reasons: Vec<String> = dead.ids.iter().filter_map(|entry| entry.get("error")).collect();
         assert!(reasons[1].starts_with("job field is not a step job: "), "{reasons:?}");
         assert!(reasons[2].starts_with("job field is not a step job: "), "{reasons:?}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_from_an_older_node_without_its_step_is_still_delivered() {
+    on_fresh_stream(|config: RedisQueueConfig| async move {
+        let queue = redis_queue(&config).await;
+        // what a node from before jobs carried their step writes during a rolling upgrade
+        let run = RunId::new();
+        let old = serde_json::json!({
+            "run_id": run,
+            "org_id": OrgId::new(),
+            "workflow_id": WorkflowId::new(),
+            "step_key": "notify[2]",
+            "attempt": 3,
+            "enqueued_at": Timestamp::now(),
+        });
+        xadd_raw(&config.stream, &[(b"job", old.to_string().as_bytes())]).await;
+        let claimed = queue.claim("a", 10, Duration::ZERO).await.unwrap();
+        assert_eq!(claimed.len(), 1, "delivered, not dead-lettered");
+        let job = &claimed[0].job;
+        assert_eq!((job.run_id, job.step_key.as_str(), job.attempt), (run, "notify[2]", 3));
+        assert_eq!((&job.step, &job.traceparent), (&None, &None));
+        assert_eq!(queue.dead_letter_count().await.unwrap(), 0);
     })
     .await;
 }

@@ -276,6 +276,15 @@ impl Runs<'_> {
         row.ok_or_else(|| not_found("run", id))?.try_into()
     }
 
+    /// A run's status alone, whatever its org: what a step worker checks before it starts an
+    /// attempt (a finished or cancelled run's jobs are dropped), without reading the run's input.
+    pub async fn status(&self, id: RunId) -> StoreResult<RunStatus> {
+        let status: Option<String> = with_pool!(self.db, |pool| {
+            sqlx::query_scalar("SELECT status FROM runs WHERE id = $1").bind(id.as_uuid()).fetch_optional(pool).await?
+        });
+        status.ok_or_else(|| not_found("run", id))?.parse().map_err(|err| corrupt("run status", err))
+    }
+
     /// Runs of every org that have not finished, oldest first: what a starting node resumes.
     pub async fn unfinished(&self, limit: i64) -> StoreResult<Vec<Run>> {
         let sql = format!("SELECT * FROM runs WHERE status IN {NOT_FINISHED} ORDER BY created_at, id LIMIT $1");

@@ -18,8 +18,9 @@
 //!   first, through `reclaim_stale` only (a worker loop calls both).
 //! - **Long steps renew their claim** ([`renew`](StepQueue::renew)) more often than the idle timeout,
 //!   so a live holder is not mistaken for a dead one; a holder that lost a job learns it there.
-//! - A job carries only what a worker needs to find the step ([`StepJob`]); the worker loads the
-//!   rest from the database.
+//! - A job carries the step it runs ([`StepJob::step`]: kind, config and the data its expressions
+//!   read, never a secret's value), so a worker runs it without reading the run's history; the
+//!   database still decides, through the attempt's unique row, which copy of a job runs it.
 //!
 //! The trait returns boxed futures (like `aos_engine_link::Engine`) so callers hold an
 //! `Arc<dyn StepQueue>` chosen at startup, and tests can wrap one (fault injection) without an enum
@@ -43,7 +44,8 @@ use crate::timestamp::Timestamp;
 pub use self::memory::MemoryStepQueue;
 pub use self::redis::{RedisQueueConfig, RedisStepQueue};
 
-/// One ready step to run: only what a worker needs to find it; the database holds the rest.
+/// One ready step to run, with everything a worker needs to execute it except the secrets its
+/// config references (revealed from the vault by the worker, so no plaintext sits in the queue).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepJob {
     pub run_id: RunId,
@@ -57,6 +59,30 @@ pub struct StepJob {
     pub attempt: u32,
     /// When the job was enqueued, by the enqueuer's clock (for logs; the queue measures its own lag).
     pub enqueued_at: Timestamp,
+    /// The step itself, as the run's progress made it ready. `None` in a job enqueued by a node
+    /// older than this field (during a rolling upgrade): its worker finds the step the old way,
+    /// by restoring the run's progress from the recorded results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<JobStep>,
+    /// The W3C `traceparent` of what started the run, so the step's span continues the run's
+    /// trace without the worker reading the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+}
+
+/// The step a [`StepJob`] runs: what the engine request is made of, minus the secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobStep {
+    /// The node kind (`http.request`).
+    pub kind: String,
+    /// The node's config as the workflow version has it: secret *references* (`{{ secrets.X }}`),
+    /// never their values.
+    pub config: serde_json::Map<String, serde_json::Value>,
+    /// The data the step's expressions read (trigger, earlier outputs, input, for-each item): the
+    /// engine link's `StepContext` as JSON, since this crate does not know the engine link's
+    /// types. The worker decodes it back, and treats a context that does not decode like a job
+    /// without its step.
+    pub context: serde_json::Value,
 }
 
 /// Names one delivery of a job until it is acked: a stream entry id on Redis, a sequence number in

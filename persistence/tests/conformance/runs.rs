@@ -72,6 +72,9 @@ async fn runs_move_forward_only_and_filter(cx: TestContext) {
     assert!(!runs.transition(a.id, RunStatus::Running, None).await.unwrap(), "a finished run stays finished");
     assert!(runs.transition(b.id, RunStatus::Cancelled, Some("cancelled by user")).await.unwrap());
     assert!(runs.unfinished(100).await.unwrap().is_empty(), "both finished");
+    assert_eq!(runs.status(a.id).await.unwrap(), RunStatus::Succeeded);
+    assert_eq!(runs.status(b.id).await.unwrap(), RunStatus::Cancelled);
+    assert!(matches!(runs.status(aos_schema::RunId::new()).await, Err(StoreError::NotFound { .. })));
     let a = runs.get(a.id).await.unwrap();
     assert_eq!(a.status, RunStatus::Succeeded);
     assert!(a.started_at.is_some() && a.finished_at.is_some());
