@@ -1,7 +1,8 @@
 //! Step workers on the queue path, on both databases (real SQLite and Postgres, a real engine, a
 //! real HTTP server on loopback): a job carries its step, so a worker runs it without the run's
-//! history; results reach the run's actor in the notice; one worker runs several jobs at once;
-//! copies of a job record once; jobs of older nodes (no step) and of finished runs are handled.
+//! history; results reach the run's actor in the notice (over Redis from another node, a large
+//! result without it); one worker runs several jobs at once; copies of a job record once; jobs of
+//! older nodes (no step) and of finished runs are handled.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -11,7 +12,8 @@ use aos_actors::{ActorKind, ActorSystem, Dispatch, Registry, RunActor, RunArgs, 
 use aos_engine_link::{EgressPolicy, EmbeddedEngine, EngineConfig, StepOutput};
 use aos_persistence::testing::{self, TestContext, wait_until};
 use aos_persistence::{
-    AttemptOutcome, JobStep, MemoryStepQueue, NewAttempt, NewRun, RunStep, StepJob, StepQueue, Store, Timestamp,
+    AttemptOutcome, JobStep, MemoryStepQueue, NewAttempt, NewRun, RedisLink, RedisQueueConfig, RedisStepQueue, RunStep,
+    StepJob, StepQueue, Store, Timestamp,
 };
 use aos_schema::{Edge, Node, OrgId, RunId, RunStatus, StepStatus, WorkflowGraph, WorkflowId};
 use axum::Router;
@@ -21,11 +23,14 @@ use ractor::Actor;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
+/// The size of `/big`'s body: past what a published notice carries.
+const BIG: usize = 80 * 1024;
 /// How many requests `/together` holds until they are all in.
 const TOGETHER: u32 = 4;
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
-/// A loopback service counting its calls: `/ok` answers at once; `/together` holds each request
+/// A loopback service counting its calls: `/ok` answers at once, `/big` with a [`BIG`] body;
+/// `/together` holds each request
 /// until [`TOGETHER`] are in at the same time (or 10 s passed), and keeps the most it saw at once.
 #[derive(Default)]
 struct Service {
@@ -53,8 +58,16 @@ async fn service() -> (String, Arc<Service>) {
         seen.now.fetch_sub(1, Ordering::SeqCst);
         "{\"ok\":true}"
     }
+    async fn big(State(seen): State<Arc<Service>>) -> String {
+        seen.calls.fetch_add(1, Ordering::SeqCst);
+        json!({ "text": "x".repeat(BIG) }).to_string()
+    }
     let seen = Arc::new(Service::default());
-    let app = Router::new().route("/ok", get(ok)).route("/together", get(together)).with_state(Arc::clone(&seen));
+    let app = Router::new()
+        .route("/ok", get(ok))
+        .route("/big", get(big))
+        .route("/together", get(together))
+        .with_state(Arc::clone(&seen));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -234,6 +247,56 @@ async fn a_run_moves_on_from_the_results_its_notices_carry(cx: TestContext) {
     node.stop();
 }
 
+async fn results_reach_the_run_on_another_node_over_redis(cx: TestContext) {
+    let store = &cx.store;
+    let (base, seen) = service().await;
+    let shape =
+        Node::new("shape", "data.transform").with_config("fields", json!({ "ok": "{{ steps.after.output.body.ok }}" }));
+    let g = graph(
+        vec![http_get("large", format!("{base}/big")), http_get("after", format!("{base}/ok")), shape],
+        &[("start", "large"), ("large", "after"), ("after", "shape")],
+    );
+    let (_, _, run) = queued_run(store, g, json!({})).await;
+    let url = std::env::var("AOS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let link = RedisLink::connect(&url).await.expect("redis for tests (AOS_TEST_REDIS_URL)");
+    let config = RedisQueueConfig::on_stream(format!("aos:test:worker:{}", uuid::Uuid::new_v4().simple()));
+    // node `a` drives the run and has no worker; node `b` has one: every result crosses over Redis
+    let mut nodes = Vec::new();
+    for (id, workers) in [("a", 0), ("b", 1)] {
+        let queue: Arc<dyn StepQueue> = Arc::new(RedisStepQueue::open(link.clone(), config.clone()).await.unwrap());
+        let mut deps = deps(store);
+        deps.dispatch = Dispatch::Queue(queue);
+        deps.node.id = id.into();
+        let mut node_config = SystemConfig::new(deps);
+        node_config.workers = workers;
+        node_config.redis = Some(link.clone());
+        nodes.push(ActorSystem::start_with(node_config).await.unwrap());
+    }
+    assert_eq!(nodes[0].start_run(run).await.unwrap(), aos_actors::RunPlacement::Here);
+    // `large`'s notice goes without its result (the actor reads the row), `after`'s with it
+    let status = finished(store, run).await;
+    for node in &nodes {
+        node.stop();
+    }
+    if let Ok(client) = redis::Client::open(url.as_str())
+        && let Ok(mut conn) = client.get_multiplexed_async_connection().await
+    {
+        let streams = [&config.stream, &config.dead_letter_stream];
+        let _gone: Result<i64, _> = redis::cmd("DEL").arg(&streams).query_async(&mut conn).await;
+    }
+    assert_eq!(status, RunStatus::Succeeded);
+    assert_eq!(seen.calls.load(Ordering::SeqCst), 2);
+    let shape = rows_of(store, run, "shape").await;
+    let shaped: StepOutput = serde_json::from_value(shape[0].output.clone().unwrap()).unwrap();
+    assert_eq!(shaped.output, json!({ "ok": true }));
+    let large = rows_of(store, run, "large").await;
+    let large: StepOutput = serde_json::from_value(large[0].output.clone().unwrap()).unwrap();
+    assert_eq!(large.output["body"]["text"].as_str().map(str::len), Some(BIG));
+    let worker = store.runs().logs(run, 0, Some(500)).await.unwrap();
+    let worker = worker.iter().find(|l| l.event == "step_started").unwrap();
+    assert_eq!(worker.data["worker"], json!("b/worker-0"));
+}
+
 async fn a_notice_with_its_result_is_applied_without_reading_rows(cx: TestContext) {
     let store = &cx.store;
     let (base, seen) = service().await;
@@ -347,6 +410,7 @@ async fn a_finished_runs_jobs_are_dropped(cx: TestContext) {
 aos_persistence::conformance_suite!(
     a_job_carrying_its_step_runs_without_the_runs_history,
     a_run_moves_on_from_the_results_its_notices_carry,
+    results_reach_the_run_on_another_node_over_redis,
     a_notice_with_its_result_is_applied_without_reading_rows,
     one_worker_runs_a_fan_out_at_once,
     copies_of_a_job_run_and_record_once,
