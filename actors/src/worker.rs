@@ -211,7 +211,14 @@ impl WorkerState {
         let mut jobs = queue.reclaim_stale(consumer, self.job.deps.claim_timeout, room).await?;
         if jobs.len() < room {
             let wait = if jobs.is_empty() { CLAIM_WAIT } else { Duration::ZERO };
-            jobs.extend(queue.claim(consumer, room - jobs.len(), wait).await?);
+            match queue.claim(consumer, room - jobs.len(), wait).await {
+                Ok(claimed) => jobs.extend(claimed),
+                // what was taken over is held by this worker now: run it rather than let it idle
+                Err(err) if !jobs.is_empty() => {
+                    tracing::warn!(consumer, error = %err, "step queue claim failed, running the reclaimed jobs");
+                }
+                Err(err) => return Err(err),
+            }
         }
         Ok(jobs)
     }
