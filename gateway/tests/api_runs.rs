@@ -84,7 +84,7 @@ async fn webhooks_and_manual_runs(backend: Backend) {
     assert_eq!(url, api.url(&format!("/hooks/{token}")));
     let first = api
         .client
-        .post(&url)
+        .post(format!("{url}?team=first&sp=a+b&q=%C3%A9t%C3%A9&bad=%zz&team=last"))
         .header("idempotency-key", "k-1")
         .header("authorization", "Bearer sender-credential-123")
         .json(&json!({ "n": 7 }))
@@ -105,6 +105,11 @@ async fn webhooks_and_manual_runs(backend: Backend) {
     assert_eq!((shape["status"].as_str(), shape["attempts"].as_i64()), (Some("succeeded"), Some(1)));
     assert_eq!(shape["output"]["n"], 7, "{detail}");
     assert_eq!(shape["input"]["body"]["n"], 7, "the step's input (the trigger's output) is shown: {detail}");
+    assert_eq!(
+        shape["input"]["query"],
+        json!({ "team": "last", "sp": "a b", "q": "été", "bad": "%zz" }),
+        "the query string reaches the run decoded, a repeated key keeping its last value: {detail}"
+    );
     assert!(shape["duration_ms"].as_i64().is_some_and(|ms| ms >= 0), "{detail}");
     let logs = api.get(&format!("/api/runs/{run}/logs"), &alice.token).await.decoded::<Vec<aos_api::RunLog>>();
     assert_eq!(logs.first().map(|row| row.event.as_str()), Some("run_started"), "{logs:?}");

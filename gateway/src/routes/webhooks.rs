@@ -213,35 +213,12 @@ async fn ingress(
     Ok((status, ApiJson(aos_api::Accepted { run_id: accepted.run_id, duplicate: accepted.duplicate })))
 }
 
-/// The query string as a JSON object of strings (a repeated key keeps its last value).
+/// The query string as a JSON object of strings, decoded as a form (`+` is a space, `%XX` a
+/// byte); a repeated key keeps its last value.
 fn query_map(query: Option<&str>) -> Map<String, Value> {
-    let mut map = Map::new();
-    for pair in query.unwrap_or("").split('&').filter(|pair| !pair.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        map.insert(percent_decode(key), Value::String(percent_decode(value)));
-    }
-    map
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(text.get(i + 1..i + 3).unwrap_or(""), 16) {
-                Ok(byte) => {
-                    out.push(byte);
-                    i += 2;
-                }
-                Err(_) => out.push(b'%'),
-            },
-            other => out.push(other),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .map(|(key, value)| (key.into_owned(), Value::String(value.into_owned())))
+        .collect()
 }
 
 fn prefix_of(token: &str) -> String {
