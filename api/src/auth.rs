@@ -30,6 +30,14 @@ pub struct Refresh {
     pub refresh_token: String,
 }
 
+/// `POST /api/auth/password`: the current password and the new one. Its `Debug` hides both.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
 /// What login and refresh answer: a short-lived access token and the refresh token that gets
 /// the next one. Its `Debug` hides both.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +107,12 @@ impl std::fmt::Debug for Refresh {
     }
 }
 
+impl std::fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordChange([redacted])")
+    }
+}
+
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tokens").field("expires_in", &self.expires_in).finish_non_exhaustive()
@@ -116,7 +130,8 @@ mod tests {
         let login = Login { email: "a@b.c".into(), password: "hunter2hunter2".into() };
         let tokens = Tokens { token: "eyJsecret".into(), refresh_token: "aosr_secret".into(), expires_in: 900 };
         let refresh = Refresh { refresh_token: "aosr_secret".into() };
-        let shown = format!("{signup:?} {login:?} {tokens:?} {refresh:?}");
+        let change = PasswordChange { current_password: "hunter2old".into(), new_password: "hunter2new".into() };
+        let shown = format!("{signup:?} {login:?} {tokens:?} {refresh:?} {change:?}");
         assert!(shown.contains("a@b.c") && shown.contains("900"), "{shown}");
         for secret in ["hunter2", "eyJsecret", "aosr_secret"] {
             assert!(!shown.contains(secret), "{secret} shown in {shown}");

@@ -10,6 +10,8 @@ pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod error;
+pub mod health;
+pub mod orgs;
 pub mod runs;
 pub mod secrets;
 pub mod templates;
@@ -17,10 +19,14 @@ pub mod webhooks;
 pub mod workflows;
 
 pub use admin::{ActorControlled, ActorView};
+/// `GET /api/catalog` answers every node kind as the shared vocabulary describes it.
+pub use aos_schema::NodeDescriptor;
 pub use audit::{AuditRecord, ChainBreak, ChainVerification};
-pub use auth::{Login, Me, MyOrg, OrgView, Refresh, SignedUp, Signup, Tokens};
+pub use auth::{Login, Me, MyOrg, OrgView, PasswordChange, Refresh, SignedUp, Signup, Tokens};
 pub use billing::{Balance, DailyUsage, LedgerEntry, PricePlan, UsageSummary, UsageTotals, WorkflowUsage};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use health::{Health, Readiness};
+pub use orgs::{AddMember, ApiKey, CreatedKey, Member, NewApiKey, NewOrg, RoleChange};
 pub use runs::{
     Accepted, BulkReplay, Cancelled, DlqEntry, ReplayFailed, Replayed, Run, RunCreated, RunDetail, RunLog, StepView,
 };

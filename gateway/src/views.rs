@@ -36,6 +36,32 @@ pub fn org_view(org: store::Org, role: aos_schema::Role) -> aos_api::OrgView {
     aos_api::OrgView { id: org.id, name: org.name, slug: org.slug, created_at: org.created_at.to_string(), role }
 }
 
+/// A member of an org.
+pub fn member(member: store::Member) -> aos_api::Member {
+    aos_api::Member {
+        user_id: member.user_id,
+        email: member.email,
+        name: member.name,
+        role: member.role,
+        created_at: member.created_at.to_string(),
+    }
+}
+
+/// An API key as listed (its hash stays in storage).
+pub fn api_key(key: store::ApiKey) -> aos_api::ApiKey {
+    aos_api::ApiKey {
+        id: key.id,
+        org_id: key.org_id,
+        user_id: key.user_id,
+        name: key.name,
+        prefix: key.prefix,
+        role: key.role,
+        created_at: key.created_at.to_string(),
+        last_used_at: key.last_used_at.map(|at| at.to_string()),
+        revoked_at: key.revoked_at.map(|at| at.to_string()),
+    }
+}
+
 /// A run.
 pub fn run(run: store::Run) -> aos_api::Run {
     aos_api::Run {

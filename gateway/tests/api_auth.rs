@@ -121,14 +121,21 @@ async fn api_keys_are_shown_once_and_revocable(backend: Backend) {
     let created =
         api.post(&format!("/api/orgs/{org}/api-keys"), &alice.token, json!({ "name": "ci", "role": "editor" })).await;
     assert_eq!(created.status, 201, "{created:?}");
-    let key = created.body["key"].as_str().unwrap().to_owned();
-    assert!(key.starts_with("aosk_"));
+    let created: aos_api::CreatedKey = serde_json::from_value(created.body).unwrap();
+    let key = created.key.clone();
+    assert!(key.starts_with("aosk_") && key.starts_with(&created.prefix) && created.role == Role::Editor);
 
     let listed = api.get(&format!("/api/orgs/{org}/api-keys"), &alice.token).await;
     assert_eq!(listed.status, 200);
     assert!(!listed.text.contains(&key), "the key is never shown again");
     assert!(!listed.text.contains("key_hash"));
-    assert_eq!(listed.body[0]["role"], "editor");
+    let keys: Vec<aos_api::ApiKey> = serde_json::from_value(listed.body).unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(
+        (keys[0].id, keys[0].role, keys[0].prefix.as_str()),
+        (created.id, Role::Editor, created.prefix.as_str())
+    );
+    assert!(keys[0].revoked_at.is_none());
 
     let made = api.post(&format!("/api/orgs/{org}/workflows"), &key, json!({ "name": "by key" })).await;
     assert_eq!(made.status, 201, "an editor key creates workflows: {made:?}");
@@ -141,7 +148,7 @@ async fn api_keys_are_shown_once_and_revocable(backend: Backend) {
     let foreign = api.get(&format!("/api/orgs/{}/workflows", bob.org_id), &key).await;
     assert_eq!(foreign.status, 404, "a key is bound to its org");
 
-    let id = created.body["id"].as_str().unwrap();
+    let id = created.id;
     let revoked = api.call("DELETE", &format!("/api/orgs/{org}/api-keys/{id}"), Some(&alice.token), None).await;
     assert_eq!(revoked.status, 204);
     let after = api.get(&format!("/api/orgs/{org}/workflows"), &key).await;

@@ -8,6 +8,7 @@ mod support_api;
 mod support_http;
 
 use aos_persistence::Backend;
+use aos_schema::Role;
 use serde_json::{Value, json};
 use support_api::{Api, runnable_graph};
 
@@ -210,7 +211,12 @@ async fn members_and_roles(backend: Backend) {
         .await;
     assert_eq!((again.status, again.code()), (409, "already_member"));
     let members = api.get(&format!("/api/orgs/{org}/members"), &bob.token).await;
-    assert_eq!(members.body.as_array().unwrap().len(), 2);
+    let members: Vec<aos_api::Member> = serde_json::from_value(members.body).unwrap();
+    let roles: Vec<(&str, Role)> = members.iter().map(|m| (m.email.as_str(), m.role)).collect();
+    assert_eq!(roles.len(), 2);
+    assert!(
+        roles.contains(&(alice.email.as_str(), Role::Owner)) && roles.contains(&(bob.email.as_str(), Role::Viewer))
+    );
     let made = api.post(&format!("/api/orgs/{org}/workflows"), &bob.token, json!({ "name": "x" })).await;
     assert_eq!((made.status, made.code()), (403, "forbidden"), "a viewer cannot create");
     let promoted = api
@@ -221,7 +227,9 @@ async fn members_and_roles(backend: Backend) {
             Some(json!({ "role": "admin" })),
         )
         .await;
-    assert_eq!((promoted.status, promoted.body["role"].as_str()), (200, Some("admin")), "{promoted:?}");
+    assert_eq!(promoted.status, 200, "{promoted:?}");
+    let promoted: aos_api::Member = serde_json::from_value(promoted.body).unwrap();
+    assert_eq!((promoted.user_id.to_string(), promoted.role), (bob.user_id.to_string(), Role::Admin));
     let owner_grant = api
         .call(
             "PATCH",

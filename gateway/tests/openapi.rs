@@ -60,10 +60,16 @@ async fn every_documented_operation_is_served() {
     }
     assert!(checked >= 45, "{checked} operations");
     let catalog = api.call("GET", "/api/catalog", None, None).await;
-    let kinds: Vec<&str> = catalog.body.as_array().unwrap().iter().filter_map(|k| k["kind"].as_str()).collect();
+    let descriptors: Vec<aos_api::NodeDescriptor> = serde_json::from_value(catalog.body).unwrap();
+    let kinds: Vec<&str> = descriptors.iter().map(|d| d.kind.as_str()).collect();
     for kind in ["trigger.webhook", "logic.condition", "data.transform", "http.request", "email.send"] {
         assert!(kinds.contains(&kind), "{kind} missing from the catalog");
     }
+    assert_eq!(
+        descriptors,
+        aos_schema::Catalog::builtin().descriptors(),
+        "the catalog the studio builds its forms from"
+    );
     // every code a refusal may carry is documented with its status and meaning
     let codes = &spec.body["components"]["schemas"]["ErrorCode"];
     let listed: Vec<&str> = codes["enum"].as_array().unwrap().iter().filter_map(|c| c.as_str()).collect();

@@ -67,11 +67,16 @@ async fn embedded_default_is_healthy_and_ready() {
     let server = BoundServer::bind(&args).await.unwrap();
     let addr = server.local_addr().unwrap();
     tokio::spawn(server.serve(std::future::pending()));
-    assert_eq!(get(addr, "/healthz").await.0, 200);
+    let (status, body) = get(addr, "/healthz").await;
+    let health: aos_api::Health = serde_json::from_value(body).unwrap();
+    assert_eq!((status, health.status.as_str(), health.version.as_str()), (200, "ok", env!("CARGO_PKG_VERSION")));
     let (status, body) = get(addr, "/readyz").await;
     assert_eq!(status, 200);
-    assert_eq!(body["database"], "sqlite");
-    assert_eq!(body["redis"], "not_configured");
+    let ready: aos_api::Readiness = serde_json::from_value(body).unwrap();
+    assert_eq!(
+        (ready.status.as_str(), ready.database.as_str(), ready.redis.as_str()),
+        ("ready", "sqlite", "not_configured")
+    );
     assert!(dir.join("data/automateos.db").exists());
     assert!(dir.join("data/master.key").exists());
     let (status, body) = get(addr, "/no/such/thing").await;

@@ -3,14 +3,13 @@
 
 use std::time::{Duration, Instant};
 
-use aos_api::{Login, Me, MyOrg, Refresh, SignedUp, Signup, Tokens};
-use aos_persistence::{ApiKey, NewApiKey, NewUser};
+use aos_api::{ApiKey, CreatedKey, Login, Me, MyOrg, NewApiKey, PasswordChange, Refresh, SignedUp, Signup, Tokens};
+use aos_persistence::NewUser;
 use aos_schema::{ApiKeyId, OrgId, Role};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
-use serde::{Deserialize, Serialize};
 
 use crate::auth::{API_KEY_PREFIX, Principal, PrincipalKind, hash_password, random_token, token_hash};
 use crate::domain::accounts::{MAX_PASSWORD, check_account, check_password, check_text, slug_for};
@@ -131,19 +130,6 @@ async fn logout(State(state): State<AppState>, principal: Principal) -> Result<S
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PasswordChange {
-    pub current_password: String,
-    pub new_password: String,
-}
-
-impl std::fmt::Debug for PasswordChange {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PasswordChange([redacted])")
-    }
-}
-
 /// Changes the caller's password, ends every session of theirs and starts a new one.
 async fn change_password(
     State(state): State<AppState>,
@@ -186,29 +172,11 @@ async fn me(State(state): State<AppState>, principal: Principal) -> Result<ApiJs
     }))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewKeyRequest {
-    pub name: String,
-    /// At most the creator's role; the creator's role when absent.
-    pub role: Option<Role>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct CreatedKey {
-    pub id: ApiKeyId,
-    pub name: String,
-    pub role: Role,
-    pub prefix: String,
-    /// The key itself: shown this once, never again.
-    pub key: String,
-}
-
 async fn create_key(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(org_id): ApiPath<OrgId>,
-    ApiJson(body): ApiJson<NewKeyRequest>,
+    ApiJson(body): ApiJson<NewApiKey>,
 ) -> Result<(StatusCode, ApiJson<CreatedKey>), ApiError> {
     let access = principal.access(&state, org_id, Role::Editor, "org").await?;
     let name = check_text("name", &body.name, 200)?;
@@ -218,7 +186,7 @@ async fn create_key(
     }
     let key = random_token(API_KEY_PREFIX);
     let prefix: String = key.chars().take(API_KEY_PREFIX.len() + 6).collect();
-    let new = NewApiKey {
+    let new = aos_persistence::NewApiKey {
         org_id,
         user_id: principal.user_id,
         name: name.to_owned(),
@@ -236,7 +204,7 @@ async fn list_keys(
     ApiPath(org_id): ApiPath<OrgId>,
 ) -> Result<ApiJson<Vec<ApiKey>>, ApiError> {
     principal.access(&state, org_id, Role::Admin, "org").await?;
-    Ok(ApiJson(state.store.orgs().api_keys(org_id).await?))
+    Ok(ApiJson(state.store.orgs().api_keys(org_id).await?.into_iter().map(crate::views::api_key).collect()))
 }
 
 async fn revoke_key(

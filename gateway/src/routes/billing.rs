@@ -3,8 +3,8 @@
 //! Runs are refused with `402 credits_exhausted` when the balance is not positive
 //! ([`require_credits`]).
 
-use aos_api::{Balance, LedgerEntry, PricePlan};
-use aos_persistence::{CreditSource, LedgerQuery, NewCredit, Timestamp, UsageRange, UsageSummary, UsageTotals};
+use aos_api::{Balance, LedgerEntry, PricePlan, UsageSummary, UsageTotals};
+use aos_persistence::{CreditSource, LedgerQuery, NewCredit, Timestamp, UsageRange};
 use aos_schema::{OrgId, Role, RunId};
 use axum::Router;
 use axum::extract::State;

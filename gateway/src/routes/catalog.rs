@@ -1,7 +1,8 @@
 //! `GET /api/catalog`: every node kind with its ports and config fields (public: the studio and
 //! scripts build forms and graphs from it).
 
-use aos_schema::{Catalog, NodeDescriptor};
+use aos_api::NodeDescriptor;
+use aos_schema::Catalog;
 use axum::Router;
 use axum::routing::get;
 

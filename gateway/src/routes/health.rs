@@ -1,9 +1,9 @@
 //! Liveness (`/healthz`: the process answers) and readiness (`/readyz`: its stores answer).
 
+use aos_api::{Health, Readiness};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{Value, json};
 use tracing::Instrument;
 
 use aos_persistence::Backend;
@@ -15,11 +15,11 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
 }
 
-async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() })
 }
 
-async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn readyz(State(state): State<AppState>) -> Result<Json<Readiness>, ApiError> {
     let database = match state.store.backend() {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
@@ -36,7 +36,7 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> 
         return Err(ApiError::NotReady { what: "redis" });
     }
     let redis = if state.redis.is_some() { "ok" } else { "not_configured" };
-    Ok(Json(json!({ "status": "ready", "database": database, "redis": redis })))
+    Ok(Json(Readiness { status: "ready".into(), database: database.into(), redis: redis.into() }))
 }
 
 /// The database as OpenTelemetry's `db.system.name` spells it.

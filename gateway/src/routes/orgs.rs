@@ -1,14 +1,13 @@
 //! Orgs and their members: list my orgs, create an org, add a member by email, change a role,
 //! remove a member. Only an owner may make or unmake owners; the last owner cannot leave.
 
-use aos_api::OrgView;
-use aos_persistence::{Member, NewOrg};
+use aos_api::{AddMember, Member, OrgView, RoleChange};
+use aos_persistence::NewOrg;
 use aos_schema::{OrgId, Role, UserId};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, patch};
-use serde::Deserialize;
 
 use crate::auth::{Access, Principal, PrincipalKind};
 use crate::domain::accounts::{check_text, slug_for};
@@ -40,16 +39,10 @@ async fn my_orgs(State(state): State<AppState>, principal: Principal) -> Result<
     Ok(ApiJson(orgs))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewOrgRequest {
-    pub name: String,
-}
-
 async fn create_org(
     State(state): State<AppState>,
     principal: Principal,
-    ApiJson(body): ApiJson<NewOrgRequest>,
+    ApiJson(body): ApiJson<aos_api::NewOrg>,
 ) -> Result<(StatusCode, ApiJson<OrgView>), ApiError> {
     if let PrincipalKind::ApiKey { .. } = principal.kind {
         return Err(ApiError::forbidden("api keys act inside one org and cannot create orgs"));
@@ -79,21 +72,14 @@ async fn list_members(
     ApiPath(org_id): ApiPath<OrgId>,
 ) -> Result<ApiJson<Vec<Member>>, ApiError> {
     principal.access(&state, org_id, Role::Viewer, "org").await?;
-    Ok(ApiJson(state.store.orgs().members_with_users(org_id).await?))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AddMemberRequest {
-    pub email: String,
-    pub role: Role,
+    Ok(ApiJson(state.store.orgs().members_with_users(org_id).await?.into_iter().map(views::member).collect()))
 }
 
 async fn add_member(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(org_id): ApiPath<OrgId>,
-    ApiJson(body): ApiJson<AddMemberRequest>,
+    ApiJson(body): ApiJson<AddMember>,
 ) -> Result<(StatusCode, ApiJson<Member>), ApiError> {
     let access = principal.access(&state, org_id, Role::Admin, "org").await?;
     may_grant(&access, body.role)?;
@@ -112,22 +98,16 @@ async fn add_member(
         email: user.email,
         name: user.name,
         role: membership.role,
-        created_at: membership.created_at,
+        created_at: membership.created_at.to_string(),
     };
     Ok((StatusCode::CREATED, ApiJson(member)))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChangeRoleRequest {
-    pub role: Role,
 }
 
 async fn change_role(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath((org_id, user_id)): ApiPath<(OrgId, UserId)>,
-    ApiJson(body): ApiJson<ChangeRoleRequest>,
+    ApiJson(body): ApiJson<RoleChange>,
 ) -> Result<ApiJson<Member>, ApiError> {
     let access = principal.access(&state, org_id, Role::Admin, "org").await?;
     let current = state.store.orgs().role_of(org_id, user_id).await?.ok_or_else(|| ApiError::not_found("member"))?;
@@ -171,5 +151,6 @@ async fn member(state: &AppState, org: OrgId, user: UserId) -> Result<Member, Ap
         .await?
         .into_iter()
         .find(|m| m.user_id == user)
+        .map(views::member)
         .ok_or_else(|| ApiError::not_found("member"))
 }

@@ -43,8 +43,9 @@ pub struct Membership {
     pub created_at: Timestamp,
 }
 
-/// An API key's stored form: the key itself is shown once and only its hash is kept.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+/// An API key's stored form: the key itself is shown once and only its hash is kept. The API
+/// shows it as `aos_api::ApiKey`, without the hash.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ApiKey {
     #[sqlx(try_from = "uuid::Uuid")]
     pub id: ApiKeyId,
@@ -55,7 +56,6 @@ pub struct ApiKey {
     pub name: String,
     /// The first characters of the key, so people can tell keys apart.
     pub prefix: String,
-    #[serde(skip)]
     pub key_hash: String,
     #[sqlx(try_from = "String")]
     pub role: Role,
@@ -65,7 +65,7 @@ pub struct ApiKey {
 }
 
 /// A member as listed: their membership with their account's name and email.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Member {
     #[sqlx(try_from = "uuid::Uuid")]
     pub user_id: UserId,
