@@ -133,7 +133,7 @@ pub async fn publish_template(
     let template: Template = aos_web_client::send("POST", &format!("/api/orgs/{org}/templates"), &new).await?;
     let workflow_id = workflow.parse().map_err(|_| ApiError {
         status: 0,
-        code: "bad_input".into(),
+        code: aos_web_client::Failure::Invalid,
         message: format!("{workflow} is not a workflow id"),
         details: Vec::new(),
     })?;
@@ -150,7 +150,7 @@ mod tests {
     fn a_refused_publish_lists_its_problems() {
         let body = r#"{"error":{"code":"invalid_workflow","message":"the workflow cannot be published: x","details":[{"code":"no_trigger"},{"code":"missing_required_field","node":"d","field":"seconds"}]}}"#;
         let err = ApiError::from_response(422, body);
-        assert_eq!(err.code, "invalid_workflow");
+        assert_eq!(err.code, aos_web_client::Failure::Refused(aos_api::ErrorCode::InvalidWorkflow));
         let problems = err.details_as::<aos_schema::ValidationError>();
         assert_eq!(problems.len(), 2);
         assert_eq!(problems[1].code(), "missing_required_field");

@@ -2,7 +2,7 @@
 //! token (401) is renewed once ([`crate::session`]) and the call tried again; every other refusal
 //! becomes an [`ApiError`] read from the server's error body.
 
-use aos_api::{ErrorBody, Login, SignedUp, Signup, Tokens};
+use aos_api::{ErrorBody, ErrorCode, Login, SignedUp, Signup, Tokens};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -14,14 +14,59 @@ use crate::session;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct ApiError {
-    /// The HTTP status; 0 when there was no answer, 200 when the answer did not read.
+    /// The HTTP status; 0 when there was no answer (or nothing was sent), 200 when the answer
+    /// did not read.
     pub status: u16,
-    /// The server's stable error code (`not_found`, `credits_exhausted`, ...), or this client's
-    /// own: `offline`, `bad_response`, `http_error` (an answer without an error body).
-    pub code: String,
+    /// What kind of failure: the server's stable code, or one of this client's own.
+    pub code: Failure,
     pub message: String,
     /// The problems one by one, for a refused graph or form.
     pub details: Vec<Value>,
+}
+
+/// What kind of failure a call met.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The server refused, with one of its documented codes.
+    Refused(ErrorCode),
+    /// The server refused with a code this client does not know (a newer server).
+    Unrecognized(String),
+    /// No answer: the server could not be reached.
+    Offline,
+    /// An answer that did not read as what the call expects.
+    BadResponse,
+    /// A refusal without an error body (a proxy's error page, say).
+    HttpError,
+    /// Not sent: this client found an argument that does not read (an id that is not one).
+    Invalid,
+}
+
+impl Failure {
+    /// The code as text: the server's on the wire, or `offline`, `bad_response`, `http_error`,
+    /// `invalid`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Failure::Refused(code) => code.as_str(),
+            Failure::Unrecognized(code) => code,
+            Failure::Offline => "offline",
+            Failure::BadResponse => "bad_response",
+            Failure::HttpError => "http_error",
+            Failure::Invalid => "invalid",
+        }
+    }
+
+    fn of(code: String) -> Self {
+        match ErrorCode::parse(&code) {
+            Some(known) => Failure::Refused(known),
+            None => Failure::Unrecognized(code),
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl ApiError {
@@ -30,13 +75,13 @@ impl ApiError {
         match serde_json::from_str::<ErrorBody>(body) {
             Ok(ErrorBody { error }) => ApiError {
                 status,
-                code: error.code,
+                code: Failure::of(error.code),
                 message: error.message,
                 details: error.details.unwrap_or_default(),
             },
             Err(_) => ApiError {
                 status,
-                code: "http_error".into(),
+                code: Failure::HttpError,
                 message: format!("the server answered {status}"),
                 details: Vec::new(),
             },
@@ -46,7 +91,7 @@ impl ApiError {
     fn offline(err: PlatformError) -> Self {
         ApiError {
             status: 0,
-            code: "offline".into(),
+            code: Failure::Offline,
             message: format!("the server could not be reached: {err}"),
             details: Vec::new(),
         }
@@ -55,7 +100,7 @@ impl ApiError {
     fn unreadable(err: impl std::fmt::Display) -> Self {
         ApiError {
             status: 200,
-            code: "bad_response".into(),
+            code: Failure::BadResponse,
             message: format!("the server's answer was not understood: {err}"),
             details: Vec::new(),
         }
@@ -146,16 +191,13 @@ pub async fn signup(form: &Signup) -> Result<SignedUp, ApiError> {
     Ok(signed_up)
 }
 
-/// Percent-encodes a query value.
+/// What [`encode`] leaves as it is: RFC 3986's unreserved characters.
+const UNRESERVED: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// Percent-encodes a query value or a path segment.
 pub fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(value, UNRESERVED).to_string()
 }
 
 #[cfg(test)]
@@ -165,10 +207,15 @@ mod tests {
     #[test]
     fn refusals_read_the_error_body() {
         let err = ApiError::from_response(402, r#"{"error":{"code":"credits_exhausted","message":"top up"}}"#);
-        assert_eq!((err.status, err.code.as_str(), err.message.as_str()), (402, "credits_exhausted", "top up"));
+        assert_eq!((err.status, err.message.as_str()), (402, "top up"));
+        assert_eq!(err.code, Failure::Refused(ErrorCode::CreditsExhausted));
         assert!(err.details.is_empty());
         let err = ApiError::from_response(502, "<html>bad gateway</html>");
-        assert_eq!((err.code.as_str(), err.message.as_str()), ("http_error", "the server answered 502"));
+        assert_eq!((err.code.clone(), err.message.as_str()), (Failure::HttpError, "the server answered 502"));
+        assert_eq!(err.code.as_str(), "http_error");
+        let err = ApiError::from_response(409, r#"{"error":{"code":"from_a_newer_server","message":"x"}}"#);
+        assert_eq!(err.code, Failure::Unrecognized("from_a_newer_server".into()));
+        assert_eq!(err.code.to_string(), "from_a_newer_server");
     }
 
     #[test]
@@ -193,7 +240,7 @@ mod tests {
     fn empty_answers_read_as_null_and_bad_ones_say_so() {
         assert_eq!(decode::<Option<i64>>("  ").unwrap(), None);
         let err = decode::<i64>("{").unwrap_err();
-        assert_eq!(err.code, "bad_response");
+        assert_eq!(err.code, Failure::BadResponse);
     }
 
     #[test]
