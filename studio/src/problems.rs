@@ -36,6 +36,20 @@ impl Problems {
         }
     }
 
+    /// These problems, with `other`'s node problems added where they are not already listed (a
+    /// refused publish's problems shown beside the draft's own).
+    pub fn with_nodes_of(mut self, other: &Problems) -> Problems {
+        for (node, list) in &other.nodes {
+            let entry = self.nodes.entry(node.clone()).or_default();
+            for problem in list {
+                if !entry.contains(problem) {
+                    entry.push(problem.clone());
+                }
+            }
+        }
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty() && self.workflow.is_empty()
     }
@@ -87,5 +101,19 @@ mod tests {
             .with_node(Node::new("e", kinds::LOGIC_DELAY).with_config("seconds", 1))
             .with_edge(Edge::new("x", "t", "e"));
         assert!(Problems::check(&fine, &Catalog::builtin()).is_empty());
+    }
+
+    #[test]
+    fn a_refused_publishs_node_problems_join_the_drafts_once() {
+        let mut draft = Problems::default();
+        draft.nodes.insert(NodeId::from("a"), vec!["seconds is required".into()]);
+        let mut refused = Problems::default();
+        refused.nodes.insert(NodeId::from("a"), vec!["seconds is required".into(), "too slow".into()]);
+        refused.nodes.insert(NodeId::from("b"), vec!["unreachable".into()]);
+        refused.workflow.push("no trigger".into());
+        let merged = draft.with_nodes_of(&refused);
+        assert_eq!(merged.nodes[&NodeId::from("a")], vec!["seconds is required".to_owned(), "too slow".to_owned()]);
+        assert_eq!(merged.nodes[&NodeId::from("b")], vec!["unreachable".to_owned()]);
+        assert!(merged.workflow.is_empty(), "only node problems are added");
     }
 }

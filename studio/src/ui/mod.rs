@@ -4,6 +4,8 @@
 pub mod app;
 mod doc_connection;
 pub mod editor_page;
+mod editor_panels;
+mod editor_toolbar;
 pub mod gallery;
 pub mod import;
 mod palette;

@@ -1,0 +1,261 @@
+//! The editor's side panel: the selected node's form (with a webhook's URL), the hint when
+//! nothing is selected, and the run, import and share panels.
+
+use aos_schema::{Catalog, Node, WorkflowGraph};
+use dioxus::prelude::*;
+use futures_util::StreamExt;
+
+use super::app::Nav;
+use super::editor_page::{Ctx, Panel};
+use super::import::{ImportPanel, ImportPreview};
+use super::side_panel::NodeForm;
+use super::webhook::WebhookUrl;
+use crate::api;
+use crate::forms::{expression_candidates, kv_rows, kv_value};
+use crate::problems::Problems;
+use crate::run_view::RunWatch;
+use aos_web_client::socket::{self, Backoff};
+use aos_web_client::{Socket, SocketEvent};
+
+/// What the side panel shows: `panel`, or for [`Panel::Node`] the selected node's form.
+#[component]
+pub(super) fn SidePanel(
+    ctx: Ctx,
+    org: String,
+    workflow_id: String,
+    name: String,
+    graph: WorkflowGraph,
+    catalog: Catalog,
+    selected: Option<Node>,
+    problems: Problems,
+    secrets: Vec<String>,
+    panel: Signal<Panel>,
+    preview: Signal<Option<ImportPreview>>,
+    run: Signal<RunWatch>,
+    published: Signal<Option<WorkflowGraph>>,
+) -> Element {
+    let (mut panel, mut preview) = (panel, preview);
+    let body = match panel() {
+        Panel::Import => rsx! {
+            ImportPanel { org, workflow_id, current: graph, preview,
+                on_apply: move |g: WorkflowGraph| ctx.commit(g),
+                on_close: move |_| { preview.set(None); panel.set(Panel::Node); } }
+        },
+        Panel::Share => rsx! { SharePanel { org, workflow_id, name, on_close: move |_| panel.set(Panel::Node) } },
+        Panel::Run => {
+            rsx! { RunPanel { workflow_id, graph, run, published, on_close: move |_| panel.set(Panel::Node) } }
+        }
+        Panel::Node => match selected {
+            Some(node) => rsx! {
+                NodeForm {
+                    key: "{node.id}",
+                    problems: problems.nodes.get(&node.id).cloned().unwrap_or_default(),
+                    candidates: expression_candidates(&graph, &catalog, &node.id, &secrets),
+                    secrets: secrets.clone(),
+                    catalog: catalog.clone(),
+                    node: node.clone(),
+                    on_change: move |changed: Node| {
+                        let mut next = graph.clone();
+                        if let Some(slot) = next.node_mut(changed.id.as_str()) {
+                            *slot = changed;
+                        }
+                        ctx.commit(next);
+                    },
+                }
+                if node.kind == aos_schema::kinds::TRIGGER_WEBHOOK {
+                    WebhookUrl { workflow_id, published }
+                }
+            },
+            None => rsx! {
+                div { class: "sidepanel__hint",
+                    h2 { "Build your flow" }
+                    p { class: "muted", "Drag a step from the left onto the canvas, connect ports by dragging from one dot to another, select a step to configure it." }
+                    p { class: "muted", "Shift-drag or drag on empty space to select several; Delete removes; Ctrl+Z / Ctrl+Shift+Z undo and redo; Ctrl+C / Ctrl+V copy and paste." }
+                }
+            },
+        },
+    };
+    rsx! {
+        aside { class: "sidepanel aos-surface", "data-testid": "sidepanel", {body} }
+    }
+}
+
+/// A file name from a workflow name.
+pub(super) fn file_stem(name: &str) -> String {
+    let stem: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    let stem = stem.trim_matches('-').to_owned();
+    if stem.is_empty() { "workflow".into() } else { stem }
+}
+
+/// Run now: test input (key-value rows, prefilled from the trigger's sample), publish when the
+/// draft changed since the last publish, start the run and follow its events on the canvas.
+#[component]
+fn RunPanel(
+    workflow_id: String,
+    graph: WorkflowGraph,
+    run: Signal<RunWatch>,
+    published: Signal<Option<WorkflowGraph>>,
+    on_close: EventHandler<()>,
+) -> Element {
+    let nav = use_context::<Nav>();
+    let mut run = run;
+    let mut published = published;
+    let sample = graph
+        .nodes
+        .iter()
+        .find(|n| n.kind == aos_schema::kinds::TRIGGER_MANUAL)
+        .and_then(|n| n.config.get("sample_input").cloned());
+    let mut rows = use_signal(|| kv_rows(sample.as_ref()));
+    let mut error = use_signal(|| None::<String>);
+    let mut busy = use_signal(|| false);
+    let start = move |_| {
+        let id = workflow_id.clone();
+        let graph = graph.clone();
+        let input = kv_value(&rows());
+        busy.set(true);
+        error.set(None);
+        spawn(async move {
+            if published.peek().as_ref() != Some(&graph) {
+                match api::publish(&id).await {
+                    Ok(_) => published.set(Some(graph.clone())),
+                    Err(err) => {
+                        nav.check(&err);
+                        busy.set(false);
+                        error.set(Some(err.to_string()));
+                        return;
+                    }
+                }
+            }
+            let started = api::start_run(&id, input).await;
+            busy.set(false);
+            match started {
+                Ok(created) => {
+                    run.set(RunWatch::start(&created.run_id.to_string()));
+                    follow_run(created.run_id.to_string(), graph, run).await;
+                }
+                Err(err) => {
+                    nav.check(&err);
+                    error.set(Some(err.to_string()));
+                }
+            }
+        });
+    };
+    let watch = run();
+    rsx! {
+        div { class: "run-panel", "data-testid": "run-panel",
+            h2 { "Run now" }
+            p { class: "muted", "Test input" }
+            div { class: "kv",
+                for (i, (name, value)) in rows().into_iter().enumerate() {
+                    div { class: "kv__row", key: "{i}",
+                        input { class: "kv__name", "data-testid": "run-input-name-{i}", placeholder: "name", value: "{name}",
+                            oninput: move |e| { if let Some(r) = rows.write().get_mut(i) { r.0 = e.value(); } } }
+                        input { class: "kv__value", "data-testid": "run-input-value-{i}", placeholder: "value", value: "{value}",
+                            oninput: move |e| { if let Some(r) = rows.write().get_mut(i) { r.1 = e.value(); } } }
+                    }
+                }
+                button { class: "aos-button kv__add", "data-testid": "run-input-add", onclick: move |_| rows.write().push((String::new(), String::new())), "Add field" }
+            }
+            button { class: "aos-button aos-button--primary", "data-testid": "run-start", disabled: busy(), onclick: start, "Start run" }
+            if let Some(message) = error() {
+                p { class: "form-error", "data-testid": "run-error", "{message}" }
+            }
+            if let Some(status) = watch.status.clone() {
+                p { class: "run-panel__status", "data-testid": "run-status", "data-status": "{status}", "Run {status}" }
+                ol { class: "run-panel__log",
+                    for (i, line) in watch.log.iter().enumerate() { li { key: "{i}", "{line}" } }
+                }
+            }
+            button { class: "aos-button", onclick: move |_| on_close.call(()), "Close" }
+        }
+    }
+}
+
+/// Follows a run's events until it finishes (reconnecting from the last sequence number seen).
+async fn follow_run(run_id: String, graph: WorkflowGraph, mut run: Signal<RunWatch>) {
+    let mut failures = 0u32;
+    let mut backoff = Backoff::default();
+    while !run.peek().finished() && failures < 8 {
+        let after = run.peek().last_seq;
+        // kept until the end of this attempt; dropping it closes the socket
+        let Ok((_socket, mut rx)) = Socket::channel(&socket::run_events_path(&run_id, after)) else {
+            return;
+        };
+        while let Some(event) = rx.next().await {
+            match event {
+                SocketEvent::Text(text) => {
+                    failures = 0;
+                    backoff.reset();
+                    run.write().apply_text(&text, &graph);
+                    if run.peek().finished() {
+                        break;
+                    }
+                }
+                SocketEvent::Closed { .. } => break,
+                _ => {}
+            }
+        }
+        if !run.peek().finished() {
+            failures += 1;
+            backoff.wait().await;
+        }
+    }
+}
+
+/// Publish the workflow as a gallery template.
+#[component]
+fn SharePanel(org: String, workflow_id: String, name: String, on_close: EventHandler<()>) -> Element {
+    let nav = use_context::<Nav>();
+    let mut title = use_signal(|| name.clone());
+    let mut slug = use_signal(|| file_stem(&name));
+    let mut category = use_signal(|| aos_schema::GALLERY_CATEGORIES[0].to_owned());
+    let mut description = use_signal(String::new);
+    let mut message = use_signal(|| None::<String>);
+    let share = move |_| {
+        let (org, id) = (org.clone(), workflow_id.clone());
+        spawn(async move {
+            match api::publish_template(&org, &id, &slug(), &title(), &category(), &description()).await {
+                Ok(t) => message.set(Some(format!("published to the gallery as {}", t.slug))),
+                Err(err) => {
+                    nav.check(&err);
+                    message.set(Some(err.to_string()));
+                }
+            }
+        });
+    };
+    rsx! {
+        div { class: "share-panel", "data-testid": "share-panel",
+            h2 { "Publish as a template" }
+            label { class: "field", span { class: "field__label", "Name" }
+                input { "data-testid": "share-name", value: "{title}", oninput: move |e| title.set(e.value()) } }
+            label { class: "field", span { class: "field__label", "Address" }
+                input { "data-testid": "share-slug", value: "{slug}", oninput: move |e| slug.set(e.value()) } }
+            label { class: "field", span { class: "field__label", "Category" }
+                select { "data-testid": "share-category", onchange: move |e| category.set(e.value()),
+                    for c in aos_schema::GALLERY_CATEGORIES.iter() {
+                        option { key: "{c}", value: "{c}", selected: category() == *c, "{c}" }
+                    }
+                }
+            }
+            label { class: "field", span { class: "field__label", "Description" }
+                textarea { "data-testid": "share-description", value: "{description}", oninput: move |e| description.set(e.value()) } }
+            button { class: "aos-button aos-button--primary", "data-testid": "share-publish", onclick: share, "Publish template" }
+            if let Some(text) = message() {
+                p { class: "muted", "data-testid": "share-result", "{text}" }
+            }
+            button { class: "aos-button", onclick: move |_| on_close.call(()), "Close" }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_stems_are_safe() {
+        assert_eq!(file_stem("Slack → Sheets!"), "slack---sheets");
+        assert_eq!(file_stem("   "), "workflow");
+    }
+}
