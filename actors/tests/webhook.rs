@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use aos_actors::{ActorSystem, Delivery, DeliveryError, RetryPolicy, RunDeps};
 use aos_engine_link::{EgressPolicy, EmbeddedEngine, EngineConfig};
-use aos_persistence::testing::wait_until;
 use aos_persistence::testing::{self, TestContext};
+use aos_persistence::testing::{wait_for, wait_until};
 use aos_persistence::{By, NewWebhookSource, RunFilter, Store, WebhookSettings};
 use aos_schema::{Edge, Node, RunStatus, SecretString, WebhookSourceId, WorkflowGraph};
 use hmac::{Hmac, Mac};
@@ -208,15 +208,11 @@ async fn a_cancel_asked_once_a_delivery_is_answered_reaches_its_run(cx: TestCont
         runs.push(accepted.run_id);
     }
     for run in runs {
-        let mut status = RunStatus::Queued;
-        for _ in 0..500 {
-            status = cx.store.runs().get(run).await.unwrap().status;
-            if status.is_terminal() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        assert_eq!(status, RunStatus::Cancelled);
+        let status = wait_for(Duration::from_secs(5), || async {
+            Some(cx.store.runs().get(run).await.unwrap().status).filter(|s| s.is_terminal())
+        })
+        .await;
+        assert_eq!(status, Some(RunStatus::Cancelled));
         assert!(cx.store.runs().steps(run).await.unwrap().iter().all(|s| s.node_id != "after"));
     }
     node.stop();

@@ -1,7 +1,8 @@
 //! Test fixtures: a fresh store per test on either backend (a temporary SQLite file, or a freshly
 //! created Postgres database with real migrations, dropped afterwards), the
 //! [`conformance_suite!`](crate::conformance_suite) macro that runs one test body on both, and
-//! [`wait_until`], the one way the workspace's tests wait for something to become true.
+//! [`wait_until`] and [`wait_for`], the one way the workspace's tests wait for something to
+//! become true (or to turn up).
 //!
 //! Postgres is found through `AOS_TEST_DATABASE_URL` (default
 //! `postgres://postgres:postgres@127.0.0.1:5432/postgres`); the role needs CREATEDB.
@@ -22,13 +23,27 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
+    wait_for(limit, || {
+        let held = check();
+        async move { held.await.then_some(()) }
+    })
+    .await
+    .is_some()
+}
+
+/// Polls `check` (every 10 ms) until it finds something or `limit` passes; what it found.
+pub async fn wait_for<T, F, Fut>(limit: std::time::Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
     let deadline = tokio::time::Instant::now() + limit;
     loop {
-        if check().await {
-            return true;
+        if let Some(found) = check().await {
+            return Some(found);
         }
         if tokio::time::Instant::now() >= deadline {
-            return false;
+            return None;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }

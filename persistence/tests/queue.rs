@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use aos_persistence::testing::{wait_for, wait_until};
 use aos_persistence::{
     Delivery, JobStep, MemoryStepQueue, QueueDepth, RedisLink, RedisQueueConfig, RedisStepQueue, StepJob, StepQueue,
     StoreError, Timestamp,
@@ -155,23 +156,6 @@ fn keys(deliveries: &[Delivery]) -> Vec<&str> {
     deliveries.iter().map(|delivery| delivery.job.step_key.as_str()).collect()
 }
 
-/// A bounded poll: call [`Patience::tick`] between tries; it fails the test after [`PATIENCE`].
-struct Patience {
-    what: &'static str,
-    deadline: Instant,
-}
-
-impl Patience {
-    fn new(what: &'static str) -> Self {
-        Self { what, deadline: Instant::now() + PATIENCE }
-    }
-
-    async fn tick(&self) {
-        assert!(Instant::now() < self.deadline, "gave up waiting: {}", self.what);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 fn depth(waiting: u64, in_flight: u64) -> QueueDepth {
     QueueDepth { waiting, in_flight }
 }
@@ -231,14 +215,12 @@ async fn an_unacked_job_is_reclaimed_by_another_consumer_after_the_idle_timeout(
     assert_eq!(cx.queue.depth().await.unwrap(), depth(0, 1));
 
     // after the idle timeout consumer b (on another node) takes it over
-    let patience = Patience::new("b reclaims the job");
-    let taken = loop {
+    let taken = wait_for(PATIENCE, || async {
         let found = cx.peer.reclaim_stale("b", IDLE, 10).await.unwrap();
-        if !found.is_empty() {
-            break found;
-        }
-        patience.tick().await;
-    };
+        (!found.is_empty()).then_some(found)
+    })
+    .await
+    .expect("b reclaims the job");
     assert_eq!(taken.len(), 1);
     assert_eq!((&taken[0].id, &taken[0].job, taken[0].deliveries), (&held.id, &held.job, 2));
     assert_eq!(cx.queue.depth().await.unwrap(), depth(0, 1));
@@ -282,20 +264,19 @@ async fn a_dropped_claimer_loses_no_job(cx: QueueContext) {
     cx.queue.enqueue(&job("two")).await.unwrap();
 
     // every job still reaches another consumer: by claiming, or by reclaiming what the ghost took
-    let mut seen = Vec::new();
-    let patience = Patience::new("both jobs reach consumer b");
-    loop {
+    let seen = std::sync::Mutex::new(Vec::new());
+    let both = wait_until(PATIENCE, || async {
         let claimed = cx.peer.claim("b", 10, Duration::ZERO).await.unwrap();
         let reclaimed = cx.peer.reclaim_stale("b", IDLE, 10).await.unwrap();
         for delivery in claimed.iter().chain(&reclaimed) {
-            seen.push(delivery.job.step_key.clone());
             assert!(cx.peer.ack(&delivery.id).await.unwrap());
+            seen.lock().unwrap().push(delivery.job.step_key.clone());
         }
-        if seen.len() >= 2 {
-            break;
-        }
-        patience.tick().await;
-    }
+        seen.lock().unwrap().len() >= 2
+    })
+    .await;
+    assert!(both, "both jobs reach consumer b");
+    let mut seen = seen.into_inner().unwrap();
     seen.sort();
     assert_eq!(seen, ["one", "two"]);
     assert_eq!(cx.queue.depth().await.unwrap(), depth(0, 0));
@@ -371,14 +352,12 @@ async fn renewing_keeps_a_claim_from_being_reclaimed(cx: QueueContext) {
     assert!(cx.peer.renew("b", std::slice::from_ref(&held.id)).await.unwrap().is_empty());
 
     // the holder stops renewing (it died): after the timeout b takes over
-    let patience = Patience::new("b reclaims the job");
-    let taken = loop {
+    let taken = wait_for(PATIENCE, || async {
         let found = cx.peer.reclaim_stale("b", IDLE, 10).await.unwrap();
-        if !found.is_empty() {
-            break found;
-        }
-        patience.tick().await;
-    };
+        (!found.is_empty()).then_some(found)
+    })
+    .await
+    .expect("b reclaims the job");
     assert_eq!((&taken[0].id, taken[0].deliveries), (&held.id, 2));
     assert!(cx.queue.renew("a", std::slice::from_ref(&held.id)).await.unwrap().is_empty());
     assert_eq!(cx.peer.renew("b", std::slice::from_ref(&held.id)).await.unwrap(), std::slice::from_ref(&held.id));
@@ -389,14 +368,12 @@ async fn reclaiming_takes_the_oldest_first_up_to_max(cx: QueueContext) {
         cx.queue.enqueue(&job(&format!("s{i}"))).await.unwrap();
     }
     assert_eq!(cx.queue.claim("a", 5, Duration::ZERO).await.unwrap().len(), 5);
-    let patience = Patience::new("b reclaims");
-    let first = loop {
+    let first = wait_for(PATIENCE, || async {
         let found = cx.peer.reclaim_stale("b", IDLE, 2).await.unwrap();
-        if !found.is_empty() {
-            break found;
-        }
-        patience.tick().await;
-    };
+        (!found.is_empty()).then_some(found)
+    })
+    .await
+    .expect("b reclaims");
     assert_eq!(keys(&first), ["s0", "s1"]);
     let rest = cx.peer.reclaim_stale("c", IDLE, 10).await.unwrap();
     assert_eq!(keys(&rest), ["s2", "s3", "s4"]);
@@ -414,14 +391,12 @@ async fn depth_and_lag_reflect_the_queue(cx: QueueContext) {
         cx.queue.enqueue(&job(key)).await.unwrap();
     }
     assert_eq!(cx.peer.depth().await.unwrap(), depth(3, 0));
-    let patience = Patience::new("the oldest job has waited 100 ms");
-    let lag = loop {
+    let lag = wait_for(PATIENCE, || async {
         let lag = cx.peer.lag().await.unwrap();
-        if lag >= Duration::from_millis(100) {
-            break lag;
-        }
-        patience.tick().await;
-    };
+        (lag >= Duration::from_millis(100)).then_some(lag)
+    })
+    .await
+    .expect("the oldest job has waited 100 ms");
     // Redis measures by its own clock in whole milliseconds, hence the slack
     assert!(lag <= before.elapsed() + Duration::from_millis(5), "lag {lag:?} exceeds the wait {:?}", before.elapsed());
 
@@ -553,14 +528,12 @@ async fn a_bad_entry_left_pending_by_a_dead_consumer_is_dead_lettered_on_reclaim
             .await
             .unwrap();
         assert_eq!(queue.depth().await.unwrap(), depth(0, 1));
-        let patience = Patience::new("the pending bad entry is dead-lettered");
-        loop {
+        let dead_lettered = wait_until(PATIENCE, || async {
             assert!(queue.reclaim_stale("b", IDLE, 10).await.unwrap().is_empty());
-            if queue.dead_letter_count().await.unwrap() == 1 {
-                break;
-            }
-            patience.tick().await;
-        }
+            queue.dead_letter_count().await.unwrap() == 1
+        })
+        .await;
+        assert!(dead_lettered, "the pending bad entry is dead-lettered");
         assert_eq!(queue.depth().await.unwrap(), depth(0, 0));
     })
     .await;

@@ -283,13 +283,11 @@ async fn a_cancelled_run_stops_waiting(cx: TestContext) {
     };
     let (actor, done) = Actor::spawn(None, RunActor, args).await.unwrap();
     // the delay step has run once its row says so; then cancel
-    for _ in 0..400 {
+    testing::wait_until(Duration::from_secs(4), || async {
         let steps = cx.store.runs().steps(run).await.unwrap();
-        if steps.iter().any(|s| s.node_id == "wait" && s.status == StepStatus::Succeeded) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+        steps.iter().any(|s| s.node_id == "wait" && s.status == StepStatus::Succeeded)
+    })
+    .await;
     actor.send_message(RunMsg::Cancel).unwrap();
     tokio::time::timeout(Duration::from_secs(10), done).await.expect("cancel ends the run").unwrap();
     assert_eq!(cx.store.runs().get(run).await.unwrap().status, RunStatus::Cancelled);
@@ -369,14 +367,10 @@ async fn a_failing_run_actor_is_restarted_by_its_supervisor_and_the_run_complete
     actor
         .send_message(RunMsg::Resume { key: aos_actors::StepKey::top("no_such_step"), output: StepOutput::default() })
         .unwrap();
-    let mut finished = false;
-    for _ in 0..1000 {
-        if cx.store.runs().get(run).await.unwrap().status == RunStatus::Succeeded {
-            finished = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let finished = testing::wait_until(Duration::from_secs(10), || async {
+        cx.store.runs().get(run).await.unwrap().status == RunStatus::Succeeded
+    })
+    .await;
     assert!(finished, "the restarted actor reloaded the run and finished it");
     assert_eq!(child.stats.restarts(), 1, "the supervisor restarted the run actor once");
     let steps = cx.store.runs().steps(run).await.unwrap();
