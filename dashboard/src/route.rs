@@ -18,6 +18,8 @@ pub enum Route {
     Dlq,
     Usage,
     Secrets,
+    /// The org's members and their roles.
+    Members,
     Audit,
     /// The live supervision tree (platform admins).
     Actors,
@@ -41,6 +43,7 @@ impl Route {
             ["dlq"] => Route::Dlq,
             ["usage"] => Route::Usage,
             ["secrets"] => Route::Secrets,
+            ["members"] => Route::Members,
             ["audit"] => Route::Audit,
             ["admin", "actors"] => Route::Actors,
             _ => Route::NotFound,
@@ -57,6 +60,7 @@ impl Route {
             Route::Dlq => format!("{BASE}/dlq"),
             Route::Usage => format!("{BASE}/usage"),
             Route::Secrets => format!("{BASE}/secrets"),
+            Route::Members => format!("{BASE}/members"),
             Route::Audit => format!("{BASE}/audit"),
             Route::Actors => format!("{BASE}/admin/actors"),
             Route::NotFound => format!("{BASE}/"),
@@ -98,6 +102,7 @@ mod tests {
             Route::Dlq,
             Route::Usage,
             Route::Secrets,
+            Route::Members,
             Route::Audit,
             Route::Actors,
         ] {

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod common;
 pub mod dlq;
 pub mod graph;
+pub mod members;
 pub mod runs;
 pub mod secrets;
 pub mod shell;

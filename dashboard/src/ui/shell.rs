@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use crate::api::{self, TOKEN};
 use crate::route::Route;
 use crate::ui::common::{Ctx, ErrorNote, Link, Loading};
-use crate::ui::{admin, audit, dlq, runs, secrets, usage, workflows};
+use crate::ui::{admin, audit, dlq, members, runs, secrets, usage, workflows};
 use aos_api::{Me, OrgView};
 use aos_web_client::platform;
 
@@ -156,6 +156,7 @@ fn Frame(me: Me, orgs: Vec<OrgView>) -> Element {
         Route::Dlq => rsx! { dlq::DlqPage {} },
         Route::Usage => rsx! { usage::UsagePage {} },
         Route::Secrets => rsx! { secrets::SecretsPage {} },
+        Route::Members => rsx! { members::MembersPage {} },
         Route::Audit => rsx! { audit::AuditPage {} },
         Route::Actors => rsx! { admin::ActorsPage {} },
         Route::NotFound => rsx! {
@@ -172,6 +173,7 @@ fn Frame(me: Me, orgs: Vec<OrgView>) -> Element {
         (Route::Dlq, "Dead letters", "nav-dlq"),
         (Route::Usage, "Usage & cost", "nav-usage"),
         (Route::Secrets, "Secrets", "nav-secrets"),
+        (Route::Members, "Members", "nav-members"),
         (Route::Audit, "Audit log", "nav-audit"),
     ];
     if admin {
