@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use aos_schema::validate::{is_expression, secret_reference_name};
-use aos_schema::{Catalog, FieldDescriptor, FieldType, NodeId, SelectOption, WorkflowGraph};
+use aos_schema::{Catalog, FieldDescriptor, FieldType, NodeId, SelectOption, WorkflowGraph, kinds};
 use serde_json::{Map, Value};
 
 /// The control a field gets.
@@ -96,8 +96,9 @@ pub fn kv_rows(value: Option<&Value>) -> Vec<(String, String)> {
     }
 }
 
-/// Rows back to an object. Values read as what they look like (`42`, `true`, `null` stay typed,
-/// everything else is text); rows with an empty name are dropped, a repeated name keeps the last.
+/// Rows back to an object. Values read as what they look like (`42`, `true`, `null`, and JSON
+/// objects and arrays such as `{"name": "Ada"}` stay typed, everything else is text); rows with an
+/// empty name are dropped, a repeated name keeps the last.
 pub fn kv_value(rows: &[(String, String)]) -> Value {
     let mut map = Map::new();
     for (name, text) in rows {
@@ -112,6 +113,12 @@ pub fn kv_value(rows: &[(String, String)]) -> Value {
 
 fn typed(text: &str) -> Value {
     let trimmed = text.trim();
+    let bracketed =
+        (trimmed.starts_with('{') && trimmed.ends_with('}')) || (trimmed.starts_with('[') && trimmed.ends_with(']'));
+    // an expression (`{{ trigger.body }}`) is not JSON and stays text
+    if bracketed && let Ok(structured @ (Value::Object(_) | Value::Array(_))) = serde_json::from_str(trimmed) {
+        return structured;
+    }
     match trimmed {
         "true" => Value::Bool(true),
         "false" => Value::Bool(false),
@@ -126,6 +133,19 @@ fn typed(text: &str) -> Value {
             }
             _ => Value::String(text.to_owned()),
         },
+    }
+}
+
+/// The Run panel's first test input, shaped like what the workflow's trigger delivers: a webhook's
+/// `body`, `headers` and `query` (empty JSON objects to fill in), a schedule's `scheduled_for` and
+/// `fired_at` (times to fill in), a manual trigger's sample input.
+pub fn test_input_rows(graph: &WorkflowGraph) -> Vec<(String, String)> {
+    let trigger = graph.nodes.iter().find(|n| n.kind.starts_with("trigger."));
+    let row = |name: &str, text: &str| (name.to_owned(), text.to_owned());
+    match trigger.map(|n| n.kind.as_str()) {
+        Some(kinds::TRIGGER_WEBHOOK) => vec![row("body", "{}"), row("headers", "{}"), row("query", "{}")],
+        Some(kinds::TRIGGER_SCHEDULE) => vec![row("scheduled_for", ""), row("fired_at", "")],
+        _ => kv_rows(trigger.and_then(|n| n.config.get("sample_input"))),
     }
 }
 
@@ -273,6 +293,45 @@ mod tests {
         let back = kv_rows(Some(&value));
         assert_eq!(back.len(), 4);
         assert_eq!(kv_value(&back), value);
+    }
+
+    #[test]
+    fn json_objects_and_arrays_stay_structured_and_expressions_stay_text() {
+        let rows = vec![
+            ("body".to_owned(), r#"{"name": "Ada", "tags": [1, 2]}"#.to_owned()),
+            ("list".to_owned(), "[true, null]".to_owned()),
+            ("expr".to_owned(), "{{ trigger.body.name }}".to_owned()),
+            ("broken".to_owned(), r#"{"name": "#.to_owned()),
+            ("empty".to_owned(), "{}".to_owned()),
+        ];
+        let value = kv_value(&rows);
+        assert_eq!(
+            value,
+            json!({
+                "body": {"name": "Ada", "tags": [1, 2]},
+                "list": [true, null],
+                "expr": "{{ trigger.body.name }}",
+                "broken": r#"{"name": "#,
+                "empty": {},
+            })
+        );
+        assert_eq!(kv_value(&kv_rows(Some(&value))), value, "shown as JSON, read back the same");
+    }
+
+    #[test]
+    fn test_input_is_shaped_like_the_trigger() {
+        let hook = WorkflowGraph::new().with_node(Node::new("t", kinds::TRIGGER_WEBHOOK));
+        let mut rows = test_input_rows(&hook);
+        assert_eq!(kv_value(&rows), json!({"body": {}, "headers": {}, "query": {}}));
+        rows[0].1 = r#"{"name": "Ada"}"#.into();
+        assert_eq!(kv_value(&rows)["body"]["name"], "Ada", "trigger.body.name reads it");
+        let manual = WorkflowGraph::new()
+            .with_node(Node::new("t", kinds::TRIGGER_MANUAL).with_config("sample_input", json!({"n": 2})));
+        assert_eq!(kv_value(&test_input_rows(&manual)), json!({"n": 2}));
+        let scheduled = WorkflowGraph::new().with_node(Node::new("t", kinds::TRIGGER_SCHEDULE));
+        let names: Vec<String> = test_input_rows(&scheduled).into_iter().map(|(name, _)| name).collect();
+        assert_eq!(names, ["scheduled_for", "fired_at"]);
+        assert!(test_input_rows(&WorkflowGraph::new()).is_empty());
     }
 
     #[test]

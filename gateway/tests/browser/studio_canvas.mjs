@@ -32,6 +32,7 @@ await scenario('studio_canvas', async (browser) => {
 
   await page.getByTestId('publish').click();
   await page.waitForSelector('[data-testid="toast"]:has-text("published version 1")', { timeout: 15000 });
+  await page.waitForSelector('[data-testid="toast"]', { state: 'detached', timeout: 10000 });
 
   // record every state the nodes take from now on
   await page.evaluate(() => {

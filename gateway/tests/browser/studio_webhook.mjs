@@ -67,6 +67,25 @@ await scenario('studio_webhook', async (browser) => {
   const step = run.steps.find((s) => s.node_id === shape);
   check(step?.output?.greeting === 'Ada', `the step read the posted body: ${JSON.stringify(step)}`);
 
+  // a test run from the Run panel takes input shaped like a delivery, JSON values kept as JSON
+  await page.getByTestId('open-run').click();
+  await page.getByTestId('run-panel').waitFor();
+  const names = [];
+  for (let i = 0; i < 3; i += 1) names.push(await page.getByTestId(`run-input-name-${i}`).inputValue());
+  check(names.join(',') === 'body,headers,query', `the test input is shaped like a delivery: ${names}`);
+  await page.getByTestId('run-input-value-0').fill('{"name": "Grace"}');
+  await page.getByTestId('run-start').click();
+  await page.waitForSelector('[data-testid="run-status"][data-status="succeeded"]', { timeout: 30000 });
+  const runs = await call('GET', `/api/orgs/${ada.org_id}/runs?workflow=${workflow.id}&limit=5`, ada.token);
+  const manual = runs.find((r) => r.trigger_kind === 'manual');
+  check(manual && manual.input.body?.name === 'Grace', `the run got the body as JSON: ${JSON.stringify(manual)}`);
+  const tested = await call('GET', `/api/runs/${manual.id}`, ada.token);
+  const greeted = tested.steps.find((s) => s.node_id === shape);
+  check(greeted?.output?.greeting === 'Grace', `trigger.body.name read the test body: ${JSON.stringify(greeted)}`);
+  await page.getByTestId('run-close').click();
+  await page.locator(`[data-testid="node-${hook}"] .node__body`).click();
+  await field.waitFor({ timeout: 15000 });
+
   // rotate: a new URL, and the old one is refused
   await page.getByTestId('webhook-rotate').click();
   await page.getByTestId('webhook-rotate-confirm').click();

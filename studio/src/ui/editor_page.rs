@@ -273,13 +273,29 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
                         }
                     }
                     if let Some(message) = toast() {
-                        div { class: "toast aos-surface", "data-testid": "toast", onclick: move |_| toast.set(None), "{message}" }
+                        Toast { key: "{message}", message, on_close: move |_| toast.set(None) }
                     }
                 }
                 SidePanel { ctx, org, workflow_id, name, graph, catalog, selected, problems,
                     secrets: secrets.read().clone().unwrap_or_default(), panel, preview, run, published }
             }
         }
+    }
+}
+
+/// How long a toast stays unless clicked away.
+const TOAST_MS: u32 = 5_000;
+
+/// A passing message (published, exported, a refused edit): it leaves after [`TOAST_MS`] or at
+/// a click. Keyed by its text, so a new message starts its own countdown.
+#[component]
+fn Toast(message: String, on_close: EventHandler<()>) -> Element {
+    use_future(move || async move {
+        platform::sleep_ms(TOAST_MS).await;
+        on_close.call(());
+    });
+    rsx! {
+        div { class: "toast aos-surface", role: "status", "data-testid": "toast", onclick: move |_| on_close.call(()), "{message}" }
     }
 }
 

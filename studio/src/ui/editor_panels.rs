@@ -11,7 +11,7 @@ use super::import::{ImportPanel, ImportPreview};
 use super::side_panel::NodeForm;
 use super::webhook::WebhookUrl;
 use crate::api;
-use crate::forms::{expression_candidates, kv_rows, kv_value};
+use crate::forms::{expression_candidates, kv_value, test_input_rows};
 use crate::problems::Problems;
 use crate::run_view::RunWatch;
 use aos_web_client::socket::{self, Backoff};
@@ -88,8 +88,9 @@ pub(super) fn file_stem(name: &str) -> String {
     if stem.is_empty() { "workflow".into() } else { stem }
 }
 
-/// Run now: test input (key-value rows, prefilled from the trigger's sample), publish when the
-/// draft changed since the last publish, start the run and follow its events on the canvas.
+/// Run now: test input (key-value rows shaped like the trigger's delivery; JSON values stay
+/// structured), publish when the draft changed since the last publish, start the run and follow
+/// its events on the canvas.
 #[component]
 fn RunPanel(
     workflow_id: String,
@@ -101,12 +102,7 @@ fn RunPanel(
     let nav = use_context::<Nav>();
     let mut run = run;
     let mut published = published;
-    let sample = graph
-        .nodes
-        .iter()
-        .find(|n| n.kind == aos_schema::kinds::TRIGGER_MANUAL)
-        .and_then(|n| n.config.get("sample_input").cloned());
-    let mut rows = use_signal(|| kv_rows(sample.as_ref()));
+    let mut rows = use_signal(|| test_input_rows(&graph));
     let mut error = use_signal(|| None::<String>);
     let mut busy = use_signal(|| false);
     let start = move |_| {
@@ -167,7 +163,7 @@ fn RunPanel(
                     for (i, line) in watch.log.iter().enumerate() { li { key: "{i}", "{line}" } }
                 }
             }
-            button { class: "aos-button", onclick: move |_| on_close.call(()), "Close" }
+            button { class: "aos-button", "data-testid": "run-close", onclick: move |_| on_close.call(()), "Close" }
         }
     }
 }
