@@ -44,20 +44,12 @@ impl Metric {
         }
     }
 
-    /// A value of this metric as text (cost to the cent).
+    /// A value of this metric as text (cost to the micro: a day's or a workflow's cost is often
+    /// below a cent and would otherwise read `$0.00`).
     pub fn format(self, value: i64) -> String {
         match self {
             Metric::CostMicros => crate::money::format_micros(value),
             _ => crate::money::group_thousands(value.max(0).unsigned_abs()),
-        }
-    }
-
-    /// A value on a chart (axis, bar label): cost exactly, since a day's or a workflow's cost is
-    /// often below a cent and would all read `$0.00`.
-    pub fn format_on_chart(self, value: i64) -> String {
-        match self {
-            Metric::CostMicros => crate::money::format_micros_exact(value),
-            _ => self.format(value),
         }
     }
 }
@@ -298,8 +290,7 @@ mod tests {
         assert_eq!(line_path(&points, frame, 10), "M0.0 50.0 L50.0 25.0 L100.0 0.0");
         assert_eq!(line_path(&[], frame, 10), "");
         assert_eq!(short_day("2026-11-25"), "11-25");
-        assert_eq!(Metric::CostMicros.format(1_200), "$0.00");
-        assert_eq!(Metric::CostMicros.format_on_chart(1_200), "$0.0012");
-        assert_eq!(Metric::Steps.format_on_chart(12_000), "12,000");
+        assert_eq!(Metric::CostMicros.format(1_200), "$0.0012");
+        assert_eq!(Metric::Steps.format(12_000), "12,000");
     }
 }

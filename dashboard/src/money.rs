@@ -1,9 +1,8 @@
-//! Money as the dashboard shows it. The server counts in micros (millionths of a currency unit);
-//! totals are shown to the cent (half away from zero), unit prices exactly, and amounts typed by a
-//! person are parsed without floating point.
+//! Money as the dashboard shows it. The server counts in micros (millionths of a currency unit)
+//! and prices are set in micros, so amounts are shown exactly: a run that cost three tenths of a
+//! cent reads `$0.003`, never `$0.00`, and every total agrees with its parts to the micro. Amounts
+//! typed by a person are parsed without floating point.
 
-/// Micros in one cent.
-pub const MICROS_PER_CENT: i64 = 10_000;
 /// Micros in one currency unit.
 pub const MICROS_PER_UNIT: i64 = 1_000_000;
 
@@ -22,28 +21,9 @@ pub enum AmountError {
     TooLarge,
 }
 
-/// `micros` rounded to whole cents, halves away from zero.
-pub fn micros_to_cents(micros: i64) -> i64 {
-    let whole = micros / MICROS_PER_CENT;
-    let rest = micros % MICROS_PER_CENT;
-    if rest.unsigned_abs() * 2 >= MICROS_PER_CENT.unsigned_abs() { whole + rest.signum() } else { whole }
-}
-
-/// Cents as `$1,234.56` (`-$0.05` below zero).
-pub fn format_cents(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let cents = cents.unsigned_abs();
-    format!("{sign}${}.{:02}", group_thousands(cents / 100), cents % 100)
-}
-
-/// Micros shown to the cent: `1_234_567` is `$1.23`.
+/// Micros shown exactly, with at least two decimals: `3_000` is `$0.003`, `1_500_000` is `$1.50`,
+/// `-1` is `-$0.000001`.
 pub fn format_micros(micros: i64) -> String {
-    format_cents(micros_to_cents(micros))
-}
-
-/// Micros shown exactly, with at least two decimals: `200` is `$0.0002`, `1_500_000` is `$1.50`.
-/// For unit prices, where rounding to the cent would show nothing.
-pub fn format_micros_exact(micros: i64) -> String {
     let sign = if micros < 0 { "-" } else { "" };
     let micros = micros.unsigned_abs();
     let unit = MICROS_PER_UNIT.unsigned_abs();
@@ -102,35 +82,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cents_round_half_away_from_zero() {
-        assert_eq!(micros_to_cents(0), 0);
-        assert_eq!(micros_to_cents(4_999), 0);
-        assert_eq!(micros_to_cents(5_000), 1);
-        assert_eq!(micros_to_cents(1_234_567), 123);
-        assert_eq!(micros_to_cents(1_235_000), 124);
-        assert_eq!(micros_to_cents(-5_000), -1);
-        assert_eq!(micros_to_cents(-4_999), 0);
-        assert_eq!(micros_to_cents(i64::MAX), i64::MAX / MICROS_PER_CENT + 1);
-    }
-
-    #[test]
-    fn formats_to_the_cent() {
-        assert_eq!(format_micros(1_234_567), "$1.23");
-        assert_eq!(format_micros(10_000_000), "$10.00");
-        assert_eq!(format_micros(1_234_567_890_000), "$1,234,567.89");
+    fn amounts_are_shown_to_the_micro() {
+        assert_eq!(format_micros(200), "$0.0002");
+        assert_eq!(format_micros(1_000), "$0.001");
+        assert_eq!(format_micros(3_000), "$0.003", "a few steps' cost is not $0.00");
+        assert_eq!(format_micros(1_500_000), "$1.50");
+        assert_eq!(format_micros(100_000), "$0.10");
+        assert_eq!(format_micros(0), "$0.00");
+        assert_eq!(format_micros(-1), "-$0.000001");
         assert_eq!(format_micros(-50_000), "-$0.05");
-        assert_eq!(format_micros(1_000), "$0.00");
-        assert_eq!(format_cents(100_000), "$1,000.00");
-    }
-
-    #[test]
-    fn unit_prices_are_exact() {
-        assert_eq!(format_micros_exact(200), "$0.0002");
-        assert_eq!(format_micros_exact(1_000), "$0.001");
-        assert_eq!(format_micros_exact(1_500_000), "$1.50");
-        assert_eq!(format_micros_exact(100_000), "$0.10");
-        assert_eq!(format_micros_exact(0), "$0.00");
-        assert_eq!(format_micros_exact(-1), "-$0.000001");
+        assert_eq!(format_micros(1_234_567), "$1.234567");
+        assert_eq!(format_micros(1_234_567_890_000), "$1,234,567.89");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Usage and cost: totals and SVG charts of runs, steps and cost per day and per workflow over a
 //! chosen range, the price table, the credits balance with a top-up through the payment provider,
-//! and the ledger — every amount to the cent.
+//! and the ledger — every amount to the micro.
 
 use std::collections::HashMap;
 
@@ -47,7 +47,7 @@ pub fn UsagePage() -> Element {
                     div { class: "stat glass", span { class: "stat__value", "data-testid": "total-runs", "data-value": "{totals.runs}", {Metric::Runs.format(totals.runs)} } span { class: "stat__label", "runs" } }
                     div { class: "stat glass", span { class: "stat__value", "data-testid": "total-steps", "data-value": "{totals.steps}", {Metric::Steps.format(totals.steps)} } span { class: "stat__label", "steps" } }
                     div { class: "stat glass", span { class: "stat__value", "data-testid": "total-compute", "data-value": "{totals.compute_ms}", {clock::format_duration(totals.compute_ms)} } span { class: "stat__label", "compute" } }
-                    div { class: "stat glass", span { class: "stat__value", title: money::format_micros_exact(totals.cost_micros), "data-testid": "total-cost", "data-micros": "{totals.cost_micros}", {money::format_micros(totals.cost_micros)} } span { class: "stat__label", "cost" } }
+                    div { class: "stat glass", span { class: "stat__value", "data-testid": "total-cost", "data-micros": "{totals.cost_micros}", {money::format_micros(totals.cost_micros)} } span { class: "stat__label", "cost" } }
                 }
                 div { class: "charts",
                     for metric in Metric::ALL {
@@ -97,7 +97,7 @@ fn DayChart(metric: Metric, points: Vec<Point>) -> Element {
                 for tick in bars.ticks.iter() {
                     g { key: "{tick.value}",
                         line { class: "chart__grid", x1: "{frame.left}", x2: "{frame.width}", y1: "{tick.y:.1}", y2: "{tick.y:.1}" }
-                        text { class: "chart__axis", x: "{frame.left - 6.0}", y: "{tick.y + 4.0:.1}", text_anchor: "end", {metric.format_on_chart(tick.value)} }
+                        text { class: "chart__axis", x: "{frame.left - 6.0}", y: "{tick.y + 4.0:.1}", text_anchor: "end", {metric.format(tick.value)} }
                     }
                 }
                 for (i, bar) in bars.bars.iter().enumerate() {
@@ -106,7 +106,7 @@ fn DayChart(metric: Metric, points: Vec<Point>) -> Element {
                             class: "chart__bar",
                             x: "{bar.x:.1}", y: "{bar.y:.1}", width: "{bar.width:.1}", height: "{bar.height:.1}", rx: "3",
                             "data-day": "{bar.label}", "data-value": "{bar.value}",
-                            title { "{bar.label}: {metric.format_on_chart(bar.value)}" }
+                            title { "{bar.label}: {metric.format(bar.value)}" }
                         }
                         if i % label_every == 0 {
                             text { class: "chart__axis", x: "{bar.x + bar.width / 2.0:.1}", y: "{plot_bottom + 16.0}", text_anchor: "middle", {chart::short_day(&bar.label).to_string()} }
@@ -141,7 +141,7 @@ fn WorkflowChart(metric: Metric, points: Vec<Point>) -> Element {
                                 g { key: "{p.label}",
                                     text { class: "chart__axis", x: "{label_width - 8.0}", y: "{y + 16.0:.1}", text_anchor: "end", "{p.label}" }
                                     rect { class: "chart__bar", x: "{label_width}", y: "{y:.1}", width: "{w.max(1.0):.1}", height: "{row - 8.0}", rx: "3", "data-value": "{p.value}" }
-                                    text { class: "chart__value", x: "{label_width + w + 6.0:.1}", y: "{y + 16.0:.1}", {metric.format_on_chart(p.value)} }
+                                    text { class: "chart__value", x: "{label_width + w + 6.0:.1}", y: "{y + 16.0:.1}", {metric.format(p.value)} }
                                 }
                             }
                         }
@@ -162,10 +162,10 @@ fn PriceTable() -> Element {
             p { class: "muted", "{plan.name}" }
             table { class: "table", "data-testid": "price-table",
                 tbody {
-                    tr { th { scope: "row", "Per run" } td { "data-testid": "price-run", {money::format_micros_exact(plan.run_micros)} } }
-                    tr { th { scope: "row", "Per step" } td { "data-testid": "price-step", {money::format_micros_exact(plan.step_micros)} } }
-                    tr { th { scope: "row", "Per compute second" } td { {money::format_micros_exact(plan.compute_second_micros)} } }
-                    tr { th { scope: "row", "Per GB moved" } td { {money::format_micros_exact(plan.gigabyte_micros)} } }
+                    tr { th { scope: "row", "Per run" } td { "data-testid": "price-run", {money::format_micros(plan.run_micros)} } }
+                    tr { th { scope: "row", "Per step" } td { "data-testid": "price-step", {money::format_micros(plan.step_micros)} } }
+                    tr { th { scope: "row", "Per compute second" } td { {money::format_micros(plan.compute_second_micros)} } }
+                    tr { th { scope: "row", "Per GB moved" } td { {money::format_micros(plan.gigabyte_micros)} } }
                 }
             }
         },
@@ -220,7 +220,6 @@ fn Credits() -> Element {
         Some(Ok(b)) => rsx! {
             span {
                 class: "balance",
-                title: money::format_micros_exact(b.balance_micros),
                 "data-testid": "balance",
                 "data-micros": "{b.balance_micros}",
                 {money::format_micros(b.balance_micros)}
@@ -260,7 +259,6 @@ fn Credits() -> Element {
                                         td { "{row.memo}" span { class: "muted", " {row.kind}" } }
                                         td {
                                             class: if row.amount_micros < 0 { "num num--neg" } else { "num" },
-                                            title: money::format_micros_exact(row.amount_micros),
                                             "data-micros": "{row.amount_micros}",
                                             {money::format_micros(row.amount_micros)}
                                         }

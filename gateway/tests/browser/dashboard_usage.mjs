@@ -1,14 +1,15 @@
-// The usage page's totals match the API to the cent, the charts draw the day's runs, and a
-// top-up through the test payment provider adds exactly the typed amount to the balance.
+// The usage page's totals match the API and the ledger to the micro (a few steps' cost reads
+// `$0.003`, not `$0.00`), the charts draw the day's runs, and a top-up through the test payment
+// provider adds exactly the typed amount to the balance.
 import { api, check, checkNoProblems, eventually, goto, openPage, scenario, shot, signup } from './lib.mjs';
 
-/** Micros to the cent, halves away from zero, as `$1,234.56` (the dashboard's rule). */
-function cents(micros) {
+/** Micros exactly, at least two decimals, as `$1,234.003` (the dashboard's rule). */
+function exact(micros) {
   const sign = micros < 0 ? '-' : '';
   const abs = Math.abs(micros);
-  const rounded = Math.floor(abs / 10000) + ((abs % 10000) * 2 >= 10000 ? 1 : 0);
-  const units = Math.floor(rounded / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return `${sign}$${units}.${String(rounded % 100).padStart(2, '0')}`;
+  const units = Math.floor(abs / 1e6).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const fraction = String(abs % 1e6).padStart(6, '0').replace(/0{1,4}$/, '');
+  return `${sign}$${units}.${fraction}`;
 }
 
 await scenario('dashboard_usage', async (browser) => {
@@ -41,8 +42,12 @@ await scenario('dashboard_usage', async (browser) => {
   check(await page.getByTestId('total-runs').getAttribute('data-value') === String(usage.totals.runs), 'runs match');
   check(await page.getByTestId('total-steps').getAttribute('data-value') === String(usage.totals.steps), 'steps match');
   check(await cost.getAttribute('data-micros') === String(usage.totals.cost_micros), 'cost matches to the micro');
-  check((await cost.textContent()).trim() === cents(usage.totals.cost_micros),
-    `cost shows to the cent: ${await cost.textContent()} vs ${cents(usage.totals.cost_micros)}`);
+  check((await cost.textContent()).trim() === exact(usage.totals.cost_micros),
+    `cost shows to the micro: ${await cost.textContent()} vs ${exact(usage.totals.cost_micros)}`);
+  check(usage.totals.cost_micros > 0 && usage.totals.cost_micros < 10000, `a few steps cost under a cent: ${usage.totals.cost_micros}`);
+  const ledger = (await api('GET', `/api/orgs/${owner.org_id}/billing/ledger?limit=100`, owner.token)).body;
+  const debited = -ledger.filter((row) => row.kind === 'usage').reduce((sum, row) => sum + row.amount_micros, 0);
+  check(debited === usage.totals.cost_micros, `the ledger's usage debits add up to the total: ${debited}`);
   const todays = page.locator('[data-testid=chart-day-runs] rect.chart__bar[data-value="3"]');
   check(await todays.count() === 1, 'the runs chart has today\'s bar at 3');
   const perWorkflow = page.locator('[data-testid=chart-workflow-steps] rect.chart__bar');
@@ -57,7 +62,7 @@ await scenario('dashboard_usage', async (browser) => {
     (await page.getByTestId('balance').getAttribute('data-micros')) === String(before + 12340000));
   const after = (await api('GET', `/api/orgs/${owner.org_id}/billing`, owner.token)).body.balance_micros;
   check(after === before + 12340000, `the API agrees: ${after}`);
-  check((await page.getByTestId('balance').textContent()).trim() === cents(after), 'the balance shows to the cent');
+  check((await page.getByTestId('balance').textContent()).trim() === exact(after), 'the balance shows to the micro');
   await eventually('the ledger to list the top-up', async () =>
     (await page.locator('[data-testid=ledger-row] [data-micros="12340000"]').count()) === 1);
 
@@ -66,6 +71,8 @@ await scenario('dashboard_usage', async (browser) => {
   const card = page.locator(`[data-testid=workflow-card][data-workflow-id="${id}"]`);
   await card.waitFor();
   check((await card.getByTestId('workflow-success').textContent()).trim() === '100%', 'success rate 100%');
+  check((await card.getByTestId('workflow-cost').textContent()).trim() === exact(usage.totals.cost_micros),
+    `the card's cost agrees with the usage page: ${await card.getByTestId('workflow-cost').textContent()}`);
   await card.getByTestId('toggle-triggers').click();
   await eventually('the workflow to be disabled', async () =>
     (await api('GET', `/api/workflows/${id}`, owner.token)).body?.enabled === false);
