@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use aos_schema::{RunStatus, StepStatus, WorkflowId};
+use aos_schema::{RunStatus, StepStatus, WorkflowGraph, WorkflowId};
 
 /// What the run graph shows on a node: the canvas's own run state.
 pub use aos_ui_kit::components::NodeRunState as NodeState;
@@ -334,6 +334,28 @@ pub fn workflow_stats(runs: &[Run]) -> HashMap<WorkflowId, WorkflowStats> {
     stats
 }
 
+/// How a person reads a step: its node's label, with the item a for-each step ran for
+/// (`Notify[3]`), or the key itself when the graph has no label for it.
+pub fn step_name(step_key: &str, graph: Option<&WorkflowGraph>) -> String {
+    let base = base_node(step_key);
+    let label = graph.and_then(|g| g.node(base)).map(|n| n.label.trim()).filter(|l| !l.is_empty());
+    match label {
+        Some(label) => format!("{label}{}", &step_key[base.len()..]),
+        None => step_key.to_owned(),
+    }
+}
+
+/// A log row's message with its step's id put as the step's label (the server writes
+/// `<step id> started`, `<step id> failed: …`).
+pub fn labelled_message(row: &RunLog, graph: Option<&WorkflowGraph>) -> String {
+    match &row.node_id {
+        Some(key) if row.message.starts_with(key.as_str()) => {
+            format!("{}{}", step_name(key, graph), &row.message[key.len()..])
+        }
+        _ => row.message.clone(),
+    }
+}
+
 /// Pretty JSON for the input/output panes (the server already redacted secrets).
 pub fn pretty(value: &serde_json::Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default()
@@ -506,5 +528,24 @@ mod tests {
         assert_eq!(Window::All.since(now), None);
         assert_eq!(Window::from_key("7d"), Window::Week);
         assert_eq!(Window::from_key("bogus"), Window::All);
+    }
+
+    #[test]
+    fn steps_read_as_their_labels() {
+        use aos_schema::Node;
+        let graph = WorkflowGraph::new()
+            .with_node(Node::new("data_transform_m1k5", "data.transform").with_label("Shape the order"))
+            .with_node(Node::new("blank", "data.transform").with_label("  "));
+        let graph = Some(&graph);
+        assert_eq!(step_name("data_transform_m1k5", graph), "Shape the order");
+        assert_eq!(step_name("data_transform_m1k5[3]", graph), "Shape the order[3]");
+        assert_eq!(step_name("blank", graph), "blank", "no label: the id");
+        assert_eq!(step_name("gone", graph), "gone");
+        assert_eq!(step_name("data_transform_m1k5", None), "data_transform_m1k5");
+        let mut row = log(1, Some("data_transform_m1k5"), "step_failed", "01", serde_json::Value::Null);
+        row.message = "data_transform_m1k5 failed: boom".into();
+        assert_eq!(labelled_message(&row, graph), "Shape the order failed: boom");
+        row.message = "something else".into();
+        assert_eq!(labelled_message(&row, graph), "something else");
     }
 }

@@ -13,16 +13,18 @@ pub struct Problems {
 }
 
 impl Problems {
-    /// Places each problem on the nodes it names (an edge problem on the edge's ends).
+    /// Places each problem on the nodes it names (an edge problem on the edge's ends), worded
+    /// with the nodes' labels where they have one.
     pub fn place(errors: &[ValidationError], graph: &WorkflowGraph) -> Problems {
         let mut out = Problems::default();
         for error in errors {
             let nodes = nodes_of(error, graph);
+            let text = in_words(error, &nodes, graph);
             if nodes.is_empty() {
-                out.workflow.push(error.to_string());
+                out.workflow.push(text.clone());
             }
             for node in nodes {
-                out.nodes.entry(node).or_default().push(error.to_string());
+                out.nodes.entry(node).or_default().push(text.clone());
             }
         }
         out
@@ -53,6 +55,39 @@ impl Problems {
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty() && self.workflow.is_empty()
     }
+}
+
+/// The problem as a person reads it: each node it names called by its label (`node “Shape the
+/// order” is …`), the id kept where the node has no label of its own.
+fn in_words(error: &ValidationError, nodes: &[NodeId], graph: &WorkflowGraph) -> String {
+    let mut text = error.to_string();
+    for id in nodes {
+        let label = graph.node(id.as_str()).map(|n| n.label.trim()).filter(|l| !l.is_empty() && *l != id.as_str());
+        if let Some(label) = label {
+            text = replace_token(&text, id.as_str(), &format!("“{label}”"));
+        }
+    }
+    text
+}
+
+/// `text` with every whole occurrence of `token` (not part of a longer id) replaced.
+fn replace_token(text: &str, token: &str, with: &str) -> String {
+    let part_of_id = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(token) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + token.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if before.is_some_and(part_of_id) || after.is_some_and(part_of_id) {
+            out.push_str(token);
+        } else {
+            out.push_str(with);
+        }
+        rest = &rest[at + token.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn nodes_of(error: &ValidationError, graph: &WorkflowGraph) -> Vec<NodeId> {
@@ -115,5 +150,27 @@ mod tests {
         assert_eq!(merged.nodes[&NodeId::from("a")], vec!["seconds is required".to_owned(), "too slow".to_owned()]);
         assert_eq!(merged.nodes[&NodeId::from("b")], vec!["unreachable".to_owned()]);
         assert!(merged.workflow.is_empty(), "only node problems are added");
+    }
+
+    #[test]
+    fn problems_name_nodes_by_their_labels() {
+        let graph = WorkflowGraph::new()
+            .with_node(Node::new("t", kinds::TRIGGER_MANUAL).with_label("Start"))
+            .with_node(Node::new("data_transform_m1k5", kinds::LOGIC_DELAY).with_label("Wait a bit"))
+            .with_node(Node::new("d", kinds::LOGIC_DELAY).with_label(""))
+            .with_edge(Edge::new("x", "t", "data_transform_m1k5"))
+            .with_edge(Edge::new("y", "t", "d"));
+        let problems = Problems::check(&graph, &Catalog::builtin());
+        let labelled = &problems.nodes[&NodeId::from("data_transform_m1k5")];
+        assert!(
+            labelled.iter().any(|p| p.contains("“Wait a bit”") && !p.contains("data_transform_m1k5")),
+            "{labelled:?}"
+        );
+        let unlabelled = &problems.nodes[&NodeId::from("d")];
+        assert!(
+            unlabelled.iter().any(|p| p.starts_with("node d ") && p.contains("seconds")),
+            "no label: the id stays: {unlabelled:?}"
+        );
+        assert_eq!(replace_token("node d in data_d and d-2, d.", "d", "“D”"), "node “D” in data_d and d-2, “D”.");
     }
 }

@@ -2,7 +2,7 @@
 //! graph pulsing as steps run, the step timeline with attempts, inputs and outputs, the log
 //! streaming from `/ws/events?run=…`, and cancel and replay.
 
-use aos_schema::{RunId, RunStatus, WorkflowId};
+use aos_schema::{RunId, RunStatus, WorkflowGraph, WorkflowId};
 use dioxus::prelude::*;
 use futures_util::StreamExt;
 use serde_json::json;
@@ -311,6 +311,7 @@ pub fn RunPage(id: RunId) -> Element {
     let log_rows = logs.read().clone();
     let steps = logic::timeline(&log_rows, &run_detail.steps, now);
     let states = logic::node_states(&log_rows);
+    let version_graph: Option<WorkflowGraph> = graph.read().clone().flatten();
     let cost = match &*usage.read() {
         Some(Ok(totals)) => money::format_micros(totals.cost_micros),
         _ => "—".to_string(),
@@ -379,8 +380,9 @@ pub fn RunPage(id: RunId) -> Element {
                     {
                         let key = step.key.clone();
                         let open = open_step() == Some(key.clone());
+                        let name = logic::step_name(&key, version_graph.as_ref());
                         rsx! {
-                            StepLine { key: "{key}", step, open, on_toggle: move |_| open_step.set(if open { None } else { Some(key.clone()) }) }
+                            StepLine { key: "{key}", step, name, open, on_toggle: move |_| open_step.set(if open { None } else { Some(key.clone()) }) }
                         }
                     }
                 }
@@ -388,14 +390,14 @@ pub fn RunPage(id: RunId) -> Element {
             h2 { "Input" }
             JsonPane { value: run.input.clone(), testid: "run-input" }
             h2 { "Log" }
-            LogRows { rows: log_rows }
+            LogRows { rows: log_rows, graph: version_graph }
         }
     }
 }
 
 /// One step on the run's timeline: its bar, and when open its attempts, error, input and output.
 #[component]
-fn StepLine(step: logic::TimelineStep, open: bool, on_toggle: EventHandler<()>) -> Element {
+fn StepLine(step: logic::TimelineStep, name: String, open: bool, on_toggle: EventHandler<()>) -> Element {
     let key = step.key.clone();
     let took = step.elapsed_ms.map(clock::format_duration).unwrap_or_default();
     let left = format!("{:.2}%", step.offset * 100.0);
@@ -403,7 +405,7 @@ fn StepLine(step: logic::TimelineStep, open: bool, on_toggle: EventHandler<()>) 
     rsx! {
         li { class: "timeline__step", "data-testid": "step", "data-step": "{key}", "data-status": "{step.status}",
             button { class: "timeline__head", "aria-expanded": "{open}", onclick: move |_| on_toggle.call(()),
-                span { class: "timeline__name", "{key}" }
+                span { class: "timeline__name", title: "{key}", "{name}" }
                 Badge { word: step.status.to_string() }
                 span { class: "timeline__track",
                     span { class: "timeline__bar timeline__bar--{step.status}", style: "left: {left}; width: {width}" }
@@ -449,7 +451,7 @@ fn StepLine(step: logic::TimelineStep, open: bool, on_toggle: EventHandler<()>) 
 
 /// The run's log rows, oldest first, with their local times.
 #[component]
-fn LogRows(rows: Vec<RunLog>) -> Element {
+fn LogRows(rows: Vec<RunLog>, graph: Option<WorkflowGraph>) -> Element {
     rsx! {
         ol { class: "log glass", "data-testid": "run-log", "aria-live": "polite",
             for row in rows {
@@ -457,7 +459,7 @@ fn LogRows(rows: Vec<RunLog>) -> Element {
                     span { class: "log__time",
                         {clock::parse_rfc3339(&row.created_at).map(clock::format_datetime).unwrap_or_default()}
                     }
-                    span { class: "log__msg", "{row.message}" }
+                    span { class: "log__msg", {logic::labelled_message(&row, graph.as_ref())} }
                 }
             }
         }

@@ -19,6 +19,19 @@ await scenario('dashboard_members', async (browser) => {
   await page.getByTestId('member-form').waitFor();
   const row = (email) => page.locator(`[data-testid=member-row][data-email="${email}"]`);
   await row(owner.email).waitFor();
+  // the active nav entry stays readable under the pointer (WCAG AA: 4.5:1 for text)
+  await page.getByTestId('nav-members').hover();
+  const ratio = await page.getByTestId('nav-members').evaluate((link) => {
+    const rgb = (text) => text.match(/[\d.]+/g).slice(0, 3).map(Number);
+    const lum = ([r, g, b]) => [r, g, b].map((c) => {
+      const v = c / 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    }).reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const style = getComputedStyle(link);
+    const [fg, bg] = [lum(rgb(style.color)), lum(rgb(style.backgroundColor))];
+    return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+  });
+  check(ratio >= 4.5, `the hovered active nav entry has contrast ${ratio.toFixed(2)}`);
   check((await row(owner.email).textContent()).includes('(you)'), 'the owner sees themself marked');
 
   await page.getByTestId('member-email').fill(bob.email);

@@ -53,6 +53,12 @@ await scenario('dashboard_run_live', async (browser) => {
   await eventually('the log to stream the end', async () =>
     (await page.locator('[data-testid=run-log] [data-event=run_finished]').count()) === 1);
   check((await page.locator('[data-testid=graph] .edge.edge--active').count()) === 2, 'both edges carried data');
+  // people read steps by their labels: the timeline and the log say "Shape", not its id
+  const names = await page.locator('[data-testid=step] .timeline__name').allTextContents();
+  check(names.join(',') === 'Webhook,Wait,Shape', `the timeline names the steps by label: ${names}`);
+  const shaped = await page.locator('[data-testid=run-log] [data-event=step_succeeded] .log__msg').allTextContents();
+  check(shaped.some((m) => m.startsWith('Shape ')) && !shaped.some((m) => m.startsWith('shape ')),
+    `the log names the steps by label: ${shaped}`);
   // the step's output, as the API gives it
   await page.locator('[data-testid=step][data-step=shape] button').click();
   const output = await page.getByTestId('step-output').textContent();
