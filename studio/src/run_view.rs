@@ -59,6 +59,7 @@ impl RunWatch {
                     }
                 }
                 self.status = Some(status);
+                self.overlay.settled = true;
             }
             ("step_started", Some(node)) => {
                 self.status = Some("running".into());

@@ -1,7 +1,7 @@
 //! The run's graph, drawn by ui-kit's `CanvasView` (the studio's renderer, so the pulses are the
 //! studio's): the nodes at their saved positions, fitted to the panel, with the run overlay built
 //! from the log (`node--running` glows, finished nodes carry their duration, edges the data took
-//! are `edge--active`). Read-only: pointer input is ignored and the wheel scrolls the page.
+//! flow as `edge--active` and settle as `edge--carried` once the run has ended). Read-only: pointer input is ignored and the wheel scrolls the page.
 
 use std::collections::HashMap;
 
@@ -17,8 +17,8 @@ const DEFAULT_SCREEN: (f64, f64) = (720.0, 300.0);
 
 /// The run overlay the canvas draws: each node's state and duration, and the edges whose data
 /// travelled (the source succeeded and the target started).
-pub fn overlay(graph: &WorkflowGraph, states: &HashMap<String, (NodeState, Option<i64>)>) -> RunOverlay {
-    let mut overlay = RunOverlay::default();
+pub fn overlay(graph: &WorkflowGraph, states: &HashMap<String, (NodeState, Option<i64>)>, settled: bool) -> RunOverlay {
+    let mut overlay = RunOverlay { settled, ..RunOverlay::default() };
     for (id, (state, took)) in states {
         let duration_ms = took.and_then(|ms| u64::try_from(ms).ok());
         overlay.nodes.insert(NodeId(id.clone()), NodeRun { state: *state, duration_ms });
@@ -58,12 +58,12 @@ pub fn drawn_states(
 }
 
 #[component]
-pub fn RunGraph(graph: WorkflowGraph, states: HashMap<String, (NodeState, Option<i64>)>) -> Element {
+pub fn RunGraph(graph: WorkflowGraph, states: HashMap<String, (NodeState, Option<i64>)>, settled: bool) -> Element {
     let mut screen = use_signal(|| DEFAULT_SCREEN);
     let scene = Scene::build(&graph, &Catalog::builtin());
     let (width, height) = screen();
     let viewport = scene.bounds().map(|b| Viewport::fit(b, width, height, 24.0)).unwrap_or_default();
-    let run = overlay(&graph, &states);
+    let run = overlay(&graph, &states, settled);
     rsx! {
         div { class: "run-canvas", role: "img", "aria-label": "The run's workflow graph",
             CanvasView {
@@ -101,7 +101,7 @@ mod tests {
             ("a".to_string(), (NodeState::Succeeded, Some(12))),
             ("b".to_string(), (NodeState::Running, None)),
         ]);
-        let drawn = overlay(&graph, &states);
+        let drawn = overlay(&graph, &states, false);
         assert_eq!(drawn.nodes[&NodeId("a".into())], NodeRun { state: NodeState::Succeeded, duration_ms: Some(12) });
         assert_eq!(drawn.nodes[&NodeId("b".into())].state, NodeState::Running);
         assert!(!drawn.nodes.contains_key(&NodeId("c".into())), "c has not been reached");

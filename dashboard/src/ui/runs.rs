@@ -369,6 +369,7 @@ pub fn RunPage(id: RunId) -> Element {
                         RunGraph {
                             graph: version_graph.clone(),
                             states: drawn_states(version_graph, &states, terminal || logic::finished(&log_rows)),
+                            settled: terminal || logic::finished(&log_rows),
                         }
                     },
                     _ => rsx! { p { class: "muted", "The graph appears once the version is loaded." } },

@@ -52,7 +52,10 @@ await scenario('dashboard_run_live', async (browser) => {
   // the detail can read succeeded a moment before the stream's last row lands
   await eventually('the log to stream the end', async () =>
     (await page.locator('[data-testid=run-log] [data-event=run_finished]').count()) === 1);
-  check((await page.locator('[data-testid=graph] .edge.edge--active').count()) === 2, 'both edges carried data');
+  // the edges the data took settle (solid, no longer flowing) once the run has ended
+  await eventually('both edges to settle as carried', async () =>
+    (await page.locator('[data-testid=graph] .edge.edge--carried').count()) === 2);
+  check((await page.locator('[data-testid=graph] .edge.edge--active').count()) === 0, 'nothing flows after the end');
   // people read steps by their labels: the timeline and the log say "Shape", not its id
   const names = await page.locator('[data-testid=step] .timeline__name').allTextContents();
   check(names.join(',') === 'Webhook,Wait,Shape', `the timeline names the steps by label: ${names}`);

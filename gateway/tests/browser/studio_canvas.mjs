@@ -47,6 +47,7 @@ await scenario('studio_canvas', async (browser) => {
   await page.getByTestId('open-run').click();
   await page.getByTestId('run-start').click();
   await page.waitForSelector(`[data-testid="node-${delay}"].node--running`, { timeout: 30000 });
+  check(await page.locator(`path.edge.edge--active[data-to="${delay}"]`).count() === 1, 'the data flows along the edge while the run goes');
   await shot(page, 'studio-run-pulse');
   await page.waitForSelector('[data-testid="run-status"][data-status="succeeded"]', { timeout: 30000 });
   await page.waitForSelector(`[data-testid="node-${delay}"].node--succeeded`);
@@ -54,7 +55,12 @@ await scenario('studio_canvas', async (browser) => {
   const seen = await page.evaluate(() => Object.fromEntries(Object.entries(window.__seen).map(([k, v]) => [k, [...v]])));
   const states = seen[`node-${delay}`] ?? [];
   check(states.includes('running') && states.includes('succeeded'), `the delay pulsed then settled: ${JSON.stringify(seen)}`);
-  check(await page.locator(`path.edge.edge--active[data-to="${delay}"]`).count() === 1, 'the edge the data took is animated');
+  check(await page.locator(`path.edge.edge--carried[data-to="${delay}"]`).count() === 1, 'the edge the data took settles once the run ends');
+  check(await page.locator('path.edge.edge--active').count() === 0, 'nothing flows after the end');
+  // a selected node is never drawn in the red of a failure
+  await page.locator(`[data-testid="node-${delay}"] .node__body`).click();
+  const stroke = await page.locator(`[data-testid="node-${delay}"] .node__body`).evaluate((el) => getComputedStyle(el).stroke);
+  check(stroke === 'rgb(109, 31, 46)', `a selected node is outlined in burgundy: ${stroke}`);
   await shot(page, 'studio-canvas');
   checkNoProblems(page);
 });

@@ -166,7 +166,7 @@ pub fn CanvasView(props: CanvasViewProps) -> Element {
                     for edge in props.scene.edges.iter() {
                         path {
                             key: "{edge.id}",
-                            class: "edge {active(props.run.active_edges.contains(&edge.id))} {diff_edge(&edge.id)} {selected_class(props.selection.edges.contains(&edge.id))}",
+                            class: "edge {props.run.edge_class(&edge.id)} {diff_edge(&edge.id)} {selected_class(props.selection.edges.contains(&edge.id))}",
                             "data-testid": "edge-{edge.id}",
                             "data-from": "{edge.from_node}",
                             "data-to": "{edge.to_node}",
@@ -269,10 +269,6 @@ pub fn CanvasView(props: CanvasViewProps) -> Element {
             }
         }
     }
-}
-
-fn active(on: bool) -> &'static str {
-    if on { "edge--active" } else { "" }
 }
 
 fn selected_class(on: bool) -> &'static str {

@@ -40,8 +40,22 @@ pub struct NodeRun {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunOverlay {
     pub nodes: BTreeMap<NodeId, NodeRun>,
-    /// Edges whose data travelled in this run (animated with `edge--active`).
+    /// Edges whose data travelled in this run: flowing (`edge--active`) while the run goes on,
+    /// settled (`edge--carried`) once it has ended.
     pub active_edges: BTreeSet<EdgeId>,
+    /// The run has ended: nothing flows any more.
+    pub settled: bool,
+}
+
+impl RunOverlay {
+    /// The class an edge takes from the run: flowing, carried, or none.
+    pub fn edge_class(&self, edge: &EdgeId) -> &'static str {
+        match (self.active_edges.contains(edge), self.settled) {
+            (false, _) => "",
+            (true, false) => "edge--active",
+            (true, true) => "edge--carried",
+        }
+    }
 }
 
 /// A duration as the node's label shows it: `840 ms`, `2.4 s`, `3 min 5 s`.
@@ -63,5 +77,16 @@ mod tests {
         assert_eq!(format_duration(2_400), "2.4 s");
         assert_eq!(format_duration(185_000), "3 min 5 s");
         assert_eq!(NodeRunState::Running.class(), "node--running");
+    }
+
+    #[test]
+    fn edges_flow_while_the_run_goes_and_settle_after() {
+        let mut overlay = RunOverlay::default();
+        overlay.active_edges.insert(EdgeId::from("e1"));
+        assert_eq!(overlay.edge_class(&EdgeId::from("e1")), "edge--active");
+        assert_eq!(overlay.edge_class(&EdgeId::from("e2")), "");
+        overlay.settled = true;
+        assert_eq!(overlay.edge_class(&EdgeId::from("e1")), "edge--carried");
+        assert_eq!(overlay.edge_class(&EdgeId::from("e2")), "");
     }
 }
