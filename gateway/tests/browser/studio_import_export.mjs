@@ -1,7 +1,7 @@
 // Export downloads the canonical file; a changed copy imported over the workflow shows its diff on
 // the canvas (added, changed) and writes nothing until it is applied.
 import { readFileSync } from 'node:fs';
-import { BASE, check, checkNoProblems, openPage, scenario, shot, signup } from './lib.mjs';
+import { BASE, check, checkNoProblems, eventually, openPage, scenario, shot, signup } from './lib.mjs';
 import { call, draft, draftEventually, openWorkflow } from './_studio_support.mjs';
 
 await scenario('studio_import_export', async (browser) => {
@@ -46,5 +46,23 @@ await scenario('studio_import_export', async (browser) => {
   await page.waitForSelector('[data-testid="node-shape"]:not(.diff--added)');
   await draftEventually('the import in the draft', workflow.id, io.token, (graph) =>
     graph.nodes.length === 3 && graph.nodes.find((n) => n.id === 'wait').config.seconds === 5);
+
+  // an n8n file's preview says, in sentences, what could not be carried over
+  const n8n = {
+    nodes: [
+      { id: '1', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+      { id: '2', name: 'Crunch', type: 'n8n-nodes-base.code', typeVersion: 2, position: [200, 0], parameters: { jsCode: 'return items' } },
+    ],
+    connections: { Start: { main: [[{ node: 'Crunch', type: 'main', index: 0 }]] } },
+  };
+  await page.getByTestId('open-import').click();
+  await page.getByTestId('import-text').fill(JSON.stringify(n8n));
+  await page.getByTestId('import-preview').click();
+  await eventually('the n8n note', async () => {
+    const notes = await page.getByTestId('import-note').allTextContents();
+    return notes.some((n) => n.startsWith('“Crunch” (n8n-nodes-base.code) was not carried over'))
+      && notes.every((n) => !n.includes('Unmapped {'));
+  });
+  await page.getByTestId('import-cancel').click();
   checkNoProblems(page);
 });

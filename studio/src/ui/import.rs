@@ -24,12 +24,26 @@ pub fn parse_file(text: &str) -> Result<ParsedFile, String> {
     let looks_n8n = serde_json::from_slice::<Value>(bytes).ok().is_some_and(|v| aos_schema::looks_like_n8n(&v));
     if looks_n8n {
         let converted = aos_schema::from_n8n(bytes).map_err(|e| e.to_string())?;
-        let mut notes: Vec<String> = converted.unmapped.iter().map(|u| format!("not mapped: {u:?}")).collect();
-        notes.extend(converted.warnings.iter().map(|w| format!("{w:?}")));
+        let notes = n8n_notes(&converted.unmapped, &converted.warnings);
         return Ok(ParsedFile { graph: converted.file.graph, notes });
     }
     let file = aos_schema::import(bytes).map_err(|e| e.to_string())?;
     Ok(ParsedFile { graph: file.graph, notes: Vec::new() })
+}
+
+/// What an n8n import could not carry over, in sentences: each node left out or replaced, and
+/// each setting carried over only in part.
+pub fn n8n_notes(unmapped: &[aos_schema::Unmapped], warnings: &[aos_schema::ImportWarning]) -> Vec<String> {
+    let left = unmapped.iter().map(|u| {
+        let stand_in = if u.placeholder.is_some() { "; a pass-through step stands in for it" } else { "" };
+        format!("“{}” ({}) was not carried over: {}{stand_in}", u.node, u.n8n_type, u.reason)
+    });
+    let partial = warnings.iter().map(|w| match (&w.node, &w.field) {
+        (Some(node), Some(field)) => format!("“{node}”, {field}: {}", w.message),
+        (Some(node), None) => format!("“{node}”: {}", w.message),
+        (None, _) => w.message.clone(),
+    });
+    left.chain(partial).collect()
 }
 
 /// An import being previewed.
@@ -78,6 +92,10 @@ pub fn ImportPanel(
                         Ok(report) => {
                             if let Some(p) = preview.write().as_mut() {
                                 p.required_secrets = report.required_secrets;
+                                // the server's word on what it will carry over
+                                if let Some(n8n) = report.n8n {
+                                    p.notes = n8n_notes(&n8n.unmapped, &n8n.warnings);
+                                }
                             }
                         }
                         Err(err) => {
@@ -108,7 +126,7 @@ pub fn ImportPanel(
                             p { class: "muted", "data-testid": "import-secrets", "Needs secrets: {p.required_secrets.join(\", \")}" }
                         }
                         for note in p.notes.iter() {
-                            p { class: "muted", "{note}" }
+                            p { class: "muted", "data-testid": "import-note", "{note}" }
                         }
                         div { class: "import-panel__actions",
                             button { class: "aos-button aos-button--primary", "data-testid": "import-apply",
@@ -162,5 +180,25 @@ mod tests {
         assert_eq!(parsed.graph.nodes.len(), 1);
         assert!(parse_file("{").is_err());
         assert!(parse_file("[]").is_err());
+    }
+
+    #[test]
+    fn n8n_notes_read_as_sentences() {
+        let code = r#"{"nodes":[
+            {"id":"1","name":"Start","type":"n8n-nodes-base.manualTrigger","typeVersion":1,"position":[0,0],"parameters":{}},
+            {"id":"2","name":"Crunch","type":"n8n-nodes-base.code","typeVersion":2,"position":[200,0],"parameters":{"jsCode":"return items"}}],
+            "connections":{"Start":{"main":[[{"node":"Crunch","type":"main","index":0}]]}}}"#;
+        let notes = parse_file(code).unwrap().notes;
+        assert!(
+            notes.iter().any(|n| n.starts_with("“Crunch” (n8n-nodes-base.code) was not carried over: ")),
+            "{notes:?}"
+        );
+        assert!(notes.iter().all(|n| !n.contains("Unmapped {") && !n.contains("ImportWarning {")), "{notes:?}");
+        let warning = aos_schema::ImportWarning {
+            node: Some("Fetch".into()),
+            field: Some("headers.Authorization".into()),
+            message: "now reads the secret FETCH_TOKEN".into(),
+        };
+        assert_eq!(n8n_notes(&[], &[warning]), ["“Fetch”, headers.Authorization: now reads the secret FETCH_TOKEN"]);
     }
 }
