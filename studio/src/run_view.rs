@@ -54,8 +54,15 @@ impl RunWatch {
                 let status = event.data.get("status").and_then(Value::as_str).unwrap_or("finished").to_owned();
                 // a delay still waiting when the run ends is over too
                 if status == "succeeded" {
-                    for run in self.overlay.nodes.values_mut().filter(|r| r.state == NodeRunState::Running) {
-                        run.state = NodeRunState::Succeeded;
+                    let waiting: Vec<NodeId> = self
+                        .overlay
+                        .nodes
+                        .iter()
+                        .filter(|(_, r)| r.state == NodeRunState::Running)
+                        .map(|(id, _)| id.clone())
+                        .collect();
+                    for node in waiting {
+                        self.waited(&node, graph);
                     }
                 }
                 self.status = Some(status);
@@ -89,11 +96,9 @@ impl RunWatch {
     /// came along every edge from a finished predecessor.
     fn arrive(&mut self, node: &NodeId, graph: &WorkflowGraph) {
         for edge in graph.incoming(node.as_str()) {
-            if let Some(run) = self.overlay.nodes.get_mut(&edge.from)
-                && run.state == NodeRunState::Running
-                && is_delay(graph, &edge.from)
-            {
-                run.state = NodeRunState::Succeeded;
+            let waiting = self.overlay.nodes.get(&edge.from).is_some_and(|r| r.state == NodeRunState::Running);
+            if waiting && is_delay(graph, &edge.from) {
+                self.waited(&edge.from, graph);
             }
         }
         self.set(node, NodeRunState::Running, None);
@@ -112,6 +117,18 @@ impl RunWatch {
         }
     }
 
+    /// A node still running is done: a delay's wait is over, and it took at least that wait (its
+    /// step returned at once, so the step's own duration is about 0 ms).
+    fn waited(&mut self, node: &NodeId, graph: &WorkflowGraph) {
+        let wait = wait_ms(graph, node);
+        if let Some(run) = self.overlay.nodes.get_mut(node) {
+            run.state = NodeRunState::Succeeded;
+            if let Some(wait) = wait {
+                run.duration_ms = Some(run.duration_ms.unwrap_or(0).max(wait));
+            }
+        }
+    }
+
     fn set(&mut self, node: &NodeId, state: NodeRunState, duration_ms: Option<u64>) {
         self.overlay.nodes.insert(node.clone(), NodeRun { state, duration_ms });
     }
@@ -123,10 +140,14 @@ impl RunWatch {
 
 /// Whether the node is a delay with a wait (its step returns before the wait is over).
 fn is_delay(graph: &WorkflowGraph, node: &NodeId) -> bool {
-    graph.node(node.as_str()).is_some_and(|n| {
-        n.kind == aos_schema::kinds::LOGIC_DELAY
-            && n.config.get("seconds").and_then(Value::as_f64).is_some_and(|s| s > 0.0)
-    })
+    wait_ms(graph, node).is_some()
+}
+
+/// A delay node's wait, in milliseconds (none for other nodes, or a delay without a wait).
+fn wait_ms(graph: &WorkflowGraph, node: &NodeId) -> Option<u64> {
+    let node = graph.node(node.as_str()).filter(|n| n.kind == aos_schema::kinds::LOGIC_DELAY)?;
+    let seconds = node.config.get("seconds").and_then(Value::as_f64).filter(|s| *s > 0.0 && s.is_finite())?;
+    Some((seconds * 1000.0).round() as u64)
 }
 
 /// The node of a step name: `node[3]` (one item of a for-each) is `node`.
@@ -221,7 +242,11 @@ mod tests {
         assert_eq!(watch.overlay.nodes[&NodeId::from("wait")].state, NodeRunState::Running);
         assert!(watch.overlay.active_edges.contains(&EdgeId::from("e1")));
         watch.apply_text(&row(3, "step_failed", Some("a"), json!({"duration_ms": 2})), &graph);
-        assert_eq!(watch.overlay.nodes[&NodeId::from("wait")].state, NodeRunState::Succeeded);
+        assert_eq!(
+            watch.overlay.nodes[&NodeId::from("wait")],
+            NodeRun { state: NodeRunState::Succeeded, duration_ms: Some(2_000) },
+            "a 2 s delay took its wait, not the 1 ms of its step"
+        );
         assert_eq!(
             watch.overlay.nodes[&NodeId::from("a")],
             NodeRun { state: NodeRunState::Failed, duration_ms: Some(2) }

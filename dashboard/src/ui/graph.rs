@@ -35,26 +35,32 @@ pub fn overlay(graph: &WorkflowGraph, states: &HashMap<String, (NodeState, Optio
 }
 
 /// The states to draw: a delay that has started its wait shows as running until the next step
-/// starts (its step succeeds at once; the run holds its output for the wait), unless the run ended.
+/// starts (its step succeeds at once; the run holds its output for the wait), unless the run
+/// ended; once the wait is over the delay took at least its wait, not its step's ~0 ms.
 pub fn drawn_states(
     graph: &WorkflowGraph,
     states: &HashMap<String, (NodeState, Option<i64>)>,
     finished: bool,
 ) -> HashMap<String, (NodeState, Option<i64>)> {
     let mut drawn = states.clone();
-    if finished {
-        return drawn;
-    }
     for node in graph.nodes.iter().filter(|n| n.kind == aos_schema::kinds::LOGIC_DELAY) {
         let id = node.id.as_str();
-        let waited = states.get(id).is_some_and(|s| s.0 == NodeState::Succeeded);
+        let Some((NodeState::Succeeded, took)) = states.get(id).copied() else { continue };
         let next_started =
             graph.edges.iter().filter(|e| e.from.as_str() == id).any(|e| states.contains_key(e.to.as_str()));
-        if waited && !next_started {
+        if !next_started && !finished {
             drawn.insert(id.to_owned(), (NodeState::Running, None));
+        } else if let Some(wait) = wait_ms(node) {
+            drawn.insert(id.to_owned(), (NodeState::Succeeded, Some(took.unwrap_or(0).max(wait))));
         }
     }
     drawn
+}
+
+/// A delay's configured wait, in milliseconds.
+fn wait_ms(node: &aos_schema::Node) -> Option<i64> {
+    let seconds = node.config.get("seconds").and_then(serde_json::Value::as_f64)?;
+    (seconds > 0.0 && seconds.is_finite()).then(|| (seconds * 1000.0).round() as i64)
 }
 
 #[component]
@@ -122,6 +128,7 @@ mod tests {
         let mut states = HashMap::from([("wait".to_string(), (NodeState::Succeeded, Some(1)))]);
         assert_eq!(drawn_states(&graph, &states, false)["wait"].0, NodeState::Running);
         assert_eq!(drawn_states(&graph, &states, true)["wait"].0, NodeState::Succeeded, "the run ended");
+        assert_eq!(drawn_states(&graph, &states, true)["wait"].1, Some(3_000), "it took its wait, not 1 ms");
         states.insert("next".into(), (NodeState::Running, None));
         assert_eq!(drawn_states(&graph, &states, false)["wait"].0, NodeState::Succeeded, "the wait is over");
     }

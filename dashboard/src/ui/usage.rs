@@ -83,17 +83,24 @@ pub fn UsagePage() -> Element {
     }
 }
 
+/// The room above a day chart's plot, so its top tick's label is not cut off.
+const TOP_ROOM: f64 = 12.0;
+
 #[component]
 fn DayChart(metric: Metric, points: Vec<Point>) -> Element {
     let frame = Frame::USAGE;
     let bars = chart::bar_chart(&points, frame, 4);
     let line = chart::line_path(&points, frame, bars.max);
     let label_every = (points.len() / 8).max(1);
+    // days are labelled counting back from the last, so the range's last day always has its label
+    let labelled = |i: usize| (points.len() - 1 - i).is_multiple_of(label_every);
     let plot_bottom = frame.height - frame.bottom;
+    // room above the plot for the top tick's label
+    let (top, tall) = (-TOP_ROOM, frame.height + TOP_ROOM);
     rsx! {
         figure { class: "chart glass", "data-testid": "chart-day-{metric.key()}",
             figcaption { "{metric.label()} per day" }
-            svg { view_box: "0 0 {frame.width} {frame.height}", role: "img", "aria-label": "{metric.label()} per day",
+            svg { view_box: "0 {top} {frame.width} {tall}", role: "img", "aria-label": "{metric.label()} per day",
                 for tick in bars.ticks.iter() {
                     g { key: "{tick.value}",
                         line { class: "chart__grid", x1: "{frame.left}", x2: "{frame.width}", y1: "{tick.y:.1}", y2: "{tick.y:.1}" }
@@ -108,7 +115,7 @@ fn DayChart(metric: Metric, points: Vec<Point>) -> Element {
                             "data-day": "{bar.label}", "data-value": "{bar.value}",
                             title { "{bar.label}: {metric.format(bar.value)}" }
                         }
-                        if i % label_every == 0 {
+                        if labelled(i) {
                             text { class: "chart__axis", x: "{bar.x + bar.width / 2.0:.1}", y: "{plot_bottom + 16.0}", text_anchor: "middle", {chart::short_day(&bar.label).to_string()} }
                         }
                     }

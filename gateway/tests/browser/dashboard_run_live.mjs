@@ -56,6 +56,8 @@ await scenario('dashboard_run_live', async (browser) => {
   await eventually('both edges to settle as carried', async () =>
     (await page.locator('[data-testid=graph] .edge.edge--carried').count()) === 2);
   check((await page.locator('[data-testid=graph] .edge.edge--active').count()) === 0, 'nothing flows after the end');
+  const waited = (await page.locator('[data-testid=graph] [data-testid=duration-wait]').textContent()).trim();
+  check(waited === '6.0 s', `the 6 s delay shows its wait: ${waited}`);
   // people read steps by their labels: the timeline and the log say "Shape", not its id
   const names = await page.locator('[data-testid=step] .timeline__name').allTextContents();
   check(names.join(',') === 'Webhook,Wait,Shape', `the timeline names the steps by label: ${names}`);

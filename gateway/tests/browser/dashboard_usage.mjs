@@ -50,6 +50,15 @@ await scenario('dashboard_usage', async (browser) => {
   check(debited === usage.totals.cost_micros, `the ledger's usage debits add up to the total: ${debited}`);
   const todays = page.locator('[data-testid=chart-day-runs] rect.chart__bar[data-value="3"]');
   check(await todays.count() === 1, 'the runs chart has today\'s bar at 3');
+  // the axis runs to the range's last day, and no label is cut off at the top
+  const today = (await todays.getAttribute('data-day')).slice(5);
+  const axis = await page.locator('[data-testid=chart-day-runs] text.chart__axis').allTextContents();
+  check(axis.includes(today), `the x axis labels today (${today}): ${axis}`);
+  const cut = await page.getByTestId('chart-day-runs').locator('svg').evaluate((svg) => {
+    const box = svg.getBoundingClientRect();
+    return [...svg.querySelectorAll('text')].filter((t) => t.getBoundingClientRect().top < box.top - 0.5).length;
+  });
+  check(cut === 0, `${cut} chart labels stick out above the chart`);
   const perWorkflow = page.locator('[data-testid=chart-workflow-steps] rect.chart__bar');
   check(await perWorkflow.getAttribute('data-value') === String(usage.totals.steps), 'the workflow chart holds every step');
   await shot(page, 'dashboard-usage');

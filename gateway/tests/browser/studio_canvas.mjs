@@ -52,6 +52,8 @@ await scenario('studio_canvas', async (browser) => {
   await page.waitForSelector('[data-testid="run-status"][data-status="succeeded"]', { timeout: 30000 });
   await page.waitForSelector(`[data-testid="node-${delay}"].node--succeeded`);
   await page.waitForSelector(`[data-testid="duration-${delay}"]`);
+  const took = (await page.getByTestId(`duration-${delay}`).textContent()).trim();
+  check(took === '1.0 s', `the 1 s delay shows its wait, not its step's 0 ms: ${took}`);
   const seen = await page.evaluate(() => Object.fromEntries(Object.entries(window.__seen).map(([k, v]) => [k, [...v]])));
   const states = seen[`node-${delay}`] ?? [];
   check(states.includes('running') && states.includes('succeeded'), `the delay pulsed then settled: ${JSON.stringify(seen)}`);
