@@ -110,13 +110,25 @@ async fn import_export_roundtrip_and_dry_run(backend: Backend) {
     assert_eq!(first.status, 200);
     assert_eq!(first.body["format"], "automateos.workflow/v1");
 
-    // export → import → export: the same bytes.
+    // export → import → export: the same bytes (into another org, where the name is free)
+    let bob = api.signup("bob").await;
     let again = api
-        .raw("POST", &format!("/api/orgs/{org}/workflows/import"), Some(&alice.token), first.text.clone().into_bytes())
+        .raw(
+            "POST",
+            &format!("/api/orgs/{}/workflows/import", bob.org_id),
+            Some(&bob.token),
+            first.text.clone().into_bytes(),
+        )
         .await;
     assert_eq!(again.status, 201);
-    let second = api.get(&format!("/api/workflows/{}/export", again.body["id"].as_str().unwrap()), &alice.token).await;
+    let second = api.get(&format!("/api/workflows/{}/export", again.body["id"].as_str().unwrap()), &bob.token).await;
     assert_eq!(first.text, second.text);
+    // imported again where the name is taken: a name a person can tell apart
+    let twice = api
+        .raw("POST", &format!("/api/orgs/{org}/workflows/import"), Some(&alice.token), first.text.clone().into_bytes())
+        .await;
+    assert_eq!(twice.status, 201);
+    assert_eq!(twice.decoded::<aos_api::Imported>().workflow.name, "Imported (2)");
 
     // A dry run against the first workflow writes nothing and says what would change.
     let before = api.audit_rows(org).await;

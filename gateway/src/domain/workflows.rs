@@ -91,6 +91,16 @@ pub fn checked_graph(graph: WorkflowGraph) -> Result<WorkflowGraph, DomainError>
     })
 }
 
+/// `wanted`, or the first of `wanted (2)`, `wanted (3)`, … that no workflow in `taken` has, so
+/// importing the same file twice gives two workflows a person can tell apart.
+pub fn unused_name<'a>(wanted: &str, taken: impl IntoIterator<Item = &'a str>) -> String {
+    let taken: std::collections::HashSet<&str> = taken.into_iter().collect();
+    if !taken.contains(wanted) {
+        return wanted.to_owned();
+    }
+    (2..).map(|n| format!("{wanted} ({n})")).find(|name| !taken.contains(name.as_str())).unwrap_or_default()
+}
+
 /// The export file of a workflow with this graph.
 pub fn export_file(workflow: &Workflow, graph: WorkflowGraph) -> ExportFile {
     let file = ExportFile::new(workflow.name.clone(), graph);
@@ -102,6 +112,13 @@ mod tests {
     use aos_schema::{Node, WorkflowGraph, kinds};
 
     use super::*;
+
+    #[test]
+    fn a_taken_name_gets_the_next_free_number() {
+        assert_eq!(unused_name("Orders", ["Billing"]), "Orders");
+        assert_eq!(unused_name("Orders", ["Orders", "Billing"]), "Orders (2)");
+        assert_eq!(unused_name("Orders", ["Orders", "Orders (2)", "Orders (4)"]), "Orders (3)");
+    }
 
     #[test]
     fn uploads_that_do_not_read_say_why() {

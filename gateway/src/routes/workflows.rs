@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use crate::auth::{Access, Principal};
 use crate::domain::accounts::check_text;
-use crate::domain::workflows::{ParsedImport, checked_graph, export_file, parse_import};
+use crate::domain::workflows::{ParsedImport, checked_graph, export_file, parse_import, unused_name};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -268,8 +268,10 @@ async fn import(
         };
         return Ok((StatusCode::OK, ApiJson(ImportAnswer::Preview(Box::new(report)))));
     }
-    let name = check_text("name", &file.name, 200)?;
-    let new = NewWorkflow { org_id, name: name.to_owned(), description: file.description.clone().unwrap_or_default() };
+    let wanted = check_text("name", &file.name, 200)?;
+    let existing = state.store.workflows().list(org_id).await?;
+    let name = unused_name(wanted, existing.iter().map(|w| w.name.as_str()));
+    let new = NewWorkflow { org_id, name, description: file.description.clone().unwrap_or_default() };
     let workflow = state.store.workflows().create(&new, access.actor).await?;
     state.graphs.write(org_id, workflow.id, &graph, access.actor).await?;
     let imported = Imported { workflow: views::workflow(workflow), required_secrets: file.required_secrets(), n8n };
