@@ -49,4 +49,21 @@ await scenario('studio_gallery', async (browser) => {
   await page.waitForSelector('.creator .template-card:has-text("My remix")');
   await shot(page, 'studio-profile');
   checkNoProblems(page);
+
+  // installed without the secrets it needs: the panel says which, and still opens the workflow
+  check(needed.length > 0, 'the Slack template needs a secret');
+  const nia = await signup('Nia');
+  const fresh = await openPage(browser, nia);
+  await goto(fresh, '/studio/gallery');
+  await fresh.getByTestId('gallery-search').fill('Slack');
+  await fresh.getByTestId(`template-${template.slug}`).click();
+  await fresh.getByTestId('template-detail').waitFor();
+  await fresh.getByTestId('install').click();
+  const warning = fresh.getByTestId('install-missing');
+  await warning.waitFor({ timeout: 15000 });
+  const text = await warning.textContent();
+  for (const name of needed) check(text.includes(name), `the warning names ${name}: ${text}`);
+  await fresh.getByTestId('install-open').click();
+  await fresh.waitForURL(/\/studio\/w\//, { timeout: 15000 });
+  checkNoProblems(fresh);
 });

@@ -80,6 +80,8 @@ fn TemplateDetailView(
     let mut secret_values = use_signal(std::collections::BTreeMap::<String, String>::new);
     let mut error = use_signal(|| None::<String>);
     let mut busy = use_signal(|| false);
+    // installed, with secrets the org still lacks: (the new workflow, the secrets to set)
+    let mut unset = use_signal(|| None::<(String, Vec<String>)>);
     let catalog = use_hook(Catalog::builtin);
     let body = match &*detail.read() {
         None => rsx! { p { class: "muted", "loading…" } },
@@ -117,25 +119,36 @@ fn TemplateDetailView(
                     }
                     p { class: "field__help", "Leave empty to set them later; values are stored encrypted and never shown again." }
                 }
-                button { class: "aos-button aos-button--primary", "data-testid": "install", disabled: busy(),
-                    onclick: move |_| {
-                        let org = org.clone();
-                        let template = template.clone();
-                        let values: Vec<(String, String)> = secret_values().into_iter().collect();
-                        busy.set(true);
-                        spawn(async move {
-                            let result = api::install(&org, &template, &values).await;
-                            busy.set(false);
-                            match result {
-                                Ok(installed) => on_installed.call(installed.workflow_id.to_string()),
-                                Err(err) => {
-                                    nav.check(&err);
-                                    error.set(Some(err.to_string()));
+                if let Some((workflow, missing)) = unset() {
+                    div { class: "form-error", role: "alert", "data-testid": "install-missing",
+                        "Installed, but it will fail until these secrets are set (Secrets, in the dashboard): {missing.join(\", \")}"
+                    }
+                    button { class: "aos-button aos-button--primary", "data-testid": "install-open",
+                        onclick: move |_| on_installed.call(workflow.clone()), "Open the workflow" }
+                } else {
+                    button { class: "aos-button aos-button--primary", "data-testid": "install", disabled: busy(),
+                        onclick: move |_| {
+                            let org = org.clone();
+                            let template = template.clone();
+                            let values: Vec<(String, String)> = secret_values().into_iter().collect();
+                            busy.set(true);
+                            spawn(async move {
+                                let result = api::install(&org, &template, &values).await;
+                                busy.set(false);
+                                match result {
+                                    Ok(installed) if !installed.missing_secrets.is_empty() => {
+                                        unset.set(Some((installed.workflow_id.to_string(), installed.missing_secrets)));
+                                    }
+                                    Ok(installed) => on_installed.call(installed.workflow_id.to_string()),
+                                    Err(err) => {
+                                        nav.check(&err);
+                                        error.set(Some(err.to_string()));
+                                    }
                                 }
-                            }
-                        });
-                    },
-                    "Install"
+                            });
+                        },
+                        "Install"
+                    }
                 }
             }
         }
