@@ -16,9 +16,29 @@ use crate::payments::{PaymentProvider, TestPaymentProvider};
 /// The default signup grant: 5 currency units.
 pub const DEFAULT_SIGNUP_CREDITS_MICROS: i64 = 5_000_000;
 
-/// The server's shared state: cheap to clone (everything inside is a handle).
+/// The server's shared state: one reference count to clone (the router clones it for every
+/// request, in each layer that holds it). Reads go through to [`SharedState`]; a change made
+/// before the router is built (tests adjust fields) applies to this copy alone.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AppState {
+    fn deref_mut(&mut self) -> &mut SharedState {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+/// What [`AppState`] shares.
+#[derive(Debug, Clone)]
+pub struct SharedState {
     pub store: Store,
     /// Present when `REDIS_URL` is configured.
     pub redis: Option<RedisLink>,
@@ -70,7 +90,7 @@ impl AppState {
             Duration::from_secs(30 * 86_400),
             vec![],
         );
-        Self {
+        Self(Arc::new(SharedState {
             graphs: Arc::new(StoreGraphWriter { store: store.clone() }),
             events: aos_realtime::EventHub::new(store.clone(), aos_realtime::EventsConfig::default()),
             store,
@@ -86,7 +106,7 @@ impl AppState {
             auth_limits: Arc::new(AuthLimits::default()),
             rooms: None,
             web_dir: None,
-        }
+        }))
     }
 }
 

@@ -3,6 +3,9 @@
 //! once that transaction is durable. Under load the queue fills while a commit is under way, so
 //! the next transaction takes everything that arrived meanwhile: one commit (one fsync) for
 //! hundreds of runs instead of several per step. Rows of one kind go in multi-row statements.
+//! Of what it takes at once, the admissions commit first, in a transaction of their own, and the
+//! runs' records after: a delivery waits for its own few rows, never for the steps of the runs
+//! that finished meanwhile.
 //!
 //! What a caller gets back is committed: an [`Admitted`] run exists, a [`RunRecords`] checkpoint's
 //! rows are all there. If a batch fails (a full disk, a broken connection), each job in it is
@@ -371,59 +374,73 @@ async fn write_loop(
             }
             break;
         }
-        let started = std::time::Instant::now();
-        let mut debits: Vec<(OrgId, i64)> = Vec::new();
-        let results: Vec<StoreResult<Done>> = match commit(db, &taken).await {
-            Ok((done, debited)) => {
-                debits = debited;
-                done.into_iter().map(Ok).collect()
+        // admissions first, in a transaction of their own: a delivery's 202 waits for its few rows,
+        // not for the steps of the runs that finished meanwhile, and a run starts that much sooner
+        let (admissions, records): (Vec<Job>, Vec<Job>) =
+            taken.into_iter().partition(|job| matches!(job, Job::Admit { .. }));
+        for batch in [admissions, records] {
+            if !batch.is_empty() {
+                write_batch(db, batch, &credits, &feed).await;
             }
-            Err(err) if shared_failure(&err) => {
-                // the database itself is down or full: every job would fail alike, so none is
-                // tried again now (each would wait out the same timeout)
-                tracing::warn!(error = %err, jobs = taken.len(), "a write batch failed; nothing of it was written");
-                taken.iter().map(|_| Err(same_failure(&err))).collect()
-            }
-            Err(err) => {
-                // one transaction per job, so one job's failure is never another's
-                tracing::warn!(error = %err, jobs = taken.len(), "a write batch failed; writing its jobs one by one");
-                let mut alone = Vec::with_capacity(taken.len());
-                for job in &taken {
-                    alone.push(match commit(db, std::slice::from_ref(job)).await {
-                        Ok((mut done, debited)) => {
-                            debits.extend(debited);
-                            done.pop().ok_or_else(mismatch)
-                        }
-                        Err(err) => Err(err),
-                    });
-                }
-                alone
-            }
-        };
-        metrics::histogram!(aos_ops::metrics::WRITE_BATCH_JOBS).record(taken.len() as f64);
-        metrics::histogram!(aos_ops::metrics::WRITE_BATCH_SECONDS).record(started.elapsed().as_secs_f64());
-        for (org, micros) in debits {
-            credits.debited(org, micros);
         }
-        let mut committed: Vec<RunLog> = Vec::new();
-        for (mut job, result) in taken.into_iter().zip(results) {
-            if let (Job::Record { records, .. }, Ok(Done::Recorded(seqs))) = (&mut job, &result) {
-                committed.extend(committed_logs(&mut records.content, seqs));
-            }
-            job.answer(result);
-        }
-        committed.sort_by_key(|row| row.seq);
         if let Some((_, committed)) = &own {
             // one waiting notice covers every commit until the checkpointer takes it
             let _already_told = committed.try_send(());
-        }
-        if !committed.is_empty() {
-            let _nobody_listens = feed.send(committed.into());
         }
         jobs = Vec::with_capacity(MAX_JOBS);
     }
     if let Some((own, _)) = own {
         own.close().await;
+    }
+}
+
+/// Commits `taken` as one transaction (or, should that fail for one job's content, each job in
+/// a transaction of its own), answers each job, and publishes the committed run-log rows.
+async fn write_batch(db: &Db, taken: Vec<Job>, credits: &Credits, feed: &broadcast::Sender<Arc<[RunLog]>>) {
+    let started = std::time::Instant::now();
+    let mut debits: Vec<(OrgId, i64)> = Vec::new();
+    let results: Vec<StoreResult<Done>> = match commit(db, &taken).await {
+        Ok((done, debited)) => {
+            debits = debited;
+            done.into_iter().map(Ok).collect()
+        }
+        Err(err) if shared_failure(&err) => {
+            // the database itself is down or full: every job would fail alike, so none is
+            // tried again now (each would wait out the same timeout)
+            tracing::warn!(error = %err, jobs = taken.len(), "a write batch failed; nothing of it was written");
+            taken.iter().map(|_| Err(same_failure(&err))).collect()
+        }
+        Err(err) => {
+            // one transaction per job, so one job's failure is never another's
+            tracing::warn!(error = %err, jobs = taken.len(), "a write batch failed; writing its jobs one by one");
+            let mut alone = Vec::with_capacity(taken.len());
+            for job in &taken {
+                alone.push(match commit(db, std::slice::from_ref(job)).await {
+                    Ok((mut done, debited)) => {
+                        debits.extend(debited);
+                        done.pop().ok_or_else(mismatch)
+                    }
+                    Err(err) => Err(err),
+                });
+            }
+            alone
+        }
+    };
+    metrics::histogram!(aos_ops::metrics::WRITE_BATCH_JOBS).record(taken.len() as f64);
+    metrics::histogram!(aos_ops::metrics::WRITE_BATCH_SECONDS).record(started.elapsed().as_secs_f64());
+    for (org, micros) in debits {
+        credits.debited(org, micros);
+    }
+    let mut committed: Vec<RunLog> = Vec::new();
+    for (mut job, result) in taken.into_iter().zip(results) {
+        if let (Job::Record { records, .. }, Ok(Done::Recorded(seqs))) = (&mut job, &result) {
+            committed.extend(committed_logs(&mut records.content, seqs));
+        }
+        job.answer(result);
+    }
+    committed.sort_by_key(|row| row.seq);
+    if !committed.is_empty() {
+        let _nobody_listens = feed.send(committed.into());
     }
 }
 
