@@ -157,9 +157,11 @@ async fn every_catalog_metric_has_a_sample_after_real_work() {
     assert!(value("aos_step_duration_seconds_count", &[("kind", "http.request")]) >= 4.0);
     assert!(value("aos_queue_lag_seconds_count", &[]) >= 6.0, "every step's wait is measured");
     assert_eq!(value("aos_queue_pending_steps", &[]), 0.0);
-    let batches = value("aos_write_batch_jobs_count", &[]);
-    assert!(value("aos_write_batch_jobs_sum", &[]) >= 4.0, "two admissions and their runs' checkpoints");
-    assert!(batches >= 1.0 && value("aos_write_batch_seconds_count", &[]) == batches, "each batch timed");
+    for kind in ["admissions", "records"] {
+        let batches = value("aos_write_batch_jobs_count", &[("kind", kind)]);
+        assert!(value("aos_write_batch_jobs_sum", &[("kind", kind)]) >= 2.0, "two runs' {kind}");
+        assert!(batches >= 1.0 && value("aos_write_batch_seconds_count", &[("kind", kind)]) == batches, "{kind} timed");
+    }
     assert!(value("aos_doc_rooms_active", &[]) >= 1.0, "the edited workflows' rooms");
     assert_eq!(value("aos_ws_connections_active", &[("channel", "docs")]), 1.0, "the editor's socket");
     assert_eq!(value("aos_actor_restarts_total", &[("kind", "webhook_source")]), 1.0);

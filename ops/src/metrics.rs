@@ -58,7 +58,7 @@ pub mod label {
     pub const STATUS: &str = "status";
     /// What started a run.
     pub const TRIGGER: &str = "trigger";
-    /// A node kind (`http.request`) or an actor kind (`run`).
+    /// A node kind (`http.request`), an actor kind (`run`) or a write batch's kind (`admissions`).
     pub const KIND: &str = "kind";
     /// How a step attempt ended.
     pub const OUTCOME: &str = "outcome";
@@ -187,15 +187,15 @@ pub const CATALOG: &[MetricDesc] = &[
         name: WRITE_BATCH_JOBS,
         kind: MetricKind::Histogram,
         unit: Some(Unit::Count),
-        help: "Jobs (run admissions and checkpoints) the group-commit writer committed in one transaction",
-        labels: &[],
+        help: "Jobs the group-commit writer committed in one transaction, by kind of batch (admissions, records)",
+        labels: &[label::KIND],
     },
     MetricDesc {
         name: WRITE_BATCH_SECONDS,
         kind: MetricKind::Histogram,
         unit: Some(Unit::Seconds),
-        help: "Time the group-commit writer spent on one batch, to its durable commit",
-        labels: &[],
+        help: "Time the group-commit writer spent on one batch, to its durable commit, by kind of batch",
+        labels: &[label::KIND],
     },
 ];
 

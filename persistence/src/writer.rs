@@ -378,9 +378,9 @@ async fn write_loop(
         // not for the steps of the runs that finished meanwhile, and a run starts that much sooner
         let (admissions, records): (Vec<Job>, Vec<Job>) =
             taken.into_iter().partition(|job| matches!(job, Job::Admit { .. }));
-        for batch in [admissions, records] {
+        for (kind, batch) in [(BatchKind::Admissions, admissions), (BatchKind::Records, records)] {
             if !batch.is_empty() {
-                write_batch(db, batch, &credits, &feed).await;
+                write_batch(db, kind, batch, &credits, &feed).await;
             }
         }
         if let Some((_, committed)) = &own {
@@ -394,9 +394,31 @@ async fn write_loop(
     }
 }
 
+/// What a batch holds: runs to admit, or runs' records (the `kind` of its metrics).
+#[derive(Debug, Clone, Copy)]
+enum BatchKind {
+    Admissions,
+    Records,
+}
+
+impl BatchKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            BatchKind::Admissions => "admissions",
+            BatchKind::Records => "records",
+        }
+    }
+}
+
 /// Commits `taken` as one transaction (or, should that fail for one job's content, each job in
 /// a transaction of its own), answers each job, and publishes the committed run-log rows.
-async fn write_batch(db: &Db, taken: Vec<Job>, credits: &Credits, feed: &broadcast::Sender<Arc<[RunLog]>>) {
+async fn write_batch(
+    db: &Db,
+    kind: BatchKind,
+    taken: Vec<Job>,
+    credits: &Credits,
+    feed: &broadcast::Sender<Arc<[RunLog]>>,
+) {
     let started = std::time::Instant::now();
     let mut debits: Vec<(OrgId, i64)> = Vec::new();
     let results: Vec<StoreResult<Done>> = match commit(db, &taken).await {
@@ -426,8 +448,11 @@ async fn write_batch(db: &Db, taken: Vec<Job>, credits: &Credits, feed: &broadca
             alone
         }
     };
-    metrics::histogram!(aos_ops::metrics::WRITE_BATCH_JOBS).record(taken.len() as f64);
-    metrics::histogram!(aos_ops::metrics::WRITE_BATCH_SECONDS).record(started.elapsed().as_secs_f64());
+    let kind = kind.as_str();
+    metrics::histogram!(aos_ops::metrics::WRITE_BATCH_JOBS, aos_ops::metrics::label::KIND => kind)
+        .record(taken.len() as f64);
+    metrics::histogram!(aos_ops::metrics::WRITE_BATCH_SECONDS, aos_ops::metrics::label::KIND => kind)
+        .record(started.elapsed().as_secs_f64());
     for (org, micros) in debits {
         credits.debited(org, micros);
     }

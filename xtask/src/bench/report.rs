@@ -256,11 +256,11 @@ impl Report {
              (open loop, latency from when each was due). Step gap: a step's end to the next step's start, as \
              `GET /api/runs/{id}` gives each step's latest attempt, over 20 runs. Event lag: a `step_succeeded` row's time to its \
              arrival at a `/ws/events?workflow=` subscriber during the peak. Writer: the group-commit writer's \
-             batches over the same window as runs/s, from its `aos_write_batch_*` histograms (jobs: admissions and \
-             runs' checkpoints; busy: the share of the window it spent committing).\n\n",
+             batches over the same window as runs/s, from its `aos_write_batch_*` histograms, by kind of batch \
+             (admissions of runs, and runs' records); busy: the share of the window it spent committing.\n\n",
         );
         md.push_str(
-            "| server | runs/s end to end | CPU per run: server / load generator | intake p99 at half rate | step gap p50 / p99 | event lag p50 / p99 | writer: batches/s, jobs per batch, ms per batch, busy |\n\
+            "| server | runs/s end to end | CPU per run: server / load generator | intake p99 at half rate | step gap p50 / p99 | event lag p50 / p99 | writer: batches/s × jobs in ms per batch, by kind; busy |\n\
              |---|---|---|---|---|---|---|\n",
         );
         for (name, figures) in rows {
@@ -271,14 +271,24 @@ impl Report {
             let cpu = |d: Option<std::time::Duration>| {
                 d.map_or("–".to_owned(), |d| format!("{:.0} µs", d.as_secs_f64() * 1e6))
             };
-            let writer = figures.writer.map_or("–".to_owned(), |w| {
-                format!(
-                    "{:.0}, {:.1}, {:.2} ms, {:.0} %",
-                    w.batches / w.window.as_secs_f64().max(1e-9),
-                    w.jobs / w.batches.max(1.0),
-                    w.busy.as_secs_f64() * 1e3 / w.batches.max(1.0),
-                    100.0 * w.busy.as_secs_f64() / w.window.as_secs_f64().max(1e-9)
-                )
+            let writer = figures.writer.as_ref().map_or("–".to_owned(), |w| {
+                let window = w.window.as_secs_f64().max(1e-9);
+                let mut kinds: Vec<String> = w
+                    .kinds
+                    .iter()
+                    .map(|(kind, b)| {
+                        let kind = if kind.is_empty() { "all" } else { kind.as_str() };
+                        format!(
+                            "{kind} {:.0}/s × {:.1} in {:.2} ms",
+                            b.batches / window,
+                            b.jobs / b.batches.max(1.0),
+                            b.busy * 1e3 / b.batches.max(1.0)
+                        )
+                    })
+                    .collect();
+                let busy: f64 = w.kinds.iter().map(|(_, b)| b.busy).sum();
+                kinds.push(format!("busy {:.0} %", 100.0 * busy / window));
+                kinds.join("; ")
             });
             md.push_str(&format!(
                 "| {name} | {:.0} | {} / {} | {} | {} | {} | {writer} |\n",

@@ -44,27 +44,47 @@ pub struct RunFigures {
     pub writer: Option<WriterFigures>,
 }
 
-/// What the group-commit writer did from the first delivery to the last run's end.
-#[derive(Debug, Clone, Copy, Default)]
+/// What the group-commit writer did from the first delivery to the last run's end, by kind of
+/// batch (`admissions`, `records`; a server that does not label its batches gives one kind, "").
+#[derive(Debug, Clone, Default)]
 pub struct WriterFigures {
-    pub batches: f64,
-    pub jobs: f64,
-    /// Time spent committing batches.
-    pub busy: Duration,
+    pub kinds: Vec<(String, Batches)>,
     /// The whole window.
     pub window: Duration,
 }
 
-/// The writer's histogram sums: (batches, jobs, seconds).
-fn writer_sums(metrics: &str) -> (f64, f64, f64) {
-    let sum = |name: &str| {
-        metrics
-            .lines()
-            .filter(|l| l.split([' ', '{']).next() == Some(name))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum::<f64>()
-    };
-    (sum("aos_write_batch_jobs_count"), sum("aos_write_batch_jobs_sum"), sum("aos_write_batch_seconds_sum"))
+/// Batches of one kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Batches {
+    pub batches: f64,
+    pub jobs: f64,
+    /// Time spent committing them.
+    pub busy: f64,
+}
+
+/// The writer's histogram sums by kind of batch.
+fn writer_sums(metrics: &str) -> std::collections::BTreeMap<String, Batches> {
+    let mut kinds: std::collections::BTreeMap<String, Batches> = std::collections::BTreeMap::new();
+    for line in metrics.lines() {
+        let name = line.split([' ', '{']).next().unwrap_or_default();
+        let Some(value) = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) else { continue };
+        let kind = line
+            .split_once("kind=\"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map_or(String::new(), |(kind, _)| kind.to_owned());
+        let sums = match name {
+            "aos_write_batch_jobs_count" | "aos_write_batch_jobs_sum" | "aos_write_batch_seconds_sum" => {
+                kinds.entry(kind).or_default()
+            }
+            _ => continue,
+        };
+        match name {
+            "aos_write_batch_jobs_count" => sums.batches += value,
+            "aos_write_batch_jobs_sum" => sums.jobs += value,
+            _ => sums.busy += value,
+        }
+    }
+    kinds
 }
 
 async fn scrape(client: &reqwest::Client, base: &str) -> Result<String> {
@@ -204,7 +224,7 @@ pub async fn measure(
     let accepted = peak.total_ok;
     // every accepted run has ended once the server's finished counter moved by as many
     let mut finished = (before, before_ok);
-    let mut writer_after = writer_before;
+    let mut writer_after = writer_before.clone();
     let mut done_at = Instant::now();
     let limit = Instant::now() + Duration::from_secs(300);
     while Instant::now() < limit {
@@ -230,12 +250,22 @@ pub async fn measure(
         event_p99: (!events.is_empty()).then(|| percentile(&events, 99.0)),
         server_cpu_per_run,
         client_cpu_per_run,
-        writer: (writer_after.0 > writer_before.0).then(|| WriterFigures {
-            batches: writer_after.0 - writer_before.0,
-            jobs: writer_after.1 - writer_before.1,
-            busy: Duration::from_secs_f64((writer_after.2 - writer_before.2).max(0.0)),
-            window: done_at.duration_since(started),
-        }),
+        writer: {
+            let kinds: Vec<(String, Batches)> = writer_after
+                .iter()
+                .map(|(kind, after)| {
+                    let before = writer_before.get(kind).copied().unwrap_or_default();
+                    let batches = Batches {
+                        batches: after.batches - before.batches,
+                        jobs: after.jobs - before.jobs,
+                        busy: (after.busy - before.busy).max(0.0),
+                    };
+                    (kind.clone(), batches)
+                })
+                .filter(|(_, b)| b.batches > 0.0)
+                .collect();
+            (!kinds.is_empty()).then(|| WriterFigures { kinds, window: done_at.duration_since(started) })
+        },
         ..RunFigures::default()
     };
     let gaps = step_gaps(client, base, account, workflow, 20).await?;
@@ -257,13 +287,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn writer_sums_add_up_each_histograms_series() {
-        let text = "# TYPE aos_write_batch_jobs histogram\naos_write_batch_jobs_bucket{le=\"1\"} 2\n\
-                    aos_write_batch_jobs_sum 30\naos_write_batch_jobs_count 4\n\
-                    aos_write_batch_seconds_sum{node=\"a\"} 0.5\naos_write_batch_seconds_sum{node=\"b\"} 0.25\n\
-                    aos_write_batch_seconds_count 4\n";
-        assert_eq!(writer_sums(text), (4.0, 30.0, 0.75));
-        assert_eq!(writer_sums(""), (0.0, 0.0, 0.0));
+    fn writer_sums_add_up_each_histograms_series_by_kind() {
+        let text = "# TYPE aos_write_batch_jobs histogram\naos_write_batch_jobs_bucket{kind=\"records\",le=\"1\"} 2\n\
+                    aos_write_batch_jobs_sum{kind=\"records\"} 30\naos_write_batch_jobs_count{kind=\"records\"} 4\n\
+                    aos_write_batch_jobs_sum{kind=\"admissions\"} 7\naos_write_batch_jobs_count{kind=\"admissions\"} 2\n\
+                    aos_write_batch_seconds_sum{kind=\"records\",node=\"a\"} 0.5\n\
+                    aos_write_batch_seconds_sum{node=\"b\",kind=\"records\"} 0.25\n\
+                    aos_write_batch_seconds_sum{kind=\"admissions\"} 0.125\naos_write_batch_seconds_count 4\n";
+        let sums = writer_sums(text);
+        assert_eq!(sums["records"], Batches { batches: 4.0, jobs: 30.0, busy: 0.75 });
+        assert_eq!(sums["admissions"], Batches { batches: 2.0, jobs: 7.0, busy: 0.125 });
+        assert_eq!(sums.len(), 2, "{sums:?}");
+        assert!(writer_sums("").is_empty());
+        let unlabelled = writer_sums("aos_write_batch_jobs_count 3\naos_write_batch_seconds_sum 0.3\n");
+        assert_eq!(unlabelled[""], Batches { batches: 3.0, jobs: 0.0, busy: 0.3 });
     }
 
     #[test]
