@@ -307,8 +307,8 @@ impl Report {
         md.push('\n');
         if let Some(drawn) = &self.flamegraph {
             md.push_str(&format!(
-                "Where the embedded server's CPU went during its peak window (`perf record -g` on a build with frame \
-                 pointers, which this row then ran; [flame graph]({})), \
+                "Where the embedded server's CPU went during the same load in a pass of its own (`perf record -g` on \
+                 a build with frame pointers over the measured window; [flame graph]({})), \
                  by the innermost frame's crate or library, and by the innermost AutomateOS function on the stack \
                  (what the time was spent for, libraries and allocations included):\n\n",
                 drawn.svg_name
