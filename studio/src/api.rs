@@ -9,6 +9,7 @@ pub use aos_api::{
     Installed, Me, ProfileView, Published, Signup, SourceView, SourceWithToken, Template, TemplateDetail,
     TemplateVersion, Workflow,
 };
+pub use aos_api::{Run, RunDetail, RunLog};
 pub use aos_web_client::session::{forget as sign_out, signed_in};
 pub use aos_web_client::{ApiError, call_text, encode, login, signup};
 
@@ -59,6 +60,21 @@ pub async fn rotate_webhook(source: &str) -> Result<SourceWithToken, ApiError> {
 
 pub async fn start_run(id: &str, input: Value) -> Result<RunCreated, ApiError> {
     call("POST", &format!("/api/workflows/{id}/runs"), Some(json!({ "input": input }))).await
+}
+
+/// A run with the latest attempt of each of its steps (input, output or error, duration, tries).
+pub async fn run_detail(run: &str) -> Result<RunDetail, ApiError> {
+    aos_web_client::get(&format!("/api/runs/{run}")).await
+}
+
+/// The workflow's newest runs, newest first.
+pub async fn latest_runs(org: &str, workflow: &str, limit: u32) -> Result<Vec<Run>, ApiError> {
+    aos_web_client::get(&format!("/api/orgs/{org}/runs?workflow={workflow}&limit={limit}")).await
+}
+
+/// The first `limit` log rows of a run.
+pub async fn first_logs(run: &str, limit: u32) -> Result<Vec<RunLog>, ApiError> {
+    aos_web_client::get(&format!("/api/runs/{run}/logs?limit={limit}")).await
 }
 
 /// The canonical export file's text.

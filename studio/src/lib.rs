@@ -1,7 +1,8 @@
 //! The Creator Studio web app (Dioxus, wasm): the live co-editing canvas, side-panel forms, runs
 //! pulsing on the canvas, the template gallery, creator profiles and import/export. It talks to
 //! the server only over HTTP and WebSocket (`api`, over `aos-web-client`). Logic lives in plain modules that
-//! native unit tests cover (`editor`, `live`, `forms`, `run_view`, `problems`, `route`); the
+//! native unit tests cover (`editor`, `live`, `forms`, `run_view`, `step_data`,
+//! `problems`, `route`); the
 //! components in `ui` render it.
 
 pub mod api;
@@ -11,6 +12,7 @@ pub mod live;
 pub mod problems;
 pub mod route;
 pub mod run_view;
+pub mod step_data;
 pub mod ui;
 
 pub use ui::app::App;

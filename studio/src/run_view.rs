@@ -18,6 +18,9 @@ pub struct RunWatch {
     pub status: Option<String>,
     /// The newest messages, newest last (at most 50).
     pub log: Vec<String>,
+    /// How many step ends (and the run's end) were applied: each one changed a step row on the
+    /// server, so the step data is read again when this moves.
+    pub step_ends: u32,
 }
 
 impl RunWatch {
@@ -33,6 +36,20 @@ impl RunWatch {
             Ok(event) => self.apply(&event, graph),
             Err(_) => false,
         }
+    }
+
+    /// A row of the workflow's stream (`/ws/events?workflow=`): a run that starts becomes the one
+    /// watched, whoever started it (this editor, a co-editor, a webhook); rows of the other runs
+    /// are ignored. Returns whether anything changed.
+    pub fn follow(&mut self, event: &RunLog, graph: &WorkflowGraph) -> bool {
+        let run_id = event.run_id.to_string();
+        if self.run_id.as_deref() != Some(run_id.as_str()) {
+            if event.event != "run_started" {
+                return false;
+            }
+            *self = RunWatch::start(&run_id);
+        }
+        self.apply(event, graph)
     }
 
     pub fn apply(&mut self, event: &RunLog, graph: &WorkflowGraph) -> bool {
@@ -51,6 +68,7 @@ impl RunWatch {
         match (event.event.as_str(), node) {
             ("run_started", _) => self.status = Some("running".into()),
             ("run_finished", _) => {
+                self.step_ends += 1;
                 let status = event.data.get("status").and_then(Value::as_str).unwrap_or("finished").to_owned();
                 // a delay still waiting when the run ends is over too
                 if status == "succeeded" {
@@ -88,6 +106,9 @@ impl RunWatch {
             ("step_retrying", Some(node)) => self.set(&node, NodeRunState::Queued, None),
             ("step_skipped", Some(node)) => self.set(&node, NodeRunState::Skipped, None),
             _ => {}
+        }
+        if matches!(event.event.as_str(), "step_succeeded" | "step_failed" | "step_retrying" | "step_skipped") {
+            self.step_ends += 1;
         }
         true
     }
@@ -163,11 +184,36 @@ mod tests {
 
     const R1: &str = "0193a0a0-0000-7000-8000-000000000001";
     const R2: &str = "0193a0a0-0000-7000-8000-000000000002";
+    const R3: &str = "0193a0a0-0000-7000-8000-000000000003";
 
     fn row(seq: i64, event: &str, node: Option<&str>, data: Value) -> String {
         json!({"seq": seq, "run_id": R1, "node_id": node, "event": event, "message": format!("{event}"), "data": data,
                "level": "info", "org_id": R2, "workflow_id": R2, "created_at": "2026-12-04T12:00:00Z"})
         .to_string()
+    }
+
+    #[test]
+    fn the_workflow_stream_moves_to_the_run_that_starts() {
+        let graph = WorkflowGraph::new().with_node(Node::new("a", kinds::DATA_TRANSFORM));
+        let parse = |text: String| serde_json::from_str::<RunLog>(&text).unwrap();
+        let of = |run: &str, text: String| parse(text.replacen(R1, run, 1));
+        let mut watch = RunWatch::default();
+        // rows of a run already under way when the editor connected are not followed
+        assert!(!watch.follow(&of(R3, row(1, "step_succeeded", Some("a"), json!({}))), &graph));
+        assert!(watch.follow(&parse(row(2, "run_started", None, json!({}))), &graph));
+        assert_eq!(watch.run_id.as_deref(), Some(R1));
+        watch.follow(&parse(row(3, "step_succeeded", Some("a"), json!({}))), &graph);
+        assert!(!watch.follow(&of(R3, row(4, "step_failed", Some("a"), json!({}))), &graph), "another run's row");
+        assert_eq!(watch.overlay.nodes[&NodeId::from("a")].state, NodeRunState::Succeeded);
+        // a run started elsewhere replaces it, from scratch
+        assert!(watch.follow(&of(R3, row(5, "run_started", None, json!({}))), &graph));
+        assert_eq!((watch.run_id.as_deref(), watch.overlay.nodes.len(), watch.step_ends), (Some(R3), 0, 0));
+        // the run this editor started and already watches is not restarted by its first row
+        let mut mine = RunWatch::start(R1);
+        mine.follow(&parse(row(1, "run_started", None, json!({}))), &graph);
+        mine.follow(&parse(row(2, "step_succeeded", Some("a"), json!({}))), &graph);
+        assert!(!mine.follow(&parse(row(1, "run_started", None, json!({}))), &graph), "a repeat changes nothing");
+        assert_eq!(mine.step_ends, 1);
     }
 
     #[test]
@@ -225,6 +271,7 @@ mod tests {
         ));
         assert!(!watch.apply_text("not json", &graph));
         assert_eq!(watch.log.len(), 6);
+        assert_eq!(watch.step_ends, 3, "two step ends and the run's end ask for the step rows again");
     }
 
     #[test]

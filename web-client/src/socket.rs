@@ -13,6 +13,11 @@ pub fn run_events_path(run: &str, after: i64) -> String {
     format!("/ws/events?run={run}&after={after}&token={}", encode(&session::token().unwrap_or_default()))
 }
 
+/// A workflow's event socket: the rows of every run of it, resuming after sequence number `after`.
+pub fn workflow_events_path(workflow: &str, after: i64) -> String {
+    format!("/ws/events?workflow={workflow}&after={after}&token={}", encode(&session::token().unwrap_or_default()))
+}
+
 /// The reconnect delay after `failures` failed attempts in a row: 0.5 s doubling to 15 s, with
 /// up to a quarter added from `jitter` (0..1) so many clients do not reconnect in step.
 pub fn backoff_ms(failures: u32, jitter: f64) -> u32 {
@@ -61,6 +66,7 @@ mod tests {
         crate::session::remember(&aos_api::Tokens { token: "a+b".into(), refresh_token: "r".into(), expires_in: 1 });
         assert_eq!(doc_path("w1"), "/ws/docs/w1?token=a%2Bb");
         assert_eq!(run_events_path("r1", 7), "/ws/events?run=r1&after=7&token=a%2Bb");
+        assert_eq!(workflow_events_path("w1", 9), "/ws/events?workflow=w1&after=9&token=a%2Bb");
         crate::session::forget();
     }
 }

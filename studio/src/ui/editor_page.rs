@@ -1,7 +1,8 @@
 //! One workflow on the canvas: the live doc over `/ws/docs/{id}` (reconnecting with backoff),
 //! the palette, the canvas with its gestures, presence (avatars, cursors, selections), undo/redo,
 //! auto-layout, the minimap, validation problems on the nodes, the side panel (node form, run,
-//! import, share), publishing and running with the run's pulses on the canvas, and export.
+//! import, share), publishing and running with the workflow's latest run (whoever started it)
+//! pulsing on the canvas and its step data in the side panel, and export.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,8 @@ use super::editor_panels::SidePanel;
 use super::editor_toolbar::Toolbar;
 use super::import::ImportPreview;
 use super::palette::Palette;
+use super::run_follow::use_run_follower;
+use super::step_data::use_step_rows;
 use crate::api;
 use crate::editor::{Editor, Effect};
 use crate::live::{LiveDoc, Presence, PresenceUser};
@@ -177,6 +180,7 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
     let meta = use_signal(|| None::<api::Workflow>);
     let panel = use_signal(|| Panel::Node);
     let run = use_signal(RunWatch::default);
+    let step_rows = use_step_rows(run);
     let preview = use_signal(|| None::<ImportPreview>);
     let published = use_signal(|| None::<WorkflowGraph>);
 
@@ -188,6 +192,7 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
     });
 
     use_doc_connection(ctx, workflow_id.clone(), conn, peers, meta);
+    use_run_follower(workflow_id.clone(), run, doc);
 
     let graph = doc.read().graph.clone();
     let synced = live.read().is_synced();
@@ -277,7 +282,7 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
                     }
                 }
                 SidePanel { ctx, org, workflow_id, name, graph, catalog, selected, problems,
-                    secrets: secrets.read().clone().unwrap_or_default(), panel, preview, run, published }
+                    secrets: secrets.read().clone().unwrap_or_default(), panel, preview, run, step_rows, published }
             }
         }
     }

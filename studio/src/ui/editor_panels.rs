@@ -1,21 +1,19 @@
-//! The editor's side panel: the selected node's form (with a webhook's URL), the hint when
-//! nothing is selected, and the run, import and share panels.
+//! The editor's side panel: the selected node's form (with a webhook's URL) and its step data in
+//! the run on the canvas, the hint when nothing is selected, and the run, import and share panels.
 
 use aos_schema::{Catalog, Node, WorkflowGraph};
 use dioxus::prelude::*;
-use futures_util::StreamExt;
 
 use super::app::Nav;
 use super::editor_page::{Ctx, Panel};
 use super::import::{ImportPanel, ImportPreview};
 use super::side_panel::NodeForm;
+use super::step_data::{StepData, StepRows};
 use super::webhook::WebhookUrl;
 use crate::api;
 use crate::forms::{expression_candidates, kv_value, test_input_rows};
 use crate::problems::Problems;
 use crate::run_view::RunWatch;
-use aos_web_client::socket::{self, Backoff};
-use aos_web_client::{Socket, SocketEvent};
 
 /// What the side panel shows: `panel`, or for [`Panel::Node`] the selected node's form.
 #[component]
@@ -32,6 +30,7 @@ pub(super) fn SidePanel(
     panel: Signal<Panel>,
     preview: Signal<Option<ImportPreview>>,
     run: Signal<RunWatch>,
+    step_rows: StepRows,
     published: Signal<Option<WorkflowGraph>>,
 ) -> Element {
     let (mut panel, mut preview) = (panel, preview);
@@ -54,17 +53,21 @@ pub(super) fn SidePanel(
                     secrets: secrets.clone(),
                     catalog: catalog.clone(),
                     node: node.clone(),
-                    on_change: move |changed: Node| {
-                        let mut next = graph.clone();
-                        if let Some(slot) = next.node_mut(changed.id.as_str()) {
-                            *slot = changed;
+                    on_change: {
+                        let graph = graph.clone();
+                        move |changed: Node| {
+                            let mut next = graph.clone();
+                            if let Some(slot) = next.node_mut(changed.id.as_str()) {
+                                *slot = changed;
+                            }
+                            ctx.commit(next);
                         }
-                        ctx.commit(next);
                     },
                 }
                 if node.kind == aos_schema::kinds::TRIGGER_WEBHOOK {
                     WebhookUrl { workflow_id, published }
                 }
+                StepData { node: node.clone(), graph, run, rows: step_rows }
             },
             None => rsx! {
                 div { class: "sidepanel__hint",
@@ -89,8 +92,8 @@ pub(super) fn file_stem(name: &str) -> String {
 }
 
 /// Run now: test input (key-value rows shaped like the trigger's delivery; JSON values stay
-/// structured), publish when the draft changed since the last publish, start the run and follow
-/// its events on the canvas.
+/// structured), publish when the draft changed since the last publish, start the run and show it
+/// on the canvas (its events come over the workflow's stream, see `run_follow`).
 #[component]
 fn RunPanel(
     workflow_id: String,
@@ -126,9 +129,12 @@ fn RunPanel(
             let started = api::start_run(&id, input).await;
             busy.set(false);
             match started {
+                // the workflow's stream (`run_follow`) brings its events and may already watch this run
                 Ok(created) => {
-                    run.set(RunWatch::start(&created.run_id.to_string()));
-                    follow_run(created.run_id.to_string(), graph, run).await;
+                    let id = created.run_id.to_string();
+                    if run.peek().run_id.as_deref() != Some(id.as_str()) {
+                        run.set(RunWatch::start(&id));
+                    }
                 }
                 Err(err) => {
                     nav.check(&err);
@@ -164,37 +170,6 @@ fn RunPanel(
                 }
             }
             button { class: "aos-button", "data-testid": "run-close", onclick: move |_| on_close.call(()), "Close" }
-        }
-    }
-}
-
-/// Follows a run's events until it finishes (reconnecting from the last sequence number seen).
-async fn follow_run(run_id: String, graph: WorkflowGraph, mut run: Signal<RunWatch>) {
-    let mut failures = 0u32;
-    let mut backoff = Backoff::default();
-    while !run.peek().finished() && failures < 8 {
-        let after = run.peek().last_seq;
-        // kept until the end of this attempt; dropping it closes the socket
-        let Ok((_socket, mut rx)) = Socket::channel(&socket::run_events_path(&run_id, after)) else {
-            return;
-        };
-        while let Some(event) = rx.next().await {
-            match event {
-                SocketEvent::Text(text) => {
-                    failures = 0;
-                    backoff.reset();
-                    run.write().apply_text(&text, &graph);
-                    if run.peek().finished() {
-                        break;
-                    }
-                }
-                SocketEvent::Closed { .. } => break,
-                _ => {}
-            }
-        }
-        if !run.peek().finished() {
-            failures += 1;
-            backoff.wait().await;
         }
     }
 }

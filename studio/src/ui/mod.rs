@@ -1,5 +1,5 @@
 //! The studio's components. They hold UI state in signals and call the pure modules (`editor`,
-//! `live`, `forms`, `run_view`, `problems`) for everything that can be tested without a browser.
+//! `live`, `forms`, `run_view`, `step_data`, `problems`) for everything that can be tested without a browser.
 
 pub mod app;
 mod doc_connection;
@@ -9,6 +9,8 @@ mod editor_toolbar;
 pub mod gallery;
 pub mod import;
 mod palette;
+mod run_follow;
 pub mod side_panel;
+mod step_data;
 pub mod webhook;
 pub mod workflows;
