@@ -21,6 +21,9 @@ pub struct RunWatch {
     /// How many step ends (and the run's end) were applied: each one changed a step row on the
     /// server, so the step data is read again when this moves.
     pub step_ends: u32,
+    /// This editor started it from its Run panel, which reports on it; a run started elsewhere
+    /// shows on the canvas and in the step data, and the panel keeps out of it.
+    pub mine: bool,
 }
 
 impl RunWatch {
@@ -205,9 +208,11 @@ mod tests {
         watch.follow(&parse(row(3, "step_succeeded", Some("a"), json!({}))), &graph);
         assert!(!watch.follow(&of(R3, row(4, "step_failed", Some("a"), json!({}))), &graph), "another run's row");
         assert_eq!(watch.overlay.nodes[&NodeId::from("a")].state, NodeRunState::Succeeded);
-        // a run started elsewhere replaces it, from scratch
+        // a run started elsewhere replaces it, from scratch (and is not this editor's)
+        watch.mine = true;
         assert!(watch.follow(&of(R3, row(5, "run_started", None, json!({}))), &graph));
         assert_eq!((watch.run_id.as_deref(), watch.overlay.nodes.len(), watch.step_ends), (Some(R3), 0, 0));
+        assert!(!watch.mine);
         // the run this editor started and already watches is not restarted by its first row
         let mut mine = RunWatch::start(R1);
         mine.follow(&parse(row(1, "run_started", None, json!({}))), &graph);

@@ -96,6 +96,7 @@ await scenario('studio_step_data', async (browser) => {
   const other = await openPage(browser, grace, { viewport: { width: 1500, height: 900 } });
   await openWorkflow(other, workflow.id);
   await other.waitForSelector('[data-testid="node-fetch"].node--failed', { timeout: 15000 });
+  check(await other.locator('path.edge.edge--carried[data-to="shape"]').count() === 1, 'the edges the data took show too');
   await select('shape', other);
   await other.waitForSelector('[data-testid="step-data"][data-state="succeeded"]', { timeout: 15000 });
   check(await greetingOn(other) === '"Hello Ada"', 'the co-editor reads the same output');

@@ -192,7 +192,7 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
     });
 
     use_doc_connection(ctx, workflow_id.clone(), conn, peers, meta);
-    use_run_follower(workflow_id.clone(), run, doc);
+    use_run_follower(workflow_id.clone(), run, live, doc);
 
     let graph = doc.read().graph.clone();
     let synced = live.read().is_synced();

@@ -135,6 +135,7 @@ fn RunPanel(
                     if run.peek().run_id.as_deref() != Some(id.as_str()) {
                         run.set(RunWatch::start(&id));
                     }
+                    run.write().mine = true;
                 }
                 Err(err) => {
                     nav.check(&err);
@@ -163,7 +164,7 @@ fn RunPanel(
             if let Some(message) = error() {
                 p { class: "form-error", "data-testid": "run-error", "{message}" }
             }
-            if let Some(status) = watch.status.clone() {
+            if let Some(status) = watch.status.clone().filter(|_| watch.mine) {
                 p { class: "run-panel__status", "data-testid": "run-status", "data-status": "{status}", "Run {status}" }
                 ol { class: "run-panel__log",
                     for (i, line) in watch.log.iter().enumerate() { li { key: "{i}", "{line}" } }

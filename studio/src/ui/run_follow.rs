@@ -9,23 +9,39 @@ use dioxus::prelude::*;
 use futures_util::StreamExt;
 
 use crate::api::{self, RunLog};
+use crate::live::LiveDoc;
 use crate::run_view::RunWatch;
 use aos_web_client::socket::{self, Backoff};
-use aos_web_client::{Socket, SocketEvent};
+use aos_web_client::{Socket, SocketEvent, platform};
 
 /// How many of the newest runs are asked for a first row (the newest may still be queued).
 const RECENT_RUNS: u32 = 3;
 
+/// How long the stream waits for the doc before folding rows without the graph (edges and delays
+/// then show only once the next run comes).
+const SYNC_WAIT_MS: u32 = 10_000;
+
 /// Follows the workflow's runs into `run` for as long as the editor is open.
-pub(super) fn use_run_follower(workflow_id: String, run: Signal<RunWatch>, doc: Signal<DocGraph>) {
+pub(super) fn use_run_follower(
+    workflow_id: String,
+    run: Signal<RunWatch>,
+    live: Signal<LiveDoc>,
+    doc: Signal<DocGraph>,
+) {
     use_future(move || {
         let workflow_id = workflow_id.clone();
-        async move { follow_workflow(workflow_id, run, doc).await }
+        async move { follow_workflow(workflow_id, run, live, doc).await }
     });
 }
 
-async fn follow_workflow(workflow_id: String, mut run: Signal<RunWatch>, doc: Signal<DocGraph>) {
+async fn follow_workflow(workflow_id: String, mut run: Signal<RunWatch>, live: Signal<LiveDoc>, doc: Signal<DocGraph>) {
     let mut after = resume_point(&workflow_id).await;
+    // the replayed run is folded over the graph (which edges it took, which nodes are delays)
+    let mut waited = 0;
+    while !live.peek().is_synced() && waited < SYNC_WAIT_MS {
+        platform::sleep_ms(100).await;
+        waited += 100;
+    }
     let mut backoff = Backoff::default();
     loop {
         // kept until the end of this attempt; dropping it closes the socket
