@@ -44,8 +44,9 @@ const ROWS_PER_STATEMENT: usize = 256;
 /// Connections of the writer's own pool: it commits one batch at a time.
 const WRITER_CONNECTIONS: u32 = 1;
 /// The page cache of the writer's SQLite connection, in KiB: the pages its inserts touch (index
-/// leaves, the tables' last pages) stay cached between batches.
-const WRITER_CACHE_KIB: u32 = 32 * 1024;
+/// leaves, the tables' last pages) stay cached between batches. 32 MiB measured no faster under
+/// load and kept about 25 MiB more resident.
+const WRITER_CACHE_KIB: u32 = 4 * 1024;
 /// The write-ahead log's size, in pages, at which the writer's own connection checkpoints after
 /// a commit (SQLite's default is 1,000): only should the checkpointer fall behind.
 const WRITER_CHECKPOINT_BACKSTOP_PAGES: u32 = 16 * 1024;
