@@ -45,14 +45,19 @@ impl RunWatch {
     /// watched, whoever started it (this editor, a co-editor, a webhook); rows of the other runs
     /// are ignored. Returns whether anything changed.
     pub fn follow(&mut self, event: &RunLog, graph: &WorkflowGraph) -> bool {
+        if !self.takes(event) {
+            return false;
+        }
         let run_id = event.run_id.to_string();
         if self.run_id.as_deref() != Some(run_id.as_str()) {
-            if event.event != "run_started" {
-                return false;
-            }
             *self = RunWatch::start(&run_id);
         }
         self.apply(event, graph)
+    }
+
+    /// Whether [`RunWatch::follow`] takes `event`: a row of the watched run, or a run's start.
+    pub fn takes(&self, event: &RunLog) -> bool {
+        event.event == "run_started" || self.run_id.as_deref().is_some_and(|id| *id == *event.run_id.to_string())
     }
 
     pub fn apply(&mut self, event: &RunLog, graph: &WorkflowGraph) -> bool {

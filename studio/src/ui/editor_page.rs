@@ -180,7 +180,7 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
     let meta = use_signal(|| None::<api::Workflow>);
     let panel = use_signal(|| Panel::Node);
     let run = use_signal(RunWatch::default);
-    let step_rows = use_step_rows(run);
+    let step_rows = use_step_rows(run, editor);
     let preview = use_signal(|| None::<ImportPreview>);
     let published = use_signal(|| None::<WorkflowGraph>);
 

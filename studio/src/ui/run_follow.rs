@@ -6,7 +6,7 @@
 
 use aos_schema::doc::DocGraph;
 use dioxus::prelude::*;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 
 use crate::api::{self, RunLog};
 use crate::live::LiveDoc;
@@ -16,6 +16,9 @@ use aos_web_client::{Socket, SocketEvent, platform};
 
 /// How many of the newest runs are asked for a first row (the newest may still be queued).
 const RECENT_RUNS: u32 = 3;
+
+/// Rows folded into one canvas update at most.
+const MAX_BATCH: usize = 1_000;
 
 /// How long the stream waits for the doc before folding rows without the graph (edges and delays
 /// then show only once the next run comes).
@@ -46,21 +49,39 @@ async fn follow_workflow(workflow_id: String, mut run: Signal<RunWatch>, live: S
     loop {
         // kept until the end of this attempt; dropping it closes the socket
         if let Ok((_socket, mut rx)) = Socket::channel(&socket::workflow_events_path(&workflow_id, after)) {
-            while let Some(event) = rx.next().await {
-                match event {
-                    SocketEvent::Text(text) => {
-                        backoff.reset();
-                        let Ok(row) = serde_json::from_str::<RunLog>(&text) else { continue };
-                        after = after.max(row.seq);
-                        // the graph as it is now, so a node added since the page opened pulses too
-                        let graph = doc.peek().graph.clone();
-                        let mut next = run.peek().clone();
-                        if next.follow(&row, &graph) {
-                            run.set(next);
+            while let Some(first) = rx.next().await {
+                // what arrived meanwhile is folded in with it: one canvas update per batch, and
+                // rows of runs not followed (a busy workflow starts many) cost no copy at all
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH
+                    && let Some(Some(more)) = rx.next().now_or_never()
+                {
+                    batch.push(more);
+                }
+                let (mut next, mut graph, mut changed, mut closed) = (None::<RunWatch>, None, false, false);
+                for event in batch {
+                    match event {
+                        SocketEvent::Text(text) => {
+                            backoff.reset();
+                            let Ok(row) = serde_json::from_str::<RunLog>(&text) else { continue };
+                            after = after.max(row.seq);
+                            if !next.as_ref().map_or_else(|| run.peek().takes(&row), |watch| watch.takes(&row)) {
+                                continue;
+                            }
+                            let watch = next.get_or_insert_with(|| run.peek().clone());
+                            // the graph as it is now, so a node added since the page opened pulses too
+                            let graph = graph.get_or_insert_with(|| doc.peek().graph.clone());
+                            changed |= watch.follow(&row, graph);
                         }
+                        SocketEvent::Closed { .. } => closed = true,
+                        _ => {}
                     }
-                    SocketEvent::Closed { .. } => break,
-                    _ => {}
+                }
+                if let (true, Some(next)) = (changed, next) {
+                    run.set(next);
+                }
+                if closed {
+                    break;
                 }
             }
         }

@@ -8,19 +8,21 @@ use aos_ui_kit::components::{JsonTree, format_duration};
 use dioxus::prelude::*;
 
 use crate::api::{self, RunDetail};
+use crate::editor::Editor;
 use crate::run_view::RunWatch;
 use crate::step_data::{StepShown, attempts_text, node_labels, step_shown};
 
 /// The step rows of the watched run, or why they could not be read.
 pub(super) type StepRows = Resource<Option<Result<RunDetail, String>>>;
 
-/// Reads the watched run's step rows after each step end (and the run's end): the events say
-/// when a row changed, the API says what it holds. The last read stays shown while the next
-/// one is under way.
-pub(super) fn use_step_rows(run: Signal<RunWatch>) -> StepRows {
+/// Reads the watched run's step rows after each step end (and the run's end) while one node is
+/// selected (nothing shows them otherwise): the events say when a row changed, the API says what
+/// it holds. The last read stays shown while the next one is under way.
+pub(super) fn use_step_rows(run: Signal<RunWatch>, editor: Signal<Editor>) -> StepRows {
     let key = use_memo(move || {
+        let one_selected = editor.read().selection.nodes.len() == 1;
         let watch = run.read();
-        watch.run_id.clone().filter(|_| watch.step_ends > 0).map(|id| (id, watch.step_ends))
+        watch.run_id.clone().filter(|_| one_selected && watch.step_ends > 0).map(|id| (id, watch.step_ends))
     });
     use_resource(move || {
         let key = key();
