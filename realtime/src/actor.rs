@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use aos_actors::supervisor::{BoxFuture, ChildFactory, parse_key, spawn_child};
 use aos_actors::{ActorKind, ActorStats};
-use aos_persistence::{DocBroadcast, DocFanout, NewDocUpdate, Store, Timestamp};
+use aos_persistence::{DocBroadcast, DocFanout, DocSubscription, NewDocUpdate, Store, Timestamp};
 use aos_schema::doc::{ApplyStats, DocGraph};
 use aos_schema::{WorkflowGraph, WorkflowId};
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr};
@@ -437,11 +437,23 @@ fn overlap(config: &RoomConfig) -> time::Duration {
     time::Duration::try_from(config.log_overlap).unwrap_or(time::Duration::seconds(10))
 }
 
+/// How long a room that is starting waits for its fan-out subscription before loading without it.
+const SUBSCRIBE_WAIT: Duration = Duration::from_secs(2);
+
 /// Forwards other nodes' updates of `workflow` into the room's mailbox until the room is gone,
-/// subscribing again (after a pause) whenever the Redis connection drops.
-async fn forward_remote(fanout: DocFanout, workflow: WorkflowId, room: ActorRef<DocRoomMsg>) {
+/// subscribing again (after a pause) whenever the Redis connection drops. `first` is the subscription made before the room loaded, if that one succeeded.
+async fn forward_remote(
+    fanout: DocFanout,
+    workflow: WorkflowId,
+    room: ActorRef<DocRoomMsg>,
+    mut first: Option<DocSubscription>,
+) {
     loop {
-        match fanout.subscribe(workflow).await {
+        let subscribed = match first.take() {
+            Some(subscription) => Ok(subscription),
+            None => fanout.subscribe(workflow).await,
+        };
+        match subscribed {
             Ok(mut subscription) => {
                 while let Some(update) = subscription.next().await {
                     if room.send_message(DocRoomMsg::Remote(update)).is_err() {
@@ -456,6 +468,29 @@ async fn forward_remote(fanout: DocFanout, workflow: WorkflowId, room: ActorRef<
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+}
+
+/// Subscribes to `workflow`'s updates from other nodes and forwards them to the room. The first
+/// subscription is made before this returns, so an update another node publishes after it is
+/// delivered; if Redis is unreachable (or slower than `SUBSCRIBE_WAIT`) the forwarder keeps
+/// trying in the background and the log catch-up fills in.
+async fn subscribe_remote(
+    fanout: DocFanout,
+    workflow: WorkflowId,
+    room: ActorRef<DocRoomMsg>,
+) -> tokio::task::JoinHandle<()> {
+    let first = match tokio::time::timeout(SUBSCRIBE_WAIT, fanout.subscribe(workflow)).await {
+        Ok(Ok(subscription)) => Some(subscription),
+        Ok(Err(err)) => {
+            tracing::warn!(%workflow, error = %err, "doc fan-out subscription failed");
+            None
+        }
+        Err(_) => {
+            tracing::warn!(%workflow, "doc fan-out subscription timed out");
+            None
+        }
+    };
+    tokio::spawn(forward_remote(fanout, workflow, room, first))
 }
 
 fn close_reason(err: &ClientError) -> String {
@@ -483,11 +518,10 @@ impl Actor for DocRoom {
     ) -> Result<Self::State, ActorProcessingErr> {
         // subscribe before loading, so nothing published while the log is read is missed (the
         // forwarded updates wait in the mailbox until the room is loaded)
-        let subscriber = args
-            .config
-            .fanout
-            .clone()
-            .map(|fanout| tokio::spawn(forward_remote(fanout, args.workflow, myself.clone())));
+        let subscriber = match args.config.fanout.clone() {
+            Some(fanout) => Some(subscribe_remote(fanout, args.workflow, myself.clone()).await),
+            None => None,
+        };
         match DocRoomState::load(args).await {
             Ok(mut state) => {
                 state.subscriber = subscriber;
