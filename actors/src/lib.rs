@@ -33,8 +33,8 @@ pub use supervisor::{
 };
 pub use system::{ActorSystem, Control, ControlError, Controlled, ExtraKind, RunPlacement, SystemConfig, SystemError};
 pub use webhook::{
-    Accepted, Delivery, DeliveryError, Gates, RunTarget, SourceGate, WebhookArgs, WebhookFactory, WebhookMsg,
-    WebhookSourceActor,
+    Accepted, Delivery, DeliveryError, Gates, ParsedDelivery, RunTarget, SourceGate, WebhookArgs, WebhookFactory,
+    WebhookMsg, WebhookSourceActor,
 };
 pub use worker::{JOBS_AT_ONCE, StepWorker, WorkerDeps, WorkerFactory, WorkerMsg};
 pub use workflow::{

@@ -21,7 +21,7 @@ use crate::registry::{ActorKind, ActorNode, Registry};
 use crate::run::{Dispatch, RunDeps, RunFactory};
 use crate::schedule::ScheduleFactory;
 use crate::supervisor::{Supervisor, SupervisorArgs, SupervisorError, SupervisorFactory, SupervisorHandle};
-use crate::webhook::{Accepted, Delivery, DeliveryError, Gates, WebhookFactory, WebhookMsg};
+use crate::webhook::{Accepted, Delivery, DeliveryError, Gates, ParsedDelivery, WebhookFactory, WebhookMsg};
 use crate::worker::{WorkerDeps, WorkerFactory};
 use crate::workflow::{PublishError, PublishRequest, Published, WorkflowFactory, WorkflowMsg};
 
@@ -331,18 +331,33 @@ impl ActorSystem {
     /// Admits a delivery to the source whose token hashes to `token_hash`. A source seen before
     /// on this node is found in memory; another is read once and its actor started.
     pub async fn deliver_by_token(&self, token_hash: &str, delivery: Delivery) -> Result<Accepted, DeliveryError> {
-        let gate = match self.gates.by_token(token_hash) {
-            Some(gate) => gate,
-            None => {
-                let source = self.deps.store.webhooks().source_by_token_hash(token_hash).await.map_err(|err| {
-                    tracing::warn!(error = %err, "webhook source lookup failed");
-                    DeliveryError::Unavailable
-                })?;
-                let source = source.filter(|s| s.enabled).ok_or(DeliveryError::UnknownSource)?;
-                self.open_gate(source.id).await?
-            }
-        };
+        let gate = self.gate_by_token(token_hash).await?;
         crate::webhook::admit(&self.deps.store, &self.runs, &self.deps.node.id, &gate, &delivery).await
+    }
+
+    /// A delivery to the test URL of the source whose token hashes to `token_hash`: checked as a
+    /// real delivery is (size, signature, rate), read as its run's trigger would be, and neither
+    /// recorded nor run. Returns the source and what its trigger would see.
+    pub async fn test_delivery_by_token(
+        &self,
+        token_hash: &str,
+        delivery: &Delivery,
+    ) -> Result<(WebhookSourceId, ParsedDelivery), DeliveryError> {
+        let gate = self.gate_by_token(token_hash).await?;
+        Ok((gate.source.id, gate.check_test(delivery)?))
+    }
+
+    /// The gate of the enabled source whose token hashes to `token_hash`, opened if needed.
+    async fn gate_by_token(&self, token_hash: &str) -> Result<Arc<crate::webhook::SourceGate>, DeliveryError> {
+        if let Some(gate) = self.gates.by_token(token_hash) {
+            return Ok(gate);
+        }
+        let source = self.deps.store.webhooks().source_by_token_hash(token_hash).await.map_err(|err| {
+            tracing::warn!(error = %err, "webhook source lookup failed");
+            DeliveryError::Unavailable
+        })?;
+        let source = source.filter(|s| s.enabled).ok_or(DeliveryError::UnknownSource)?;
+        self.open_gate(source.id).await
     }
 
     async fn open_gate(&self, source: WebhookSourceId) -> Result<Arc<crate::webhook::SourceGate>, DeliveryError> {

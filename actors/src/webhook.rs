@@ -114,6 +114,15 @@ impl SourceGate {
         Ok(Self { source, signing_key, bucket, target })
     }
 
+    /// The checks of a delivery to the test URL: the production URL's size limit, signature and
+    /// rate limit (test deliveries count against it too), then the body read as a run would read
+    /// it. Needs no published version: nothing runs.
+    pub fn check_test(&self, delivery: &Delivery) -> Result<ParsedDelivery, DeliveryError> {
+        verify_delivery(&self.source.settings, self.signing_key.as_ref(), delivery)?;
+        self.bucket.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take(Instant::now())?;
+        parse_delivery(&self.source.settings, delivery)
+    }
+
     /// The checks before anything is recorded, then the run to create.
     fn check(&self, delivery: &Delivery) -> Result<(ParsedDelivery, RunTarget), DeliveryError> {
         verify_delivery(&self.source.settings, self.signing_key.as_ref(), delivery)?;

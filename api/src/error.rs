@@ -71,6 +71,7 @@ error_codes! {
     NotPublished => "not_published", 409, "The workflow has no published version to run.";
     Disabled => "disabled", 409, "The workflow's triggers are switched off.";
     NotRunnable => "not_runnable", 409, "The webhook's workflow cannot run now (switched off or not published).";
+    NotListening => "not_listening", 404, "A delivery to a webhook's test URL while nobody listens for a test event in the studio.";
     RunFinished => "run_finished", 409, "The run has already finished.";
     RunUnfinished => "run_unfinished", 409, "The run has not finished yet.";
     NotControllable => "not_controllable", 409, "This actor cannot be stopped or restarted.";

@@ -35,7 +35,9 @@ pub use templates::{
     CreatorProfile, Install, Installation, Installed, NewTemplate, NewTemplateVersion, ProfileUpdate, ProfileView,
     Template, TemplateDetail, TemplateVersion,
 };
-pub use webhooks::{NewSource, SourceView, SourceWithToken, WebhookEvent, WebhookSettings};
+pub use webhooks::{
+    NewSource, SourceView, SourceWithToken, TestDelivered, TestEvent, TestEventWait, WebhookEvent, WebhookSettings,
+};
 pub use workflows::{
     GraphChanges, GraphWritten, ImportPreview, Imported, N8nReport, NewWorkflow, Published, VersionDetail, VersionDiff,
     VersionSummary, Workflow, WorkflowDetail, WorkflowUpdate,

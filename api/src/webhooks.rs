@@ -66,6 +66,10 @@ pub struct SourceView {
     pub rotated_at: Option<String>,
     pub settings: WebhookSettings,
     pub url: Option<String>,
+    /// The test URL beside it (`…/test`): a delivery there reaches whoever listens for a test
+    /// event in the studio and starts no run. `None` whenever `url` is.
+    #[serde(default)]
+    pub test_url: Option<String>,
 }
 
 /// One received delivery (`GET /api/webhooks/{id}/events`); credential headers were never stored.
@@ -80,6 +84,31 @@ pub struct WebhookEvent {
     /// The run it started, once one was created.
     pub run_id: Option<RunId>,
     pub received_at: String,
+}
+
+/// A delivery to a source's test URL, as the studio's listener receives it: what a run's trigger
+/// would see (`body`, `headers` without credentials, `query`), no run started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestEvent {
+    pub source_id: WebhookSourceId,
+    pub headers: serde_json::Map<String, Value>,
+    pub query: serde_json::Map<String, Value>,
+    pub body: Value,
+    pub received_at: String,
+}
+
+/// `GET /api/webhooks/{id}/test-event?wait=SECONDS`: the next delivery to the test URL, or `None`
+/// when none arrived while it waited (ask again to keep listening).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestEventWait {
+    pub event: Option<TestEvent>,
+}
+
+/// What `POST /hooks/{token}/test` answers when a listener took the delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestDelivered {
+    /// How many studio listeners received it.
+    pub listeners: u64,
 }
 
 #[cfg(test)]

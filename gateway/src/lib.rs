@@ -17,6 +17,7 @@ mod routes;
 pub mod seed;
 pub mod server;
 pub mod state;
+pub mod test_hooks;
 pub mod views;
 
 pub use config::{Cli, Command};

@@ -68,6 +68,8 @@ pub struct SharedState {
     pub rooms: Option<aos_realtime::DocRooms>,
     /// Run events for `/ws/events` subscribers.
     pub events: aos_realtime::EventHub,
+    /// Studios listening for a webhook's test event (on this node; through Redis when there is one).
+    pub test_hooks: Arc<crate::test_hooks::TestHooks>,
     /// The built browser apps (`studio/`, `dashboard/`), served at `/studio/` and `/app/`.
     pub web_dir: Option<std::path::PathBuf>,
 }
@@ -105,6 +107,7 @@ impl AppState {
             logins: RateLimiter::new(Limits::default().logins_per_minute),
             auth_limits: Arc::new(AuthLimits::default()),
             rooms: None,
+            test_hooks: Arc::default(),
             web_dir: None,
         }))
     }

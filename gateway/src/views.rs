@@ -19,16 +19,32 @@ pub fn price_plan(plan: store::PricePlan) -> aos_api::PricePlan {
 }
 
 /// One row of a credit ledger.
-pub fn ledger_entry(entry: store::LedgerEntry) -> aos_api::LedgerEntry {
+pub fn ledger_entry(
+    entry: store::LedgerEntry,
+    workflow_names: &std::collections::HashMap<aos_schema::RunId, String>,
+) -> aos_api::LedgerEntry {
+    let run_id = ledger_run(&entry.reference);
+    // a debit's memo once began with its run's id, which `run_id` now carries
+    let memo = match run_id.and_then(|run| entry.memo.strip_prefix(&format!("run {run}: "))) {
+        Some(rest) => rest.to_owned(),
+        None => entry.memo,
+    };
     aos_api::LedgerEntry {
         seq: entry.seq,
         org_id: entry.org_id,
         amount_micros: entry.amount_micros,
         kind: entry.kind,
+        workflow_name: run_id.and_then(|run| workflow_names.get(&run).cloned()),
+        run_id,
         reference: entry.reference,
-        memo: entry.memo,
+        memo,
         created_at: entry.created_at.to_string(),
     }
+}
+
+/// The run a ledger entry's reference names (`run:<id>`, a run's debit), if any.
+pub fn ledger_run(reference: &str) -> Option<aos_schema::RunId> {
+    reference.strip_prefix("run:")?.parse().ok()
 }
 
 /// An org as its member sees it: the org and their role there.
@@ -171,7 +187,7 @@ pub fn version_summary(version: &store::WorkflowVersion) -> aos_api::VersionSumm
 }
 
 /// A webhook source as listed, with its URL when the caller may see it.
-pub fn source_view(source: store::WebhookSource, url: Option<String>) -> aos_api::SourceView {
+pub fn source_view(source: store::WebhookSource, url: Option<String>, test_url: Option<String>) -> aos_api::SourceView {
     aos_api::SourceView {
         id: source.id,
         org_id: source.org_id,
@@ -183,6 +199,7 @@ pub fn source_view(source: store::WebhookSource, url: Option<String>) -> aos_api
         rotated_at: source.rotated_at.map(|t| t.to_string()),
         settings: source.settings,
         url,
+        test_url,
     }
 }
 

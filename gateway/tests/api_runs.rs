@@ -1,7 +1,7 @@
 //! Triggers and runs over real HTTP with the actor tree and the embedded engine, on SQLite and
 //! Postgres: webhook sources and `/hooks/{token}` (dedupe by `Idempotency-Key`), manual runs, run
-//! detail and logs, replay, cancel, the dead-letter queue; secrets stay write-only; and the
-//! admin actor tree.
+//! detail and logs, replay, cancel, the dead-letter queue; test events (`/hooks/{token}/test`);
+//! secrets stay write-only; and the admin actor tree.
 
 #[path = "support/api.rs"]
 mod support_api;
@@ -16,7 +16,13 @@ use serde_json::{Value, json};
 use support_api::{Account, Api, runnable_graph};
 use support_http::wait_until;
 
-both_backends!(webhooks_and_manual_runs, a_cancelled_run_stops, secrets_are_write_only, admin_sees_the_actor_tree);
+both_backends!(
+    webhooks_and_manual_runs,
+    test_events_reach_the_listener_and_start_no_run,
+    a_cancelled_run_stops,
+    secrets_are_write_only,
+    admin_sees_the_actor_tree
+);
 
 /// Creates and publishes a workflow with a trigger of `trigger`.
 async fn published(api: &Api, owner: &Account, trigger: &str) -> String {
@@ -219,6 +225,81 @@ async fn webhooks_and_manual_runs(backend: Backend) {
 
 /// A run waiting in a delay is cancelled through the API: the answer says so, the run ends
 /// cancelled, and a second cancel is refused.
+/// A delivery to the test URL reaches the editor listening for one, shaped as a run's trigger
+/// would see it (credential headers left out), and starts no run; with nobody listening it is
+/// refused in words; viewers may not listen; the production URL's checks apply to it.
+async fn test_events_reach_the_listener_and_start_no_run(backend: Backend) {
+    let api = Api::start_with_actors(backend).await;
+    let alice = api.signup("alice").await;
+    let hooked = published(&api, &alice, "trigger.webhook").await;
+    let listed = api.get(&format!("/api/workflows/{hooked}/webhooks"), &alice.token).await;
+    let source = listed.body[0]["id"].as_str().unwrap().to_owned();
+    let test_url = listed.body[0]["test_url"].as_str().expect("an editor sees the test URL").to_owned();
+    assert_eq!(test_url, format!("{}/test", listed.body[0]["url"].as_str().unwrap()));
+
+    let nobody = api.client.post(&test_url).json(&json!({ "name": "Ada" })).send().await.unwrap();
+    assert_eq!(nobody.status().as_u16(), 404);
+    let refusal: Value = nobody.json().await.unwrap();
+    assert_eq!(refusal["error"]["code"], "not_listening", "{refusal}");
+    assert!(refusal["error"]["message"].as_str().unwrap().contains("Listen for a test event"), "{refusal}");
+
+    let listen = {
+        let (client, url, token) =
+            (api.client.clone(), api.url(&format!("/api/webhooks/{source}/test-event?wait=20")), alice.token.clone());
+        tokio::spawn(async move { client.get(url).bearer_auth(token).send().await.unwrap().json::<Value>().await })
+    };
+    // the listener is subscribed once its request has reached the server: send until it takes one
+    let mut delivered = None;
+    for _ in 0..100 {
+        let sent = api
+            .client
+            .post(format!("{test_url}?team=a+b"))
+            .header("authorization", "Bearer sender-credential-123")
+            .header("x-origin", "crm")
+            .json(&json!({ "name": "Ada", "n": 7 }))
+            .send()
+            .await
+            .unwrap();
+        if sent.status().as_u16() == 200 {
+            delivered = Some(sent.json::<aos_api::TestDelivered>().await.unwrap());
+            break;
+        }
+        assert_eq!(sent.status().as_u16(), 404, "only 'nobody listens' while the listener connects");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(delivered, Some(aos_api::TestDelivered { listeners: 1 }));
+    let heard: aos_api::TestEventWait = serde_json::from_value(listen.await.unwrap().unwrap()).unwrap();
+    let event = heard.event.expect("the listener got the delivery");
+    assert_eq!(event.source_id.to_string(), source);
+    assert_eq!(event.body, json!({ "name": "Ada", "n": 7 }), "the body arrives as JSON, as trigger.body would");
+    assert_eq!(event.query, json!({ "team": "a b" }).as_object().unwrap().clone());
+    assert_eq!(event.headers.get("x-origin"), Some(&json!("crm")));
+    assert!(!event.headers.contains_key("authorization"), "credential headers are left out: {event:?}");
+
+    let runs = api.get(&format!("/api/orgs/{}/runs?workflow={hooked}", alice.org_id), &alice.token).await;
+    assert_eq!(runs.body.as_array().map(Vec::len), Some(0), "a test event starts no run: {runs:?}");
+    let recorded = api.get(&format!("/api/webhooks/{source}/events"), &alice.token).await;
+    assert_eq!(recorded.body.as_array().map(Vec::len), Some(0), "nor is it recorded: {recorded:?}");
+
+    // nothing arrives: the wait ends with no event; bad waits and viewers are refused
+    let quiet = api.get(&format!("/api/webhooks/{source}/test-event?wait=1"), &alice.token).await;
+    assert_eq!((quiet.status, quiet.body["event"].clone()), (200, Value::Null), "{quiet:?}");
+    let too_long = api.get(&format!("/api/webhooks/{source}/test-event?wait=3600"), &alice.token).await;
+    assert_eq!(too_long.status, 400, "{too_long:?}");
+    let victor = api.signup("victor").await;
+    api.add_member(&alice, &alice.org_id, &victor, "viewer").await;
+    let as_viewer = api.get(&format!("/api/webhooks/{source}/test-event?wait=1"), &victor.token).await;
+    assert_eq!(as_viewer.status, 403, "{as_viewer:?}");
+    // the production URL's checks: a body that is not JSON, an unknown token
+    let test_path = test_url.trim_start_matches(&api.url("")).to_owned();
+    let garbled = api.raw("POST", &test_path, None, b"{not json".to_vec()).await;
+    assert_eq!(garbled.status, 400, "{garbled:?}");
+    let unknown = api.raw("POST", "/hooks/whk_nosuchtoken/test", None, b"{}".to_vec()).await;
+    assert_eq!(unknown.status, 404, "{unknown:?}");
+    assert_eq!(unknown.code(), "not_found", "{unknown:?}");
+    api.finish().await;
+}
+
 async fn a_cancelled_run_stops(backend: Backend) {
     let api = Api::start_with_actors(backend).await;
     let alice = api.signup("alice").await;

@@ -3,7 +3,8 @@
 //! in flight on its own worker; the other node adopts the run once the dead node's heartbeat goes stale, a worker
 //! takes over the dead node's unacked step job, and the run finishes with every step recorded
 //! (and billed) exactly once. Editors connected to two processes edit one workflow's doc and
-//! converge through Redis; run events of a run driven on one node reach a subscriber on the other.
+//! converge through Redis; run events of a run driven on one node reach a subscriber on the other,
+//! and so does a webhook test event.
 
 #[path = "support/http.rs"]
 mod support_http;
@@ -356,6 +357,31 @@ async fn editors_on_two_processes_converge_and_events_cross_nodes() {
     })
     .await;
     assert_eq!(finished, Ok(true), "node-b's subscriber saw the run node-a started finish");
+
+    // a test event sent to node-a's test URL reaches a studio listening through node-b
+    let (status, source) =
+        call(&base_a, "POST", &format!("/api/workflows/{id}/webhooks"), Some(&token), Some(json!({}))).await;
+    assert_eq!(status, 201, "{source}");
+    let (source_id, hook) = (source["source_id"].as_str().unwrap().to_owned(), source["token"].as_str().unwrap());
+    let listener = {
+        let (base_b, token) = (base_b.clone(), token.clone());
+        tokio::spawn(async move {
+            call(&base_b, "GET", &format!("/api/webhooks/{source_id}/test-event?wait=20"), Some(&token), None).await
+        })
+    };
+    let taken = wait_until(Duration::from_secs(15), || {
+        let base_a = base_a.clone();
+        async move {
+            let body = json!({ "from": "node-a" });
+            call(&base_a, "POST", &format!("/hooks/{hook}/test"), None, Some(body)).await.0 == 200
+        }
+    })
+    .await;
+    assert!(taken, "node-a handed the test delivery to a listener");
+    let (status, heard) = listener.await.unwrap();
+    assert_eq!(status, 200, "{heard}");
+    assert_eq!(heard["event"]["body"], json!({ "from": "node-a" }), "node-b's listener got it: {heard}");
+
     node_a.start_kill().unwrap();
     node_b.start_kill().unwrap();
     let _ = tokio::join!(node_a.wait(), node_b.wait());

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use aos_api::{Install, NewTemplate, NewTemplateVersion, NewWorkflow, RunCreated, SecretMeta};
 pub use aos_api::{
     Installed, Me, ProfileView, Published, Signup, SourceView, SourceWithToken, Template, TemplateDetail,
-    TemplateVersion, Workflow,
+    TemplateVersion, TestEvent, TestEventWait, WebhookEvent, Workflow,
 };
 pub use aos_api::{Run, RunDetail, RunLog};
 pub use aos_web_client::session::{forget as sign_out, signed_in};
@@ -56,6 +56,19 @@ pub async fn webhooks(workflow: &str) -> Result<Vec<SourceView>, ApiError> {
 /// Gives the source a new token: its new URL (the old one stops working at once).
 pub async fn rotate_webhook(source: &str) -> Result<SourceWithToken, ApiError> {
     call("POST", &format!("/api/webhooks/{source}/rotate"), Some(json!({}))).await
+}
+
+/// Waits up to `wait_secs` for the next delivery to the source's test URL (`None`: none came).
+pub async fn next_test_event(source: &str, wait_secs: u32) -> Result<Option<TestEvent>, ApiError> {
+    let waited: TestEventWait =
+        call("GET", &format!("/api/webhooks/{source}/test-event?wait={wait_secs}"), None).await?;
+    Ok(waited.event)
+}
+
+/// The source's latest recorded delivery, if it had one.
+pub async fn last_delivery(source: &str) -> Result<Option<WebhookEvent>, ApiError> {
+    let events: Vec<WebhookEvent> = call("GET", &format!("/api/webhooks/{source}/events?limit=1"), None).await?;
+    Ok(events.into_iter().next())
 }
 
 pub async fn start_run(id: &str, input: Value) -> Result<RunCreated, ApiError> {

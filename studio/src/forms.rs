@@ -149,6 +149,17 @@ pub fn test_input_rows(graph: &WorkflowGraph) -> Vec<(String, String)> {
     }
 }
 
+/// A webhook delivery (a caught test event, or the last one recorded) as the Run panel's test
+/// input: its `body`, `headers` and `query` shown as JSON, so the run reads them as that
+/// delivery's run did.
+pub fn delivery_rows(body: &Value, headers: &Value, query: &Value) -> Vec<(String, String)> {
+    let shown = |value: &Value| match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    vec![("body".into(), shown(body)), ("headers".into(), shown(headers)), ("query".into(), shown(query))]
+}
+
 /// The config value that references a stored secret.
 pub fn secret_reference(name: &str) -> Value {
     Value::String(format!("{{{{ secrets.{name} }}}}"))
@@ -332,6 +343,18 @@ mod tests {
         let names: Vec<String> = test_input_rows(&scheduled).into_iter().map(|(name, _)| name).collect();
         assert_eq!(names, ["scheduled_for", "fired_at"]);
         assert!(test_input_rows(&WorkflowGraph::new()).is_empty());
+    }
+
+    #[test]
+    fn a_delivery_as_test_input_reads_back_as_it_came() {
+        let body = json!({ "name": "Ada", "tags": ["a", "b"], "n": 7, "ok": true, "none": null });
+        let headers = json!({ "content-type": "application/json", "x-origin": "crm" });
+        let query = json!({ "team": "a b" });
+        let rows = delivery_rows(&body, &headers, &query);
+        assert_eq!(kv_value(&rows), json!({ "body": body, "headers": headers, "query": query }));
+        let scalar = delivery_rows(&json!(42), &json!({}), &json!({}));
+        assert_eq!(kv_value(&scalar)["body"], 42, "a JSON number body stays a number");
+        assert_eq!(kv_value(&delivery_rows(&Value::Null, &json!({}), &json!({})))["body"], Value::Null);
     }
 
     #[test]

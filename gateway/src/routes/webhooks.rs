@@ -2,10 +2,12 @@
 //! `POST /hooks/{token}`, which hands each delivery to the source's actor: `202 {run_id}` for a new
 //! run, `200` with the same `run_id` when the `Idempotency-Key` was seen before. Publishing a
 //! workflow whose trigger is a webhook gives it a source if it has none (`ensure_source`), so the
-//! URL exists as soon as the workflow can run.
+//! URL exists as soon as the workflow can run. Beside each URL is its test URL
+//! (`POST /hooks/{token}/test`): checked the same way, it starts no run and hands the delivery to
+//! whoever listens for a test event (`GET /api/webhooks/{source_id}/test-event`, see `test_hooks`).
 
 use aos_actors::Delivery;
-use aos_api::{SourceView, SourceWithToken};
+use aos_api::{ErrorCode, SourceView, SourceWithToken};
 use aos_persistence::{NewWebhookSource, WebhookSettings, WebhookSource, WebhookToken};
 use aos_schema::{Role, SecretString, WebhookSourceId, WorkflowGraph, WorkflowId};
 use axum::Router;
@@ -16,6 +18,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use std::time::Duration;
 
 use crate::auth::{Access, Principal, random_token, token_hash};
 use crate::error::ApiError;
@@ -29,7 +32,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/webhooks/{source_id}/rotate", post(rotate))
         .route("/api/webhooks/{source_id}", delete(remove))
         .route("/api/webhooks/{source_id}/events", get(events))
+        .route("/api/webhooks/{source_id}/test-event", get(test_event))
         .route("/hooks/{token}", post(ingress))
+        .route("/hooks/{token}/test", post(test_ingress))
 }
 
 /// The prefix of every webhook token.
@@ -114,7 +119,8 @@ async fn list(
         } else {
             None
         };
-        views.push(crate::views::source_view(source, url));
+        let test_url = url.as_ref().map(|url| format!("{url}/test"));
+        views.push(crate::views::source_view(source, url, test_url));
     }
     Ok(ApiJson(views))
 }
@@ -178,6 +184,78 @@ async fn events(
     Ok(ApiJson(events.into_iter().map(crate::views::webhook_event).collect()))
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestEventQuery {
+    /// Seconds to wait for a delivery (1–60, 25 when absent; never past the request time limit).
+    pub wait: Option<u64>,
+}
+
+/// The longest one `test-event` request may ask to wait; the studio asks again to keep listening.
+const LONGEST_TEST_WAIT: u64 = 60;
+
+/// The next delivery to the source's test URL, waiting up to `wait` seconds for it (editors only:
+/// the delivery may carry what only holders of the URL should see).
+async fn test_event(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(source_id): ApiPath<WebhookSourceId>,
+    ApiQuery(query): ApiQuery<TestEventQuery>,
+) -> Result<ApiJson<aos_api::TestEventWait>, ApiError> {
+    let wait = query.wait.unwrap_or(25);
+    if !(1..=LONGEST_TEST_WAIT).contains(&wait) {
+        return Err(ApiError::bad_input(format!("wait must be 1 to {LONGEST_TEST_WAIT} seconds")));
+    }
+    // answered before the request time limit ends it
+    let limit = state.limits.request_timeout.saturating_sub(Duration::from_secs(2)).max(Duration::from_secs(1));
+    let wait = Duration::from_secs(wait).min(limit);
+    source_access(&state, &principal, source_id, Role::Editor).await?;
+    let mut listener = state.test_hooks.listen(state.redis.as_ref(), source_id).await?;
+    let event = tokio::time::timeout(wait, listener.next()).await.ok().flatten();
+    Ok(ApiJson(aos_api::TestEventWait { event }))
+}
+
+/// `POST /hooks/{token}/test`: checked as a delivery to the production URL is (size, signature,
+/// rate), then handed to the studios listening for a test event; no run, nothing recorded.
+/// `404 not_listening` when nobody listens.
+async fn test_ingress(
+    State(state): State<AppState>,
+    ApiPath(token): ApiPath<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<ApiJson<aos_api::TestDelivered>, ApiError> {
+    let Some(actors) = state.actors.as_ref() else { return Err(ApiError::Unavailable { what: "webhook ingress" }) };
+    let query = query_map(query.as_deref());
+    let delivery =
+        Delivery { headers: header_pairs(&headers), query: query.clone(), body: body.to_vec(), traceparent: None };
+    let (source_id, parsed) = actors.test_delivery_by_token(&token_hash(&token), &delivery).await?;
+    let event = aos_api::TestEvent {
+        source_id,
+        headers: parsed.headers,
+        query,
+        body: parsed.body,
+        received_at: aos_persistence::Timestamp::now().to_string(),
+    };
+    let listeners = state.test_hooks.deliver(state.redis.as_ref(), &event).await?;
+    if listeners == 0 {
+        return Err(ApiError::refused(
+            ErrorCode::NotListening,
+            "nobody is listening for a test event on this webhook: choose \"Listen for a test event\" under \
+             the webhook trigger in the studio, then send again (the production URL, without /test, starts runs)",
+        ));
+    }
+    Ok(ApiJson(aos_api::TestDelivered { listeners }))
+}
+
+/// Header names lowercased with their values (values that are not text are left out).
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str().to_ascii_lowercase(), value.to_str().ok()?.to_owned())))
+        .collect()
+}
+
 /// `POST /hooks/{token}`: any JSON body, optional `Idempotency-Key`. Admitted concurrently: the
 /// source's checks, the credits gate and the dedupe all run in this request (see
 /// `aos_actors::webhook`); the answer waits for the delivery and its run to be durable.
@@ -198,12 +276,8 @@ async fn ingress(
             ApiError::not_found("webhook")
         });
     };
-    let headers = headers
-        .iter()
-        .filter_map(|(name, value)| Some((name.as_str().to_ascii_lowercase(), value.to_str().ok()?.to_owned())))
-        .collect();
     let delivery = Delivery {
-        headers,
+        headers: header_pairs(&headers),
         query: query_map(query.as_deref()),
         body: body.to_vec(),
         traceparent: aos_ops::current_traceparent(),

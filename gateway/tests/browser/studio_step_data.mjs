@@ -44,6 +44,9 @@ await scenario('studio_step_data', async (browser) => {
   await page.getByTestId('run-start').click();
   await page.waitForSelector('[data-testid="run-status"][data-status="failed"], [data-testid="run-status"][data-status="dead_lettered"]',
     { timeout: 60000 });
+  // the selected step's data shows under the open Run panel too
+  await page.waitForSelector('[data-testid="sidepanel"] [data-testid="step-data"][data-state="succeeded"]', { timeout: 15000 });
+  check(await page.getByTestId('run-panel').isVisible(), 'with the Run panel still open');
   await page.getByTestId('run-close').click();
 
   const runs = await call('GET', `/api/orgs/${ada.org_id}/runs?workflow=${workflow.id}&limit=1`, ada.token);

@@ -1,7 +1,9 @@
 // A webhook flow built in the studio: drag the Webhook trigger and a Transform onto the canvas,
 // connect them, fill the form, publish; the trigger's panel shows the URL; `curl` at that URL
-// starts a run whose step read the posted body; rotate in the panel and the old URL stops
-// working; the dashboard's workflow page shows the same URL.
+// starts a run whose step read the posted body; the Run panel's test input starts as that last
+// delivery; rotate in the panel and the old URL stops working; "Listen for a test event" catches
+// a delivery to the test URL (no run), shows it, and it becomes the test input of a run; the
+// dashboard's workflow page shows the same URL.
 import { execFileSync } from 'node:child_process';
 import { check, checkNoProblems, eventually, goto, openPage, scenario, shot, signup } from './lib.mjs';
 import { call, centre, drag, draftEventually, openWorkflow } from './_studio_support.mjs';
@@ -73,6 +75,9 @@ await scenario('studio_webhook', async (browser) => {
   const names = [];
   for (let i = 0; i < 3; i += 1) names.push(await page.getByTestId(`run-input-name-${i}`).inputValue());
   check(names.join(',') === 'body,headers,query', `the test input is shaped like a delivery: ${names}`);
+  await eventually('the test input starts as the last delivery', async () =>
+    (await page.getByTestId('run-input-value-0').inputValue()) === '{"name":"Ada"}'
+    && (await page.getByTestId('run-input-from').textContent()).includes('the last delivery'));
   await page.getByTestId('run-input-value-0').fill('{"name": "Grace"}');
   await page.getByTestId('run-start').click();
   await page.waitForSelector('[data-testid="run-status"][data-status="succeeded"]', { timeout: 30000 });
@@ -96,6 +101,46 @@ await scenario('studio_webhook', async (browser) => {
   });
   check(curl(url, { name: 'Eve' }).status === 404, 'the old URL no longer starts runs');
   check(curl(rotated, { name: 'Bo' }).status === 202, 'the new URL does');
+
+  // a test event: refused while nobody listens, caught while the panel listens, and no run
+  const testUrl = `${rotated}/test`;
+  const unheard = curl(testUrl, { name: 'Lin' });
+  check(unheard.status === 404 && unheard.json.error.message.includes('Listen for a test event'),
+    `nobody listens yet: ${JSON.stringify(unheard)}`);
+  const runsBefore = (await call('GET', `/api/orgs/${ada.org_id}/runs?workflow=${workflow.id}&limit=50`, ada.token)).length;
+  await page.getByTestId('webhook-listen').click();
+  await page.getByTestId('webhook-listening').waitFor();
+  check(await page.getByTestId('webhook-test-url').inputValue() === testUrl, 'the panel shows the test URL');
+  check((await page.getByTestId('webhook-test-curl').textContent()).includes(testUrl), 'and a curl line for it');
+  // the panel's wait reaches the server a moment after the click: send until it takes one
+  const heard = await eventually('the listening panel takes the test delivery', async () => {
+    const sent = curl(`${testUrl}?team=a+b`, { name: 'Lin', n: 3 });
+    return sent.status === 200 && sent;
+  });
+  check(heard.json.listeners === 1, `one listener took it: ${JSON.stringify(heard.json)}`);
+  await page.getByTestId('webhook-test-event').waitFor();
+  const tree = async (id) => (await page.getByTestId(id).textContent());
+  check((await tree('test-event-body')).includes('Lin'), `the body shows: ${await tree('test-event-body')}`);
+  check((await tree('test-event-query')).includes('a b'), `the query shows decoded: ${await tree('test-event-query')}`);
+  check((await tree('test-event-headers')).includes('content-type'), 'the headers show');
+  const runsAfter = (await call('GET', `/api/orgs/${ada.org_id}/runs?workflow=${workflow.id}&limit=50`, ada.token)).length;
+  check(runsAfter === runsBefore, `a test event starts no run (${runsBefore} → ${runsAfter})`);
+  await shot(page, 'studio-webhook-test-event');
+  await page.getByTestId('webhook-test-use').click();
+  await page.getByTestId('run-panel').waitFor();
+  check(await page.getByTestId('run-input-value-0').inputValue() === '{"n":3,"name":"Lin"}'
+    || await page.getByTestId('run-input-value-0').inputValue() === '{"name":"Lin","n":3}',
+  `the test input is the test event's body: ${await page.getByTestId('run-input-value-0').inputValue()}`);
+  check(await page.getByTestId('run-input-value-2').inputValue() === '{"team":"a b"}', 'and its query');
+  check((await page.getByTestId('run-input-from').textContent()).includes('test event'), 'the panel says where the input came from');
+  await page.getByTestId('run-start').click();
+  await page.waitForSelector('[data-testid="run-status"][data-status="succeeded"]', { timeout: 30000 });
+  const latest = (await call('GET', `/api/orgs/${ada.org_id}/runs?workflow=${workflow.id}&limit=1`, ada.token))[0];
+  const fromTest = await call('GET', `/api/runs/${latest.id}`, ada.token);
+  const lin = fromTest.steps.find((s) => s.node_id === shape);
+  check(lin?.output?.greeting === 'Lin', `the run read the test event's body: ${JSON.stringify(lin)}`);
+  check(fromTest.run.input?.query?.team === 'a b', `and its query: ${JSON.stringify(fromTest.run.input)}`);
+  await page.getByTestId('run-close').click();
 
   // the dashboard's page of this workflow shows the same URL
   const dash = await openPage(browser, ada);

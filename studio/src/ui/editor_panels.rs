@@ -1,5 +1,6 @@
-//! The editor's side panel: the selected node's form (with a webhook's URL) and its step data in
-//! the run on the canvas, the hint when nothing is selected, and the run, import and share panels.
+//! The editor's side panel: the selected node's form (with a webhook's URL and its test events)
+//! and its step data in the run on the canvas, the hint when nothing is selected, and the run,
+//! import and share panels.
 
 use aos_schema::{Catalog, Node, WorkflowGraph};
 use dioxus::prelude::*;
@@ -11,7 +12,7 @@ use super::side_panel::NodeForm;
 use super::step_data::{StepData, StepRows};
 use super::webhook::WebhookUrl;
 use crate::api;
-use crate::forms::{expression_candidates, kv_value, test_input_rows};
+use crate::forms::{delivery_rows, expression_candidates, kv_value, test_input_rows};
 use crate::problems::Problems;
 use crate::run_view::RunWatch;
 
@@ -34,6 +35,8 @@ pub(super) fn SidePanel(
     published: Signal<Option<WorkflowGraph>>,
 ) -> Element {
     let (mut panel, mut preview) = (panel, preview);
+    // a test event chosen under the webhook trigger, the Run panel's input until another is chosen
+    let mut chosen_input = use_signal(|| None::<TestInput>);
     let body = match panel() {
         Panel::Import => rsx! {
             ImportPanel { org, workflow_id, current: graph, preview,
@@ -42,7 +45,14 @@ pub(super) fn SidePanel(
         },
         Panel::Share => rsx! { SharePanel { org, workflow_id, name, on_close: move |_| panel.set(Panel::Node) } },
         Panel::Run => {
-            rsx! { RunPanel { workflow_id, graph, run, published, on_close: move |_| panel.set(Panel::Node) } }
+            // the selected node's step data shows under the panel too, as the run goes
+            let step_graph = graph.clone();
+            rsx! {
+                RunPanel { workflow_id, graph, run, published, given: chosen_input(), on_close: move |_| panel.set(Panel::Node) }
+                if let Some(node) = selected {
+                    StepData { node, graph: step_graph, run, rows: step_rows }
+                }
+            }
         }
         Panel::Node => match selected {
             Some(node) => rsx! {
@@ -65,7 +75,13 @@ pub(super) fn SidePanel(
                     },
                 }
                 if node.kind == aos_schema::kinds::TRIGGER_WEBHOOK {
-                    WebhookUrl { workflow_id, published }
+                    WebhookUrl { workflow_id, published,
+                        on_use: move |event: api::TestEvent| {
+                            let rows = delivery_rows(&event.body, &event.headers.into(), &event.query.into());
+                            chosen_input.set(Some(TestInput { rows, from: format!("the test event received {}", event.received_at) }));
+                            panel.set(Panel::Run);
+                        }
+                    }
                 }
                 StepData { node: node.clone(), graph, run, rows: step_rows }
             },
@@ -91,21 +107,50 @@ pub(super) fn file_stem(name: &str) -> String {
     if stem.is_empty() { "workflow".into() } else { stem }
 }
 
+/// Test input rows taken from a delivery, and which delivery (for the panel to say).
+#[derive(Debug, Clone, PartialEq)]
+struct TestInput {
+    rows: Vec<(String, String)>,
+    from: String,
+}
+
 /// Run now: test input (key-value rows shaped like the trigger's delivery; JSON values stay
 /// structured), publish when the draft changed since the last publish, start the run and show it
-/// on the canvas (its events come over the workflow's stream, see `run_follow`).
+/// on the canvas (its events come over the workflow's stream, see `run_follow`). The input is the
+/// `given` test event's; else, for a webhook trigger, the last recorded delivery's until the
+/// person edits a row.
 #[component]
 fn RunPanel(
     workflow_id: String,
     graph: WorkflowGraph,
     run: Signal<RunWatch>,
     published: Signal<Option<WorkflowGraph>>,
+    given: Option<TestInput>,
     on_close: EventHandler<()>,
 ) -> Element {
     let nav = use_context::<Nav>();
     let mut run = run;
     let mut published = published;
-    let mut rows = use_signal(|| test_input_rows(&graph));
+    let mut rows = use_signal(|| given.as_ref().map_or_else(|| test_input_rows(&graph), |g| g.rows.clone()));
+    let mut from = use_signal(|| given.as_ref().map(|g| g.from.clone()));
+    let mut edited = use_signal(|| false);
+    let webhook = graph.nodes.iter().any(|n| n.kind == aos_schema::kinds::TRIGGER_WEBHOOK);
+    let last_of = workflow_id.clone();
+    use_hook(move || {
+        if given.is_none() && webhook {
+            spawn(async move {
+                let Ok(sources) = api::webhooks(&last_of).await else { return };
+                let Some(source) = sources.first() else { return };
+                if let Ok(Some(event)) = api::last_delivery(&source.id.to_string()).await
+                    && !*edited.peek()
+                {
+                    // a recorded delivery keeps no query string
+                    rows.set(delivery_rows(&event.body, &event.headers, &serde_json::json!({})));
+                    from.set(Some(format!("the last delivery, received {}", event.received_at)));
+                }
+            });
+        }
+    });
     let mut error = use_signal(|| None::<String>);
     let mut busy = use_signal(|| false);
     let start = move |_| {
@@ -149,16 +194,19 @@ fn RunPanel(
         div { class: "run-panel", "data-testid": "run-panel",
             h2 { "Run now" }
             p { class: "muted", "Test input" }
+            if let Some(from) = from() {
+                p { class: "field__help", "data-testid": "run-input-from", "From {from}; edit any row to change it." }
+            }
             div { class: "kv",
                 for (i, (name, value)) in rows().into_iter().enumerate() {
                     div { class: "kv__row", key: "{i}",
                         input { class: "kv__name", "data-testid": "run-input-name-{i}", placeholder: "name", value: "{name}",
-                            oninput: move |e| { if let Some(r) = rows.write().get_mut(i) { r.0 = e.value(); } } }
+                            oninput: move |e| { edited.set(true); if let Some(r) = rows.write().get_mut(i) { r.0 = e.value(); } } }
                         input { class: "kv__value", "data-testid": "run-input-value-{i}", placeholder: "value", value: "{value}",
-                            oninput: move |e| { if let Some(r) = rows.write().get_mut(i) { r.1 = e.value(); } } }
+                            oninput: move |e| { edited.set(true); if let Some(r) = rows.write().get_mut(i) { r.1 = e.value(); } } }
                     }
                 }
-                button { class: "aos-button kv__add", "data-testid": "run-input-add", onclick: move |_| rows.write().push((String::new(), String::new())), "Add field" }
+                button { class: "aos-button kv__add", "data-testid": "run-input-add", onclick: move |_| { edited.set(true); rows.write().push((String::new(), String::new())); }, "Add field" }
             }
             button { class: "aos-button aos-button--primary", "data-testid": "run-start", disabled: busy(), onclick: start, "Start run" }
             if let Some(message) = error() {

@@ -1,17 +1,25 @@
 //! The webhook trigger's URL, under the trigger's form: the production URL with copy, a ready
-//! `curl` line and rotate (the old URL stops working at once). Publishing a webhook-triggered
-//! workflow gives it its URL; until then the panel says so. Viewers are told that only editors see
-//! the URL (whoever holds it can start runs).
+//! `curl` line and rotate (the old URL stops working at once), and "Listen for a test event":
+//! waits for the next delivery to the test URL, shows its body, headers and query, and offers it
+//! as the Run panel's test input. Publishing a webhook-triggered workflow gives it its URL; until
+//! then the panel says so. Viewers are told that only editors see the URL (whoever holds it can
+//! start runs).
 
 use aos_schema::WorkflowGraph;
+use aos_ui_kit::components::JsonTree;
 use dioxus::prelude::*;
 
-use crate::api::{self, SourceView};
+use crate::api::{self, SourceView, TestEvent};
 use aos_web_client::platform;
 
-/// The URLs of `workflow_id`'s webhook sources, read again after every publish.
+/// The URLs of `workflow_id`'s webhook sources, read again after every publish; `on_use` takes a
+/// caught test event as the test input.
 #[component]
-pub fn WebhookUrl(workflow_id: String, published: Signal<Option<WorkflowGraph>>) -> Element {
+pub fn WebhookUrl(
+    workflow_id: String,
+    published: Signal<Option<WorkflowGraph>>,
+    on_use: EventHandler<TestEvent>,
+) -> Element {
     let mut rotations = use_signal(|| 0u32);
     let id = workflow_id.clone();
     let sources = use_resource(move || {
@@ -28,7 +36,7 @@ pub fn WebhookUrl(workflow_id: String, published: Signal<Option<WorkflowGraph>>)
         },
         Some(Ok(list)) => rsx! {
             for source in list.iter().cloned() {
-                SourceRow { key: "{source.id}", source, on_rotated: move |_| rotations += 1 }
+                SourceRow { key: "{source.id}", source, on_rotated: move |_| rotations += 1, on_use }
             }
         },
     };
@@ -40,9 +48,9 @@ pub fn WebhookUrl(workflow_id: String, published: Signal<Option<WorkflowGraph>>)
     }
 }
 
-/// One source: its URL with copy and `curl`, and rotate behind a confirmation.
+/// One source: its URL with copy and `curl`, rotate behind a confirmation, and its test events.
 #[component]
-fn SourceRow(source: SourceView, on_rotated: EventHandler<()>) -> Element {
+fn SourceRow(source: SourceView, on_rotated: EventHandler<()>, on_use: EventHandler<TestEvent>) -> Element {
     let mut note = use_signal(|| None::<String>);
     let mut confirming = use_signal(|| false);
     let Some(url) = source.url.clone() else {
@@ -103,6 +111,84 @@ fn SourceRow(source: SourceView, on_rotated: EventHandler<()>) -> Element {
             }
             if let Some(text) = note() {
                 p { class: "muted", "data-testid": "webhook-note", role: "status", "{text}" }
+            }
+            if let Some(test_url) = source.test_url.clone() {
+                TestEvents { source_id: source.id.to_string(), test_url, on_use }
+            }
+        }
+    }
+}
+
+/// How long one wait for a test event lasts before the studio asks again.
+const TEST_WAIT_SECS: u32 = 25;
+
+/// "Listen for a test event": while listening, the test URL and a `curl` line for it; once a
+/// delivery arrives, its body, headers and query as trees, with "Use as test input".
+#[component]
+fn TestEvents(source_id: String, test_url: String, on_use: EventHandler<TestEvent>) -> Element {
+    let mut listening = use_signal(|| false);
+    let mut heard = use_signal(|| None::<TestEvent>);
+    let mut error = use_signal(|| None::<String>);
+    // each Listen starts a new wait; an older one still in flight after Stop then ends unheard
+    let mut generation = use_signal(|| 0u32);
+    let listen = move |_| {
+        let source = source_id.clone();
+        generation += 1;
+        let mine = generation();
+        listening.set(true);
+        heard.set(None);
+        error.set(None);
+        let current = move || *listening.peek() && *generation.peek() == mine;
+        spawn(async move {
+            while current() {
+                match api::next_test_event(&source, TEST_WAIT_SECS).await {
+                    Ok(Some(event)) if current() => {
+                        heard.set(Some(event));
+                        listening.set(false);
+                    }
+                    Err(err) if current() => {
+                        error.set(Some(err.to_string()));
+                        listening.set(false);
+                    }
+                    _ => {}
+                }
+            }
+        });
+    };
+    let curl = format!(
+        "curl -X POST '{test_url}?source=test' -H 'content-type: application/json' -d '{{\"hello\":\"world\"}}'"
+    );
+    rsx! {
+        div { class: "webhook__test", "data-testid": "webhook-test",
+            if listening() {
+                p { role: "status", "data-testid": "webhook-listening",
+                    "Listening for a test event: send a request to the test URL. It starts no run."
+                }
+                input { class: "webhook__url", readonly: true, value: "{test_url}", "data-testid": "webhook-test-url",
+                    "aria-label": "Test URL" }
+                code { class: "webhook__curl", "data-testid": "webhook-test-curl", "{curl}" }
+                button { r#type: "button", class: "aos-button", "data-testid": "webhook-listen-stop",
+                    onclick: move |_| listening.set(false), "Stop listening" }
+            } else {
+                button { r#type: "button", class: "aos-button", "data-testid": "webhook-listen", onclick: listen,
+                    if heard.read().is_some() { "Listen again" } else { "Listen for a test event" }
+                }
+            }
+            if let Some(message) = error() {
+                p { class: "form-error", "data-testid": "webhook-listen-error", "{message}" }
+            }
+            if let Some(event) = heard() {
+                div { class: "webhook__event", "data-testid": "webhook-test-event",
+                    p { class: "muted", "Test event received {event.received_at}" }
+                    h4 { "Body" }
+                    JsonTree { value: event.body.clone(), testid: "test-event-body" }
+                    h4 { "Headers" }
+                    JsonTree { value: serde_json::Value::Object(event.headers.clone()), testid: "test-event-headers" }
+                    h4 { "Query" }
+                    JsonTree { value: serde_json::Value::Object(event.query.clone()), testid: "test-event-query" }
+                    button { r#type: "button", class: "aos-button aos-button--primary", "data-testid": "webhook-test-use",
+                        onclick: move |_| on_use.call(event.clone()), "Use as test input" }
+                }
             }
         }
     }
