@@ -1,6 +1,6 @@
 //! Usage and credits.
 
-use aos_schema::{CreditKind, OrgId, WorkflowId};
+use aos_schema::{CreditKind, OrgId, RunId, WorkflowId};
 use serde::{Deserialize, Serialize};
 
 /// Usage added up (`GET /api/runs/{id}/usage`, and the totals of a summary).
@@ -76,4 +76,9 @@ pub struct LedgerEntry {
     pub reference: String,
     pub memo: String,
     pub created_at: String,
+    /// For a run's debit: the run, and the name of its workflow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<RunId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_name: Option<String>,
 }

@@ -93,7 +93,11 @@ async fn credits_gate_runs_and_usage_is_priced(backend: Backend) {
     let ledger = api.get(&format!("/api/orgs/{org}/billing/ledger"), &alice.token).await;
     let ledger: Vec<aos_api::LedgerEntry> = ledger.decoded();
     assert!(ledger.iter().any(|row| row.kind == aos_schema::CreditKind::Topup && row.amount_micros == 2_000_000));
-    assert!(ledger.iter().any(|row| row.kind == aos_schema::CreditKind::Usage && row.amount_micros < 0), "{ledger:?}");
+    let debit = ledger.iter().find(|row| row.kind == aos_schema::CreditKind::Usage).expect("the run's debit");
+    assert!(debit.amount_micros < 0, "{debit:?}");
+    assert_eq!(debit.run_id.map(|id| id.to_string()), Some(run.clone()), "the debit names its run: {debit:?}");
+    assert_eq!(debit.workflow_name.as_deref(), Some("w"), "and its workflow by name: {debit:?}");
+    assert!(!debit.memo.contains(&run), "the memo reads without the run's id: {debit:?}");
 
     let audit = api.get(&format!("/api/orgs/{org}/audit?action=workflow."), &alice.token).await;
     assert_eq!(audit.status, 200);

@@ -843,9 +843,7 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
                         .push_bind(debit.map(|(.., cost)| -*cost))
                         .push_bind(debit.map(|_| CreditKind::Usage.as_str()))
                         .push_bind(debit.map(|(r, ..)| format!("run:{}", r.run_id)))
-                        .push_bind(debit.map(|(r, bill, _)| {
-                            format!("run {}: {} steps, {} ms", r.run_id, bill.steps, bill.compute_ms)
-                        }))
+                        .push_bind(debit.map(|(_, bill, _)| format!("{} steps, {} ms", bill.steps, bill.compute_ms)))
                         .push_bind(debit.map(|_| at));
                 });
                 debit.push(") AS v WHERE v.column1 IS NOT NULL ON CONFLICT (org_id, reference) DO NOTHING");

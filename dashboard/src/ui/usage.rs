@@ -9,7 +9,8 @@ use serde_json::json;
 
 use crate::api::{self, ApiError};
 use crate::chart::{self, Frame, Metric, Point};
-use crate::ui::common::{Ctx, ErrorNote, Loading, PageHead, When};
+use crate::route::Route;
+use crate::ui::common::{Ctx, ErrorNote, Link, Loading, PageHead, When};
 use crate::{clock, money};
 use aos_api::{Balance, LedgerEntry, PricePlan, UsageSummary, Workflow};
 use aos_web_client::platform;
@@ -263,7 +264,15 @@ fn Credits() -> Element {
                                 for row in rows.iter().cloned() {
                                     tr { key: "{row.seq}", "data-testid": "ledger-row",
                                         td { When { at: row.created_at.clone() } }
-                                        td { "{row.memo}" span { class: "muted", " {row.kind}" } }
+                                        td {
+                                            if let Some(run) = row.run_id {
+                                                Link { to: Route::Run(run), testid: "ledger-run".to_string(),
+                                                    {row.workflow_name.as_ref().map_or_else(|| "Run".to_owned(), |name| format!("{name} run"))}
+                                                }
+                                                " · "
+                                            }
+                                            "{row.memo}" span { class: "muted", " {row.kind}" }
+                                        }
                                         td {
                                             class: if row.amount_micros < 0 { "num num--neg" } else { "num" },
                                             "data-micros": "{row.amount_micros}",

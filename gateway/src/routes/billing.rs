@@ -91,7 +91,10 @@ async fn ledger(
 ) -> Result<ApiJson<Vec<LedgerEntry>>, ApiError> {
     principal.access(&state, org_id, Role::Admin, "org").await?;
     let query = LedgerQuery { before_seq: params.before, limit: params.limit };
-    Ok(ApiJson(state.store.billing().ledger(org_id, &query).await?.into_iter().map(views::ledger_entry).collect()))
+    let entries = state.store.billing().ledger(org_id, &query).await?;
+    let runs: Vec<_> = entries.iter().filter_map(|entry| views::ledger_run(&entry.reference)).collect();
+    let names = state.store.runs().workflow_names(org_id, &runs).await?;
+    Ok(ApiJson(entries.into_iter().map(|entry| views::ledger_entry(entry, &names)).collect()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,7 +140,7 @@ async fn top_up(
     };
     let added = state.store.billing().add_credits(&credit, access.actor).await?;
     let status = if added.created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, ApiJson(views::ledger_entry(added.entry))))
+    Ok((status, ApiJson(views::ledger_entry(added.entry, &Default::default()))))
 }
 
 #[derive(Debug, Default, Deserialize)]

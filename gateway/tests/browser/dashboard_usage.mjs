@@ -74,6 +74,13 @@ await scenario('dashboard_usage', async (browser) => {
   check((await page.getByTestId('balance').textContent()).trim() === exact(after), 'the balance shows to the micro');
   await eventually('the ledger to list the top-up', async () =>
     (await page.locator('[data-testid=ledger-row] [data-micros="12340000"]').count()) === 1);
+  // a run's debit reads by its workflow's name and links to the run, no internal id in sight
+  const debits = page.locator('[data-testid=ledger-row]:has([data-testid=ledger-run])');
+  check(await debits.count() === 3, `three runs' debits: ${await debits.count()}`);
+  const debitText = await debits.first().textContent();
+  check(debitText.includes('Tally run') && !/[0-9a-f]{8}-[0-9a-f]{4}/.test(debitText), `a debit reads by name: ${debitText}`);
+  const runHref = await debits.first().getByTestId('ledger-run').getAttribute('href');
+  check(ledger.some((row) => row.run_id && runHref.endsWith(`/runs/${row.run_id}`)), `the debit links to its run: ${runHref}`);
 
   // the workflows page knows the same: three runs, all succeeded; its triggers switch off
   await goto(page, '/app/');

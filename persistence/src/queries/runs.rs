@@ -276,6 +276,31 @@ impl Runs<'_> {
         row.ok_or_else(|| not_found("run", id))?.try_into()
     }
 
+    /// The name of the workflow of each of `runs` that belongs to `org` (other orgs' runs and
+    /// unknown ids are left out): how a person reads what a run's debit was for.
+    pub async fn workflow_names(
+        &self,
+        org: OrgId,
+        runs: &[RunId],
+    ) -> StoreResult<std::collections::HashMap<RunId, String>> {
+        if runs.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        let rows: Vec<(uuid::Uuid, String)> = with_pool!(self.db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT r.id, w.name FROM runs r JOIN workflows w ON w.id = r.workflow_id WHERE r.org_id = ",
+            );
+            query.push_bind(org.as_uuid()).push(" AND r.id IN (");
+            let mut ids = query.separated(", ");
+            for run in runs {
+                ids.push_bind(run.as_uuid());
+            }
+            ids.push_unseparated(")");
+            query.build_query_as().fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(|(id, name)| (RunId::from(id), name)).collect())
+    }
+
     /// A run's status alone, whatever its org: what a step worker checks before it starts an
     /// attempt (a finished or cancelled run's jobs are dropped), without reading the run's input.
     pub async fn status(&self, id: RunId) -> StoreResult<RunStatus> {

@@ -196,7 +196,24 @@ async fn dead_lettering_moves_run_and_queue_together(cx: TestContext) {
     assert_eq!(runs.dlq_counts(org.id).await.unwrap(), [(DlqStatus::Replayed, 1)]);
 }
 
+/// A page of runs names their workflows, for the org's own runs only.
+async fn runs_name_their_workflows(cx: TestContext) {
+    let (_owner, org, wf) = workflow(&cx.store).await;
+    let runs = cx.store.runs();
+    let Recorded::New(first) = runs.create(&run(&org, wf, Some("n1"))).await.unwrap() else { panic!("new run") };
+    let Recorded::New(second) = runs.create(&run(&org, wf, Some("n2"))).await.unwrap() else { panic!("new run") };
+    let (_, other_org, other_wf) = workflow(&cx.store).await;
+    let Recorded::New(theirs) = runs.create(&run(&other_org, other_wf, None)).await.unwrap() else { panic!("new run") };
+    let unknown = aos_schema::RunId::new();
+    let names = runs.workflow_names(org.id, &[first.id, second.id, theirs.id, unknown]).await.unwrap();
+    assert_eq!(names.len(), 2, "another org's run and an unknown id are left out: {names:?}");
+    assert_eq!(names.get(&first.id).map(String::as_str), Some("wf"));
+    assert_eq!(names.get(&second.id).map(String::as_str), Some("wf"));
+    assert!(runs.workflow_names(org.id, &[]).await.unwrap().is_empty());
+}
+
 aos_persistence::conformance_suite!(
+    runs_name_their_workflows,
     the_same_idempotency_key_never_makes_a_second_run,
     runs_move_forward_only_and_filter,
     step_attempts_are_recorded_once_per_key,
