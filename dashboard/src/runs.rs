@@ -207,6 +207,48 @@ pub fn timeline(logs: &[RunLog], detail: &[StepView], now: i64) -> Vec<TimelineS
     out
 }
 
+/// A delay's configured wait, in milliseconds.
+pub fn delay_wait_ms(node: &aos_schema::Node) -> Option<i64> {
+    let seconds = node.config.get("seconds").and_then(serde_json::Value::as_f64)?;
+    (seconds > 0.0 && seconds.is_finite()).then(|| (seconds * 1000.0).round() as i64)
+}
+
+/// A delay's bar covers its wait: its step returns at once and the run holds the output until
+/// the steps after it start, so the bar runs to the first of those to start (while none has and
+/// the run goes on, to now, drawn running), and it took at least its configured wait.
+pub fn stretch_delays(graph: &WorkflowGraph, steps: &mut [TimelineStep], finished: bool) {
+    for node in graph.nodes.iter().filter(|n| n.kind == aos_schema::kinds::LOGIC_DELAY) {
+        let id = node.id.as_str();
+        let Some(at) = steps.iter().position(|s| s.key == id) else { continue };
+        if steps[at].status != StepStatus::Succeeded {
+            continue;
+        }
+        let next_start = graph
+            .edges
+            .iter()
+            .filter(|e| e.from.as_str() == id)
+            .filter_map(|e| steps.iter().find(|s| s.key == e.to.as_str() && s.elapsed_ms.is_some()))
+            .map(|s| s.offset)
+            .reduce(f64::min);
+        let step = &mut steps[at];
+        match next_start {
+            None if !finished => {
+                step.status = StepStatus::Running;
+                step.width = 1.0 - step.offset;
+                step.elapsed_ms = None;
+            }
+            _ => {
+                if let Some(next) = next_start {
+                    step.width = step.width.max(next - step.offset);
+                }
+                if let Some(wait) = delay_wait_ms(node) {
+                    step.elapsed_ms = Some(step.elapsed_ms.unwrap_or(0).max(wait));
+                }
+            }
+        }
+    }
+}
+
 /// Each graph node's state after the log rows so far (the last word wins; any running item of a
 /// for-each keeps its node running), with the duration of its last finished attempt.
 pub fn node_states(logs: &[RunLog]) -> HashMap<String, (NodeState, Option<i64>)> {
@@ -408,6 +450,36 @@ mod tests {
         assert_eq!(last_seq(&logs), 10);
         assert!(finished(&logs));
         assert_eq!(last_seq(&[]), 0);
+    }
+
+    #[test]
+    fn a_delay_bar_covers_its_wait() {
+        let graph: WorkflowGraph = serde_json::from_value(json!({
+            "nodes": [
+                {"id": "a", "kind": "logic.delay", "config": {"seconds": 2}},
+                {"id": "b", "kind": "data.transform"}
+            ],
+            "edges": [{"id": "e", "from": "a", "to": "b"}]
+        }))
+        .unwrap();
+        let rows = vec![
+            log(1, None, "run_started", "00", json!({})),
+            log(2, Some("a"), "step_succeeded", "00", json!({"attempt": 1, "duration_ms": 0})),
+        ];
+        let mut waiting = timeline(&rows, &[], clock::parse_rfc3339("2026-11-25T10:00:01Z").unwrap());
+        stretch_delays(&graph, &mut waiting, false);
+        assert_eq!(waiting[0].status, StepStatus::Running, "still waiting: drawn running");
+        assert!((waiting[0].width - 1.0).abs() < 1e-9, "up to now: {}", waiting[0].width);
+        let mut done = rows.clone();
+        done.push(log(3, Some("b"), "step_started", "02", json!({"attempt": 1})));
+        done.push(log(4, Some("b"), "step_succeeded", "02", json!({"attempt": 1, "duration_ms": 0})));
+        done.push(log(5, None, "run_finished", "04", json!({"status": "succeeded"})));
+        let mut steps = timeline(&done, &[], 0);
+        stretch_delays(&graph, &mut steps, true);
+        assert_eq!(steps[0].status, StepStatus::Succeeded);
+        assert!((steps[0].width - 0.5).abs() < 1e-9, "to the next step's start, half the run: {}", steps[0].width);
+        assert_eq!(steps[0].elapsed_ms, Some(2_000), "it took its wait, not its step's 0 ms");
+        assert_eq!(steps[1].elapsed_ms, Some(0), "the other step is as it was");
     }
 
     #[test]

@@ -50,17 +50,11 @@ pub fn drawn_states(
             graph.edges.iter().filter(|e| e.from.as_str() == id).any(|e| states.contains_key(e.to.as_str()));
         if !next_started && !finished {
             drawn.insert(id.to_owned(), (NodeState::Running, None));
-        } else if let Some(wait) = wait_ms(node) {
+        } else if let Some(wait) = crate::runs::delay_wait_ms(node) {
             drawn.insert(id.to_owned(), (NodeState::Succeeded, Some(took.unwrap_or(0).max(wait))));
         }
     }
     drawn
-}
-
-/// A delay's configured wait, in milliseconds.
-fn wait_ms(node: &aos_schema::Node) -> Option<i64> {
-    let seconds = node.config.get("seconds").and_then(serde_json::Value::as_f64)?;
-    (seconds > 0.0 && seconds.is_finite()).then(|| (seconds * 1000.0).round() as i64)
 }
 
 #[component]

@@ -309,9 +309,12 @@ pub fn RunPage(id: RunId) -> Element {
     let run = run_detail.run.clone();
     let now = tick();
     let log_rows = logs.read().clone();
-    let steps = logic::timeline(&log_rows, &run_detail.steps, now);
+    let mut steps = logic::timeline(&log_rows, &run_detail.steps, now);
     let states = logic::node_states(&log_rows);
     let version_graph: Option<WorkflowGraph> = graph.read().clone().flatten();
+    if let Some(graph) = &version_graph {
+        logic::stretch_delays(graph, &mut steps, run.status.is_terminal());
+    }
     let cost = match &*usage.read() {
         Some(Ok(totals)) => money::format_micros(totals.cost_micros),
         _ => "—".to_string(),

@@ -58,6 +58,12 @@ await scenario('dashboard_run_live', async (browser) => {
   check((await page.locator('[data-testid=graph] .edge.edge--active').count()) === 0, 'nothing flows after the end');
   const waited = (await page.locator('[data-testid=graph] [data-testid=duration-wait]').textContent()).trim();
   check(waited === '6.0 s', `the 6 s delay shows its wait: ${waited}`);
+  // and on the timeline its bar covers the wait, not its step's instant
+  const waitLine = page.locator('[data-testid=step][data-step=wait]');
+  const waitTook = (await waitLine.locator('.timeline__took').textContent()).trim();
+  check(waitTook === '6.0 s', `the timeline says the delay took its wait: ${waitTook}`);
+  const waitBar = await waitLine.locator('.timeline__bar').evaluate((el) => parseFloat(el.style.width));
+  check(waitBar > 50, `the delay's bar spans most of the run: ${waitBar}%`);
   // people read steps by their labels: the timeline and the log say "Shape", not its id
   const names = await page.locator('[data-testid=step] .timeline__name').allTextContents();
   check(names.join(',') === 'Webhook,Wait,Shape', `the timeline names the steps by label: ${names}`);

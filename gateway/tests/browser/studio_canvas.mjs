@@ -47,6 +47,8 @@ await scenario('studio_canvas', async (browser) => {
   await page.getByTestId('open-run').click();
   await page.getByTestId('run-start').click();
   await page.waitForSelector(`[data-testid="node-${delay}"].node--running`, { timeout: 30000 });
+  const saying = (await page.getByTestId(`state-${delay}`).textContent()).trim();
+  check(saying === 'running…', `a running node says so in words, not by colour alone: ${saying}`);
   check(await page.locator(`path.edge.edge--active[data-to="${delay}"]`).count() === 1, 'the data flows along the edge while the run goes');
   await shot(page, 'studio-run-pulse');
   await page.waitForSelector('[data-testid="run-status"][data-status="succeeded"]', { timeout: 30000 });

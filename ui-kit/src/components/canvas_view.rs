@@ -204,6 +204,13 @@ pub fn CanvasView(props: CanvasViewProps) -> Element {
                                 super::NodeRunState::Skipped => "skipped",
                             });
                             let duration = run.and_then(|r| r.duration_ms).map(format_duration);
+                            // a state without a duration says itself in words, not by colour alone
+                            let state_word = match (duration.is_some(), run.map(|r| r.state)) {
+                                (false, Some(super::NodeRunState::Queued)) => Some("waiting"),
+                                (false, Some(super::NodeRunState::Running)) => Some("running…"),
+                                (_, Some(super::NodeRunState::Skipped)) => Some("skipped"),
+                                _ => None,
+                            };
                             let (w, h) = (node.rect.width, node.rect.height);
                             let problem_text = problems.map(|p| p.join("\n"));
                             rsx! {
@@ -219,7 +226,9 @@ pub fn CanvasView(props: CanvasViewProps) -> Element {
                                     rect { class: "node__header", width: "{w}", height: "40", rx: "14" }
                                     text { class: "node__title", x: "16", y: "17", "{node.title}" }
                                     text { class: "node__label", x: "16", y: "34", "{node.label}" }
-                                    if let Some(duration) = duration {
+                                    if let Some(word) = state_word {
+                                        text { class: "node__state", "data-testid": "state-{node.id}", x: "{w - 12.0}", y: "17", text_anchor: "end", "{word}" }
+                                    } else if let Some(duration) = duration {
                                         text { class: "node__duration", "data-testid": "duration-{node.id}", x: "{w - 12.0}", y: "17", text_anchor: "end", "{duration}" }
                                     }
                                     if let Some(text) = problem_text {
