@@ -1,7 +1,8 @@
 //! Live editing and run events through the real server on SQLite and Postgres: a y-websocket client
 //! authenticated by `?token=` edits the workflow's doc and the API reads the edit; a graph written
-//! over the API reaches the open editor as a CRDT change; a viewer syncs read-only; a bad token and
-//! another org's workflow are refused before the upgrade; `/ws/events` streams a run to its end.
+//! over the API reaches the open editor as a CRDT change, and so does a revert to a published
+//! version; a viewer syncs read-only; a bad token and another org's workflow are refused before the
+//! upgrade; `/ws/events` streams a run to its end.
 
 #[path = "support/api.rs"]
 mod support_api;
@@ -51,7 +52,7 @@ async fn editors_and_the_api_share_the_live_doc(backend: Backend) {
         { "id": "shape", "kind": "data.transform", "label": "", "position": { "x": 200.0, "y": 0.0 },
           "config": { "fields": { "a": "1" } } }
     ], "edges": [ { "id": "e1", "from": "start", "from_port": "out", "to": "shape", "to_port": "in" } ] });
-    let put = api.call("PUT", &format!("/api/workflows/{id}/graph"), Some(&alice.token), Some(graph)).await;
+    let put = api.call("PUT", &format!("/api/workflows/{id}/graph"), Some(&alice.token), Some(graph.clone())).await;
     assert!(put.status < 300, "{put:?}");
     eventually("the editor sees the graph written over the API", || {
         let graph = editor.graph();
@@ -60,6 +61,28 @@ async fn editors_and_the_api_share_the_live_doc(backend: Backend) {
     .await;
     let published = api.call("POST", &format!("/api/workflows/{id}/publish"), Some(&alice.token), None).await;
     assert_eq!(published.status, 201, "publishing reads the live doc: {published:?}");
+
+    // version 2 adds a step; reverting to version 1 writes its graph into the live doc, so the
+    // open editor loses the step again
+    let mut grown = graph.clone();
+    grown["nodes"].as_array_mut().unwrap().push(
+        json!({ "id": "later", "kind": "logic.delay", "label": "Later", "position": { "x": 400.0, "y": 0.0 }, "config": { "seconds": 1 } }),
+    );
+    grown["edges"].as_array_mut().unwrap().push(json!({ "id": "e2", "from": "shape", "to": "later" }));
+    let put = api.call("PUT", &format!("/api/workflows/{id}/graph"), Some(&alice.token), Some(grown)).await;
+    assert!(put.status < 300, "{put:?}");
+    let second = api.call("POST", &format!("/api/workflows/{id}/publish"), Some(&alice.token), None).await;
+    assert_eq!(second.status, 201, "{second:?}");
+    eventually("the editor sees version 2's step", || editor.graph().nodes.iter().any(|n| n.id.as_str() == "later"))
+        .await;
+    let reverted =
+        api.call("POST", &format!("/api/workflows/{id}/versions/1/revert"), Some(&alice.token), Some(json!({}))).await;
+    assert_eq!(reverted.status, 200, "{reverted:?}");
+    eventually("the editor sees version 1's graph after the revert", || {
+        let graph = editor.graph();
+        graph.nodes.len() == 2 && graph.edges.len() == 1 && graph.node("later").is_none()
+    })
+    .await;
 
     // a viewer syncs but may not write
     let bob = api.signup("bob").await;

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use aos_api::{Install, NewTemplate, NewTemplateVersion, NewWorkflow, RunCreated, SecretMeta};
 pub use aos_api::{
-    Installed, Me, ProfileView, Published, Signup, SourceView, SourceWithToken, Template, TemplateDetail,
-    TemplateVersion, TestEvent, TestEventWait, WebhookEvent, Workflow,
+    Installed, Me, Member, MyOrg, ProfileView, Published, Signup, SourceView, SourceWithToken, Template,
+    TemplateDetail, TemplateVersion, TestEvent, TestEventWait, VersionDetail, VersionSummary, WebhookEvent, Workflow,
 };
 pub use aos_api::{Run, RunDetail, RunLog};
 pub use aos_web_client::session::{forget as sign_out, signed_in};
@@ -47,6 +47,26 @@ pub async fn workflow(id: &str) -> Result<Workflow, ApiError> {
 
 pub async fn publish(id: &str) -> Result<Published, ApiError> {
     call("POST", &format!("/api/workflows/{id}/publish"), Some(json!({}))).await
+}
+
+/// The workflow's published versions (oldest first, as the server lists them).
+pub async fn versions(id: &str) -> Result<Vec<VersionSummary>, ApiError> {
+    aos_web_client::get(&format!("/api/workflows/{id}/versions")).await
+}
+
+/// One published version with its export file (and so its graph).
+pub async fn version(id: &str, version: i64) -> Result<VersionDetail, ApiError> {
+    aos_web_client::get(&format!("/api/workflows/{id}/versions/{version}")).await
+}
+
+/// Makes `version` current again (runs use it) and its graph the draft, for every open editor.
+pub async fn revert(id: &str, version: i64) -> Result<Published, ApiError> {
+    call("POST", &format!("/api/workflows/{id}/versions/{version}/revert"), Some(json!({}))).await
+}
+
+/// The org's members with their names (who published a version).
+pub async fn members(org: &str) -> Result<Vec<Member>, ApiError> {
+    aos_web_client::get(&format!("/api/orgs/{org}/members")).await
 }
 
 pub async fn webhooks(workflow: &str) -> Result<Vec<SourceView>, ApiError> {

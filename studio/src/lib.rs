@@ -2,12 +2,14 @@
 //! pulsing on the canvas, the template gallery, creator profiles and import/export. It talks to
 //! the server only over HTTP and WebSocket (`api`, over `aos-web-client`). Logic lives in plain modules that
 //! native unit tests cover (`editor`, `live`, `forms`, `run_view`, `step_data`,
-//! `problems`, `route`); the
+//! `problems`, `changes`, `history`, `route`); the
 //! components in `ui` render it.
 
 pub mod api;
+pub mod changes;
 pub mod editor;
 pub mod forms;
+pub mod history;
 pub mod live;
 pub mod problems;
 pub mod route;

@@ -189,7 +189,8 @@ async fn diff_versions(
     Ok(ApiJson(VersionDiff { from, to, changes: GraphChanges::between(&old, &new) }))
 }
 
-/// Makes a version current again (runs use it) and its graph the draft.
+/// Makes a version current again (runs use it) and its graph the draft: written into the live
+/// doc, so every open editor's canvas shows it.
 async fn revert(
     State(state): State<AppState>,
     principal: Principal,
@@ -199,6 +200,8 @@ async fn revert(
     let version = state.store.workflows().version(access.org, id, number).await?;
     let file = aos_schema::import(version.export.as_bytes()).map_err(|_| ApiError::Internal)?;
     state.store.workflows().set_current_version(access.org, id, number, access.actor).await?;
+    // webhook deliveries run the version made current from now on, not after the gates' next read
+    workflow_changed(&state, id).await;
     state.graphs.write(access.org, id, &file.graph, access.actor).await?;
     Ok(ApiJson(Published { version: number, checksum: version.checksum }))
 }

@@ -119,7 +119,7 @@ fn Shell(me: Me) -> Element {
         main { class: "page",
             match current.clone() {
                 Page::Workflows => rsx! { super::workflows::WorkflowList { org: org.clone() } },
-                Page::Workflow(id) => rsx! { super::editor_page::EditorPage { key: "{id}", org: org.clone(), workflow_id: id.clone(), me_name: me.name.clone() } },
+                Page::Workflow(id) => rsx! { super::editor_page::EditorPage { key: "{id}", org: org.clone(), workflow_id: id.clone(), me_name: me.name.clone(), roles: me.orgs.clone() } },
                 Page::Gallery => rsx! { super::gallery::Gallery { org: org.clone() } },
                 Page::Creator(handle) => rsx! { super::gallery::CreatorPage { key: "{handle}", handle: handle.clone() } },
             }

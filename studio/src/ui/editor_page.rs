@@ -1,7 +1,8 @@
 //! One workflow on the canvas: the live doc over `/ws/docs/{id}` (reconnecting with backoff),
 //! the palette, the canvas with its gestures, presence (avatars, cursors, selections), undo/redo,
 //! auto-layout, the minimap, validation problems on the nodes, the side panel (node form, run,
-//! import, share), publishing and running with the workflow's latest run (whoever started it)
+//! history, import, share; an import's or two versions' diff drawn on the canvas), publishing and
+//! running with the workflow's latest run (whoever started it)
 //! pulsing on the canvas and its step data in the side panel, and export.
 
 use std::collections::BTreeMap;
@@ -16,11 +17,12 @@ use dioxus::prelude::*;
 use super::doc_connection::use_doc_connection;
 use super::editor_panels::SidePanel;
 use super::editor_toolbar::Toolbar;
+use super::history::{Comparison, Reverted};
 use super::import::ImportPreview;
 use super::palette::Palette;
 use super::run_follow::use_run_follower;
 use super::step_data::use_step_rows;
-use crate::api;
+use crate::api::{self, MyOrg};
 use crate::editor::{Editor, Effect};
 use crate::live::{LiveDoc, Presence, PresenceUser};
 use crate::problems::Problems;
@@ -40,6 +42,7 @@ pub(super) enum Conn {
 pub(super) enum Panel {
     Node,
     Run,
+    History,
     Import,
     Share,
 }
@@ -154,8 +157,10 @@ impl Ctx {
     }
 }
 
+/// The editor of `workflow_id`; `roles` are the signed-in user's orgs and roles (a viewer of the
+/// workflow's org sees its history but cannot revert).
 #[component]
-pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element {
+pub fn EditorPage(org: String, workflow_id: String, me_name: String, roles: Vec<MyOrg>) -> Element {
     let catalog = use_hook(Catalog::builtin);
     let live = use_signal(|| LiveDoc::new(None, clock));
     let doc = use_signal(DocGraph::default);
@@ -182,6 +187,7 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
     let run = use_signal(RunWatch::default);
     let step_rows = use_step_rows(run, editor);
     let preview = use_signal(|| None::<ImportPreview>);
+    let comparison = use_signal(Comparison::default);
     let published = use_signal(|| None::<WorkflowGraph>);
 
     // the workflow's own org (a member of several orgs may open any of their workflows)
@@ -196,10 +202,12 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
 
     let graph = doc.read().graph.clone();
     let synced = live.read().is_synced();
-    let preview_now = preview();
-    let editing = preview_now.is_none();
-    let shown = match &preview_now {
-        Some(p) => p.view.graph.clone(),
+    // the canvas draws an import's preview, or the versions the open history panel compares
+    let compared = (panel() == Panel::History).then(|| comparison.read().view.clone()).flatten();
+    let diff = preview().map(|p| p.view).or(compared);
+    let editing = diff.is_none();
+    let shown = match &diff {
+        Some(view) => view.graph.clone(),
         None => editor.read().display_graph(&graph),
     };
     let scene = Scene::build(&shown, &catalog);
@@ -234,6 +242,17 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
             }
         }
     };
+    let can_revert = meta.read().as_ref().is_some_and(|m| {
+        roles.iter().any(|mine| mine.org_id == m.org_id && mine.role.at_least(aos_schema::Role::Editor))
+    });
+    let on_reverted = move |reverted: Reverted| {
+        let (mut meta, mut published) = (meta, published);
+        if let Some(m) = meta.write().as_mut() {
+            m.current_version = Some(reverted.version);
+        }
+        published.set(reverted.graph);
+        toast.set(Some(format!("reverted to version {}", reverted.version)));
+    };
     let org = meta.read().as_ref().map_or(org, |m| m.org_id.to_string());
     let name = meta.read().as_ref().map(|m| m.name.clone()).unwrap_or_default();
 
@@ -251,7 +270,7 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
                         selection: ed.selection.clone(),
                         run: run.read().overlay.clone(),
                         problems: problems.nodes.clone(),
-                        diff: preview_now.as_ref().map(|p| p.view.clone()),
+                        diff,
                         ghost_edge: ed.ghost_edge(),
                         snap: ed.snap(),
                         band: ed.band(),
@@ -282,7 +301,8 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String) -> Element 
                     }
                 }
                 SidePanel { ctx, org, workflow_id, name, graph, catalog, selected, problems,
-                    secrets: secrets.read().clone().unwrap_or_default(), panel, preview, run, step_rows, published }
+                    secrets: secrets.read().clone().unwrap_or_default(), panel, preview, comparison, can_revert, on_reverted,
+                    run, step_rows, published }
             }
         }
     }

@@ -1,12 +1,13 @@
 //! The editor's side panel: the selected node's form (with a webhook's URL and its test events)
 //! and its step data in the run on the canvas, the hint when nothing is selected, and the run,
-//! import and share panels.
+//! history, import and share panels.
 
 use aos_schema::{Catalog, Node, WorkflowGraph};
 use dioxus::prelude::*;
 
 use super::app::Nav;
 use super::editor_page::{Ctx, Panel};
+use super::history::{Comparison, HistoryPanel, Reverted};
 use super::import::{ImportPanel, ImportPreview};
 use super::side_panel::NodeForm;
 use super::step_data::{StepData, StepRows};
@@ -30,6 +31,10 @@ pub(super) fn SidePanel(
     secrets: Vec<String>,
     panel: Signal<Panel>,
     preview: Signal<Option<ImportPreview>>,
+    comparison: Signal<Comparison>,
+    /// Whether the user may revert to a published version (an editor of the workflow's org).
+    can_revert: bool,
+    on_reverted: EventHandler<Reverted>,
     run: Signal<RunWatch>,
     step_rows: StepRows,
     published: Signal<Option<WorkflowGraph>>,
@@ -42,6 +47,9 @@ pub(super) fn SidePanel(
             ImportPanel { org, workflow_id, current: graph, preview,
                 on_apply: move |g: WorkflowGraph| ctx.commit(g),
                 on_close: move |_| { preview.set(None); panel.set(Panel::Node); } }
+        },
+        Panel::History => rsx! {
+            HistoryPanel { org, workflow_id, can_revert, comparison, on_reverted, on_close: move |_| panel.set(Panel::Node) }
         },
         Panel::Share => rsx! { SharePanel { org, workflow_id, name, on_close: move |_| panel.set(Panel::Node) } },
         Panel::Run => {

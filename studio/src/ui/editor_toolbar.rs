@@ -1,5 +1,5 @@
 //! The editor's toolbar: the workflow's name, the live connection's pill, who is here, and the
-//! commands (undo/redo, tidy up, fit and zoom, import, export, share, publish, run).
+//! commands (undo/redo, tidy up, fit and zoom, history, import, export, share, publish, run).
 
 use std::collections::BTreeMap;
 
@@ -113,6 +113,7 @@ pub(super) fn Toolbar(
                 button { class: "aos-button", "data-testid": "fit", onclick: move |_| editor.write().fit(&scene), "Fit" }
                 button { class: "aos-button", "data-testid": "zoom-out", onclick: move |_| editor.write().zoom_centre(1.0 / 1.2), "−" }
                 button { class: "aos-button", "data-testid": "zoom-in", onclick: move |_| editor.write().zoom_centre(1.2), "+" }
+                button { class: "aos-button", "data-testid": "open-history", onclick: move |_| panel.set(Panel::History), "History" }
                 button { class: "aos-button", "data-testid": "open-import", onclick: move |_| panel.set(Panel::Import), "Import" }
                 button { class: "aos-button", "data-testid": "export", onclick: export, "Export" }
                 button { class: "aos-button", "data-testid": "open-share", onclick: move |_| panel.set(Panel::Share), "Share" }

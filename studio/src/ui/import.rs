@@ -1,7 +1,8 @@
 //! Import over the open workflow with a visual diff: the file (AutomateOS export or n8n workflow,
 //! pasted or chosen) is read with the same `aos_schema` code the server uses, the canvas shows what
-//! would be added, removed and changed, the server's dry run adds its report (secrets to set, what
-//! n8n nodes did not map), and only "Apply" writes the graph into the live doc.
+//! would be added, removed and changed (the panel lists it by step label: `DiffSummary`), the
+//! server's dry run adds its report (secrets to set, what n8n nodes did not map), and only "Apply"
+//! writes the graph into the live doc.
 
 use aos_schema::WorkflowGraph;
 use aos_ui_kit::canvas::DiffView;
@@ -9,6 +10,7 @@ use dioxus::prelude::*;
 use serde_json::Value;
 
 use super::app::Nav;
+use super::diff_summary::DiffSummary;
 use crate::api;
 
 /// A file read for import: its graph and what the conversion had to say.
@@ -113,15 +115,9 @@ pub fn ImportPanel(
             h2 { "Import" }
             if let Some(p) = shown {
                 {
-                    let (added, removed, changed) = p.view.counts();
                     let graph = p.graph.clone();
                     rsx! {
-                        p { class: "import-panel__summary", "data-testid": "import-summary",
-                            "data-added": "{added}", "data-removed": "{removed}", "data-changed": "{changed}",
-                            span { class: "diff-chip diff-chip--added", "+{added}" }
-                            span { class: "diff-chip diff-chip--removed", "−{removed}" }
-                            span { class: "diff-chip diff-chip--changed", "~{changed}" }
-                        }
+                        DiffSummary { view: p.view.clone(), testid: "import-summary" }
                         if !p.required_secrets.is_empty() {
                             p { class: "muted", "data-testid": "import-secrets", "Needs secrets: {p.required_secrets.join(\", \")}" }
                         }
