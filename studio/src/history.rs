@@ -5,7 +5,7 @@ use aos_api::{Member, VersionSummary};
 
 /// The versions, newest first.
 pub fn newest_first(mut versions: Vec<VersionSummary>) -> Vec<VersionSummary> {
-    versions.sort_by(|a, b| b.version.cmp(&a.version));
+    versions.sort_by_key(|v| std::cmp::Reverse(v.version));
     versions
 }
 
