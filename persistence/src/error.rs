@@ -12,6 +12,9 @@ pub enum StoreError {
     /// A unique constraint refused the write (a taken email, a duplicate secret name, ...).
     #[error("{what} already exists")]
     Conflict { what: String },
+    /// An invitation that can no longer be used: accepted already, revoked or expired.
+    #[error("the invitation is {state}")]
+    InvitationClosed { state: crate::queries::InvitationState },
     /// The database refused to change an append-only row.
     #[error("{table} is append-only")]
     AppendOnly { table: String },

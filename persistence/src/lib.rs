@@ -113,6 +113,10 @@ impl Store {
         Orgs { db: &self.db }
     }
 
+    pub fn invitations(&self) -> Invitations<'_> {
+        Invitations { db: &self.db }
+    }
+
     pub fn workflows(&self) -> Workflows<'_> {
         Workflows { db: &self.db }
     }

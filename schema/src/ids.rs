@@ -85,6 +85,10 @@ id_type!(
     ApiKeyId
 );
 id_type!(
+    /// An invitation to join an org, used once through its link.
+    InvitationId
+);
+id_type!(
     /// A workflow: its draft doc, its versions, its runs.
     WorkflowId
 );

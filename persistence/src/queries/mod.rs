@@ -4,6 +4,7 @@
 mod billing;
 mod docs;
 mod drafts;
+mod invitations;
 mod nodes;
 mod orgs;
 mod runs;
@@ -16,6 +17,7 @@ mod workflows;
 pub use billing::*;
 pub use docs::*;
 pub use drafts::*;
+pub use invitations::*;
 pub use nodes::*;
 pub use orgs::*;
 pub use runs::*;

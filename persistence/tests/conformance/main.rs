@@ -5,6 +5,7 @@ mod audit;
 mod billing;
 mod docs;
 mod fixtures;
+mod invitations;
 mod nodes;
 mod orgs;
 mod runs;

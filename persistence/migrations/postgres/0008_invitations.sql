@@ -1,0 +1,17 @@
+-- Invitations to join an org. Whoever opens the link (its token, stored only as a SHA-256 hash)
+-- joins as `role` once, before `expires_at`, unless the invitation was revoked. Accepting sets
+-- `accepted_at` and `accepted_by` in the transaction that adds the membership.
+CREATE TABLE invitations (
+    id           UUID PRIMARY KEY,
+    org_id       UUID NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    email        TEXT NOT NULL,
+    role         TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'editor', 'viewer')),
+    invited_by   UUID NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    token_hash   TEXT NOT NULL UNIQUE,
+    created_at   TIMESTAMPTZ NOT NULL,
+    expires_at   TIMESTAMPTZ NOT NULL,
+    accepted_at  TIMESTAMPTZ,
+    accepted_by  UUID REFERENCES users(id) ON DELETE SET NULL,
+    revoked_at   TIMESTAMPTZ
+);
+CREATE INDEX invitations_org ON invitations (org_id, email);
