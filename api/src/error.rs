@@ -67,6 +67,11 @@ error_codes! {
     EmailTaken => "email_taken", 409, "An account with this email exists.";
     AlreadyMember => "already_member", 409, "The person is already a member of the org.";
     LastOwner => "last_owner", 409, "An org keeps at least one owner.";
+    InvitationPending => "invitation_pending", 409, "A pending invitation for this email exists; revoke it to make a new link.";
+    WrongInvitee => "wrong_invitee", 403, "The invitation is for another email address than the signed-in account's.";
+    InvitationUsed => "invitation_used", 410, "The invitation link has been used already; each link works once.";
+    InvitationRevoked => "invitation_revoked", 410, "An admin of the org revoked the invitation.";
+    InvitationExpired => "invitation_expired", 410, "The invitation link has expired; ask for a new one.";
     SecretExists => "secret_exists", 409, "A secret with this name exists; PUT changes its value.";
     NotPublished => "not_published", 409, "The workflow has no published version to run.";
     Disabled => "disabled", 409, "The workflow's triggers are switched off.";

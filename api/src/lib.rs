@@ -11,6 +11,7 @@ pub mod auth;
 pub mod billing;
 pub mod error;
 pub mod health;
+pub mod invitations;
 pub mod orgs;
 pub mod runs;
 pub mod secrets;
@@ -26,6 +27,7 @@ pub use auth::{Login, Me, MyOrg, OrgView, PasswordChange, Refresh, SignedUp, Sig
 pub use billing::{Balance, DailyUsage, LedgerEntry, PricePlan, UsageSummary, UsageTotals, WorkflowUsage};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use health::{Health, Readiness};
+pub use invitations::{CreatedInvitation, Invitation, InvitationPreview, InvitationSignup, NewInvitation};
 pub use orgs::{AddMember, ApiKey, CreatedKey, Member, NewApiKey, NewOrg, RoleChange};
 pub use runs::{
     Accepted, BulkReplay, Cancelled, DlqEntry, ReplayFailed, Replayed, Run, RunCreated, RunDetail, RunLog, StepView,

@@ -5,7 +5,7 @@ use aos_web_client::session;
 use dioxus::prelude::*;
 
 pub use aos_web_client::session::forget;
-pub use aos_web_client::{ApiError, call, encode, get, login, send};
+pub use aos_web_client::{ApiError, call, call_text, decode, encode, get, login, send, signup_invited};
 
 /// The access token the app holds; `None` shows the login screen. Follows the session
 /// ([`follow_session`]): a refresh replaces it, a refused session clears it.

@@ -8,6 +8,7 @@ pub mod api;
 pub mod chart;
 pub mod clock;
 pub mod filters;
+pub mod invite;
 pub mod money;
 pub mod route;
 pub mod runs;

@@ -81,6 +81,14 @@ impl Route {
     }
 }
 
+/// The token of an invitation link's page (`/app/invite/{token}`), which works signed out and so
+/// is not one of the signed-in app's [`Route`]s.
+pub fn invitation_token(path: &str) -> Option<&str> {
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let token = path.strip_prefix(BASE)?.strip_prefix("/invite/")?.trim_end_matches('/');
+    (!token.is_empty() && !token.contains('/')).then_some(token)
+}
+
 /// The studio's page for a workflow.
 pub fn studio_path(workflow: WorkflowId) -> String {
     format!("/studio/w/{workflow}")
@@ -123,5 +131,16 @@ mod tests {
         assert_eq!(Route::Run(RunId::new()).section(), Route::Runs);
         let workflow = WorkflowId::new();
         assert_eq!(studio_path(workflow), format!("/studio/w/{workflow}"));
+    }
+
+    #[test]
+    fn invitation_links_carry_their_token() {
+        assert_eq!(invitation_token("/app/invite/aosi_abc-DEF_1"), Some("aosi_abc-DEF_1"));
+        assert_eq!(invitation_token("/app/invite/aosi_abc/"), Some("aosi_abc"));
+        assert_eq!(invitation_token("/app/invite/aosi_abc?x=1#top"), Some("aosi_abc"));
+        for other in ["/app/invite/", "/app/invite", "/app/members", "/app/invite/a/b", "/studio/invite/aosi_abc"] {
+            assert_eq!(invitation_token(other), None, "{other}");
+        }
+        assert_eq!(Route::parse("/app/invite/aosi_abc"), Route::NotFound, "not a page of the signed-in app");
     }
 }

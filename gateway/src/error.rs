@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use aos_actors::DeliveryError;
 use aos_api::{ErrorBody, ErrorCode, ErrorDetail};
-use aos_persistence::StoreError;
+use aos_persistence::{InvitationState, StoreError};
 
 /// An error an HTTP handler returns.
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +118,21 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { what } => {
                 ApiError::refused(ErrorCode::Conflict, format!("{} already exists", public_conflict(&what)))
             }
+            StoreError::InvitationClosed { state } => match state {
+                InvitationState::Accepted => {
+                    ApiError::refused(ErrorCode::InvitationUsed, "this invitation link has been used already")
+                }
+                InvitationState::Revoked => {
+                    ApiError::refused(ErrorCode::InvitationRevoked, "this invitation was revoked")
+                }
+                InvitationState::Expired => {
+                    ApiError::refused(ErrorCode::InvitationExpired, "this invitation has expired")
+                }
+                InvitationState::Pending => {
+                    tracing::error!("a pending invitation was reported closed");
+                    ApiError::Internal
+                }
+            },
             StoreError::Unavailable { reason } => {
                 tracing::warn!(reason = %reason, "the database is unavailable");
                 ApiError::Unavailable { what: "the database" }

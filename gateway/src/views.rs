@@ -63,6 +63,19 @@ pub fn member(member: store::Member) -> aos_api::Member {
     }
 }
 
+/// An invitation as listed (its token's hash stays in storage).
+pub fn invitation(invitation: store::Invitation) -> aos_api::Invitation {
+    aos_api::Invitation {
+        id: invitation.id,
+        org_id: invitation.org_id,
+        email: invitation.email,
+        role: invitation.role,
+        invited_by: invitation.invited_by,
+        created_at: invitation.created_at.to_string(),
+        expires_at: invitation.expires_at.to_string(),
+    }
+}
+
 /// An API key as listed (its hash stays in storage).
 pub fn api_key(key: store::ApiKey) -> aos_api::ApiKey {
     aos_api::ApiKey {

@@ -36,6 +36,8 @@ struct Ids {
     member: String,
     /// A draft template.
     template: String,
+    /// A pending invitation.
+    invitation: String,
     unique: String,
 }
 
@@ -68,6 +70,9 @@ fn table() -> Vec<Endpoint> {
         e("POST", |i| format!("/api/orgs/{}/members", i.org), Admin, |i| Some(json!({ "email": format!("new-{}@x.test", i.unique), "role": "viewer" }))),
         e("PATCH", |i| format!("/api/orgs/{}/members/{}", i.org, i.member), Admin, |_| Some(json!({ "role": "editor" }))),
         e("DELETE", |i| format!("/api/orgs/{}/members/{}", i.org, i.member), Admin, none),
+        e("POST", |i| format!("/api/orgs/{}/invitations", i.org), Admin, |i| Some(json!({ "email": format!("inv-{}@x.test", i.unique), "role": "viewer" }))),
+        e("GET", |i| format!("/api/orgs/{}/invitations", i.org), Admin, none),
+        e("DELETE", |i| format!("/api/orgs/{}/invitations/{}", i.org, i.invitation), Admin, none),
         e("POST", |i| format!("/api/orgs/{}/api-keys", i.org), Editor, |_| Some(json!({ "name": "k" }))),
         e("GET", |i| format!("/api/orgs/{}/api-keys", i.org), Admin, none),
         e("DELETE", |i| format!("/api/orgs/{}/api-keys/{}", i.org, i.key), Admin, none),
@@ -196,6 +201,15 @@ async fn fresh(store: &Store, org: &str, owner: &Account) -> Ids {
         category: "logic".into(),
     };
     let template = store.templates().create_template(&template, by).await.unwrap();
+    let invitation = aos_persistence::NewInvitation {
+        org_id,
+        email: format!("invited-{unique}@x.test"),
+        role: Role::Editor,
+        invited_by: user_id,
+        token_hash: format!("invitation-{unique}"),
+        expires_at: aos_persistence::Timestamp::now() + time::Duration::days(7),
+    };
+    let invitation = store.invitations().create(&invitation, by).await.unwrap();
     Ids {
         org: org.to_owned(),
         workflow: workflow.id.to_string(),
@@ -207,6 +221,7 @@ async fn fresh(store: &Store, org: &str, owner: &Account) -> Ids {
         key: key.id.to_string(),
         member: member.id.to_string(),
         template: template.id.to_string(),
+        invitation: invitation.id.to_string(),
         unique,
     }
 }
@@ -280,6 +295,7 @@ async fn every_endpoint_every_role(backend: Backend) {
         ("PATCH", format!("/api/orgs/{org}/members/{}", foreign.member), Some(json!({ "role": "editor" }))),
         ("DELETE", format!("/api/orgs/{org}/members/{}", foreign.member), None),
         ("DELETE", format!("/api/orgs/{org}/api-keys/{}", foreign.key), None),
+        ("DELETE", format!("/api/orgs/{org}/invitations/{}", foreign.invitation), None),
         ("PUT", format!("/api/orgs/{org}/secrets/{}", foreign.secret), Some(json!({ "value": "x" }))),
         ("DELETE", format!("/api/orgs/{org}/secrets/{}", foreign.secret), None),
         ("POST", format!("/api/orgs/{org}/dlq/{}/replay", foreign.dlq), None),

@@ -2,7 +2,7 @@
 //! token (401) is renewed once ([`crate::session`]) and the call tried again; every other refusal
 //! becomes an [`ApiError`] read from the server's error body.
 
-use aos_api::{ErrorBody, ErrorCode, Login, SignedUp, Signup, Tokens};
+use aos_api::{ErrorBody, ErrorCode, InvitationSignup, Login, SignedUp, Signup, Tokens};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -187,6 +187,14 @@ pub async fn login(email: &str, password: &str) -> Result<(), ApiError> {
 /// Makes an account and its first org, and keeps the session.
 pub async fn signup(form: &Signup) -> Result<SignedUp, ApiError> {
     let signed_up: SignedUp = anonymous("/api/auth/signup", form).await?;
+    session::remember(&signed_up.tokens);
+    Ok(signed_up)
+}
+
+/// Makes an account through an invitation link (its email is the invitation's), joining the
+/// inviting org, and keeps the session.
+pub async fn signup_invited(token: &str, form: &InvitationSignup) -> Result<SignedUp, ApiError> {
+    let signed_up: SignedUp = anonymous(&format!("/api/invitations/{}/signup", encode(token)), form).await?;
     session::remember(&signed_up.tokens);
     Ok(signed_up)
 }

@@ -10,5 +10,5 @@ pub mod platform;
 pub mod session;
 pub mod socket;
 
-pub use http::{ApiError, Failure, call, call_text, decode, encode, get, login, send, signup};
+pub use http::{ApiError, Failure, call, call_text, decode, encode, get, login, send, signup, signup_invited};
 pub use platform::{HttpResponse, PlatformError, Socket, SocketEvent};

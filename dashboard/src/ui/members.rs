@@ -1,12 +1,14 @@
 //! The org's members: who is in it with which role; admins add an existing account by email,
-//! change roles and remove members (the server keeps the rules: only owners grant or change the
-//! owner role, and an org keeps at least one owner).
+//! invite anyone by email with a link (`invitations.rs`), change roles and remove members (the
+//! server keeps the rules: only owners grant or change the owner role, and an org keeps at least
+//! one owner).
 
 use aos_schema::{Role, UserId};
 use dioxus::prelude::*;
 
 use crate::api;
 use crate::ui::common::{Confirm, ConfirmDialog, Ctx, ErrorNote, Loading, PageHead, When};
+use crate::ui::invitations::InvitePanel;
 use aos_api::{AddMember, Member, RoleChange};
 
 #[component]
@@ -97,6 +99,9 @@ pub fn MembersPage() -> Element {
                 div { class: "note", role: "status", "data-testid": "member-done", "{text}" }
             }
             {list}
+            if admin {
+                InvitePanel {}
+            }
             if let Some(member) = removing() {
                 ConfirmDialog {
                     confirm: Confirm {
@@ -161,7 +166,13 @@ fn MembersTable(
 
 /// A choice of role.
 #[component]
-fn RolePicker(id: String, testid: String, label: Option<String>, value: Role, on_pick: EventHandler<Role>) -> Element {
+pub fn RolePicker(
+    id: String,
+    testid: String,
+    label: Option<String>,
+    value: Role,
+    on_pick: EventHandler<Role>,
+) -> Element {
     rsx! {
         select {
             id: "{id}",

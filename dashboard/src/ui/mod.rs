@@ -5,6 +5,8 @@ pub mod audit;
 pub mod common;
 pub mod dlq;
 pub mod graph;
+pub mod invitations;
+pub mod invite;
 pub mod members;
 pub mod runs;
 pub mod secrets;

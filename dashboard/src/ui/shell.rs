@@ -1,5 +1,6 @@
-//! The app's frame: the login screen when there is no token (or it was refused), then the header
-//! with the breathing logo, the navigation, the org picker and the page of the current address.
+//! The app's frame: an invitation link's page (signed in or not), else the login screen when there
+//! is no token (or it was refused), then the header with the breathing logo, the navigation, the
+//! org picker and the page of the current address.
 
 use aos_schema::OrgId;
 use dioxus::prelude::*;
@@ -8,18 +9,29 @@ use futures_util::StreamExt;
 use crate::api::{self, TOKEN};
 use crate::route::Route;
 use crate::ui::common::{Ctx, ErrorNote, Link, Loading};
-use crate::ui::{admin, audit, dlq, members, runs, secrets, usage, workflows};
+use crate::ui::{admin, audit, dlq, invite, members, runs, secrets, usage, workflows};
 use aos_api::{Me, OrgView};
 use aos_web_client::platform;
 
 /// Where the chosen org is remembered between visits.
 const ORG_KEY: &str = "aos.dashboard.org";
 
+/// Remembers `org` as the chosen one, so the frame opens on it.
+pub fn choose_org(org: OrgId) {
+    platform::storage_set(ORG_KEY, &org.to_string());
+}
+
 /// The dashboard's root component.
 #[component]
 pub fn App() -> Element {
     use_hook(api::follow_session);
+    let mut invitation = use_signal(|| crate::route::invitation_token(&platform::pathname()).map(str::to_owned));
     let signed_in = TOKEN.read().is_some();
+    if let Some(token) = invitation() {
+        return rsx! {
+            invite::InvitePage { token, on_joined: move |_| invitation.set(None) }
+        };
+    }
     rsx! {
         if signed_in {
             Session {}

@@ -9,6 +9,7 @@ pub(crate) mod billing;
 mod catalog;
 mod docs;
 mod health;
+mod invitations;
 mod live;
 pub(crate) mod metrics;
 mod orgs;
@@ -21,7 +22,8 @@ pub(crate) mod workflows;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Method, Uri};
+use axum::http::header::HOST;
+use axum::http::{HeaderMap, Method, Uri};
 
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
@@ -42,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(catalog::routes())
         .merge(docs::routes())
         .merge(orgs::routes())
+        .merge(invitations::routes())
         .merge(workflows::routes())
         .merge(webhooks::routes())
         .merge(runs::routes())
@@ -71,4 +74,16 @@ async fn wrong_method(method: Method, uri: Uri) -> ApiError {
 
 async fn unknown_route(method: Method, uri: Uri) -> ApiError {
     ApiError::NotFound { message: format!("no route for {method} {}", uri.path()) }
+}
+
+/// The base URL clients reach this server on, for links it hands out (webhook URLs, invitation
+/// links): the configured public URL, else the request's host.
+pub(crate) fn public_base(state: &AppState, headers: &HeaderMap) -> String {
+    match &state.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            let host = headers.get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+            format!("http://{host}")
+        }
+    }
 }

@@ -136,7 +136,7 @@ async fn remove_member(
 }
 
 /// Only an owner may grant, change or remove the owner role.
-fn may_grant(access: &Access, role: Role) -> Result<(), ApiError> {
+pub(super) fn may_grant(access: &Access, role: Role) -> Result<(), ApiError> {
     if role == Role::Owner && access.role != Role::Owner {
         return Err(ApiError::forbidden("only an owner may grant or change the owner role"));
     }

@@ -13,7 +13,6 @@ use aos_schema::{Role, SecretString, WebhookSourceId, WorkflowGraph, WorkflowId}
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::header::HOST;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use serde::Deserialize;
@@ -299,14 +298,7 @@ fn prefix_of(token: &str) -> String {
     token.chars().take(TOKEN_PREFIX.len() + 6).collect()
 }
 
-/// The public URL of a hook: the configured base URL, else the request's host.
+/// The public URL of a hook.
 fn hook_url(state: &AppState, headers: &HeaderMap, token: &str) -> String {
-    let base = match &state.public_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => {
-            let host = headers.get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-            format!("http://{host}")
-        }
-    };
-    format!("{base}/hooks/{token}")
+    format!("{}/hooks/{token}", super::public_base(state, headers))
 }
