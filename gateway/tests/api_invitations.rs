@@ -51,7 +51,7 @@ async fn a_new_person_signs_up_through_the_link_and_opens_the_orgs_workflow(back
     let org = owner.org_id.clone();
     let workflow = api.post(&format!("/api/orgs/{org}/workflows"), &owner.token, json!({ "name": "Shared" })).await;
     let workflow = workflow.body["id"].as_str().expect("workflow id").to_owned();
-    let email = new_email("Pat");
+    let email = new_email("pat");
 
     let created = invite(&api, &owner, &org, &email.to_uppercase(), "editor").await;
     let token = created.token.clone();
