@@ -1,20 +1,9 @@
 // The supervision tree (platform admins) is live: a run's actor appears under the runs
 // supervisor while the run executes and disappears when it ends, without reloading the page.
-import { ADMIN_EMAIL, api, check, checkNoProblems, eventually, goto, openPage, scenario, shot, signup } from './lib.mjs';
-
-/** The platform admin of this server: signed up by the first scenario that needs it. */
-async function admin() {
-  const password = 'a long test passphrase 42';
-  const login = await api('POST', '/api/auth/login', null, { email: ADMIN_EMAIL, password });
-  if (login.status === 200) {
-    const me = await api('GET', '/api/auth/me', login.body.token);
-    return { ...login.body, org_id: me.body.orgs[0].org_id };
-  }
-  return signup('Admin', ADMIN_EMAIL);
-}
+import { api, check, checkNoProblems, eventually, goto, openPage, platformAdmin, scenario, shot } from './lib.mjs';
 
 await scenario('dashboard_actors', async (browser) => {
-  const root = await admin();
+  const root = await platformAdmin();
   const created = await api('POST', `/api/orgs/${root.org_id}/workflows`, root.token, { name: 'Slow one' });
   const id = created.body.id;
   const graph = {

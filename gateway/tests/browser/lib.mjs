@@ -44,6 +44,17 @@ export async function signup(name, email) {
   return { ...body, email: address, password, name };
 }
 
+/** The platform admin of this server (`ADMIN_EMAIL`): signed up by the first scenario that needs it. */
+export async function platformAdmin() {
+  const password = 'a long test passphrase 42';
+  const login = await api('POST', '/api/auth/login', null, { email: ADMIN_EMAIL, password });
+  if (login.status === 200) {
+    const me = await api('GET', '/api/auth/me', login.body.token);
+    return { ...login.body, org_id: me.body.orgs[0].org_id, email: ADMIN_EMAIL };
+  }
+  return signup('Admin', ADMIN_EMAIL);
+}
+
 /** Starts Debian's Chromium (never a downloaded browser). */
 export async function launch() {
   return chromium.launch({ executablePath: process.env.AOS_CHROMIUM ?? '/usr/bin/chromium', args: FLAGS });

@@ -139,7 +139,7 @@ await scenario('studio_webhook', async (browser) => {
   const fromTest = await call('GET', `/api/runs/${latest.id}`, ada.token);
   const lin = fromTest.steps.find((s) => s.node_id === shape);
   check(lin?.output?.greeting === 'Lin', `the run read the test event's body: ${JSON.stringify(lin)}`);
-  check(fromTest.run.input?.query?.team === 'a b', `and its query: ${JSON.stringify(fromTest.run.input)}`);
+  check(fromTest.input?.query?.team === 'a b', `and its query: ${JSON.stringify(fromTest.input)}`);
   await page.getByTestId('run-close').click();
 
   // the dashboard's page of this workflow shows the same URL

@@ -204,11 +204,11 @@ pub fn CanvasView(props: CanvasViewProps) -> Element {
                                 super::NodeRunState::Skipped => "skipped",
                             });
                             let duration = run.and_then(|r| r.duration_ms).map(format_duration);
-                            // a state without a duration says itself in words, not by colour alone
-                            let state_word = match (duration.is_some(), run.map(|r| r.state)) {
-                                (false, Some(super::NodeRunState::Queued)) => Some("waiting"),
-                                (false, Some(super::NodeRunState::Running)) => Some("running…"),
-                                (_, Some(super::NodeRunState::Skipped)) => Some("skipped"),
+                            // an unfinished state says itself in words, not by colour alone
+                            let state_word = match run.map(|r| r.state) {
+                                Some(super::NodeRunState::Queued) => Some("waiting"),
+                                Some(super::NodeRunState::Running) => Some("running…"),
+                                Some(super::NodeRunState::Skipped) => Some("skipped"),
                                 _ => None,
                             };
                             let (w, h) = (node.rect.width, node.rect.height);
