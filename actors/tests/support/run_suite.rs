@@ -82,7 +82,9 @@ pub(crate) fn deps(store: &Store, max_attempts: u32) -> RunDeps {
         deps.check_every = Duration::from_millis(20);
         let mut config = aos_actors::SystemConfig::new(deps.clone());
         config.workers = 2;
-        config.claim_timeout = Duration::from_millis(500);
+        // long enough that a worker renewing its claim on a loaded machine keeps it (a lapsed
+        // claim is taken over and the attempt runs again, which these tests would count)
+        config.claim_timeout = Duration::from_secs(5);
         tokio::spawn(async move {
             let workers = aos_actors::ActorSystem::start_with(config).await.unwrap();
             // the tree lives as long as the test's runtime
