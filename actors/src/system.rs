@@ -374,12 +374,14 @@ impl ActorSystem {
         self.refresh_gate(source).await;
     }
 
-    /// A workflow changed (published, enabled, disabled): the gates of its sources on this node
-    /// read it again before this returns.
+    /// A workflow changed (published, reverted, enabled, disabled, deleted): the gates of its
+    /// sources on this node read it again before this returns, and its schedule here starts,
+    /// reloads or stops.
     pub async fn workflow_changed(&self, workflow: WorkflowId) {
         for source in self.gates.sources_of(workflow) {
             self.refresh_gate(source).await;
         }
+        crate::workflow::sync_schedule(&self.deps.store, &self.schedules, workflow).await;
     }
 
     async fn refresh_gate(&self, source: WebhookSourceId) {

@@ -147,30 +147,38 @@ impl WorkflowState {
         publish_version(&self.args.store, self.args.workflow, request).await
     }
 
-    /// Starts this node's schedule actor for the workflow if the new version is scheduled, or
-    /// tells a running one to read its schedule again (it stops itself when no longer scheduled).
+    /// Brings this node's schedule for the workflow up to the version just published.
     async fn sync_schedule(&self) {
-        let Some(schedules) = self.args.schedules.get() else { return };
-        let key = self.args.workflow.to_string();
-        match schedules.find(&key).await {
-            Ok(Some(child)) => {
-                child.stats.enqueued();
-                let actor: ActorRef<ScheduleMsg> = child.cell.into();
-                if actor.send_message(ScheduleMsg::Reload).is_err() {
-                    child.stats.dequeued();
+        if let Some(schedules) = self.args.schedules.get() {
+            sync_schedule(&self.args.store, schedules, self.args.workflow).await;
+        }
+    }
+}
+
+/// Starts this node's schedule actor for `workflow` if its current version is scheduled, or tells
+/// a running one to read its schedule again (it stops itself when no longer scheduled): after a
+/// publish, and after anything else that changes the current version or the workflow (a revert,
+/// an enable or disable), so the change takes effect now rather than at the schedule's next wake.
+pub(crate) async fn sync_schedule(store: &Store, schedules: &SupervisorHandle, workflow: WorkflowId) {
+    let key = workflow.to_string();
+    match schedules.find(&key).await {
+        Ok(Some(child)) => {
+            child.stats.enqueued();
+            let actor: ActorRef<ScheduleMsg> = child.cell.into();
+            if actor.send_message(ScheduleMsg::Reload).is_err() {
+                child.stats.dequeued();
+            }
+        }
+        Ok(None) => match store.workflows().scheduled_workflow(workflow).await {
+            Ok(Some(_)) => {
+                if let Err(err) = schedules.start(&key).await {
+                    tracing::warn!(workflow_id = %workflow, error = %err, "could not start schedule");
                 }
             }
-            Ok(None) => match self.args.store.workflows().scheduled_workflow(self.args.workflow).await {
-                Ok(Some(_)) => {
-                    if let Err(err) = schedules.start(&key).await {
-                        tracing::warn!(workflow_id = %self.args.workflow, error = %err, "could not start schedule");
-                    }
-                }
-                Ok(None) => {}
-                Err(err) => tracing::warn!(workflow_id = %self.args.workflow, error = %err, "cannot read schedule"),
-            },
-            Err(err) => tracing::warn!(workflow_id = %self.args.workflow, error = %err, "schedules unavailable"),
-        }
+            Ok(None) => {}
+            Err(err) => tracing::warn!(workflow_id = %workflow, error = %err, "cannot read schedule"),
+        },
+        Err(err) => tracing::warn!(workflow_id = %workflow, error = %err, "schedules unavailable"),
     }
 }
 

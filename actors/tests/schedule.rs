@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aos_actors::{ActorSystem, NodeIdentity, RetryPolicy, RunDeps};
+use aos_actors::{ActorSystem, NodeIdentity, PublishRequest, RetryPolicy, RunDeps};
 use aos_engine_link::{EgressPolicy, EmbeddedEngine, EngineConfig};
 use aos_persistence::testing::wait_until;
 use aos_persistence::testing::{self, TestContext};
@@ -58,4 +58,49 @@ async fn every_tick_fires_exactly_one_run_across_two_nodes(cx: TestContext) {
     assert!(runs.iter().all(|r| r.trigger_kind == "schedule"));
 }
 
-aos_persistence::conformance_suite!(every_tick_fires_exactly_one_run_across_two_nodes);
+/// A new version's schedule takes over at once, and so does the older one's after a revert (the
+/// current version set back, then `workflow_changed`, as the revert endpoint does): the running
+/// schedule actor reloads instead of sleeping until the tick it had planned (here, next New Year).
+async fn a_revert_to_a_scheduled_version_ticks_at_once(cx: TestContext) {
+    let scheduled = |cron: &str| {
+        WorkflowGraph::new()
+            .with_node(Node::new("tick", "trigger.schedule").with_config("cron", cron))
+            .with_node(Node::new("note", "data.transform").with_config("fields", json!({ "ok": true })))
+            .with_edge(Edge::new("e1", "tick", "note"))
+    };
+    let published = testing::published_workflow(&cx.store, &scheduled("* * * * * *")).await;
+    let node = ActorSystem::start(RunDeps {
+        node: NodeIdentity { id: "node-a".into(), ..NodeIdentity::default() },
+        ..RunDeps::new(
+            cx.store.clone(),
+            Arc::new(EmbeddedEngine::new(EngineConfig { egress: EgressPolicy::public_only() }).unwrap()),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(node.sync_schedules().await.unwrap(), 1);
+    let filter = RunFilter { workflow_id: Some(published.workflow), limit: Some(500), ..RunFilter::default() };
+    let fired = || async { cx.store.runs().list(published.org, &filter).await.unwrap().len() };
+    wait_until(Duration::from_secs(6), || async { fired().await >= 1 }).await;
+
+    let by = aos_persistence::By::System;
+    let yearly = PublishRequest::new(published.org, "workflow", scheduled("0 0 1 1 *"), by);
+    assert_eq!(node.publish(published.workflow, yearly).await.unwrap().version, 2);
+    // a tick already under way may still land; after that, nothing fires until New Year
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let stopped = fired().await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(fired().await, stopped, "the yearly version fires nothing now");
+
+    cx.store.workflows().set_current_version(published.org, published.workflow, 1, by).await.unwrap();
+    node.workflow_changed(published.workflow).await;
+    wait_until(Duration::from_secs(6), || async { fired().await >= stopped + 2 }).await;
+    let after = fired().await;
+    node.stop();
+    assert!(after >= stopped + 2, "the reverted schedule ticks again at once: {stopped} before, {after} after");
+}
+
+aos_persistence::conformance_suite!(
+    every_tick_fires_exactly_one_run_across_two_nodes,
+    a_revert_to_a_scheduled_version_ticks_at_once
+);
