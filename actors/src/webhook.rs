@@ -318,6 +318,7 @@ pub(crate) async fn admit(
             idempotency_key: parsed.key,
             headers: Value::Object(parsed.headers),
             body: parsed.body,
+            query: Value::Object(delivery.query.clone()),
         }),
     };
     let admitted = store.writer().admit(admission).await.map_err(|err| store_refusal(source.id, &err))?;

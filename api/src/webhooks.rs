@@ -81,6 +81,9 @@ pub struct WebhookEvent {
     pub idempotency_key: String,
     pub headers: Value,
     pub body: Value,
+    /// The URL's query string as an object (`{}` for deliveries recorded before it was kept).
+    #[serde(default)]
+    pub query: Value,
     /// The run it started, once one was created.
     pub run_id: Option<RunId>,
     pub received_at: String,

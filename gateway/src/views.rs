@@ -225,6 +225,7 @@ pub fn webhook_event(event: store::WebhookEvent) -> aos_api::WebhookEvent {
         idempotency_key: event.idempotency_key,
         headers: event.headers,
         body: event.body,
+        query: event.query,
         run_id: event.run_id,
         received_at: event.received_at.to_string(),
     }

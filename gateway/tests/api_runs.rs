@@ -146,7 +146,8 @@ async fn webhooks_and_manual_runs(backend: Backend) {
     let events = api.get(&format!("/api/webhooks/{source_id}/events"), &alice.token).await;
     let deliveries = events.decoded::<Vec<aos_api::WebhookEvent>>();
     assert_eq!(deliveries.len(), 2, "one delivery for each key: {events:?}");
-    assert!(deliveries.iter().any(|e| e.body["n"] == 7 && e.run_id.is_some()), "{events:?}");
+    let first = deliveries.iter().find(|e| e.body["n"] == 7 && e.run_id.is_some()).expect("the first delivery, linked");
+    assert_eq!(first.query, shape["input"]["query"], "the recorded delivery keeps the query its run read");
     assert!(!events.text.contains("sender-credential-123"), "credential headers are never stored");
     let rotated = api.post(&format!("/api/webhooks/{source_id}/rotate"), &alice.token, json!({})).await;
     assert_eq!(rotated.status, 200);

@@ -76,6 +76,8 @@ pub struct AdmittedEvent {
     pub idempotency_key: String,
     pub headers: serde_json::Value,
     pub body: serde_json::Value,
+    /// The URL's query string as an object.
+    pub query: serde_json::Value,
 }
 
 /// An admitted run: the stored row, and whether this admission created it (`false`: the key was
@@ -201,17 +203,23 @@ struct Encoded<T, J> {
 type EncodedAdmission = Encoded<Admission, AdmissionJson>;
 type EncodedRecords = Encoded<RunRecords, RecordsJson>;
 
-/// An admission's JSON: the run's input, the delivery's headers and body.
+/// An admission's JSON: the run's input, the delivery's headers, body and query.
 struct AdmissionJson {
     input: JsonText,
-    event: Option<(JsonText, JsonText)>,
+    event: Option<EventJson>,
 }
+
+/// A delivery's headers, body and query as JSON text.
+type EventJson = (JsonText, JsonText, JsonText);
 
 impl AdmissionJson {
     fn of(admission: &Admission) -> Self {
         Self {
             input: JsonText::of(&admission.run.input),
-            event: admission.event.as_ref().map(|event| (JsonText::of(&event.headers), JsonText::of(&event.body))),
+            event: admission
+                .event
+                .as_ref()
+                .map(|event| (JsonText::of(&event.headers), JsonText::of(&event.body), JsonText::of(&event.query))),
         }
     }
 }
@@ -652,13 +660,13 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
                 done[*i] = Some(Done::Admitted(Box::new(Admitted { run, fresh: fresh.is_some() })));
             }
         }
-        let events: Vec<(usize, &Admission, &AdmittedEvent, &(JsonText, JsonText))> = admissions
+        let events: Vec<(usize, &Admission, &AdmittedEvent, &EventJson)> = admissions
             .iter()
             .filter_map(|(i, a, json)| Some((*i, *a, a.event.as_ref()?, json.event.as_ref()?)))
             .collect();
         for chunk in statement_chunks(&events) {
             let mut insert = QueryBuilder::new(
-                "INSERT INTO webhook_events (id, source_id, org_id, idempotency_key, headers, body, run_id, received_at) \
+                "INSERT INTO webhook_events (id, source_id, org_id, idempotency_key, headers, body, query, run_id, received_at) \
                  SELECT * FROM (",
             );
             insert.push_values(padded(chunk), |mut row, delivery| {
@@ -670,8 +678,9 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
                     .push_bind(delivery.map(|(_, _, event, _)| event.source_id.as_uuid()))
                     .push_bind(delivery.map(|(_, admission, _, _)| admission.run.org_id.as_uuid()))
                     .push_bind(delivery.map(|(_, _, event, _)| event.idempotency_key.as_str()))
-                    .push_bind(delivery.map(|(.., (headers, _))| headers.clone()))
-                    .push_bind(delivery.map(|(.., (_, body))| body.clone()))
+                    .push_bind(delivery.map(|(.., (headers, ..))| headers.clone()))
+                    .push_bind(delivery.map(|(.., (_, body, _))| body.clone()))
+                    .push_bind(delivery.map(|(.., (.., query))| query.clone()))
                     .push_bind(run_id)
                     .push_bind(delivery.map(|_| at));
             });

@@ -59,7 +59,7 @@ await scenario('studio_webhook', async (browser) => {
   await shot(page, 'studio-webhook-url');
 
   // the URL the panel shows is the one that works
-  const sent = curl(url, { name: 'Ada' });
+  const sent = curl(`${url}?source=shop`, { name: 'Ada' });
   check(sent.status === 202 && sent.json.run_id, `curl started a run: ${JSON.stringify(sent)}`);
   const run = await eventually('the run finished', async () => {
     const detail = await call('GET', `/api/runs/${sent.json.run_id}`, ada.token);
@@ -77,6 +77,7 @@ await scenario('studio_webhook', async (browser) => {
   check(names.join(',') === 'body,headers,query', `the test input is shaped like a delivery: ${names}`);
   await eventually('the test input starts as the last delivery', async () =>
     (await page.getByTestId('run-input-value-0').inputValue()) === '{"name":"Ada"}'
+    && (await page.getByTestId('run-input-value-2').inputValue()) === '{"source":"shop"}'
     && (await page.getByTestId('run-input-from').textContent()).includes('the last delivery'));
   await page.getByTestId('run-input-value-0').fill('{"name": "Grace"}');
   await page.getByTestId('run-start').click();

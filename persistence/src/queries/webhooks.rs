@@ -47,6 +47,8 @@ pub struct WebhookEvent {
     pub idempotency_key: String,
     pub headers: serde_json::Value,
     pub body: serde_json::Value,
+    /// The URL's query string as an object (`{}` for deliveries recorded before it was kept).
+    pub query: serde_json::Value,
     /// The run it started, once one was created.
     pub run_id: Option<RunId>,
     pub received_at: Timestamp,
@@ -62,6 +64,8 @@ struct WebhookEventRow {
     headers: serde_json::Value,
     #[sqlx(json)]
     body: serde_json::Value,
+    #[sqlx(json)]
+    query: serde_json::Value,
     run_id: Option<uuid::Uuid>,
     received_at: Timestamp,
 }
@@ -75,6 +79,7 @@ impl From<WebhookEventRow> for WebhookEvent {
             idempotency_key: row.idempotency_key,
             headers: row.headers,
             body: row.body,
+            query: row.query,
             run_id: row.run_id.map(RunId::from),
             received_at: row.received_at,
         }
@@ -109,6 +114,8 @@ pub struct NewWebhookEvent {
     pub idempotency_key: String,
     pub headers: serde_json::Value,
     pub body: serde_json::Value,
+    /// The URL's query string as an object.
+    pub query: serde_json::Value,
 }
 
 /// Whether a recorded delivery was new or a repeat of one already stored.
@@ -351,8 +358,8 @@ impl Webhooks<'_> {
         let id = WebhookEventId::new();
         Ok(with_pool!(self.db, |pool| {
             let inserted: Option<WebhookEventRow> = sqlx::query_as(
-                "INSERT INTO webhook_events (id, source_id, org_id, idempotency_key, headers, body, run_id, received_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, NULL, $7) ON CONFLICT (source_id, idempotency_key) DO NOTHING RETURNING *",
+                "INSERT INTO webhook_events (id, source_id, org_id, idempotency_key, headers, body, query, run_id, received_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8) ON CONFLICT (source_id, idempotency_key) DO NOTHING RETURNING *",
             )
             .bind(id.as_uuid())
             .bind(new.source_id.as_uuid())
@@ -360,6 +367,7 @@ impl Webhooks<'_> {
             .bind(&new.idempotency_key)
             .bind(Json(&new.headers))
             .bind(Json(&new.body))
+            .bind(Json(&new.query))
             .bind(now())
             .fetch_all(pool)
             .await?.into_iter().next();

@@ -68,6 +68,7 @@ async fn the_same_delivery_key_is_recorded_once(cx: TestContext) {
         idempotency_key: "delivery-1".into(),
         headers: serde_json::json!({ "content-type": "application/json" }),
         body,
+        query: serde_json::json!({ "page": "2", "tags": ["a", "b"] }),
     };
     let first = hooks.record_event(&delivery(serde_json::json!({ "n": 1 }))).await.unwrap();
     let Recorded::New(first) = first else { panic!("first delivery is new") };
@@ -75,6 +76,9 @@ async fn the_same_delivery_key_is_recorded_once(cx: TestContext) {
     let Recorded::Duplicate(again) = again else { panic!("repeat is a duplicate") };
     assert_eq!(again.id, first.id);
     assert_eq!(again.body, serde_json::json!({ "n": 1 }), "the first delivery's body is kept");
+    assert_eq!(first.query, serde_json::json!({ "page": "2", "tags": ["a", "b"] }), "and its query");
+    let listed = hooks.events(org.id, source.id, Some(1)).await.unwrap();
+    assert_eq!(listed[0].query, first.query, "the list reads the query back");
     // concurrent repeats still make one row
     let mut tasks = Vec::new();
     for n in 0..8 {

@@ -34,6 +34,7 @@ fn admission(published: testing::PublishedWorkflow, source: aos_schema::WebhookS
             idempotency_key: key.to_owned(),
             headers: json!({}),
             body: json!({ "key": key }),
+            query: json!({ "from": key }),
         }),
     }
 }
@@ -87,6 +88,7 @@ async fn concurrent_admissions_of_one_key_make_one_run_on_any_node(cx: TestConte
     assert_eq!(events.len(), 51, "one delivery row per key");
     let linked = events.iter().filter(|e| e.idempotency_key == "shared").map(|e| e.run_id).collect::<Vec<_>>();
     assert_eq!(linked, [shared.first().copied()], "the delivery names its run");
+    assert!(events.iter().all(|e| e.query == json!({ "from": e.idempotency_key })), "each delivery keeps its query");
     let owner = cx.store.nodes().owned_runs("node-a", 100).await.unwrap();
     assert_eq!(owner.len(), 51, "runs are claimed for the admitting node at insert");
 }
