@@ -12,6 +12,8 @@ use aos_ui_kit::components::{CanvasPointer, CanvasWheel, PointerPhase};
 
 /// How far (pixels) a loose edge end snaps to a port.
 pub const SNAP_PX: f64 = 28.0;
+/// How far (world units) an arrow key moves the selected nodes; Shift moves four times as far.
+pub const NUDGE: f64 = 20.0;
 /// How far (pixels) the pointer must travel before a press becomes a drag.
 const DRAG_SLOP_PX: f64 = 3.0;
 
@@ -55,6 +57,8 @@ pub struct Editor {
     pub clipboard: Clipboard,
     /// Pastes since the last copy, so repeated pastes fan out.
     pastes: u32,
+    /// A viewer's canvas: pointer and keys select and pan, and never move, connect or change.
+    pub read_only: bool,
 }
 
 impl Editor {
@@ -132,6 +136,12 @@ impl Editor {
             return;
         }
         self.gesture = match &event.hit {
+            Hit::Port(_) | Hit::Node(_) if self.read_only => {
+                if let Hit::Node(id) = &event.hit {
+                    self.selection.click_node(id, event.shift);
+                }
+                Gesture::Idle
+            }
             Hit::Port(port) => {
                 Gesture::Connect { anchor: port.clone(), from: event.world, to: event.world, snap: None }
             }
@@ -293,6 +303,21 @@ impl Editor {
         changed.then_some(next)
     }
 
+    /// The keyboard's pick: the focused node alone is selected.
+    pub fn select_node(&mut self, id: NodeId) {
+        self.selection = Selection::node(id);
+    }
+
+    /// Moves the selected nodes by (`dx`, `dy`) world units; `None` when no node is selected.
+    pub fn nudge(&mut self, graph: &WorkflowGraph, dx: f64, dy: f64) -> Option<WorkflowGraph> {
+        if self.read_only || self.selection.nodes.is_empty() {
+            return None;
+        }
+        let mut next = graph.clone();
+        self.selection.move_in(&mut next, dx, dy);
+        Some(next)
+    }
+
     pub fn select_all(&mut self, graph: &WorkflowGraph) {
         self.selection = Selection {
             nodes: graph.nodes.iter().map(|n| n.id.clone()).collect(),
@@ -401,6 +426,19 @@ mod tests {
         // a click without movement writes nothing
         let effects = run(&mut editor, &g, &[(PointerPhase::Down, 450.0, 20.0), (PointerPhase::Up, 450.0, 20.0)]);
         assert_eq!(effects, [Effect::None, Effect::None]);
+    }
+
+    #[test]
+    fn the_keyboard_picks_a_node_and_moves_only_what_is_selected() {
+        let mut editor = Editor::default();
+        let g = graph();
+        assert_eq!(editor.nudge(&g, NUDGE, 0.0), None, "nothing selected: the arrows move nothing");
+        editor.select_node("d".into());
+        assert_eq!(editor.selection, Selection::node("d".into()));
+        let next = editor.nudge(&g, -NUDGE, 4.0 * NUDGE).expect("a selected node moves");
+        let moved = next.node("d").unwrap().position;
+        assert_eq!((moved.x, moved.y), (400.0 - NUDGE, 4.0 * NUDGE));
+        assert_eq!(next.node("t").unwrap().position, g.node("t").unwrap().position, "the other node stays");
     }
 
     #[test]

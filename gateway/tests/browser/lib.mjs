@@ -1,7 +1,8 @@
 // Shared helpers of the browser scenarios: Debian's headless Chromium driven by playwright-core
 // against the real server that gateway/tests/browser.rs started (AOS_BASE_URL).
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 export const BASE = process.env.AOS_BASE_URL ?? 'http://127.0.0.1:8080';
@@ -99,6 +100,47 @@ export async function goto(page, path) {
 export function checkNoProblems(page, allow = []) {
   const problems = page.problems.filter((p) => !allow.some((pattern) => p.includes(pattern)));
   check(problems.length === 0, `the page reported problems:\n${problems.join('\n')}`);
+}
+
+/** axe-core's script, evaluated in the page by `checkAccessible`. */
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Fails on what keeps people out of the page as it is now: axe-core's serious or critical
+ * violations (its default rules: WCAG 2.1 A and AA and best practice), and controls the keyboard
+ * cannot reach (a visible element with a pointer cursor, with nothing focusable in or around it).
+ * `where` names the page in the failure.
+ */
+export async function checkAccessible(page, where) {
+  // evaluated through the devtools protocol, so the page's CSP (no inline script) lets it in
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.help}\n${v.nodes.slice(0, 6)
+        .map((n) => `    ${n.target.join(' ')} ${n.failureSummary.split('\n').slice(1).join(' ').trim()}`).join('\n')}`);
+  });
+  check(violations.length === 0, `${where}: axe-core found\n${violations.join('\n')}`);
+  const unreachable = await page.evaluate(() => {
+    const pointer = (el) => el instanceof Element && getComputedStyle(el).cursor === 'pointer';
+    const focusable = (el) => el.tabIndex >= 0 && !el.disabled && !el.closest('[inert]');
+    const found = [];
+    for (const el of document.querySelectorAll('body *')) {
+      // the outermost pointer element of a group speaks for its children; a label for its control
+      if (!pointer(el) || pointer(el.parentElement) || el.closest('label')) continue;
+      const box = el.getBoundingClientRect();
+      if (box.width === 0 || box.height === 0 || getComputedStyle(el).visibility === 'hidden') continue;
+      let reachable = [...el.querySelectorAll('*')].some(focusable);
+      for (let up = el; up && !reachable; up = up.parentElement) reachable = focusable(up);
+      if (!reachable) {
+        const id = el.getAttribute('data-testid') ?? el.id;
+        found.push(`<${el.tagName.toLowerCase()}${id ? ` ${id}` : ''} class="${el.getAttribute('class') ?? ''}">`);
+      }
+    }
+    return found;
+  });
+  check(unreachable.length === 0, `${where}: the keyboard cannot reach ${unreachable.join(', ')}`);
 }
 
 /** Saves a screenshot as docs/screenshots/<name>.png when `cargo xtask screenshots` runs. */

@@ -100,6 +100,27 @@ await scenario('studio_versions', async (browser) => {
   await c.waitForSelector('[data-testid="history-version-1"][data-current="true"]', { timeout: 15000 });
   await c.waitForSelector('[data-testid="history-version-2"]');
   check(await c.locator('[data-testid^="history-revert"]').count() === 0, 'a viewer has no revert control');
+  // and reads the canvas without the tools that change it: a step opens with its form locked
+  await c.getByTestId('history-close').click();
+  await c.getByTestId('view-only').waitFor();
+  for (const tool of ['publish', 'open-import', 'open-share', 'open-run', 'undo', 'auto-layout']) {
+    check(await c.getByTestId(tool).count() === 0, `a viewer has no ${tool} control`);
+  }
+  check(await c.getByTestId('palette-logic.delay').isDisabled(), 'the palette is off for a viewer');
+  const before = (await draft(id, vera.token)).nodes.find((n) => n.id === 'wait').position;
+  await c.locator('[data-testid="node-wait"] .node__body').click();
+  await c.waitForSelector('[data-testid="node-form"][data-node="wait"]');
+  check(await c.getByTestId('node-fieldset').getAttribute('disabled') !== null, 'the viewer\'s form is locked');
+  check(await c.getByTestId('node-form').locator('input').first().isDisabled(), 'and its fields read-only');
+  await c.keyboard.press('ArrowRight');
+  const box = await c.locator('[data-testid="node-wait"] .node__body').boundingBox();
+  await c.mouse.move(box.x + 40, box.y + 20);
+  await c.mouse.down();
+  await c.mouse.move(box.x + 140, box.y + 120, { steps: 5 });
+  await c.mouse.up();
+  await c.waitForTimeout(1000); // an edit would reach the server well within this
+  check(JSON.stringify((await draft(id, vera.token)).nodes.find((n) => n.id === 'wait').position) === JSON.stringify(before),
+    'neither a drag nor an arrow key moves a viewer\'s node');
 
   // Otto, made a viewer while his editor was open, is refused: the server's words beside the control
   await call('PATCH', `/api/orgs/${vera.org_id}/members/${otto.user_id}`, vera.token, { role: 'viewer' });

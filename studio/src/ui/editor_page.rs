@@ -23,7 +23,7 @@ use super::palette::Palette;
 use super::run_follow::use_run_follower;
 use super::step_data::use_step_rows;
 use crate::api::{self, MyOrg};
-use crate::editor::{Editor, Effect};
+use crate::editor::{Editor, Effect, NUDGE};
 use crate::live::{LiveDoc, Presence, PresenceUser};
 use crate::problems::Problems;
 use crate::run_view::RunWatch;
@@ -61,7 +61,8 @@ pub(super) struct Ctx {
 }
 
 impl Ctx {
-    /// The editor's keyboard commands (delete, undo/redo, copy/paste, select all, escape);
+    /// The editor's keyboard commands (delete, undo/redo, copy/paste, select all, escape, arrows
+    /// moving the selected nodes);
     /// whether the key was one of them.
     fn key(self, evt: &KeyboardEvent, graph: &WorkflowGraph) -> bool {
         let mut editor = self.editor;
@@ -87,6 +88,18 @@ impl Ctx {
                 }
             }
             (true, "a") => editor.write().select_all(graph),
+            (false, arrow @ ("arrowleft" | "arrowright" | "arrowup" | "arrowdown")) => {
+                let step = if shift { 4.0 * NUDGE } else { NUDGE };
+                let (dx, dy) = match arrow {
+                    "arrowleft" => (-step, 0.0),
+                    "arrowright" => (step, 0.0),
+                    "arrowup" => (0.0, -step),
+                    _ => (0.0, step),
+                };
+                // without a selected node the arrows keep their usual meaning
+                let Some(next) = editor.write().nudge(graph, dx, dy) else { return false };
+                self.commit(next);
+            }
             (false, "escape") => {
                 let mut e = editor.write();
                 e.selection = Default::default();
@@ -158,7 +171,7 @@ impl Ctx {
 }
 
 /// The editor of `workflow_id`; `roles` are the signed-in user's orgs and roles (a viewer of the
-/// workflow's org sees its history but cannot revert).
+/// workflow's org reads the canvas, its steps' data and its history, and changes nothing).
 #[component]
 pub fn EditorPage(org: String, workflow_id: String, me_name: String, roles: Vec<MyOrg>) -> Element {
     let catalog = use_hook(Catalog::builtin);
@@ -206,6 +219,10 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String, roles: Vec<
     let compared = (panel() == Panel::History).then(|| comparison.read().view.clone()).flatten();
     let diff = preview().map(|p| p.view).or(compared);
     let editing = diff.is_none();
+    // a viewer reads the canvas, selects steps and sees their data, and changes nothing
+    let can_edit = meta.read().as_ref().is_some_and(|m| {
+        roles.iter().any(|mine| mine.org_id == m.org_id && mine.role.at_least(aos_schema::Role::Editor))
+    });
     let shown = match &diff {
         Some(view) => view.graph.clone(),
         None => editor.read().display_graph(&graph),
@@ -224,6 +241,7 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String, roles: Vec<
             if !editing {
                 return;
             }
+            editor.write().read_only = !can_edit;
             let effect = editor.write().pointer(&event, &graph, &scene, &catalog, &mut platform::random_u64);
             match effect {
                 Effect::Commit(next) => ctx.commit(next),
@@ -236,15 +254,12 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String, roles: Vec<
     let on_key = {
         let graph = graph.clone();
         move |evt: KeyboardEvent| {
-            if editing && ctx.key(&evt, &graph) {
+            if editing && can_edit && ctx.key(&evt, &graph) {
                 evt.prevent_default();
                 ctx.presence(true);
             }
         }
     };
-    let can_revert = meta.read().as_ref().is_some_and(|m| {
-        roles.iter().any(|mine| mine.org_id == m.org_id && mine.role.at_least(aos_schema::Role::Editor))
-    });
     let on_reverted = move |reverted: Reverted| {
         let (mut meta, mut published) = (meta, published);
         if let Some(m) = meta.write().as_mut() {
@@ -260,9 +275,9 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String, roles: Vec<
         div { class: if ed.placing.is_some() { "editor is-placing" } else { "editor" }, "data-testid": "editor",
             onpointerup: move |_| { if editor.peek().placing.is_some() { editor.write().placing = None; } },
             Toolbar { ctx, workflow_id: workflow_id.clone(), graph: graph.clone(), scene: scene.clone(), catalog: catalog.clone(),
-                meta, peers, conn, panel, published, editing }
+                meta, peers, conn, panel, published, editing, can_edit }
             div { class: "editor__body",
-                Palette { graph: graph.clone(), enabled: synced && editing, editor, on_place: move |next: WorkflowGraph| ctx.commit(next) }
+                Palette { graph: graph.clone(), enabled: synced && editing && can_edit, editor, on_place: move |next: WorkflowGraph| ctx.commit(next) }
                 div { class: "editor__canvas", tabindex: "0", "data-testid": "canvas-area", onkeydown: on_key,
                     CanvasView {
                         scene: scene.clone(),
@@ -277,6 +292,7 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String, roles: Vec<
                         cursors,
                         remote_selected,
                         on_pointer,
+                        on_node_key: move |id: NodeId| editor.write().select_node(id),
                         on_wheel: move |w: CanvasWheel| editor.write().wheel(&w),
                         on_resize: move |size: (f64, f64)| {
                             let first = editor.peek().screen.0 == 0.0;
@@ -301,7 +317,7 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String, roles: Vec<
                     }
                 }
                 SidePanel { ctx, org, workflow_id, name, graph, catalog, selected, problems,
-                    secrets: secrets.read().clone().unwrap_or_default(), panel, preview, comparison, can_revert, on_reverted,
+                    secrets: secrets.read().clone().unwrap_or_default(), panel, preview, comparison, can_edit, on_reverted,
                     run, step_rows, published }
             }
         }

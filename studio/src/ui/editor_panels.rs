@@ -32,8 +32,9 @@ pub(super) fn SidePanel(
     panel: Signal<Panel>,
     preview: Signal<Option<ImportPreview>>,
     comparison: Signal<Comparison>,
-    /// Whether the user may revert to a published version (an editor of the workflow's org).
-    can_revert: bool,
+    /// Whether the user may change the workflow (an editor of its org): a viewer's forms are
+    /// read-only and the history has no revert.
+    can_edit: bool,
     on_reverted: EventHandler<Reverted>,
     run: Signal<RunWatch>,
     step_rows: StepRows,
@@ -49,7 +50,7 @@ pub(super) fn SidePanel(
                 on_close: move |_| { preview.set(None); panel.set(Panel::Node); } }
         },
         Panel::History => rsx! {
-            HistoryPanel { org, workflow_id, can_revert, comparison, on_reverted, on_close: move |_| panel.set(Panel::Node) }
+            HistoryPanel { org, workflow_id, can_revert: can_edit, comparison, on_reverted, on_close: move |_| panel.set(Panel::Node) }
         },
         Panel::Share => rsx! { SharePanel { org, workflow_id, name, on_close: move |_| panel.set(Panel::Node) } },
         Panel::Run => {
@@ -64,6 +65,7 @@ pub(super) fn SidePanel(
         }
         Panel::Node => match selected {
             Some(node) => rsx! {
+                fieldset { class: "form-lock", disabled: !can_edit, "data-testid": "node-fieldset",
                 NodeForm {
                     key: "{node.id}",
                     problems: problems.nodes.get(&node.id).cloned().unwrap_or_default(),
@@ -82,6 +84,7 @@ pub(super) fn SidePanel(
                         }
                     },
                 }
+                }
                 if node.kind == aos_schema::kinds::TRIGGER_WEBHOOK {
                     WebhookUrl { workflow_id, published,
                         on_use: move |event: api::TestEvent| {
@@ -98,6 +101,7 @@ pub(super) fn SidePanel(
                     h2 { "Build your flow" }
                     p { class: "muted", "Drag a step from the left onto the canvas, connect ports by dragging from one dot to another, select a step to configure it." }
                     p { class: "muted", "Shift-drag or drag on empty space to select several; Delete removes; Ctrl+Z / Ctrl+Shift+Z undo and redo; Ctrl+C / Ctrl+V copy and paste." }
+                    p { class: "muted", "From the keyboard: Tab to a step and press Enter to select it; the arrow keys move the selection (with Shift, further)." }
                 }
             },
         },
@@ -152,8 +156,7 @@ fn RunPanel(
                 if let Ok(Some(event)) = api::last_delivery(&source.id.to_string()).await
                     && !*edited.peek()
                 {
-                    // a recorded delivery keeps no query string
-                    rows.set(delivery_rows(&event.body, &event.headers, &serde_json::json!({})));
+                    rows.set(delivery_rows(&event.body, &event.headers, &event.query));
                     from.set(Some(format!("the last delivery, received {}", event.received_at)));
                 }
             });

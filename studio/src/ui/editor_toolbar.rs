@@ -29,6 +29,8 @@ pub(super) fn Toolbar(
     panel: Signal<Panel>,
     published: Signal<Option<WorkflowGraph>>,
     editing: bool,
+    /// An editor of the workflow's org; a viewer gets the reading tools only.
+    can_edit: bool,
 ) -> Element {
     let nav = use_context::<Nav>();
     let (mut editor, mut toast, mut panel) = (ctx.editor, ctx.toast, panel);
@@ -106,19 +108,29 @@ pub(super) fn Toolbar(
                     div { key: "{id}", class: "avatar", title: "{p.user.name}", style: "--presence: {colour_of(*id, p)}", "data-testid": "avatar", "data-name": "{p.user.name}", {initials(&p.user.name)} }
                 }
             }
+            if !can_edit && meta.read().is_some() {
+                span { class: "pill", "data-testid": "view-only", title: "Your role in this org is viewer: ask an owner or admin for the editor role to change it",
+                    "view only" }
+            }
             div { class: "editor__tools",
-                button { class: "aos-button", "data-testid": "undo", disabled: !can_undo, onclick: move |_| ctx.undo(), "Undo" }
-                button { class: "aos-button", "data-testid": "redo", disabled: !can_redo, onclick: move |_| ctx.redo(), "Redo" }
-                button { class: "aos-button", "data-testid": "auto-layout", disabled: !editing, onclick: layout, "Tidy up" }
+                if can_edit {
+                    button { class: "aos-button", "data-testid": "undo", disabled: !can_undo, onclick: move |_| ctx.undo(), "Undo" }
+                    button { class: "aos-button", "data-testid": "redo", disabled: !can_redo, onclick: move |_| ctx.redo(), "Redo" }
+                    button { class: "aos-button", "data-testid": "auto-layout", disabled: !editing, onclick: layout, "Tidy up" }
+                }
                 button { class: "aos-button", "data-testid": "fit", onclick: move |_| editor.write().fit(&scene), "Fit" }
                 button { class: "aos-button", "data-testid": "zoom-out", onclick: move |_| editor.write().zoom_centre(1.0 / 1.2), "−" }
                 button { class: "aos-button", "data-testid": "zoom-in", onclick: move |_| editor.write().zoom_centre(1.2), "+" }
                 button { class: "aos-button", "data-testid": "open-history", onclick: move |_| panel.set(Panel::History), "History" }
-                button { class: "aos-button", "data-testid": "open-import", onclick: move |_| panel.set(Panel::Import), "Import" }
+                if can_edit {
+                    button { class: "aos-button", "data-testid": "open-import", onclick: move |_| panel.set(Panel::Import), "Import" }
+                }
                 button { class: "aos-button", "data-testid": "export", onclick: export, "Export" }
-                button { class: "aos-button", "data-testid": "open-share", onclick: move |_| panel.set(Panel::Share), "Share" }
-                button { class: "aos-button", "data-testid": "publish", disabled: busy() || !synced, onclick: publish, "Publish" }
-                button { class: "aos-button aos-button--primary", "data-testid": "open-run", onclick: move |_| panel.set(Panel::Run), "Run" }
+                if can_edit {
+                    button { class: "aos-button", "data-testid": "open-share", onclick: move |_| panel.set(Panel::Share), "Share" }
+                    button { class: "aos-button", "data-testid": "publish", disabled: busy() || !synced, onclick: publish, "Publish" }
+                    button { class: "aos-button aos-button--primary", "data-testid": "open-run", onclick: move |_| panel.set(Panel::Run), "Run" }
+                }
             }
         }
     }

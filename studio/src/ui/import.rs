@@ -139,7 +139,7 @@ pub fn ImportPanel(
                 }
             } else {
                 textarea { "data-testid": "import-text", placeholder: "Paste an AutomateOS or n8n workflow file", value: "{text}", oninput: move |e| text.set(e.value()) }
-                input { r#type: "file", accept: ".json,application/json", "data-testid": "import-file",
+                input { r#type: "file", accept: ".json,application/json", "data-testid": "import-file", "aria-label": "Workflow file",
                     onchange: move |evt: FormEvent| {
                         async move {
                             if let Some(file) = evt.files().into_iter().next()

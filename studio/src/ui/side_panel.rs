@@ -84,30 +84,32 @@ fn FieldRow(
     let control = control_for(&field);
     let required = if field.required { " *" } else { "" };
     let placeholder = field.placeholder.clone().unwrap_or_default();
+    // each control is named by its field's label (the label text sits beside it, not around it)
+    let name = field.label.clone();
     rsx! {
         div { class: "field", "data-testid": "field-{field.name}",
             span { class: "field__label", "{field.label}{required}" }
             match control {
                 Control::Text | Control::Expression => rsx! {
-                    ExpressionInput { multiline: false, text: display_text(value.as_ref()), placeholder, candidates, on_change }
+                    ExpressionInput { multiline: false, text: display_text(value.as_ref()), label: name.clone(), placeholder, candidates, on_change }
                 },
                 Control::Multiline => rsx! {
-                    ExpressionInput { multiline: true, text: display_text(value.as_ref()), placeholder, candidates, on_change }
+                    ExpressionInput { multiline: true, text: display_text(value.as_ref()), label: name.clone(), placeholder, candidates, on_change }
                 },
                 Control::Number { min, max } => rsx! {
-                    NumberInput { text: display_text(value.as_ref().or(field.default.as_ref())), min, max, placeholder, on_change }
+                    NumberInput { text: display_text(value.as_ref().or(field.default.as_ref())), min, max, label: name.clone(), placeholder, on_change }
                 },
                 Control::Toggle => {
                     let checked = value.as_ref().or(field.default.as_ref()).and_then(Value::as_bool).unwrap_or(false);
                     rsx! {
-                        input { r#type: "checkbox", class: "toggle", checked,
+                        input { r#type: "checkbox", class: "toggle", checked, "aria-label": "{name}",
                             onchange: move |e| on_change.call(Some(Value::Bool(e.checked()))) }
                     }
                 }
                 Control::Select(options) => {
                     let current = display_text(value.as_ref().or(field.default.as_ref()));
                     rsx! {
-                        select {
+                        select { "aria-label": "{name}",
                             onchange: move |e| on_change.call(Some(Value::String(e.value()))),
                             if current.is_empty() { option { value: "", selected: true, disabled: true, "choose…" } }
                             for option in options.iter() {
@@ -122,7 +124,7 @@ fn FieldRow(
                         KeyValueInput { rows: kv_rows(value.as_ref().or(field.default.as_ref())), keep_empty: true, on_change }
                     },
                     other => rsx! {
-                        ExpressionInput { multiline: false, text: display_text(other), placeholder, candidates, on_change }
+                        ExpressionInput { multiline: false, text: display_text(other), label: name.clone(), placeholder, candidates, on_change }
                         button { r#type: "button", class: "aos-button field__switch", "data-testid": "use-rows",
                             onclick: move |_| on_change.call(Some(Value::Object(Default::default()))),
                             "Use fields instead"
@@ -132,7 +134,7 @@ fn FieldRow(
                 Control::Secret => {
                     let current = referenced_secret(value.as_ref()).unwrap_or_default();
                     rsx! {
-                        select { "data-testid": "secret-picker",
+                        select { "data-testid": "secret-picker", "aria-label": "{name}",
                             onchange: move |e| {
                                 let name = e.value();
                                 on_change.call(if name.is_empty() { None } else { Some(secret_reference(&name)) });
@@ -160,6 +162,8 @@ fn FieldRow(
 fn ExpressionInput(
     multiline: bool,
     text: String,
+    /// The control's accessible name.
+    label: String,
     placeholder: String,
     candidates: Vec<String>,
     on_change: EventHandler<Option<Value>>,
@@ -172,11 +176,11 @@ fn ExpressionInput(
     rsx! {
         div { class: "expr",
             if multiline {
-                textarea { value: "{text}", placeholder: "{placeholder}", rows: "4",
+                textarea { value: "{text}", placeholder: "{placeholder}", rows: "4", "aria-label": "{label}",
                     onfocus: move |_| focused.set(true),
                     oninput: move |e| emit(e.value()) }
             } else {
-                input { value: "{text}", placeholder: "{placeholder}",
+                input { value: "{text}", placeholder: "{placeholder}", "aria-label": "{label}",
                     onfocus: move |_| focused.set(true),
                     oninput: move |e| emit(e.value()) }
             }
@@ -184,14 +188,13 @@ fn ExpressionInput(
                 ul { class: "expr__suggestions aos-surface", "data-testid": "suggestions",
                     for (i, choice) in offered.into_iter().enumerate() {
                         li { key: "{choice}",
+                            // a click or Enter picks; the press keeps the focus in the text
                             button { r#type: "button", "data-testid": "suggestion-{i}",
-                                onmousedown: {
+                                onmousedown: move |e: MouseEvent| e.prevent_default(),
+                                onclick: {
                                     let text = text_for_pick.clone();
                                     let choice = choice.clone();
-                                    move |e: MouseEvent| {
-                                        e.prevent_default();
-                                        emit(accept_suggestion(&text, &choice));
-                                    }
+                                    move |_| emit(accept_suggestion(&text, &choice))
                                 },
                                 "{choice}"
                             }
@@ -209,13 +212,15 @@ fn NumberInput(
     text: String,
     min: Option<f64>,
     max: Option<f64>,
+    /// The control's accessible name.
+    label: String,
     placeholder: String,
     on_change: EventHandler<Option<Value>>,
 ) -> Element {
     let mut draft = use_signal(|| text.clone());
     let mut error = use_signal(|| None::<String>);
     rsx! {
-        input { inputmode: "decimal", value: "{draft}", placeholder: "{placeholder}",
+        input { inputmode: "decimal", value: "{draft}", placeholder: "{placeholder}", "aria-label": "{label}",
             oninput: move |e| {
                 let value = e.value();
                 draft.set(value.clone());

@@ -89,7 +89,7 @@ pub fn WorkflowList(org: String) -> Element {
             details { class: "workflows__import aos-surface",
                 summary { "data-testid": "import-new-toggle", "Import a workflow file (AutomateOS or n8n)" }
                 textarea { "data-testid": "import-new-text", placeholder: "Paste the file here, or choose it below", value: "{import_text}", oninput: move |e| import_text.set(e.value()) }
-                input { r#type: "file", accept: ".json,application/json", "data-testid": "import-new-file",
+                input { r#type: "file", accept: ".json,application/json", "data-testid": "import-new-file", "aria-label": "Workflow file",
                     onchange: move |evt: FormEvent| {
                         async move {
                             if let Some(file) = evt.files().into_iter().next()

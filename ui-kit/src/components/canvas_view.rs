@@ -103,6 +103,10 @@ pub struct CanvasViewProps {
     /// the page instead.
     #[props(default = true)]
     pub captures_wheel: bool,
+    /// Set by an editing canvas: nodes join the tab order, and Enter or Space on a focused node
+    /// picks it (the keyboard's click). A read-only view leaves its nodes out of the tab order.
+    #[props(default)]
+    pub on_node_key: Option<EventHandler<NodeId>>,
 }
 
 /// The canvas.
@@ -213,10 +217,25 @@ pub fn CanvasView(props: CanvasViewProps) -> Element {
                             };
                             let (w, h) = (node.rect.width, node.rect.height);
                             let problem_text = problems.map(|p| p.join("\n"));
+                            let pick = props.on_node_key.map(|on_key| {
+                                let id = node.id.clone();
+                                move |evt: KeyboardEvent| {
+                                    if matches!(evt.key(), Key::Enter) || evt.key().to_string() == " " {
+                                        evt.prevent_default();
+                                        on_key.call(id.clone());
+                                    }
+                                }
+                            });
+                            // named by its visible text (kind, label, ports, state), as a button is
+                            let focusable = pick.is_some();
                             rsx! {
                                 g {
                                     key: "{node.id}",
                                     class: "{classes}",
+                                    tabindex: if focusable { "0" },
+                                    role: if focusable { "button" },
+                                    "aria-pressed": if focusable { if props.selection.nodes.contains(&node.id) { "true" } else { "false" } },
+                                    onkeydown: move |evt: KeyboardEvent| if let Some(pick) = &pick { pick(evt) },
                                     style: "{style}",
                                     "data-testid": "node-{node.id}",
                                     "data-kind": "{node.kind}",
