@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use aos_schema::expression::{holds_expression, lone_expression};
 use minijinja::value::Serde;
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::{Map, Value};
@@ -122,7 +123,7 @@ impl Expressions {
 
     /// Evaluates one string: a lone `{{ expr }}` to its value, anything else rendered to text.
     pub fn eval_str(&self, text: &str, field: &str, scope: &Scope<'_>) -> Result<Value, ExpressionError> {
-        if !text.contains("{{") && !text.contains("{%") {
+        if !holds_expression(text) {
             return Ok(Value::String(text.to_owned()));
         }
         if let Some((inner, offset)) = lone_expression(text) {
@@ -160,35 +161,10 @@ pub fn is_truthy(value: &Value) -> bool {
     }
 }
 
-/// `Some((inner, offset of inner))` when `text` is exactly one `{{ … }}` and nothing else.
-fn lone_expression(text: &str) -> Option<(&str, usize)> {
-    let trimmed_start = text.len() - text.trim_start().len();
-    let trimmed = text.trim();
-    let inner = trimmed.strip_prefix("{{")?.strip_suffix("}}")?;
-    if inner.contains("{{") || inner.contains("}}") {
-        return None;
-    }
-    Some((inner, trimmed_start + 2))
-}
-
-/// Turns a minijinja error into one with a line and column within the field's text.
+/// A minijinja error as an [`ExpressionError`] with a line and column within the field's text.
 fn position(err: &minijinja::Error, text: &str, offset: usize, field: &str) -> ExpressionError {
-    let start = err.range().map(|r| r.start + offset).unwrap_or(offset).min(text.len());
-    let before = &text[..floor_char_boundary(text, start)];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
-    let reason = match err.detail() {
-        Some(detail) => format!("{}: {detail}", err.kind()),
-        None => err.kind().to_string(),
-    };
-    ExpressionError { field: field.to_owned(), line, column, reason }
-}
-
-fn floor_char_boundary(text: &str, mut index: usize) -> usize {
-    while index > 0 && !text.is_char_boundary(index) {
-        index -= 1;
-    }
-    index
+    let at = aos_schema::expression::locate(err, text, offset);
+    ExpressionError { field: field.to_owned(), line: at.line, column: at.column, reason: at.reason }
 }
 
 /// Replaces secret values with `[redacted]` wherever they appear in text or JSON.

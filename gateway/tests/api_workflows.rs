@@ -175,6 +175,36 @@ async fn import_export_roundtrip_and_dry_run(backend: Backend) {
         assert!(!read.body["graph"]["nodes"].as_array().unwrap().is_empty(), "{name}: the draft holds the graph");
         imported += 1;
     }
+    // an expression with no translation imports, is named on its node and field, and is refused
+    // at publish: it never reaches a run to fail there
+    let untranslatable = json!({ "name": "Log to CRM", "nodes": [
+        { "name": "Hook", "type": "n8n-nodes-base.webhook", "typeVersion": 2, "position": [0, 0],
+          "parameters": { "httpMethod": "POST", "path": "crm" } },
+        { "name": "Log to CRM", "type": "n8n-nodes-base.httpRequest", "typeVersion": 4.2, "position": [220, 0],
+          "parameters": { "method": "POST", "url": "https://crm.example.test/log", "sendBody": true,
+            "specifyBody": "json", "jsonBody": "={{ $json.items.reduce((sum, item) => sum + item.price, 0) }}" } }
+    ], "connections": { "Hook": { "main": [[ { "node": "Log to CRM", "type": "main", "index": 0 } ]] } } });
+    let reply = api
+        .raw(
+            "POST",
+            &format!("/api/orgs/{org}/workflows/import"),
+            Some(&alice.token),
+            untranslatable.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{reply:?}");
+    let made = reply.decoded::<aos_api::Imported>();
+    imported += 1;
+    let refused = api.post(&format!("/api/workflows/{}/publish", made.workflow.id), &alice.token, json!({})).await;
+    assert_eq!((refused.status, refused.code()), (422, "invalid_workflow"), "{refused:?}");
+    let details = refused.decoded::<aos_api::ErrorBody>().error.details.unwrap_or_default();
+    let bad: Vec<&serde_json::Value> = details.iter().filter(|d| d["code"] == "bad_expression").collect();
+    assert_eq!(bad.len(), 1, "one expression does not parse: {details:?}");
+    assert!(bad[0]["node"].as_str().is_some_and(|n| !n.is_empty()) && bad[0]["field"] == "body", "{details:?}");
+    assert!(refused.text.contains("does not parse at line 1"), "{refused:?}");
+    let versions = api.get(&format!("/api/workflows/{}/versions", made.workflow.id), &alice.token).await;
+    assert_eq!(versions.body.as_array().map(Vec::len), Some(0), "nothing was published: {versions:?}");
+
     let order = std::fs::read(fixtures.join("order-alerts.json")).unwrap();
     let dry =
         api.raw("POST", &format!("/api/orgs/{org}/workflows/import?dry_run=true"), Some(&alice.token), order).await;

@@ -8,6 +8,7 @@ pub mod compile;
 pub mod diff;
 pub mod doc;
 pub mod export;
+pub mod expression;
 pub mod fuzzing;
 pub mod graph;
 pub mod ids;

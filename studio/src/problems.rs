@@ -102,6 +102,7 @@ fn nodes_of(error: &ValidationError, graph: &WorkflowGraph) -> Vec<NodeId> {
         | V::MissingRequiredField { node, .. }
         | V::InvalidFieldValue { node, .. }
         | V::PlaintextSecret { node, .. }
+        | V::BadExpression { node, .. }
         | V::Unreachable { node }
         | V::EdgeIntoTrigger { node, .. }
         | V::UnknownPort { node, .. } => vec![node.clone()],

@@ -1,7 +1,7 @@
 // The side panel's generated form: expression completion from the trigger's sample, a secret
-// chosen by name, key-value rows, a refused number, and the problem badge that goes once the
-// required fields are filled.
-import { checkNoProblems, openPage, scenario, shot, signup } from './lib.mjs';
+// chosen by name, key-value rows, a refused number, the problem badge that goes once the required
+// fields are filled, and an expression that does not parse named on its field as it is typed.
+import { check, checkNoProblems, openPage, scenario, shot, signup } from './lib.mjs';
 import { call, draftEventually, openWorkflow } from './_studio_support.mjs';
 
 await scenario('studio_forms', async (browser) => {
@@ -33,6 +33,15 @@ await scenario('studio_forms', async (browser) => {
     return node.config.text === 'New lead {{ trigger.body.email }}' && node.config.token === '{{ secrets.TEAM_SLACK }}'
       && node.config.channel === '#leads';
   });
+  await page.waitForSelector('[data-testid="problem-post"]', { state: 'detached' });
+
+  // an expression that would fail every run is named on its node and field as it is typed
+  await page.locator('[data-testid="field-channel"] input').fill('#leads-{{ trigger.body.team | }}');
+  await page.waitForSelector('[data-testid="problem-post"]', { state: 'attached' });
+  const said = await page.getByTestId('node-problem').allTextContents();
+  check(said.some((p) => p.includes('“Tell the team” field channel: the expression does not parse at line 1, column ')),
+    `the form says which field and where: ${said}`);
+  await page.locator('[data-testid="field-channel"] input').fill('#leads');
   await page.waitForSelector('[data-testid="problem-post"]', { state: 'detached' });
 
   await page.locator('[data-testid="node-call"] .node__body').click();

@@ -67,6 +67,38 @@ pub(super) fn check_config(node: &Node, descriptor: &NodeDescriptor, errors: &mu
     {
         check_case_names(node, &dynamic.field, cases, descriptor, errors);
     }
+    for (name, value) in &node.config {
+        check_expressions(node, value, name, errors);
+    }
+}
+
+/// Pushes a problem for every text under `value` (at config path `path`, nested through objects
+/// and lists as the engine walks them) whose expression does not parse: it would fail every run.
+fn check_expressions(node: &Node, value: &Value, path: &str, errors: &mut Vec<ValidationError>) {
+    match value {
+        Value::String(text) => {
+            if let Err(at) = crate::expression::check_syntax(text) {
+                errors.push(ValidationError::BadExpression {
+                    node: node.id.clone(),
+                    field: path.to_owned(),
+                    line: at.line,
+                    column: at.column,
+                    reason: at.reason,
+                });
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                check_expressions(node, item, &format!("{path}[{i}]"), errors);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                check_expressions(node, item, &format!("{path}.{key}"), errors);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Absent, null, or text with nothing but whitespace.

@@ -125,6 +125,16 @@ pub enum ValidationError {
     )]
     PlaintextSecret { node: NodeId, field: String },
 
+    #[error("node {node} field {field}: the expression does not parse at line {line}, column {column} ({reason})")]
+    BadExpression {
+        node: NodeId,
+        /// The config path of the text (`fields.email`, `headers.Authorization`, `items[0]`).
+        field: String,
+        line: usize,
+        column: usize,
+        reason: String,
+    },
+
     #[error("workflow has no trigger; exactly one is required")]
     NoTrigger,
 
@@ -164,6 +174,7 @@ impl ValidationError {
             ValidationError::MissingRequiredField { .. } => "missing_required_field",
             ValidationError::InvalidFieldValue { .. } => "invalid_field_value",
             ValidationError::PlaintextSecret { .. } => "plaintext_secret",
+            ValidationError::BadExpression { .. } => "bad_expression",
             ValidationError::NoTrigger => "no_trigger",
             ValidationError::TooManyTriggers { .. } => "too_many_triggers",
             ValidationError::Cycle { .. } => "cycle",
