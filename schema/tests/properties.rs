@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use aos_schema::expression::holds_expression;
 use aos_schema::{
     Catalog, Edge, ExportFile, FieldDescriptor, FieldType, Node, PortType, ValidationError, WorkflowGraph, compile,
     import, validate,
@@ -20,7 +21,7 @@ struct Recipe {
     feeds: Vec<u32>,
     /// Extra edges: (target, source, port) picks.
     extra: Vec<(u32, u32, u32)>,
-    /// Extra config entries per node, stored but not interpreted.
+    /// Extra config entries per node: plain values, stored and carried, never expressions.
     noise: Vec<Vec<(String, Value)>>,
     positions: Vec<(f64, f64)>,
 }
@@ -37,7 +38,8 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
         finite_f64().prop_map(Value::from),
-        "\\PC{0,10}".prop_map(Value::from),
+        // text, never expression syntax: an expression must parse, which validation checks
+        "\\PC{0,10}".prop_filter("plain text", |t| !holds_expression(t)).prop_map(Value::from),
         "[\\x00-\\x1f\"\\\\/]{0,4}".prop_map(Value::from),
     ];
     leaf.prop_recursive(3, 24, 4, |inner| {

@@ -59,6 +59,11 @@ await scenario('studio_versions', async (browser) => {
   await a.getByTestId('history-pick-2').check();
   await a.waitForSelector('[data-testid="node-n7"].diff--added', { timeout: 15000 });
   await a.waitForSelector('path.edge.diff--added[data-to="n7"]', { state: 'attached' });
+  // the canvas fits the compared graph, so the added step is in view, not beyond the edge
+  await eventually('the added step within the canvas', async () => {
+    const [step, canvas] = [await a.locator('[data-testid="node-n7"]').boundingBox(), await a.getByTestId('canvas').boundingBox()];
+    return step.x >= canvas.x && step.x + step.width <= canvas.x + canvas.width;
+  });
   const summary = a.getByTestId('history-diff');
   await summary.waitFor();
   check(await summary.getAttribute('data-added') === '2', `added ${await summary.getAttribute('data-added')}`);

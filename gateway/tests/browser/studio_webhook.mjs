@@ -1,6 +1,7 @@
 // A webhook flow built in the studio: drag the Webhook trigger and a Transform onto the canvas,
 // connect them, fill the form, publish; the trigger's panel shows the URL; `curl` at that URL
-// starts a run whose step read the posted body; the Run panel's test input starts as that last
+// starts a run whose step read the posted body, shown on the creator's and a teammate's canvas
+// (the teammate reads the step's output there); the Run panel's test input starts as that last
 // delivery; rotate in the panel and the old URL stops working; "Listen for a test event" catches
 // a delivery to the test URL (no run), shows it, and it becomes the test input of a run; the
 // dashboard's workflow page shows the same URL.
@@ -58,6 +59,13 @@ await scenario('studio_webhook', async (browser) => {
   check((await page.getByTestId('webhook-curl').textContent()).includes(url), 'the curl line uses the URL');
   await shot(page, 'studio-webhook-url');
 
+  // a teammate has the workflow open too: the delivery's run shows on both canvases
+  const grace = await signup('Grace');
+  await call('POST', `/api/orgs/${ada.org_id}/members`, ada.token, { email: grace.email, role: 'editor' });
+  const mate = await openPage(browser, grace);
+  await openWorkflow(mate, workflow.id);
+  await mate.waitForSelector(`[data-testid="node-${shape}"]`);
+
   // the URL the panel shows is the one that works
   const sent = curl(`${url}?source=shop`, { name: 'Ada' });
   check(sent.status === 202 && sent.json.run_id, `curl started a run: ${JSON.stringify(sent)}`);
@@ -68,6 +76,15 @@ await scenario('studio_webhook', async (browser) => {
   check(run.status === 'succeeded', `the run succeeded: ${JSON.stringify(run)}`);
   const step = run.steps.find((s) => s.node_id === shape);
   check(step?.output?.greeting === 'Ada', `the step read the posted body: ${JSON.stringify(step)}`);
+  for (const canvas of [page, mate]) {
+    await canvas.waitForSelector(`[data-testid="node-${shape}"][data-state="succeeded"]`, { timeout: 15000 });
+    await canvas.waitForSelector(`[data-testid="node-${hook}"][data-state="succeeded"]`);
+  }
+  await mate.locator(`[data-testid="node-${shape}"] .node__body`).click();
+  await mate.waitForSelector('[data-testid="step-data"][data-state="succeeded"]', { timeout: 15000 });
+  check((await mate.getByTestId('step-output').locator('[data-path="greeting"] [data-testid="json-value"]').first().textContent()) === '"Ada"',
+    'the teammate reads the step\'s output on the canvas');
+  checkNoProblems(mate);
 
   // a test run from the Run panel takes input shaped like a delivery, JSON values kept as JSON
   await page.getByTestId('open-run').click();

@@ -212,6 +212,14 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String, roles: Vec<
 
     use_doc_connection(ctx, workflow_id.clone(), conn, peers, meta);
     use_run_follower(workflow_id.clone(), run, live, doc);
+    // a diff coming into view (an import's preview, two versions compared) is fitted to the
+    // canvas, so steps it adds beyond the edge are seen
+    use_effect(move || {
+        let compared = (panel() == Panel::History).then(|| comparison.read().view.clone()).flatten();
+        if let Some(view) = preview().map(|p| p.view).or(compared) {
+            editor.write().fit(&Scene::build(&view.graph, &catalog_static()));
+        }
+    });
 
     let graph = doc.read().graph.clone();
     let synced = live.read().is_synced();
