@@ -221,6 +221,9 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String, roles: Vec<
         }
     });
 
+    // validation (every expression parsed) runs when the doc changes, not at each render of a drag
+    let checked = use_memo(move || Problems::check(&doc.read().graph, &catalog_static()));
+
     let graph = doc.read().graph.clone();
     let synced = live.read().is_synced();
     // the canvas draws an import's preview, or the versions the open history panel compares
@@ -236,7 +239,7 @@ pub fn EditorPage(org: String, workflow_id: String, me_name: String, roles: Vec<
         None => editor.read().display_graph(&graph),
     };
     let scene = Scene::build(&shown, &catalog);
-    let problems = Problems::check(&graph, &catalog).with_nodes_of(&ctx.publish_problems.read());
+    let problems = checked.read().clone().with_nodes_of(&ctx.publish_problems.read());
     let (cursors, remote_selected) = remote_marks(&peers.read());
     let ed = editor.read().clone();
     let selected = (ed.selection.nodes.len() == 1)
