@@ -1,7 +1,8 @@
 //! Expressions: data mapping between steps with minijinja. A config string that is exactly one
 //! `{{ expression }}` evaluates to a JSON value of any type (a list stays a list); any other string
 //! is rendered as a template to text. Expressions read `trigger`, `steps.<id>.output`, `input`,
-//! `item`/`index` inside a for-each, and `secrets.<NAME>`. Evaluation is bounded (fuel), so a
+//! `item`/`index` inside a for-each, `secrets.<NAME>` and `now` (ISO 8601, UTC); the engine's own
+//! filters (JSON text, numbers, dates) are in `filters`. Evaluation is bounded (fuel), so a
 //! hostile template cannot spin forever. Errors name the field and the position in it.
 
 use std::collections::BTreeMap;
@@ -70,6 +71,7 @@ impl<'a> Scope<'a> {
                 root.insert("trigger".into(), context.trigger.clone());
                 root.insert("steps".into(), Value::Object(context.steps.clone()));
                 root.insert("input".into(), context.input.clone());
+                root.insert("now".into(), Value::String(crate::filters::now_text()));
                 if let Some(item) = &context.item {
                     root.insert("item".into(), item.value.clone());
                     root.insert("index".into(), Value::from(item.index));
@@ -90,6 +92,7 @@ impl Expressions {
         env.set_fuel(Some(FUEL));
         env.set_debug(true);
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        crate::filters::register(&mut env);
         Self { env }
     }
 
@@ -239,6 +242,22 @@ mod tests {
         let mut secrets = BTreeMap::new();
         secrets.insert("SLACK_TOKEN".to_owned(), WireSecret(SecretString::new("xoxb-123456")));
         Scope::new(Box::leak(Box::new(context)), Box::leak(Box::new(secrets)))
+    }
+
+    #[test]
+    fn now_and_the_engine_filters_are_in_scope() {
+        let e = Expressions::new();
+        let s = scope();
+        let now = e.eval_str("{{ now }}", "f", &s).unwrap();
+        let now = now.as_str().unwrap();
+        assert!(now.ends_with('Z') && now.len() == "2026-12-05T06:00:00.000Z".len(), "{now}");
+        let year = e.eval_str("{{ now|format_date('%Y')|int }}", "f", &s).unwrap();
+        assert_eq!(year, json!(now[..4].parse::<i64>().unwrap()));
+        assert_eq!(
+            e.eval_str("{{ trigger.body|json_stringify }}", "f", &s).unwrap(),
+            json!(r#"{"email":"ada@example.test","n":3}"#)
+        );
+        assert_eq!(e.eval_str("{{ (trigger.body.n * 1.005)|fixed(2) }}", "f", &s).unwrap(), json!("3.01"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod egress;
 pub mod embedded;
 pub mod engine;
 pub mod expr;
+mod filters;
 pub mod fuzzing;
 mod nodes;
 pub mod protocol;

@@ -2,7 +2,9 @@
 //! published) and the engine (which evaluates them with the same minijinja): a string that is
 //! exactly one `{{ … }}` is an expression of any value; any other string holding `{{` or `{%` is
 //! a template rendered to text. Positions are lines and columns (in characters) within the
-//! field's text.
+//! field's text. An expression reads only the names of the scope ([`SCOPE`]); any other name
+//! (`Math`, `DateTime`, a typo) would be undefined at run time, so it is refused like a syntax
+//! error.
 
 use minijinja::Environment;
 
@@ -30,26 +32,66 @@ pub fn lone_expression(text: &str) -> Option<(&str, usize)> {
     Some((inner, trimmed_start + 2))
 }
 
-/// Checks that `text` parses as the engine will read it: `Err` says where it does not.
+/// The names an expression reads: the run's data (`trigger`, `steps`, `input`, `item` and
+/// `index` in a for-each, `secrets`, `now`) and minijinja's global functions.
+pub const SCOPE: [&str; 11] =
+    ["trigger", "steps", "input", "item", "index", "secrets", "now", "range", "dict", "namespace", "debug"];
+
+/// Checks that `text` parses as the engine will read it and reads only names of the [`SCOPE`]:
+/// `Err` says where it does not.
 pub fn check_syntax(text: &str) -> Result<(), Located> {
     if !holds_expression(text) {
         return Ok(());
     }
     // parsing needs no filters or functions: those are looked up when the expression runs
     let env = Environment::empty();
-    match lone_expression(text) {
-        Some((inner, offset)) => env.compile_expression(inner).map(drop).map_err(|err| locate(&err, text, offset)),
-        None => env.template_from_str(text).map(drop).map_err(|err| locate(&err, text, 0)),
+    let names = match lone_expression(text) {
+        Some((inner, offset)) => {
+            env.compile_expression(inner).map_err(|err| locate(&err, text, offset))?.undeclared_variables(false)
+        }
+        None => env.template_from_str(text).map_err(|err| locate(&err, text, 0))?.undeclared_variables(false),
+    };
+    let mut unknown: Vec<String> = names.into_iter().filter(|name| !SCOPE.contains(&name.as_str())).collect();
+    unknown.sort_by_key(|name| name_at(text, name).unwrap_or(usize::MAX));
+    match unknown.first() {
+        None => Ok(()),
+        Some(name) => {
+            let at = name_at(text, name).unwrap_or(0);
+            let (line, column) = line_column(text, at);
+            Err(Located {
+                line,
+                column,
+                reason: format!(
+                    "unknown name `{name}`: expressions read trigger, steps, input, item, index, secrets and now"
+                ),
+            })
+        }
     }
+}
+
+/// Where `name` first stands as a whole word (not after a `.`) in `text`.
+fn name_at(text: &str, name: &str) -> Option<usize> {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(name).map(|(at, _)| at).find(|&at| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + name.len()..].chars().next();
+        !before.is_some_and(|c| is_word(c) || c == '.') && !after.is_some_and(is_word)
+    })
+}
+
+/// The line and column (1-based, in characters) of byte `at` in `text`.
+fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..floor_char_boundary(text, at.min(text.len()))];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, column)
 }
 
 /// A minijinja error as a line, column and reason within `text`; `offset` is where the parsed
 /// part starts in it.
 pub fn locate(err: &minijinja::Error, text: &str, offset: usize) -> Located {
     let start = err.range().map(|r| r.start + offset).unwrap_or(offset).min(text.len());
-    let before = &text[..floor_char_boundary(text, start)];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let (line, column) = line_column(text, start);
     let reason = match err.detail() {
         Some(detail) => format!("{}: {detail}", err.kind()),
         None => err.kind().to_string(),
@@ -78,7 +120,10 @@ mod tests {
             "{% if trigger.vip %}VIP{% else %}guest{% endif %}",
             "{{ trigger.tags | join(', ') }}",
             "{{ secrets.SLACK_TOKEN }}",
-            "{{ unknown_filter_is_a_runtime_matter | nope }}",
+            "{{ trigger.x | nope }}",
+            "{% for row in input.rows %}{{ loop.index }}: {{ row.name }}{% endfor %}",
+            "{% set total = input.a + 1 %}{{ total }} {{ range(3)|list }} at {{ now }}",
+            "{{ item.id ~ index }}",
         ] {
             assert_eq!(check_syntax(fine), Ok(()), "{fine}");
         }
@@ -90,5 +135,12 @@ mod tests {
         assert!(check_syntax("{% if x %}never closed").is_err());
         assert!(check_syntax("{{ “smart quotes” }}").is_err());
         assert_eq!(check_syntax("é {{ ü"), Err(check_syntax("é {{ ü").unwrap_err()), "no panic on multibyte text");
+        // names the run does not have would be undefined at run time
+        let err = check_syntax("{{ input.n }} and {{ Math.round(input.n) }}").unwrap_err();
+        assert_eq!((err.line, err.column), (1, 22), "{err:?}");
+        assert!(err.reason.starts_with("unknown name `Math`"), "{err:?}");
+        let err = check_syntax("{{ trigger.body.x if tirgger else 1 }}").unwrap_err();
+        assert!(err.reason.starts_with("unknown name `tirgger`"), "{err:?}");
+        assert!(check_syntax("{{ DateTime.now() }}").is_err());
     }
 }

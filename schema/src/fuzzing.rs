@@ -41,6 +41,17 @@ pub fn import_n8n(data: &[u8]) {
     assert!(unparsed.is_empty() || reported, "the translator emitted expressions that do not parse: {unparsed:?}");
 }
 
+/// The n8n expression translator alone: any text is translated or refused without a panic, and
+/// what it emits parses as the engine reads it and reads only the scope's names.
+pub fn n8n_expression(data: &[u8]) {
+    let Ok(js) = std::str::from_utf8(data) else { return };
+    let zoned = data.len().is_multiple_of(2);
+    let Some(translated) = crate::n8n::convert_for_fuzzing(js, zoned) else { return };
+    if let Err(at) = crate::expression::check_syntax(&format!("{{{{ {translated} }}}}")) {
+        panic!("`{js}` translated to `{translated}`, which does not parse: {at:?}");
+    }
+}
+
 /// The validator and the compiler. Input starting with `{` is read as a JSON graph; anything else
 /// builds a graph from the bytes (kinds from the built-in catalog, edges between their ports), so
 /// most inputs reach the compiler instead of stopping at JSON syntax. A graph that validates must

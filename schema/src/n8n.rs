@@ -36,6 +36,7 @@
 //! n8n runs each node once per item of its input, AutomateOS runs a step once per run; a list
 //! travels as one value, and `logic.for_each` is how a workflow here runs steps per item.
 
+mod dates;
 mod expr;
 mod importer;
 mod integrations;
@@ -55,6 +56,7 @@ use crate::export::{ExportFile, MAX_EXPORT_BYTES};
 use crate::ids::NodeId;
 use crate::validate::MAX_ID_LEN;
 
+pub(crate) use expr::convert_for_fuzzing;
 use importer::{Class, Importer};
 use read::{N8nNode, Workflow};
 

@@ -16,6 +16,11 @@ fn import_n8n_inputs_replay_cleanly() {
 }
 
 #[test]
+fn n8n_expression_inputs_replay_cleanly() {
+    replay::replay(env!("CARGO_MANIFEST_DIR"), "n8n_expression", aos_schema::fuzzing::n8n_expression);
+}
+
+#[test]
 fn graph_compile_inputs_replay_cleanly() {
     replay::replay(env!("CARGO_MANIFEST_DIR"), "graph_compile", aos_schema::fuzzing::graph_compile);
 }

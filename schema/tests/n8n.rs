@@ -378,7 +378,7 @@ fn schedule_http_transform_openai_email() {
         config(graph, "email_team"),
         json!({
             "base_url": "smtp://smtp.example.com:587",
-            "body": "{{ input.content }}\n\nSent {{ $now.toFormat('yyyy-MM-dd') }}",
+            "body": "{{ input.content }}\n\nSent {{ now|format_date(\"%Y-%m-%d\", \"Europe/Berlin\") }}",
             "from": "reports@example.com",
             "password": "{{ secrets.SMTP_PASSWORD }}",
             "subject": "{{ steps.pick_fields.output.week }}: weekly digest",
@@ -386,10 +386,11 @@ fn schedule_http_transform_openai_email() {
         })
     );
     assert!(result.unmapped.is_empty());
-    assert!(has_warning(&result, "Email Team", Some("body"), "expression kept as written"));
+    // Luxon's formatting in the workflow's time zone is translated, not kept
+    assert!(!has_warning(&result, "Email Team", Some("body"), "expression kept as written"));
     assert!(has_warning(&result, "Email Team", Some("base_url"), "n8n keeps the SMTP server"));
     assert!(has_warning(&result, "Fetch Metrics", Some("headers.Authorization"), "from the n8n httpHeaderAuth"));
-    assert_eq!(result.warnings.len(), 3, "{:?}", result.warnings);
+    assert_eq!(result.warnings.len(), 2, "{:?}", result.warnings);
     assert_eq!(secret_names(&result), vec!["METRICS_API_KEY", "OPENAI_API_KEY", "SMTP_PASSWORD"]);
     assert_eq!(result.secrets[0].n8n_credential_name.as_deref(), Some("Metrics API key"));
 }
@@ -506,13 +507,13 @@ fn code_function_and_community_nodes_become_placeholders() {
     assert_eq!(
         config(graph, "save_signup"),
         json!({
-            "body": {"company": "{{ input.company.name }}", "seen_at": "{{ $now.toISO() }}"},
+            "body": {"company": "{{ input.company.name }}", "seen_at": "{{ now }}"},
             "headers": {},
             "method": "POST",
             "url": "https://api.example.com/signups/{{ steps.clean_email.output.email }}"
         })
     );
-    assert!(has_warning(&result, "Save Signup", Some("body.seen_at"), "expression kept as written"));
+    assert!(!has_warning(&result, "Save Signup", Some("body.seen_at"), "expression kept as written"));
     assert!(has_warning(&result, "Save Signup", None, "output 1 has no equivalent here"));
     // the Slack node that was left out needs no token
     assert!(result.secrets.is_empty());
@@ -934,8 +935,80 @@ fn n8n_workflow() -> impl Strategy<Value = Value> {
         })
 }
 
+/// Pieces of the JavaScript n8n expressions are written in.
+const JS_PIECES: [&str; 60] = [
+    "$json",
+    ".",
+    "a",
+    "b",
+    "$('Webhook')",
+    ".item",
+    ".json",
+    "(",
+    ")",
+    "[",
+    "]",
+    "0",
+    "'x'",
+    "\"y z\"",
+    "`t ${",
+    "}`",
+    "+",
+    "-",
+    "*",
+    "/",
+    "?",
+    ":",
+    "??",
+    "?.",
+    "||",
+    "&&",
+    "!",
+    "===",
+    ">",
+    ",",
+    "=>",
+    "i",
+    "{",
+    "}",
+    "days",
+    "Math.round",
+    "Math.max",
+    "JSON.stringify",
+    ".toFixed",
+    ".split",
+    ".map",
+    ".filter",
+    "$now",
+    ".toFormat",
+    ".plus",
+    "'yyyy-MM-dd'",
+    "DateTime.fromISO",
+    "$input.all()",
+    ".length",
+    "2",
+    "1.5",
+    "true",
+    "null",
+    ".toUpperCase()",
+    ".join",
+    "i => i.a",
+    "$node[\"Fetch\"]",
+    ".first()",
+    "'}}'",
+    "parseInt",
+];
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// JavaScript-like token soup through the expression translator: refused or translated into
+    /// an expression that parses and reads only the scope's names (the fuzz entry point checks).
+    #[test]
+    fn translated_expressions_always_parse(picks in proptest::collection::vec(0..JS_PIECES.len(), 1..24), spaced in any::<bool>()) {
+        let js = picks.iter().map(|&at| JS_PIECES[at]).collect::<Vec<_>>().join(if spaced { " " } else { "" });
+        aos_schema::fuzzing::n8n_expression(js.as_bytes());
+    }
 
     /// Any JSON at all: an error or a result, never a panic.
     #[test]

@@ -13,8 +13,16 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 
 /// Every target of `fuzz/Cargo.toml`.
-pub const TARGETS: [&str; 7] =
-    ["room_frames", "import_export", "import_n8n", "webhook_delivery", "expression", "cron", "graph_compile"];
+pub const TARGETS: [&str; 8] = [
+    "room_frames",
+    "import_export",
+    "import_n8n",
+    "n8n_expression",
+    "webhook_delivery",
+    "expression",
+    "cron",
+    "graph_compile",
+];
 
 const DEFAULT_SECONDS: u64 = 600;
 

@@ -1,20 +1,32 @@
 //! n8n expressions to AutomateOS expressions. n8n writes a parameter that holds expressions as a
-//! string starting with `=`, with JavaScript inside `{{ … }}` blocks; ours are minijinja. The
-//! common data references and operators are translated:
+//! string starting with `=`, with JavaScript inside `{{ … }}` blocks; ours are minijinja. What
+//! real workflows use is translated:
 //!
-//! - `$json.x`, `$input.item.json.x`, `$input.first().json.x` → `input.x`
-//! - `$node["Name"].json.x`, `$('Name').item.json.x` (also `.first()`, `.last()`),
-//!   `$items("Name")[0].json.x` → `steps.<id>.output.x`
-//! - `===`/`!==` → `==`/`!=`, `&&`/`||`/`!` → `and`/`or`/`not`, `null`/`undefined` → `none`
-//! - `.length`, `.toLowerCase()`, `.toUpperCase()`, `.trim()`, `.toString()` → filters;
-//!   `.includes(x)`, `.startsWith(x)`, `.endsWith(x)` → `in` and tests
+//! - data: `$json.x`, `$input.item.json.x`, `$input.first().json.x` → `input.x`;
+//!   `$node["Name"].json.x`, `$('Name').item.json.x` (also `.first()`, `.last()`),
+//!   `$items("Name")[0].json.x` → `steps.<id>.output.x`; `.all()` is a list of the one output a
+//!   step has (`.length`, `[0].json.x`, `.map(i => i.json.x)`)
+//! - operators with JavaScript's precedence: `===`/`!==` → `==`/`!=`, `&&`/`||`/`!` →
+//!   `and`/`or`/`not` (which give a value, like JavaScript's), `+` beside text → `~`, ternaries →
+//!   `a if c else b`, `a ?? b`, optional chaining (`a?.b` is null where `a` is missing), template
+//!   literals
+//! - methods: `.length`, `toLowerCase`, `toUpperCase`, `trim`, `toString`, `includes`,
+//!   `startsWith`, `endsWith`, `split`, `join`, `replace`, `replaceAll`, `slice`, `substring`,
+//!   `charAt`, `toFixed`, `map`/`filter` of a field (`x => x.a`, `x => x.a === 'v'`), and n8n's
+//!   `first`, `last`, `sum`, `isEmpty`, `toTitleCase`
+//! - functions: `JSON.stringify`/`JSON.parse`, `Math.round/floor/ceil/trunc/abs/min/max/pow`,
+//!   `parseInt`, `parseFloat`, `Number`, `String`, `Boolean`, `Object.keys`
+//! - dates (Luxon): `$now`, `$today`, `DateTime.now()/fromISO(…)`, `new Date(…)`, then `plus`,
+//!   `minus`, `setZone`, `startOf`, `toFormat` (Luxon tokens, see `dates`), `toISO`,
+//!   `toISODate`, `toMillis`, `toSeconds`, and `year`, `month`, `day`, `weekday`… in the
+//!   workflow's time zone (`settings.timezone`, else UTC)
 //!
 //! Where an n8n node outputs the body of an HTTP response and ours outputs
 //! `{status, headers, body}`, `.body` is inserted after the reference; behind an OpenAI step, the
 //! reply's text (`message.content`, `text`, `choices[0].message.content`) is our `content`.
-//! Anything else (`$now`,
-//! ternaries, template literals, other methods, arbitrary JavaScript) is not translated: the
-//! caller keeps the text verbatim and reports it.
+//! Anything else (`$execution`, `$vars`, regular expressions, functions with bodies, other
+//! methods) is not translated: the caller keeps the text verbatim and reports it, and validation
+//! refuses it on its node and field.
 
 /// What a reference to another node's data becomes, supplied by the importer.
 pub(super) trait Resolve {
@@ -23,6 +35,10 @@ pub(super) trait Resolve {
     /// The base of a named node's data: `steps.<id>.output` (plus `.body` for HTTP), or `None`
     /// when the workflow has no node of that name.
     fn step_base(&self, n8n_name: &str) -> Option<Base>;
+    /// The time zone n8n showed the workflow's dates in (`settings.timezone`).
+    fn timezone(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// A reference's translation and the shape of the data it reads.
@@ -94,14 +110,53 @@ pub(super) fn convert_expression(js: &str, refs: &dyn Resolve) -> Option<String>
     (parser.at == tokens.len()).then_some(out)
 }
 
+/// One expression translated against a fixed workflow (nodes `Webhook`, an HTTP request `Fetch`
+/// and an OpenAI step `Ask AI`), its dates in `Europe/Berlin` when `zoned`: for the fuzz entry
+/// point, which checks that whatever the translator emits parses.
+pub(crate) fn convert_for_fuzzing(js: &str, zoned: bool) -> Option<String> {
+    struct Fixed(bool);
+    impl Resolve for Fixed {
+        fn input_base(&self) -> Base {
+            Base::plain("input")
+        }
+        fn step_base(&self, n8n_name: &str) -> Option<Base> {
+            match n8n_name {
+                "Webhook" => Some(Base::plain("steps.webhook.output")),
+                "Fetch" => Some(Base::plain("steps.fetch.output.body")),
+                "Ask AI" => Some(Base { text: "steps.ask_ai.output".into(), aliases: OPENAI_ALIASES }),
+                _ => None,
+            }
+        }
+        fn timezone(&self) -> Option<&str> {
+            self.0.then_some("Europe/Berlin")
+        }
+    }
+    convert_expression(js, &Fixed(zoned))
+}
+
 /// The expression as one operand: as it is when it is a single term (a reference, a literal,
 /// already in parentheses), else in parentheses, so an operator next to it cannot split it.
 pub(super) fn group(expression: &str) -> String {
-    if !expression.chars().any(char::is_whitespace) || encloses(expression) {
+    if !expression.chars().any(char::is_whitespace) || encloses(expression) || is_string_literal(expression) {
         expression.to_owned()
     } else {
         format!("({expression})")
     }
+}
+
+/// Whether the text is one string literal as [`string_literal`] writes it.
+fn is_string_literal(text: &str) -> bool {
+    let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) else { return false };
+    let mut escaped = false;
+    for c in inner.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return false,
+            _ => {}
+        }
+    }
+    !escaped
 }
 
 /// Whether the text is one parenthesised group: its first `(` closes at its last character.
@@ -161,15 +216,40 @@ enum Token {
     Str(String),
     Num(String),
     Punct(&'static str),
+    /// A template literal: its text and its `${…}` parts.
+    Template(Vec<Part>),
 }
 
-const PUNCTS: [&str; 26] = [
-    "===", "!==", "==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "+", "-", "*", "/", "%", "(", ")", "[", "]", ".",
-    ",", "?", ":", "=", "`",
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Text(String),
+    Code(Vec<Token>),
+}
+
+/// Longest first, so `===` is not read as `==` and `=`.
+const PUNCTS: &[&str] = &[
+    "===", "!==", "==", "!=", "<=", ">=", "&&", "||", "??", "?.", "=>", "<", ">", "!", "+", "-", "*", "/", "%", "(",
+    ")", "[", "]", "{", "}", ".", ",", "?", ":", "=",
 ];
 
 fn tokenize(js: &str) -> Option<Vec<Token>> {
     let chars: Vec<char> = js.chars().collect();
+    tokenize_chars(&chars, 0)
+}
+
+fn unescape(c: char) -> char {
+    match c {
+        'n' => '\n',
+        't' => '\t',
+        'r' => '\r',
+        other => other,
+    }
+}
+
+fn tokenize_chars(chars: &[char], depth: usize) -> Option<Vec<Token>> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
     let mut tokens = Vec::new();
     let mut at = 0;
     while at < chars.len() {
@@ -184,20 +264,18 @@ fn tokenize(js: &str) -> Option<Vec<Token>> {
                 at += 1;
                 match next {
                     '\\' => {
-                        let escaped = *chars.get(at)?;
+                        text.push(unescape(*chars.get(at)?));
                         at += 1;
-                        text.push(match escaped {
-                            'n' => '\n',
-                            't' => '\t',
-                            'r' => '\r',
-                            other => other,
-                        });
                     }
                     quote if quote == c => break,
                     other => text.push(other),
                 }
             }
             tokens.push(Token::Str(text));
+        } else if c == '`' {
+            let (parts, next) = template_literal(chars, at + 1, depth)?;
+            tokens.push(Token::Template(parts));
+            at = next;
         } else if c.is_ascii_digit() {
             let start = at;
             while at < chars.len() && (chars[at].is_ascii_digit() || chars[at] == '.') {
@@ -224,24 +302,85 @@ fn tokenize(js: &str) -> Option<Vec<Token>> {
     Some(tokens)
 }
 
-/// Binary operators and what they become.
-const BINARY: [(&str, &str); 15] = [
-    ("===", "=="),
-    ("==", "=="),
-    ("!==", "!="),
-    ("!=", "!="),
-    ("<=", "<="),
-    (">=", ">="),
-    ("<", "<"),
-    (">", ">"),
-    ("&&", "and"),
-    ("||", "or"),
-    ("+", "+"),
-    ("-", "-"),
-    ("*", "*"),
-    ("/", "/"),
-    ("%", "%"),
+/// A template literal whose text starts at `at` (after the backtick): its parts, and where the
+/// text after its closing backtick starts.
+fn template_literal(chars: &[char], mut at: usize, depth: usize) -> Option<(Vec<Part>, usize)> {
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    loop {
+        match *chars.get(at)? {
+            '`' => break,
+            '\\' => {
+                text.push(unescape(*chars.get(at + 1)?));
+                at += 2;
+            }
+            '$' if chars.get(at + 1) == Some(&'{') => {
+                let start = at + 2;
+                let end = closing_brace(chars, start)?;
+                if !text.is_empty() {
+                    parts.push(Part::Text(std::mem::take(&mut text)));
+                }
+                parts.push(Part::Code(tokenize_chars(&chars[start..end], depth + 1)?));
+                at = end + 1;
+            }
+            other => {
+                text.push(other);
+                at += 1;
+            }
+        }
+    }
+    if !text.is_empty() {
+        parts.push(Part::Text(text));
+    }
+    Some((parts, at + 1))
+}
+
+/// Where the `}` closing a `${` is, its inside starting at `at`: strings and nested braces are
+/// skipped.
+fn closing_brace(chars: &[char], mut at: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    while let Some(&c) = chars.get(at) {
+        match quote {
+            Some(_) if c == '\\' => at += 1,
+            Some(open) if c == open => quote = None,
+            Some(_) => {}
+            None => match c {
+                '\'' | '"' | '`' => quote = Some(c),
+                '{' => depth += 1,
+                '}' if depth == 0 => return Some(at),
+                '}' => depth -= 1,
+                _ => {}
+            },
+        }
+        at += 1;
+    }
+    None
+}
+
+/// Binary operators, what they become, and JavaScript's precedence (higher binds tighter;
+/// minijinja's order is the same, except for `~`, which joins text and is grouped).
+const BINARY: [(&str, &str, u8); 15] = [
+    ("||", "or", 1),
+    ("&&", "and", 2),
+    ("===", "==", 3),
+    ("==", "==", 3),
+    ("!==", "!=", 3),
+    ("!=", "!=", 3),
+    ("<=", "<=", 4),
+    (">=", ">=", 4),
+    ("<", "<", 4),
+    (">", ">", 4),
+    ("+", "+", 5),
+    ("-", "-", 5),
+    ("*", "*", 6),
+    ("/", "/", 6),
+    ("%", "%", 6),
 ];
+
+/// JavaScript comparisons inside a `filter(x => x.a === v)` as minijinja's tests.
+const TESTS: [(&str, &str); 8] =
+    [("===", "eq"), ("==", "eq"), ("!==", "ne"), ("!=", "ne"), (">", "gt"), (">=", "ge"), ("<", "lt"), ("<=", "le")];
 
 /// Words minijinja reads as keywords, so they are written as `["word"]` after a dot.
 const KEYWORDS: [&str; 13] =
@@ -249,6 +388,112 @@ const KEYWORDS: [&str; 13] =
 
 /// Nesting deeper than this is refused rather than risking the stack on hostile input.
 const MAX_DEPTH: usize = 64;
+
+/// An instant as ISO 8601 text in UTC, as Luxon writes one in the UTC zone.
+const ISO_UTC: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
+/// An instant as ISO 8601 text in a named zone.
+const ISO_ZONED: &str = "%Y-%m-%dT%H:%M:%S%.3f%:z";
+
+/// Whether an operand is certainly text, so a `+` beside it joins text (minijinja's `~`; its
+/// `+` adds numbers only).
+fn textual(expression: &str) -> bool {
+    const TEXT_FILTERS: [&str; 6] = ["|lower", "|upper", "|trim", "|string", "|json_stringify", "|title"];
+    const TEXT_CALLS: [&str; 4] = ["|fixed(", "|format_date(", "|join(", "|replace("];
+    expression.starts_with('"')
+        || expression.ends_with('"')
+        || expression.starts_with("(\"")
+        || TEXT_FILTERS.iter().any(|f| expression.ends_with(f))
+        || (expression.ends_with(')') && TEXT_CALLS.iter().any(|f| expression.contains(f)))
+}
+
+/// The expression as the target of `.name` or `[i]`: in parentheses when it ends in a filter or
+/// is not a single term.
+fn operand(expression: &str) -> String {
+    if expression.contains('|') && !encloses(expression) { format!("({expression})") } else { group(expression) }
+}
+
+/// A date being built from `$now`, `DateTime.fromISO(…)` and the like: an expression giving an
+/// instant, and the zone it is shown in (none: UTC).
+struct Date {
+    value: String,
+    zone: Option<String>,
+    /// The value is already ISO 8601 text in UTC as Luxon writes it (the scope's `now`, a
+    /// shifted date).
+    now: bool,
+}
+
+impl Date {
+    fn formatted(&self, pattern: &str) -> String {
+        match &self.zone {
+            Some(zone) => {
+                format!("{}|format_date({}, {})", group(&self.value), string_literal(pattern), string_literal(zone))
+            }
+            None => format!("{}|format_date({})", group(&self.value), string_literal(pattern)),
+        }
+    }
+
+    fn iso(&self) -> String {
+        match &self.zone {
+            None if self.now => self.value.clone(),
+            None => self.formatted(ISO_UTC),
+            Some(_) => self.formatted(ISO_ZONED),
+        }
+    }
+
+    fn utc(&self, pattern: &str) -> String {
+        if self.now && pattern == ISO_UTC {
+            return self.value.clone();
+        }
+        format!("{}|format_date({})", group(&self.value), string_literal(pattern))
+    }
+
+    fn start_of(&mut self, unit: &str) -> Option<()> {
+        let offset = if self.zone.is_some() { "%:z" } else { "Z" };
+        self.value = self.formatted(&format!("{}{offset}", super::dates::start_of(unit)?));
+        self.now = self.zone.is_none();
+        Some(())
+    }
+}
+
+/// What follows a node reference: one item (`.item`, `.first()`) or all (`.all()`).
+enum Selector {
+    One,
+    All,
+}
+
+/// A one-parameter arrow function reading a path of its parameter: `x => x.a.b`, `x => !x.a`,
+/// `x => x.a === 'v'`.
+struct Arrow {
+    path: Vec<String>,
+    negated: bool,
+    comparison: Option<(&'static str, String)>,
+}
+
+impl Arrow {
+    /// The path as minijinja's `attribute`, dropping `json.` where the items are n8n's.
+    fn attribute(&self, items: bool) -> Option<String> {
+        let path = if items {
+            let (first, rest) = self.path.split_first()?;
+            (first == "json").then_some(rest)?
+        } else {
+            &self.path[..]
+        };
+        (!path.is_empty() && path.iter().all(|p| !p.contains('.'))).then(|| string_literal(&path.join(".")))
+    }
+
+    fn apply(&self, target: &str, method: &str, items: bool) -> Option<String> {
+        let attribute = self.attribute(items)?;
+        Some(match (method, self.negated, &self.comparison) {
+            ("map", false, None) => format!("{target}|map(attribute={attribute})|list"),
+            ("filter", false, None) => format!("{target}|selectattr({attribute})|list"),
+            ("filter", true, None) => format!("{target}|rejectattr({attribute})|list"),
+            ("filter", false, Some((test, value))) => {
+                format!("{target}|selectattr({attribute}, {}, {value})|list", string_literal(test))
+            }
+            _ => return None,
+        })
+    }
+}
 
 struct Parser<'a> {
     tokens: &'a [Token],
@@ -270,39 +515,87 @@ impl Parser<'_> {
         self.punct(which).then(|| self.at += 1)
     }
 
-    fn expression(&mut self) -> Option<String> {
+    fn ident(&mut self) -> Option<String> {
+        let Some(Token::Ident(name)) = self.peek().cloned() else { return None };
+        self.at += 1;
+        Some(name)
+    }
+
+    fn string(&mut self) -> Option<String> {
+        let Some(Token::Str(text)) = self.peek().cloned() else { return None };
+        self.at += 1;
+        Some(text)
+    }
+
+    /// Runs `parse` one level deeper, refusing nesting beyond [`MAX_DEPTH`].
+    fn nested(&mut self, parse: impl FnOnce(&mut Self) -> Option<String>) -> Option<String> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return None;
         }
-        let mut out = self.unary()?;
-        while let Some(Token::Punct(p)) = self.peek() {
-            let Some((_, op)) = BINARY.iter().find(|(js, _)| js == p) else { break };
-            self.at += 1;
-            let right = self.unary()?;
-            // JavaScript joins text and a number with `+`; minijinja does that with `~` (its `+` fails)
-            let joins_text = *op == "+" && (out.ends_with('"') || right.starts_with('"'));
-            let op = if joins_text { "~" } else { op };
-            out = format!("{out} {op} {right}");
-        }
+        let out = parse(self);
         self.depth -= 1;
+        out
+    }
+
+    /// A whole expression: a conditional (`c ? a : b`) binds loosest.
+    fn expression(&mut self) -> Option<String> {
+        self.nested(|p| {
+            let condition = p.coalesce()?;
+            if p.eat("?").is_none() {
+                return Some(condition);
+            }
+            let then = p.expression()?;
+            p.eat(":")?;
+            let otherwise = p.expression()?;
+            Some(format!("({} if {} else {})", group(&then), group(&condition), group(&otherwise)))
+        })
+    }
+
+    /// `a ?? b`: `b` where `a` is null or undefined.
+    fn coalesce(&mut self) -> Option<String> {
+        let mut out = self.binary(1)?.0;
+        while self.eat("??").is_some() {
+            let right = self.binary(1)?.0;
+            out = format!("({} if {}|default(none) is none else {})", group(&right), group(&out), group(&out));
+        }
         Some(out)
     }
 
-    fn unary(&mut self) -> Option<String> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return None;
+    /// Binary operators by precedence climbing; also says whether the result is text.
+    fn binary(&mut self, min: u8) -> Option<(String, bool)> {
+        let mut out = self.unary()?;
+        let mut text = textual(&out);
+        while let Some(Token::Punct(p)) = self.peek() {
+            let Some(&(_, op, precedence)) = BINARY.iter().find(|(js, _, _)| js == p) else { break };
+            if precedence < min {
+                break;
+            }
+            self.at += 1;
+            let (right, right_text) = self.binary(precedence + 1)?;
+            // JavaScript joins text and a number with `+`; minijinja does that with `~`, which
+            // binds tighter than its `+`, so both sides are grouped
+            if op == "+" && (text || right_text) {
+                out = format!("{} ~ {}", group(&out), group(&right));
+                text = true;
+            } else {
+                out = format!("{out} {op} {right}");
+                text = false;
+            }
         }
-        let out = if self.eat("!").is_some() {
-            format!("(not {})", self.unary()?)
-        } else if self.eat("-").is_some() {
-            format!("-{}", self.unary()?)
-        } else {
-            self.postfix()?
-        };
-        self.depth -= 1;
-        Some(out)
+        Some((out, text))
+    }
+
+    fn unary(&mut self) -> Option<String> {
+        self.nested(|p| {
+            if p.eat("!").is_some() {
+                Some(format!("(not {})", p.unary()?))
+            } else if p.eat("-").is_some() {
+                Some(format!("-{}", p.unary()?))
+            } else {
+                p.postfix()
+            }
+        })
     }
 
     fn postfix(&mut self) -> Option<String> {
@@ -311,53 +604,328 @@ impl Parser<'_> {
         let mut out = match token {
             Token::Str(text) => string_literal(&text),
             Token::Num(number) => number,
+            Token::Template(parts) => self.template(&parts)?,
             Token::Punct("(") => {
                 let inner = self.expression()?;
                 self.eat(")")?;
                 format!("({inner})")
             }
+            Token::Punct("[") => format!("[{}]", self.list("]")?.join(", ")),
             Token::Punct(_) => return None,
-            Token::Ident(name) => match name.as_str() {
-                "true" | "false" => name,
-                "null" | "undefined" => "none".to_owned(),
-                "$json" => {
-                    let base = self.refs.input_base();
-                    self.base(base)
-                }
-                "$input" => {
-                    self.item_selector()?;
-                    self.json_field()?;
-                    let base = self.refs.input_base();
-                    self.base(base)
-                }
-                "$node" => {
-                    let node = self.node_key()?;
-                    self.json_field()?;
-                    let base = self.refs.step_base(&node)?;
-                    self.base(base)
-                }
-                "$" => {
-                    let node = self.call_with_string()?;
-                    self.item_selector()?;
-                    self.json_field()?;
-                    let base = self.refs.step_base(&node)?;
-                    self.base(base)
-                }
-                "$items" => {
-                    let node = self.call_with_string()?;
-                    self.eat("[")?;
-                    let Some(Token::Num(_)) = self.peek() else { return None };
-                    self.at += 1;
-                    self.eat("]")?;
-                    self.json_field()?;
-                    let base = self.refs.step_base(&node)?;
-                    self.base(base)
-                }
-                _ => return None,
-            },
+            Token::Ident(name) => self.name(&name)?,
         };
         self.accessors(&mut out)?;
         Some(out)
+    }
+
+    /// Expressions separated by commas up to `close`, which is read too.
+    fn list(&mut self, close: &str) -> Option<Vec<String>> {
+        let mut items = Vec::new();
+        if self.eat(close).is_some() {
+            return Some(items);
+        }
+        loop {
+            items.push(self.expression()?);
+            if self.eat(close).is_some() {
+                return Some(items);
+            }
+            self.eat(",")?;
+        }
+    }
+
+    /// A call's arguments, `(` included.
+    fn arguments(&mut self) -> Option<Vec<String>> {
+        self.eat("(")?;
+        self.list(")")
+    }
+
+    /// What a name at the start of a term reads.
+    fn name(&mut self, name: &str) -> Option<String> {
+        Some(match name {
+            "true" | "false" => name.to_owned(),
+            "null" | "undefined" => "none".to_owned(),
+            "$json" => {
+                let base = self.refs.input_base();
+                self.base(base)
+            }
+            "$input" => {
+                let selector = self.item_selector()?;
+                self.reference(self.refs.input_base(), selector)?
+            }
+            "$node" => {
+                let node = self.node_key()?;
+                self.json_field()?;
+                let base = self.refs.step_base(&node)?;
+                self.base(base)
+            }
+            "$" => {
+                let node = self.call_with_string()?;
+                let selector = self.item_selector()?;
+                self.reference(self.refs.step_base(&node)?, selector)?
+            }
+            "$items" => {
+                let node = self.call_with_string()?;
+                self.eat("[")?;
+                let Some(Token::Num(_)) = self.peek() else { return None };
+                self.at += 1;
+                self.eat("]")?;
+                self.json_field()?;
+                let base = self.refs.step_base(&node)?;
+                self.base(base)
+            }
+            "$now" => self.date(Date { value: "now".into(), zone: self.zone(), now: true })?,
+            "$today" => {
+                let mut today = Date { value: "now".into(), zone: self.zone(), now: true };
+                today.start_of("day")?;
+                self.date(today)?
+            }
+            "DateTime" => {
+                self.eat(".")?;
+                let function = self.ident()?;
+                let arguments = self.arguments()?;
+                let date = match (function.as_str(), arguments.as_slice()) {
+                    ("now" | "local", []) => Date { value: "now".into(), zone: self.zone(), now: true },
+                    ("utc", []) => Date { value: "now".into(), zone: None, now: true },
+                    ("fromISO" | "fromMillis" | "fromJSDate", [value]) => {
+                        Date { value: value.clone(), zone: self.zone(), now: false }
+                    }
+                    _ => return None,
+                };
+                self.date(date)?
+            }
+            "new" => {
+                (self.ident()? == "Date").then_some(())?;
+                let date = match self.arguments()?.as_slice() {
+                    [] => Date { value: "now".into(), zone: None, now: true },
+                    [value] => Date { value: value.clone(), zone: None, now: false },
+                    _ => return None,
+                };
+                self.date(date)?
+            }
+            "Math" => self.math()?,
+            "JSON" => {
+                self.eat(".")?;
+                let function = self.ident()?;
+                let arguments = self.arguments()?;
+                let [value] = arguments.as_slice() else { return None };
+                match function.as_str() {
+                    "stringify" => format!("{}|json_stringify", group(value)),
+                    "parse" => format!("{}|json_parse", group(value)),
+                    _ => return None,
+                }
+            }
+            "parseInt" | "parseFloat" | "Number" | "String" | "Boolean" => {
+                let arguments = self.arguments()?;
+                let filter = match (name, arguments.as_slice()) {
+                    ("parseInt", [_] | [_, _]) if arguments.get(1).is_none_or(|radix| radix == "10") => "int",
+                    ("parseFloat" | "Number", [_]) => "number",
+                    ("String", [_]) => "string",
+                    ("Boolean", [_]) => "bool",
+                    _ => return None,
+                };
+                format!("{}|{filter}", group(&arguments[0]))
+            }
+            "Object" => {
+                self.eat(".")?;
+                (self.ident()? == "keys").then_some(())?;
+                let arguments = self.arguments()?;
+                let [value] = arguments.as_slice() else { return None };
+                format!("{}|list", group(value))
+            }
+            _ => return None,
+        })
+    }
+
+    /// The zone n8n showed dates in: the workflow's, UTC when it has none.
+    fn zone(&self) -> Option<String> {
+        self.refs.timezone().filter(|zone| !zone.eq_ignore_ascii_case("utc")).map(str::to_owned)
+    }
+
+    /// The methods and properties read from a date, up to what gives text or a number.
+    fn date(&mut self, mut date: Date) -> Option<String> {
+        loop {
+            let Some(Token::Ident(name)) = self.tokens.get(self.at + 1).cloned() else { return Some(date.iso()) };
+            if !self.punct(".") {
+                return Some(date.iso());
+            }
+            self.at += 2;
+            if !self.punct("(") {
+                return Some(format!("{}|int", date.formatted(super::dates::property(&name)?)));
+            }
+            match name.as_str() {
+                "plus" | "minus" => {
+                    self.eat("(")?;
+                    let shift = self.duration(name == "minus")?;
+                    date.value = format!("{}|shift_date({shift})", group(&date.value));
+                    date.now = true;
+                    continue;
+                }
+                "setZone" | "startOf" | "toFormat" => {
+                    self.eat("(")?;
+                    let text = self.string()?;
+                    self.eat(")")?;
+                    match name.as_str() {
+                        "setZone" => date.zone = Some(text).filter(|zone| !zone.eq_ignore_ascii_case("utc")),
+                        "startOf" => date.start_of(&text)?,
+                        _ => return Some(date.formatted(&super::dates::strftime(&text)?)),
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            self.arguments()?.is_empty().then_some(())?;
+            return Some(match name.as_str() {
+                "toISO" | "toString" | "toJSON" => date.iso(),
+                "toISOString" => date.utc(ISO_UTC),
+                "toISODate" => date.formatted("%Y-%m-%d"),
+                "toMillis" | "valueOf" | "getTime" => format!("{}|int", date.utc("%s%3f")),
+                "toSeconds" | "toUnixInteger" => format!("{}|int", date.utc("%s")),
+                _ => return None,
+            });
+        }
+    }
+
+    /// The arguments of `plus`/`minus` (`{ days: 7 }` or `(7, 'days')`, `(` read) as
+    /// `shift_date`'s.
+    fn duration(&mut self, minus: bool) -> Option<String> {
+        let mut amounts: Vec<(&'static str, String)> = Vec::new();
+        let mut add = |unit: &str, value: String| -> Option<()> {
+            let (ours, times) = super::dates::unit(unit)?;
+            let value = if times == 1 { value } else { format!("{} * {times}", group(&value)) };
+            let value = if minus { format!("-({value})") } else { value };
+            (!amounts.iter().any(|(unit, _)| *unit == ours)).then(|| amounts.push((ours, value)))
+        };
+        if self.eat("{").is_some() {
+            while self.eat("}").is_none() {
+                let key = match self.peek().cloned()? {
+                    Token::Ident(key) | Token::Str(key) => key,
+                    _ => return None,
+                };
+                self.at += 1;
+                self.eat(":")?;
+                add(&key, self.expression()?)?;
+                if self.eat(",").is_none() {
+                    self.eat("}")?;
+                    break;
+                }
+            }
+        } else {
+            let value = self.expression()?;
+            self.eat(",")?;
+            add(&self.string()?, value)?;
+        }
+        self.eat(")")?;
+        (!amounts.is_empty())
+            .then(|| amounts.iter().map(|(unit, value)| format!("{unit}={value}")).collect::<Vec<_>>().join(", "))
+    }
+
+    /// `Math.round(x)` and its kin.
+    fn math(&mut self) -> Option<String> {
+        self.eat(".")?;
+        let function = self.ident()?;
+        let arguments = self.arguments()?;
+        Some(match (function.as_str(), arguments.as_slice()) {
+            // JavaScript rounds halves up (-2.5 to -2)
+            ("round", [x]) => format!("({} + 0.5)|floor", group(x)),
+            ("floor", [x]) => format!("{}|floor", group(x)),
+            ("ceil", [x]) => format!("{}|ceil", group(x)),
+            ("trunc", [x]) => format!("{}|int", group(x)),
+            ("abs", [x]) => format!("{}|abs", group(x)),
+            ("min", [_, ..]) => format!("[{}]|min", arguments.join(", ")),
+            ("max", [_, ..]) => format!("[{}]|max", arguments.join(", ")),
+            ("pow", [x, y]) => format!("{} ** {}", group(x), group(y)),
+            _ => return None,
+        })
+    }
+
+    /// A reference's data: one item's `.json` (then the base), or all items.
+    fn reference(&mut self, base: Base, selector: Selector) -> Option<String> {
+        match selector {
+            Selector::One => {
+                self.json_field()?;
+                Some(self.base(base))
+            }
+            Selector::All => self.items(&base.text),
+        }
+    }
+
+    /// What follows `.all()`: a step here has one output, so its items are a list of one.
+    fn items(&mut self, base: &str) -> Option<String> {
+        let list = format!("[{base}]");
+        if self.eat("[").is_some() {
+            let index = self.expression()?;
+            self.eat("]")?;
+            self.json_field()?;
+            return Some(format!("{list}[{index}]"));
+        }
+        self.eat(".")?;
+        let name = self.ident()?;
+        match name.as_str() {
+            "length" => Some(format!("{list}|length")),
+            "map" | "filter" => {
+                self.eat("(")?;
+                let arrow = self.arrow()?;
+                self.eat(")")?;
+                arrow.apply(&list, &name, true)
+            }
+            _ => None,
+        }
+    }
+
+    /// An arrow function reading its parameter (`x => x.a.b`, `(x) => !x.a`, `x => x.a > 1`).
+    fn arrow(&mut self) -> Option<Arrow> {
+        let parenthesised = self.eat("(").is_some();
+        let parameter = self.ident()?;
+        if parenthesised {
+            self.eat(")")?;
+        }
+        self.eat("=>")?;
+        let negated = self.eat("!").is_some();
+        (self.ident()? == parameter).then_some(())?;
+        let mut path = Vec::new();
+        loop {
+            if self.eat(".").is_some() {
+                path.push(self.ident()?);
+            } else if let (Some(Token::Punct("[")), Some(Token::Str(key)), Some(Token::Punct("]"))) =
+                (self.tokens.get(self.at), self.tokens.get(self.at + 1), self.tokens.get(self.at + 2))
+            {
+                path.push(key.clone());
+                self.at += 3;
+            } else {
+                break;
+            }
+        }
+        let mut comparison = None;
+        if !negated
+            && let Some(Token::Punct(p)) = self.peek()
+            && let Some(&(_, test)) = TESTS.iter().find(|(js, _)| js == p)
+        {
+            self.at += 1;
+            comparison = Some((test, self.unary()?));
+        }
+        Some(Arrow { path, negated, comparison })
+    }
+
+    /// A template literal: its text and expressions joined.
+    fn template(&mut self, parts: &[Part]) -> Option<String> {
+        let mut pieces = Vec::with_capacity(parts.len());
+        for part in parts {
+            pieces.push(match part {
+                Part::Text(text) => string_literal(text),
+                Part::Code(tokens) => {
+                    let mut inner = Parser { tokens, at: 0, refs: self.refs, depth: self.depth + 1 };
+                    let expression = inner.expression()?;
+                    (inner.at == tokens.len()).then_some(())?;
+                    group(&expression)
+                }
+            });
+        }
+        Some(match (parts, pieces.as_slice()) {
+            ([], _) => "\"\"".to_owned(),
+            ([Part::Text(_)], [text]) => text.clone(),
+            ([Part::Code(_)], [code]) => format!("{code}|string"),
+            _ => format!("({})", pieces.join(" ~ ")),
+        })
     }
 
     /// The base's text, and the field after it renamed when n8n names it differently.
@@ -376,40 +944,40 @@ impl Parser<'_> {
         base.text
     }
 
-    /// `.field`, `["field"]`, `[0]`, `[expr]` and the few methods that have a translation.
+    /// `.field`, `?.field`, `["field"]`, `[0]`, `[expr]` and the methods that have a translation.
     fn accessors(&mut self, out: &mut String) -> Option<()> {
         loop {
-            if self.eat(".").is_some() {
-                let Some(Token::Ident(name)) = self.peek().cloned() else { return None };
-                self.at += 1;
+            let dotted = if self.eat("?.").is_some() {
+                // optional chaining: a missing value reads as null instead of failing
+                *out = format!("({}|default(none))", group(out));
+                !self.punct("[")
+            } else {
+                self.eat(".").is_some()
+            };
+            if dotted {
+                let name = self.ident()?;
                 if self.punct("(") {
                     self.eat("(")?;
                     *out = self.method(out, &name)?;
                 } else if name == "length" {
-                    *out = format!("{out}|length");
+                    *out = format!("{}|length", group(out));
                 } else if is_plain_name(&name) {
-                    out.push('.');
-                    out.push_str(&name);
+                    *out = format!("{}.{name}", operand(out));
                 } else {
-                    out.push('[');
-                    out.push_str(&string_literal(&name));
-                    out.push(']');
+                    *out = format!("{}[{}]", operand(out), string_literal(&name));
                 }
             } else if self.eat("[").is_some() {
                 if let (Some(Token::Str(name)), Some(Token::Punct("]"))) =
                     (self.tokens.get(self.at), self.tokens.get(self.at + 1))
                     && is_plain_name(name)
                 {
-                    out.push('.');
-                    out.push_str(name);
+                    *out = format!("{}.{name}", operand(out));
                     self.at += 2;
                     continue;
                 }
                 let index = self.expression()?;
                 self.eat("]")?;
-                out.push('[');
-                out.push_str(&index);
-                out.push(']');
+                *out = format!("{}[{index}]", operand(out));
             } else {
                 return Some(());
             }
@@ -418,61 +986,78 @@ impl Parser<'_> {
 
     /// A method call whose `(` has been read.
     fn method(&mut self, target: &str, name: &str) -> Option<String> {
-        let filter = match name {
-            "toLowerCase" => Some("lower"),
-            "toUpperCase" => Some("upper"),
-            "trim" => Some("trim"),
-            "toString" => Some("string"),
-            _ => None,
-        };
-        if let Some(filter) = filter {
+        let target = group(target);
+        if name == "map" || name == "filter" {
+            let arrow = self.arrow()?;
             self.eat(")")?;
-            return Some(format!("{target}|{filter}"));
+            return arrow.apply(&target, name, false);
         }
-        let argument = self.expression()?;
-        self.eat(")")?;
-        match name {
-            "includes" => Some(format!("({argument} in {target})")),
-            "startsWith" => Some(format!("({target} is startingwith({argument}))")),
-            "endsWith" => Some(format!("({target} is endingwith({argument}))")),
-            _ => None,
-        }
+        let arguments = self.list(")")?;
+        Some(match (name, arguments.as_slice()) {
+            ("toLowerCase", []) => format!("{target}|lower"),
+            ("toUpperCase", []) => format!("{target}|upper"),
+            ("trim", []) => format!("{target}|trim"),
+            ("toString", []) => format!("{target}|string"),
+            ("toTitleCase", []) => format!("{target}|title"),
+            ("toFixed", []) => format!("{target}|fixed"),
+            ("toFixed", [digits]) => format!("{target}|fixed({digits})"),
+            ("includes", [x]) => format!("({x} in {target})"),
+            ("startsWith", [x]) => format!("({target} is startingwith({x}))"),
+            ("endsWith", [x]) => format!("({target} is endingwith({x}))"),
+            ("split", [separator]) => format!("{target}|split({separator})|list"),
+            ("join", []) => format!("{target}|join(\",\")"),
+            ("join", [separator]) => format!("{target}|join({separator})"),
+            // with text to find, JavaScript replaces the first occurrence only
+            ("replace", [find, with]) => format!("{target}|replace({find}, {with}, 1)"),
+            ("replaceAll", [find, with]) => format!("{target}|replace({find}, {with})"),
+            ("slice" | "substring", [start]) => format!("{}[{start}:]", operand(&target)),
+            ("slice" | "substring", [start, end]) => format!("{}[{start}:{end}]", operand(&target)),
+            ("charAt", [at]) => format!("{}[{at}]", operand(&target)),
+            ("first", []) => format!("{target}|first"),
+            ("last", []) => format!("{target}|last"),
+            ("reverse", []) => format!("{target}|reverse|list"),
+            ("sort", []) => format!("{target}|sort"),
+            ("sum", []) => format!("{target}|sum"),
+            ("isEmpty", []) => format!("({target}|length == 0)"),
+            _ => return None,
+        })
     }
 
     /// `["Name"]` or `.Name` after `$node`.
     fn node_key(&mut self) -> Option<String> {
         if self.eat("[").is_some() {
-            let Some(Token::Str(name)) = self.peek().cloned() else { return None };
-            self.at += 1;
+            let name = self.string()?;
             self.eat("]")?;
             Some(name)
         } else {
             self.eat(".")?;
-            let Some(Token::Ident(name)) = self.peek().cloned() else { return None };
-            self.at += 1;
-            Some(name)
+            self.ident()
         }
     }
 
     /// `("Name")`.
     fn call_with_string(&mut self) -> Option<String> {
         self.eat("(")?;
-        let Some(Token::Str(name)) = self.peek().cloned() else { return None };
-        self.at += 1;
+        let name = self.string()?;
         self.eat(")")?;
         Some(name)
     }
 
-    /// `.item`, `.first()` or `.last()`: one step has one output, so they are all the same.
-    fn item_selector(&mut self) -> Option<()> {
+    /// `.item`, `.first()` or `.last()` (one step has one output, so they are all the same), or
+    /// `.all()`.
+    fn item_selector(&mut self) -> Option<Selector> {
         self.eat(".")?;
-        let Some(Token::Ident(name)) = self.peek().cloned() else { return None };
-        self.at += 1;
-        match name.as_str() {
-            "item" => Some(()),
+        match self.ident()?.as_str() {
+            "item" => Some(Selector::One),
             "first" | "last" => {
                 self.eat("(")?;
-                self.eat(")")
+                self.eat(")")?;
+                Some(Selector::One)
+            }
+            "all" => {
+                self.eat("(")?;
+                self.eat(")")?;
+                Some(Selector::All)
             }
             _ => None,
         }
@@ -481,13 +1066,7 @@ impl Parser<'_> {
     /// `.json`, the item's data.
     fn json_field(&mut self) -> Option<()> {
         self.eat(".")?;
-        match self.peek() {
-            Some(Token::Ident(name)) if name == "json" => {
-                self.at += 1;
-                Some(())
-            }
-            _ => None,
-        }
+        (self.ident()? == "json").then_some(())
     }
 }
 
@@ -560,24 +1139,176 @@ mod tests {
     #[test]
     fn untranslatable_javascript() {
         for js in [
-            "$now.toISO()",
-            "$json.a ? 1 : 2",
-            "`${$json.a}`",
-            "$json.a.map(x => x.id)",
-            "new Date()",
+            "$execution.id",
+            "$vars.region",
+            "$json.a.map(x => { return x.id })",
+            "$json.a.map(x => x.id * 2)",
+            "$json.text.match(/[0-9]+/)",
+            "Math.random()",
             "$input.all()",
+            "$now.toFormat('yyyy Q')",
+            "$now.toFormat($json.pattern)",
+            "$now.plus({ fortnights: 1 })",
+            "$now.plus({ days: 1, day: 2 })",
+            "JSON.stringify($json, null, 2)",
+            "parseInt($json.hex, 16)",
+            "`${$json.a`",
             "",
             "'open",
             "$json.a = 1",
+            "$json.a ? 1",
         ] {
             assert_eq!(convert(js), None, "{js}");
         }
     }
 
     #[test]
+    fn conditionals_defaults_and_text() {
+        assert_eq!(convert("$json.vip ? 'gold' : 'basic'").as_deref(), Some("(\"gold\" if input.vip else \"basic\")"));
+        assert_eq!(
+            convert("$json.total > 100 && $json.paid ? 'ship' : $json.n > 1 ? 'wait' : 'drop'").as_deref(),
+            Some("(\"ship\" if (input.total > 100 and input.paid) else (\"wait\" if (input.n > 1) else \"drop\"))")
+        );
+        assert_eq!(
+            convert("$json.nick ?? 'anon'").as_deref(),
+            Some("(\"anon\" if input.nick|default(none) is none else input.nick)")
+        );
+        assert_eq!(convert("$json.nick || 'anon'").as_deref(), Some("input.nick or \"anon\""));
+        assert_eq!(
+            convert("$json.customer?.address?.city").as_deref(),
+            Some("((input.customer|default(none)).address|default(none)).city")
+        );
+        assert_eq!(
+            convert("`Hi ${$json.name}, ${$json.n + 1} new`").as_deref(),
+            Some("(\"Hi \" ~ input.name ~ \", \" ~ (input.n + 1) ~ \" new\")")
+        );
+        assert_eq!(convert("`${$json.id}`").as_deref(), Some("input.id|string"));
+        assert_eq!(convert("`plain`").as_deref(), Some("\"plain\""));
+        assert_eq!(convert("`nested ${`in ${$json.a}`}`").as_deref(), Some("(\"nested \" ~ (\"in \" ~ input.a))"));
+        // `+` joins text from left to right, as JavaScript does
+        assert_eq!(convert("$json.a + $json.b + ' items'").as_deref(), Some("(input.a + input.b) ~ \" items\""));
+        assert_eq!(convert("'n: ' + $json.a + $json.b").as_deref(), Some("(\"n: \" ~ input.a) ~ input.b"));
+        assert_eq!(convert("$json.a * 2 + 1 > 5 || $json.b").as_deref(), Some("input.a * 2 + 1 > 5 or input.b"));
+    }
+
+    #[test]
+    fn functions_and_methods() {
+        assert_eq!(convert("JSON.stringify($json.body)").as_deref(), Some("input.body|json_stringify"));
+        assert_eq!(convert("JSON.parse($json.raw).id").as_deref(), Some("(input.raw|json_parse).id"));
+        assert_eq!(convert("Math.round($json.price * 1.2)").as_deref(), Some("((input.price * 1.2) + 0.5)|floor"));
+        assert_eq!(convert("Math.max($json.a, 10, $json.b)").as_deref(), Some("[input.a, 10, input.b]|max"));
+        assert_eq!(convert("$json.total.toFixed(2) + ' EUR'").as_deref(), Some("input.total|fixed(2) ~ \" EUR\""));
+        assert_eq!(convert("parseInt($json.qty, 10) + 1").as_deref(), Some("input.qty|int + 1"));
+        assert_eq!(convert("Number($json.n)").as_deref(), Some("input.n|number"));
+        assert_eq!(
+            convert("$json.tags.split(',').join(' / ')").as_deref(),
+            Some("input.tags|split(\",\")|list|join(\" / \")")
+        );
+        assert_eq!(convert("$json.name.trim().toUpperCase()").as_deref(), Some("input.name|trim|upper"));
+        assert_eq!(convert("$json.s.replace('-', '+')").as_deref(), Some("input.s|replace(\"-\", \"+\", 1)"));
+        assert_eq!(convert("$json.s.slice(0, 3)").as_deref(), Some("input.s[0:3]"));
+        assert_eq!(convert("$json.s.trim().slice(-2)").as_deref(), Some("(input.s|trim)[-2:]"));
+        assert_eq!(
+            convert("$json.items.map(i => i.sku).join(', ')").as_deref(),
+            Some("input.items|map(attribute=\"sku\")|list|join(\", \")")
+        );
+        assert_eq!(
+            convert("$json.items.filter(i => i.qty > 1).length").as_deref(),
+            Some("(input.items|selectattr(\"qty\", \"gt\", 1)|list)|length")
+        );
+        assert_eq!(
+            convert("$json.items.filter((i) => !i.gift)").as_deref(),
+            Some("input.items|rejectattr(\"gift\")|list")
+        );
+        assert_eq!(convert("Object.keys($json.meta).length").as_deref(), Some("input.meta|list|length"));
+        assert_eq!(convert("$input.all().length").as_deref(), Some("[input]|length"));
+        assert_eq!(convert("$input.all()[0].json.id").as_deref(), Some("[input][0].id"));
+        assert_eq!(
+            convert("$('Webhook').all().map(i => i.json.body.id)").as_deref(),
+            Some("[steps.webhook.output]|map(attribute=\"body.id\")|list")
+        );
+    }
+
+    struct Zoned;
+
+    impl Resolve for Zoned {
+        fn input_base(&self) -> Base {
+            Base::plain("input")
+        }
+
+        fn step_base(&self, _: &str) -> Option<Base> {
+            None
+        }
+
+        fn timezone(&self) -> Option<&str> {
+            Some("Europe/Berlin")
+        }
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(convert("$now").as_deref(), Some("now"));
+        assert_eq!(convert("$now.toISO()").as_deref(), Some("now"));
+        assert_eq!(convert("$now.toFormat('yyyy-MM-dd')").as_deref(), Some("now|format_date(\"%Y-%m-%d\")"));
+        assert_eq!(
+            convert("$now.minus({ days: 7 }).toISODate()").as_deref(),
+            Some("now|shift_date(days=-(7))|format_date(\"%Y-%m-%d\")")
+        );
+        assert_eq!(convert("$now.plus(2, 'quarters').toISO()").as_deref(), Some("now|shift_date(months=2 * 3)"));
+        assert_eq!(
+            convert("DateTime.fromISO($json.date).toFormat('dd LLL yyyy')").as_deref(),
+            Some("input.date|format_date(\"%d %b %Y\")")
+        );
+        assert_eq!(convert("$today").as_deref(), Some("now|format_date(\"%Y-%m-%dT00:00:00.000Z\")"));
+        assert_eq!(convert("$now.hour >= 17").as_deref(), Some("now|format_date(\"%H\")|int >= 17"));
+        assert_eq!(convert("new Date().toISOString()").as_deref(), Some("now"));
+        assert_eq!(convert("new Date($json.at).getTime()").as_deref(), Some("input.at|format_date(\"%s%3f\")|int"));
+        let zoned = |js: &str| convert_expression(js, &Zoned);
+        assert_eq!(zoned("$now.toFormat('HH:mm')").as_deref(), Some("now|format_date(\"%H:%M\", \"Europe/Berlin\")"));
+        assert_eq!(zoned("$now.setZone('UTC').toFormat('HH:mm')").as_deref(), Some("now|format_date(\"%H:%M\")"));
+        assert_eq!(zoned("$now").as_deref(), Some("now|format_date(\"%Y-%m-%dT%H:%M:%S%.3f%:z\", \"Europe/Berlin\")"));
+    }
+
+    /// Translations that need only minijinja's own filters, evaluated as JavaScript would.
+    #[test]
+    fn translations_evaluate_as_javascript_does() {
+        let env = minijinja::Environment::new();
+        let input = serde_json::json!({
+            "name": " Ada ", "n": 0, "total": 12, "nick": null, "tags": "a,b,c", "vip": false,
+            "customer": { "address": { "city": "Oslo" } }, "items": [ { "sku": "x", "qty": 2 }, { "sku": "y", "qty": 1 } ]
+        });
+        let ctx = minijinja::context! { input => minijinja::Value::from(minijinja::value::Serde(&input)) };
+        for (js, want) in [
+            ("$json.nick ?? 'anon'", serde_json::json!("anon")),
+            ("$json.n ?? 5", serde_json::json!(0)),
+            ("$json.n || 5", serde_json::json!(5)),
+            ("$json.missing ?? 'none here'", serde_json::json!("none here")),
+            ("$json.customer?.address?.city", serde_json::json!("Oslo")),
+            ("$json.nobody?.address?.city ?? 'unknown'", serde_json::json!("unknown")),
+            ("$json.vip ? 'gold' : 'basic'", serde_json::json!("basic")),
+            ("`${$json.name.trim()} has ${$json.items.length} items`", serde_json::json!("Ada has 2 items")),
+            ("$json.total + 1 + ' EUR'", serde_json::json!("13 EUR")),
+            ("'EUR ' + $json.total + 1", serde_json::json!("EUR 121")),
+            ("$json.tags.split(',').length", serde_json::json!(3)),
+            ("$json.items.map(i => i.sku).join('|')", serde_json::json!("x|y")),
+            ("$json.items.filter(i => i.qty > 1).length", serde_json::json!(1)),
+            ("$input.all().map(i => i.json.total)", serde_json::json!([12])),
+            ("Math.max($json.total, 20)", serde_json::json!(20)),
+            ("$json.name.trim().slice(0, 2).toUpperCase()", serde_json::json!("AD")),
+        ] {
+            let expression = convert(js).unwrap_or_else(|| panic!("{js} has no translation"));
+            let value = env.compile_expression(&expression).and_then(|e| e.eval(&ctx));
+            let value = value.unwrap_or_else(|err| panic!("{js} → {expression}: {err}"));
+            assert_eq!(serde_json::to_value(&value).unwrap(), want, "{js} → {expression}");
+        }
+    }
+
+    #[test]
     fn grouping() {
         assert_eq!(group("input.a"), "input.a");
-        assert_eq!(group("\"a b\""), "(\"a b\")");
+        assert_eq!(group("\"a b\""), "\"a b\"");
+        assert_eq!(group("\"a\" ~ \"b\""), "(\"a\" ~ \"b\")");
+        assert_eq!(group("\"a \\\" b\""), "\"a \\\" b\"");
         assert_eq!(group("(a or b)"), "(a or b)");
         assert_eq!(group("(a) or (b)"), "((a) or (b))");
         assert_eq!(group("(\")\" ~ b)"), "(\")\" ~ b)");
@@ -591,8 +1322,8 @@ mod tests {
             Some(("Hi {{ input.name }}, order {{ input.id }}".to_owned(), vec![]))
         );
         assert_eq!(
-            text("{{ $json.a }} at {{ $now }}"),
-            Some(("{{ input.a }} at {{ $now }}".to_owned(), vec!["{{ $now }}".to_owned()]))
+            text("{{ $json.a }} in {{ $execution.id }}"),
+            Some(("{{ input.a }} in {{ $execution.id }}".to_owned(), vec!["{{ $execution.id }}".to_owned()]))
         );
         assert_eq!(text("{{ $json.a"), None);
         assert_eq!(text("no expressions"), Some(("no expressions".to_owned(), vec![])));

@@ -50,6 +50,10 @@ impl Resolve for Scope<'_> {
         let id = self.ids.get(at)?;
         Some(shaped(format!("steps.{id}.output"), self.sources.get(at).copied().flatten()))
     }
+
+    fn timezone(&self) -> Option<&str> {
+        self.timezone
+    }
 }
 
 /// The base for data coming from a node of kind `source`.
