@@ -4,6 +4,7 @@
 //! restart and retry policies ([`policy`]) and the introspection registry ([`registry`]). The
 //! actors' semantics are written down in `SEMANTICS.md`.
 
+pub mod answers;
 pub mod fuzzing;
 pub mod notice;
 pub mod policy;

@@ -144,6 +144,11 @@ pub struct RunProgress {
 }
 
 impl RunProgress {
+    /// The plan the run follows.
+    pub fn plan(&self) -> &ExecutionPlan {
+        &self.plan
+    }
+
     /// A fresh run of `plan` with `trigger` as the trigger's payload.
     pub fn new(plan: Arc<ExecutionPlan>, trigger: Value) -> Self {
         let universe: BTreeSet<NodeId> = plan.steps.iter().map(|s| s.id.clone()).collect();

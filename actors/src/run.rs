@@ -95,6 +95,8 @@ pub struct RunDeps {
     pub node: NodeIdentity,
     /// How often a run with steps on the queue reads their rows (a notice makes it look sooner).
     pub check_every: Duration,
+    /// Where a respond-to-webhook step's answer goes to the request that started the run.
+    pub answers: crate::answers::WebhookAnswers,
 }
 
 impl RunDeps {
@@ -108,6 +110,7 @@ impl RunDeps {
             dispatch: Dispatch::Local,
             node: NodeIdentity::default(),
             check_every: Duration::from_secs(2),
+            answers: crate::answers::WebhookAnswers::default(),
         }
     }
 }
@@ -297,6 +300,11 @@ impl Actor for RunActor {
     }
 
     async fn post_stop(&self, _: ActorRef<RunMsg>, state: &mut RunState) -> Result<(), ActorProcessingErr> {
+        // a request still waiting for an answer the run never gave answers as any delivery does
+        // (only a run that could answer has anyone waiting)
+        if state.progress.plan().steps.iter().any(|step| step.kind == aos_schema::kinds::WEBHOOK_RESPOND) {
+            state.deps.answers.ended(state.run.id);
+        }
         if std::mem::take(&mut state.active) {
             metrics::gauge!(RUNS_ACTIVE).decrement(1.0);
         }
@@ -731,6 +739,9 @@ impl RunState {
         match result {
             Ok(output) => {
                 self.in_flight.remove(&key);
+                if let Some(response) = &output.response {
+                    self.deps.answers.answer(self.run.id, response.clone());
+                }
                 match output.wait_ms {
                     Some(wait) if wait > 0 => {
                         self.stats.enqueued();

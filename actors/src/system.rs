@@ -335,6 +335,25 @@ impl ActorSystem {
         crate::webhook::admit(&self.deps.store, &self.runs, &self.deps.node.id, &gate, &delivery).await
     }
 
+    /// A delivery as [`Self::deliver_by_token`] takes it; when the workflow answers its webhook
+    /// requests with a respond step, also that answer, waited for up to `limit` (`None`: the run
+    /// ended without one, took longer, or the delivery was a duplicate).
+    pub async fn deliver_and_answer(
+        &self,
+        token_hash: &str,
+        delivery: Delivery,
+        limit: Duration,
+    ) -> Result<(Accepted, Option<aos_engine_link::WebhookResponse>), DeliveryError> {
+        let gate = self.gate_by_token(token_hash).await?;
+        let accepted =
+            crate::webhook::admit(&self.deps.store, &self.runs, &self.deps.node.id, &gate, &delivery).await?;
+        if accepted.duplicate || !gate.responds() {
+            return Ok((accepted, None));
+        }
+        let answer = self.deps.answers.wait(accepted.run_id, limit).await;
+        Ok((accepted, answer))
+    }
+
     /// A delivery to the test URL of the source whose token hashes to `token_hash`: checked as a
     /// real delivery is (size, signature, rate), read as its run's trigger would be, and neither
     /// recorded nor run. Returns the source and what its trigger would see.

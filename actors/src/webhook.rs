@@ -82,6 +82,8 @@ pub enum DeliveryError {
 pub struct RunTarget {
     pub version: i64,
     pub plan: Arc<ExecutionPlan>,
+    /// The version has a respond-to-webhook step: the request waits for its answer.
+    pub responds: bool,
 }
 
 /// What a source admits deliveries with. Built by the source's actor; read by every request.
@@ -96,6 +98,11 @@ pub struct SourceGate {
 }
 
 impl SourceGate {
+    /// Whether the published version answers its webhook requests with a respond step.
+    pub fn responds(&self) -> bool {
+        self.target.as_ref().is_some_and(|target| target.responds)
+    }
+
     /// Loads source `id`: its row, signing key, and the workflow version its runs execute.
     async fn load(store: &Store, id: WebhookSourceId) -> Result<Self, StoreError> {
         let source = store.webhooks().source_by_id(id).await?;
@@ -140,7 +147,8 @@ async fn load_target(store: &Store, source: &WebhookSource) -> Result<Option<Run
     let stored = store.workflows().version(source.org_id, source.workflow_id, version).await?;
     let plan: ExecutionPlan = serde_json::from_value(stored.plan)
         .map_err(|err| StoreError::Corrupt { what: "execution plan", reason: err.to_string() })?;
-    Ok(Some(RunTarget { version, plan: Arc::new(plan) }))
+    let responds = plan.steps.iter().any(|step| step.kind == aos_schema::kinds::WEBHOOK_RESPOND);
+    Ok(Some(RunTarget { version, plan: Arc::new(plan), responds }))
 }
 
 /// The gates of this node's live sources, by token hash and by source.

@@ -88,7 +88,7 @@ pub fn operations() -> Vec<Operation> {
         op("DELETE", "/api/webhooks/{source_id}", "triggers", "Delete a webhook source", "editor", 204),
         op("GET", "/api/webhooks/{source_id}/events", "triggers", "Deliveries the source recorded (`?limit=`), credential headers never stored", "viewer", 200),
         op("GET", "/api/webhooks/{source_id}/test-event", "triggers", "Wait (`?wait=` seconds, up to 60) for the next delivery to the source's test URL: `{event}`, or `{event: null}` when none came", "editor", 200),
-        with(op("POST", "/hooks/{token}", "triggers", "Deliver a webhook: `202 {run_id}`; the same `Idempotency-Key` again answers `200` with the same run", "webhook token", 202), json!({ "any": "json" })),
+        with(op("POST", "/hooks/{token}", "triggers", "Deliver a webhook: `202 {run_id}`; the same `Idempotency-Key` again answers `200` with the same run; a workflow with a respond-to-webhook step answers with that step's status, headers and body", "webhook token", 202), json!({ "any": "json" })),
         with(op("POST", "/hooks/{token}/test", "triggers", "Send a test event to whoever listens for one in the studio: no run starts, nothing is recorded; `404 not_listening` when nobody listens", "webhook token", 200), json!({ "any": "json" })),
         with(op("POST", "/api/workflows/{id}/runs", "runs", "Start a run of the current version (`Idempotency-Key` header optional); `402 credits_exhausted` when the org's credits are used up", "editor", 201), json!({ "input": { "n": 1 } })),
         op("GET", "/api/orgs/{org_id}/runs", "runs", "List runs, newest first (`?workflow=&status=&since=RFC3339&before=RFC3339&limit=`)", "viewer", 200),

@@ -21,7 +21,8 @@ both_backends!(
     test_events_reach_the_listener_and_start_no_run,
     a_cancelled_run_stops,
     secrets_are_write_only,
-    admin_sees_the_actor_tree
+    admin_sees_the_actor_tree,
+    a_respond_step_answers_the_webhook_request
 );
 
 /// Creates and publishes a workflow with a trigger of `trigger`.
@@ -457,4 +458,42 @@ async fn admin_sees_the_actor_tree(backend: Backend) {
     let by_alice = api.call("POST", "/api/admin/actors/1/stop", Some(&alice.token), None).await;
     assert_eq!(by_alice.status, 404, "not a platform admin");
     api.finish().await;
+}
+
+/// A workflow with a respond-to-webhook step answers the request that started the run with the
+/// step's status, headers and body; where the run never reaches the step (a condition routes
+/// around it), the request answers `202 {run_id}` once the run has ended.
+async fn a_respond_step_answers_the_webhook_request(backend: Backend) {
+    let api = Api::start_with_actors(backend).await;
+    let alice = api.signup("alice").await;
+    let graph = json!({
+        "nodes": [
+            { "id": "start", "kind": "trigger.webhook", "label": "Start", "position": { "x": 0.0, "y": 0.0 }, "config": {} },
+            { "id": "known", "kind": "logic.condition", "label": "Known?", "position": { "x": 200.0, "y": 0.0 },
+              "config": { "condition": "{{ input.body.name is defined }}" } },
+            { "id": "answer", "kind": "webhook.respond", "label": "Answer", "position": { "x": 400.0, "y": 0.0 },
+              "config": { "status": 201, "headers": { "x-answered-by": "automateos", "content-length": "1" },
+                          "body": "{{ 'hi ' ~ input.body.name }}" } }
+        ],
+        "edges": [
+            { "id": "e1", "from": "start", "from_port": "out", "to": "known", "to_port": "in" },
+            { "id": "e2", "from": "known", "from_port": "true", "to": "answer", "to_port": "in" }
+        ]
+    });
+    let id = published_graph(&api, &alice, graph).await;
+    let listed = api.get(&format!("/api/workflows/{id}/webhooks"), &alice.token).await;
+    let url = listed.body[0]["url"].as_str().unwrap().to_owned();
+
+    let answered = api.client.post(&url).json(&json!({ "name": "Ada" })).send().await.unwrap();
+    assert_eq!(answered.status().as_u16(), 201);
+    assert_eq!(answered.headers()["x-answered-by"], "automateos");
+    assert_eq!(answered.text().await.unwrap(), "hi Ada", "the body is the step's, text as it is");
+
+    let routed_around = api.client.post(&url).json(&json!({ "other": 1 })).send().await.unwrap();
+    assert_eq!(routed_around.status().as_u16(), 202, "no respond step ran: the usual answer");
+    let accepted: aos_api::Accepted = routed_around.json().await.unwrap();
+    let detail = run_finished(&api, &alice.token, &accepted.run_id.to_string()).await;
+    assert_eq!(detail["status"], "succeeded", "{detail}");
+    let answer = detail["steps"].as_array().unwrap().iter().find(|s| s["node_id"] == "answer").unwrap().clone();
+    assert_eq!(answer["status"], "skipped", "{detail}");
 }

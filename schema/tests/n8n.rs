@@ -664,6 +664,81 @@ fn a_condition_without_translation_is_left_empty_so_the_workflow_cannot_publish(
     import(result.file.to_canonical_string().unwrap().as_bytes()).unwrap();
 }
 
+/// The corpus (`fixtures/n8n/corpus/`, run end to end against n8n's recorded outputs by the
+/// gateway's `n8n_corpus` test) imports here with every node mapped and every expression
+/// translated, and validates.
+#[test]
+fn the_corpus_maps_every_node_and_expression() {
+    let dir = format!("{}/tests/fixtures/n8n/corpus", env!("CARGO_MANIFEST_DIR"));
+    let catalog = Catalog::builtin();
+    for name in ["order-router", "lead-enrichment", "dates-and-data", "ai-support"] {
+        let result = from_n8n(&std::fs::read(format!("{dir}/{name}.json")).unwrap()).unwrap();
+        assert!(result.unmapped.iter().all(|u| u.placeholder.is_none()), "{name}: {:?}", result.unmapped);
+        assert!(
+            !result.warnings.iter().any(|w| w.message.starts_with("expression kept")),
+            "{name}: {:?}",
+            result.warnings
+        );
+        // what is left is what the report asks for: Gmail's sender, which n8n kept in its credential
+        if let Err(errors) = validate(&result.file.graph, &catalog) {
+            for error in errors.iter() {
+                let ValidationError::MissingRequiredField { field, .. } = error else { panic!("{name}: {error}") };
+                assert_eq!(field, "from", "{name}: {error}");
+            }
+            assert!(result.warnings.iter().any(|w| w.message.contains("the from address")), "{name}");
+        }
+    }
+}
+
+/// AI agents map to a chat step when their model is OpenAI's; tools and memory are reported, and
+/// another model's agent is a placeholder. Gmail's send is an email step; its other operations are
+/// placeholders.
+#[test]
+fn agents_gmail_and_filters() {
+    let workflow = |model: &str| {
+        json!({ "name": "Agent", "nodes": [
+            { "name": "Hook", "type": "n8n-nodes-base.webhook", "typeVersion": 2, "position": [0, 0], "parameters": { "path": "a" } },
+            { "name": "Agent", "type": "@n8n/n8n-nodes-langchain.agent", "typeVersion": 1.7, "position": [200, 0],
+              "parameters": { "promptType": "auto", "options": { "systemMessage": "Be brief." } } },
+            { "name": "Model", "type": model, "typeVersion": 1, "position": [200, 200],
+              "parameters": { "model": "gpt-4o" }, "credentials": { "openAiApi": { "id": "1", "name": "Key" } } },
+            { "name": "Search", "type": "@n8n/n8n-nodes-langchain.toolSerpApi", "typeVersion": 1, "position": [300, 200], "parameters": {} },
+            { "name": "Only VIPs", "type": "n8n-nodes-base.filter", "typeVersion": 1, "position": [400, 0],
+              "parameters": { "conditions": { "conditions": [ { "leftValue": "={{ $json.output }}", "rightValue": "vip",
+                "operator": { "type": "string", "operation": "contains" } } ], "combinator": "and" } } },
+            { "name": "Mail", "type": "n8n-nodes-base.gmail", "typeVersion": 2.1, "position": [600, 0],
+              "parameters": { "sendTo": "a@example.com", "subject": "Hi", "message": "={{ $('Agent').item.json.output }}" } },
+            { "name": "Label", "type": "n8n-nodes-base.gmail", "typeVersion": 2.1, "position": [800, 0],
+              "parameters": { "operation": "addLabels" } }
+        ], "connections": {
+            "Hook": { "main": [[ { "node": "Agent", "type": "main", "index": 0 } ]] },
+            "Model": { "ai_languageModel": [[ { "node": "Agent", "type": "ai_languageModel", "index": 0 } ]] },
+            "Search": { "ai_tool": [[ { "node": "Agent", "type": "ai_tool", "index": 0 } ]] },
+            "Agent": { "main": [[ { "node": "Only VIPs", "type": "main", "index": 0 } ]] },
+            "Only VIPs": { "main": [[ { "node": "Mail", "type": "main", "index": 0 } ]] },
+            "Mail": { "main": [[ { "node": "Label", "type": "main", "index": 0 } ]] }
+        } })
+    };
+    let result = from_n8n_value(&workflow("@n8n/n8n-nodes-langchain.lmChatOpenAi")).unwrap();
+    let graph = &result.file.graph;
+    assert_eq!(graph.node("agent").unwrap().kind, "openai.chat");
+    assert_eq!(config(graph, "agent")["prompt"], "{{ input.chatInput }}");
+    assert_eq!(config(graph, "agent")["model"], "gpt-4o");
+    assert_eq!(config(graph, "agent")["system"], "Be brief.");
+    assert!(has_warning(&result, "Agent", None, "tools are not imported"));
+    assert_eq!(graph.node("only_vips").unwrap().kind, "logic.condition");
+    assert_eq!(config(graph, "only_vips")["condition"], "{{ \"vip\" in input.content }}");
+    assert_eq!(config(graph, "mail")["body"], "{{ steps.agent.output.content }}");
+    assert_eq!(config(graph, "mail")["base_url"], "smtp://smtp.gmail.com:587");
+    assert!(has_warning(&result, "Mail", Some("username"), "n8n signs in to Gmail with OAuth"));
+    assert!(unmapped(&result).contains(&("Label".to_owned(), Some("label".to_owned()))), "{:?}", result.unmapped);
+    assert!(secret_names(&result).contains(&"OPENAI_API_KEY".to_owned()));
+
+    let other = from_n8n_value(&workflow("@n8n/n8n-nodes-langchain.lmChatAnthropic")).unwrap();
+    let agent = other.unmapped.iter().find(|u| u.node == "Agent").expect("the agent is reported");
+    assert!(agent.placeholder.is_some() && agent.reason.contains("lmChatAnthropic"), "{agent:?}");
+}
+
 #[test]
 fn a_workflow_without_a_trigger_gets_a_manual_one() {
     let bytes = workflow(

@@ -14,6 +14,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -257,14 +258,16 @@ fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
 
 /// `POST /hooks/{token}`: any JSON body, optional `Idempotency-Key`. Admitted concurrently: the
 /// source's checks, the credits gate and the dedupe all run in this request (see
-/// `aos_actors::webhook`); the answer waits for the delivery and its run to be durable.
+/// `aos_actors::webhook`); the answer waits for the delivery and its run to be durable. A workflow
+/// with a respond-to-webhook step answers with that step's status, headers and body (waiting for
+/// it within the request's time limit); any other answers `202 {run_id}`.
 async fn ingress(
     State(state): State<AppState>,
     ApiPath(token): ApiPath<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, ApiJson<aos_api::Accepted>), ApiError> {
+) -> Result<Response, ApiError> {
     let hash = token_hash(&token);
     let Some(actors) = state.actors.as_ref() else {
         // a node without the actor tree admits nothing, but still tells an unknown token apart
@@ -281,9 +284,36 @@ async fn ingress(
         body: body.to_vec(),
         traceparent: aos_ops::current_traceparent(),
     };
-    let accepted = actors.deliver_by_token(&hash, delivery).await?;
+    let limit = state.limits.request_timeout.saturating_sub(Duration::from_secs(2)).max(Duration::from_secs(1));
+    let (accepted, answer) = actors.deliver_and_answer(&hash, delivery, limit).await?;
+    if let Some(answer) = answer {
+        return Ok(respond(answer));
+    }
     let status = if accepted.duplicate { StatusCode::OK } else { StatusCode::ACCEPTED };
-    Ok((status, ApiJson(aos_api::Accepted { run_id: accepted.run_id, duplicate: accepted.duplicate })))
+    Ok((status, ApiJson(aos_api::Accepted { run_id: accepted.run_id, duplicate: accepted.duplicate })).into_response())
+}
+
+/// A respond step's answer as the HTTP response: its status (200 when out of range), the headers
+/// that are valid ones (never framing ones, which the server sets), and the body: text as it is,
+/// anything else as JSON.
+fn respond(answer: aos_engine_link::WebhookResponse) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let mut response = match answer.body {
+        Value::String(text) => (status, text).into_response(),
+        other => (status, axum::Json(other)).into_response(),
+    };
+    for (name, value) in answer.headers {
+        let (Ok(name), Ok(value)) =
+            (axum::http::HeaderName::try_from(name.as_str()), axum::http::HeaderValue::try_from(value.as_str()))
+        else {
+            continue;
+        };
+        if matches!(name.as_str(), "content-length" | "transfer-encoding" | "connection") {
+            continue;
+        }
+        response.headers_mut().insert(name, value);
+    }
+    response
 }
 
 /// The query string as a JSON object of strings, decoded as a form (`+` is a space, `%XX` a

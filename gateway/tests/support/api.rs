@@ -91,16 +91,22 @@ impl Api {
         Self::start_with(backend, true).await
     }
 
+    /// A server with the actor tree and an engine that may reach loopback, where the tests' fake
+    /// Slack, Sheets, OpenAI, SMTP and HTTP servers listen.
+    pub async fn start_reaching_loopback(backend: Backend) -> Self {
+        Self::start_full(backend, true, "127.0.0.1", |_| {}).await
+    }
+
     /// A server without actors whose state `adjust` changes first (limits, credits, ...).
     pub async fn start_adjusted(backend: Backend, adjust: impl FnOnce(&mut AppState)) -> Self {
-        Self::start_full(backend, false, adjust).await
+        Self::start_full(backend, false, "", adjust).await
     }
 
     async fn start_with(backend: Backend, with_actors: bool) -> Self {
-        Self::start_full(backend, with_actors, |_| {}).await
+        Self::start_full(backend, with_actors, "", |_| {}).await
     }
 
-    async fn start_full(backend: Backend, with_actors: bool, adjust: impl FnOnce(&mut AppState)) -> Self {
+    async fn start_full(backend: Backend, with_actors: bool, egress: &str, adjust: impl FnOnce(&mut AppState)) -> Self {
         let fixture = TestStore::new(backend).await;
         let store = fixture.store.clone();
         let mut state = AppState::new(store.clone(), aos_ops::install_metrics().expect("metrics"));
@@ -112,7 +118,7 @@ impl Api {
         ));
         let actors = if with_actors {
             let engine = aos_engine_link::EmbeddedEngine::new(aos_engine_link::EngineConfig {
-                egress: aos_engine_link::EgressPolicy::parse("").expect("egress"),
+                egress: aos_engine_link::EgressPolicy::parse(egress).expect("egress"),
             })
             .expect("engine");
             let deps =

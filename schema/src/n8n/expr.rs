@@ -62,6 +62,8 @@ pub(super) const OPENAI_ALIASES: &[(&[&str], &str)] = &[
     (&[".", "choices", "[", "0", "]", ".", "message", ".", "content"], "content"),
     (&[".", "choices", "[", "0", "]", ".", "text"], "content"),
     (&[".", "text"], "content"),
+    // an AI Agent's or LLM chain's answer
+    (&[".", "output"], "content"),
 ];
 
 /// n8n's Schedule Trigger gives the time it fired as `timestamp`; ours is `fired_at`.

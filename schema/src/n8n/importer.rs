@@ -68,7 +68,15 @@ impl<'a> Importer<'a> {
         }
         let mut taken = HashSet::new();
         let ids = workflow.nodes.iter().map(|node| NodeId::from(unique_id(&slug(&node.name), &mut taken))).collect();
-        let classes = workflow.nodes.iter().map(nodes::classify).collect();
+        let classes = workflow
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(at, node)| match nodes::classify(node) {
+                Class::Kind(kind) if nodes::is_agent(node) => agent_class(workflow, at, kind),
+                class => class,
+            })
+            .collect();
         let names: Vec<&str> = workflow.nodes.iter().map(|node| node.name.as_str()).collect();
         let by_name = names.iter().enumerate().map(|(at, name)| (*name, at)).collect();
         Self {
@@ -142,7 +150,15 @@ impl<'a> Importer<'a> {
     }
 
     fn scope(&mut self, at: usize) -> Scope<'_> {
+        let workflow = self.workflow;
+        let sub_nodes = workflow
+            .sub_connections
+            .iter()
+            .filter(|(_, _, to)| *to == at)
+            .map(|(from, kind, _)| (kind.as_str(), &workflow.nodes[*from]))
+            .collect();
         Scope {
+            sub_nodes,
             node: at,
             ids: &self.ids,
             classes: &self.classes,
@@ -190,6 +206,21 @@ impl<'a> Importer<'a> {
             }
             let sub_node = self.workflow.other_connections.contains(&at);
             if !sub_node && !has_trigger {
+                continue;
+            }
+            let folded = self.workflow.sub_connections.iter().find(|(from, connection, to)| {
+                *from == at
+                    && connection == "ai_languageModel"
+                    && matches!(self.classes[*to], Class::Kind(_))
+                    && nodes::is_agent(&self.workflow.nodes[*to])
+            });
+            if let Some((_, _, agent)) = folded {
+                let agent = &self.workflow.nodes[*agent].name;
+                self.classes[at] = Class::Omit {
+                    reason: format!(
+                        "the language model of “{agent}”: its model, temperature and key are in that chat step"
+                    ),
+                };
                 continue;
             }
             let why = if sub_node {
@@ -363,6 +394,31 @@ impl<'a> Importer<'a> {
 }
 
 /// Whether `to` can be reached from `from` along the edges added so far.
+/// An agent or LLM chain is a chat step when its language model is OpenAI's chat model.
+fn agent_class(workflow: &Workflow, at: usize, kind: &'static str) -> Class {
+    let model = workflow
+        .sub_connections
+        .iter()
+        .find(|(_, connection, to)| *to == at && connection == "ai_languageModel")
+        .map(|(from, _, _)| &workflow.nodes[*from]);
+    match model {
+        Some(model) if model.n8n_type == "@n8n/n8n-nodes-langchain.lmChatOpenAi" => Class::Kind(kind),
+        Some(model) => Class::StandIn {
+            kind: kinds::LOGIC_DELAY,
+            reason: format!(
+                "its language model is {}; only OpenAI's chat model maps (to an OpenAI chat step); a placeholder \
+                 that passes its input on stands in for it",
+                model.n8n_type
+            ),
+        },
+        None => Class::StandIn {
+            kind: kinds::LOGIC_DELAY,
+            reason: "it has no language model connected; a placeholder that passes its input on stands in for it"
+                .into(),
+        },
+    }
+}
+
 fn reaches(successors: &HashMap<NodeId, Vec<NodeId>>, from: &NodeId, to: &NodeId) -> bool {
     let mut stack = vec![from];
     let mut seen = HashSet::new();

@@ -425,6 +425,75 @@ pub(super) fn openai(node: &N8nNode, scope: &mut Scope<'_>) -> Map<String, Value
     config
 }
 
+/// An AI Agent or Basic LLM Chain whose language model is OpenAI's chat model: one chat call with
+/// the agent's prompt and system message and the model's name and temperature. Tools, memory and
+/// output parsers have no equivalent and are reported.
+pub(super) fn agent(node: &N8nNode, scope: &mut Scope<'_>) -> Map<String, Value> {
+    let mut config = Map::new();
+    let sub_nodes = scope.sub_nodes.clone();
+    let model = sub_nodes.iter().find(|(kind, _)| *kind == "ai_languageModel").map(|(_, model)| *model);
+    let key = match model {
+        Some(model) => scope.secret(model, &["openAiApi"], "OPENAI_API_KEY"),
+        None => scope.secret(node, &["openAiApi"], "OPENAI_API_KEY"),
+    };
+    config.insert("api_key".into(), Value::String(key));
+    // the model is a name, or a resource locator `{ "__rl": true, "value": "gpt-4o-mini" }`
+    let name = model.and_then(|model| model.param("model")).and_then(|m| m.get("value").or(Some(m)).cloned());
+    if let Some(name) = name.filter(|m| m.as_str().is_some_and(|t| !t.is_empty())) {
+        config.insert("model".into(), scope.value("model", &name));
+    }
+    let prompt = match node.param_str("promptType").unwrap_or("auto") {
+        // "auto": the chat trigger's message, which a webhook sends as `chatInput`
+        "auto" => Value::String("={{ $json.chatInput }}".into()),
+        _ => node.param("text").cloned().unwrap_or(Value::String(String::new())),
+    };
+    config.insert("prompt".into(), scope.value("prompt", &prompt));
+    if let Some(system) = nested(node.param("options"), "systemMessage").filter(|s| s.is_string()) {
+        let system = scope.value("system", system);
+        config.insert("system".into(), system);
+    }
+    if let Some(temperature) = model.and_then(|m| nested(m.param("options"), "temperature")).filter(|t| t.is_number()) {
+        config.insert("temperature".into(), temperature.clone());
+    }
+    for (connection, what) in [
+        ("ai_tool", "tools are not imported: the chat step answers without calling them"),
+        ("ai_memory", "memory is not imported: each run is a new conversation"),
+        ("ai_outputParser", "output parsers are not imported: the reply is text (content)"),
+    ] {
+        if sub_nodes.iter().any(|(kind, _)| *kind == connection) {
+            scope.warn(None, what);
+        }
+    }
+    config
+}
+
+/// Gmail's send: an SMTP send through Gmail's server, signed in with an app password.
+pub(super) fn gmail(node: &N8nNode, scope: &mut Scope<'_>) -> Map<String, Value> {
+    let mut config = Map::new();
+    config.insert("base_url".into(), json!("smtp://smtp.gmail.com:587"));
+    scope.warn(
+        Some("username"),
+        "n8n signs in to Gmail with OAuth; here Gmail is reached over SMTP: set the username and the from address \
+         to the Gmail address, and the secret to an app password",
+    );
+    let password = scope.secret(node, &["gmailOAuth2", "googleApi"], "GMAIL_APP_PASSWORD");
+    config.insert("password".into(), Value::String(password));
+    config.insert("from".into(), Value::String(String::new()));
+    for (key, field) in [("sendTo", "to"), ("subject", "subject"), ("message", "body")] {
+        let value = scope.param(node, key, field).unwrap_or(Value::String(String::new()));
+        config.insert(field.into(), value);
+    }
+    if node.param_str("emailType").unwrap_or("html") == "html" {
+        scope.warn(Some("body"), "the HTML body is sent as plain text");
+    }
+    let options = node.param("options");
+    if ["ccList", "bccList", "attachmentsUi", "replyTo", "senderName"].iter().any(|key| nested(options, key).is_some())
+    {
+        scope.warn(None, "cc, bcc, reply-to, sender name and attachments are not imported");
+    }
+    config
+}
+
 pub(super) fn email(node: &N8nNode, scope: &mut Scope<'_>) -> Map<String, Value> {
     let mut config = Map::new();
     config.insert("base_url".into(), json!("smtp://smtp.example.com:587"));

@@ -35,7 +35,8 @@ fn if_expression(node: &N8nNode, scope: &mut Scope<'_>) -> Result<String, String
     let conditions = node.param("conditions").and_then(Value::as_object).unwrap_or(&empty);
     let mut parts = Vec::new();
     let joiner;
-    if node.type_version >= 2.0 {
+    // the Filter node has written its conditions as IF's version 2 does from its first version
+    if node.type_version >= 2.0 || node.short_type() == "filter" {
         joiner = match conditions.get("combinator").and_then(Value::as_str).unwrap_or("and") {
             "or" => " or ",
             _ => " and ",

@@ -25,6 +25,11 @@ fn placeholder(reason: String) -> Class {
     Class::StandIn { kind: kinds::LOGIC_DELAY, reason }
 }
 
+/// An AI Agent or Basic LLM Chain node, whose model is a sub-node.
+pub(super) fn is_agent(node: &N8nNode) -> bool {
+    matches!(node.n8n_type.as_str(), "@n8n/n8n-nodes-langchain.agent" | "@n8n/n8n-nodes-langchain.chainLlm")
+}
+
 /// What becomes of the node; see the module documentation of `n8n.rs`.
 pub(super) fn classify(node: &N8nNode) -> Class {
     let n8n_type = node.n8n_type.as_str();
@@ -42,6 +47,10 @@ pub(super) fn classify(node: &N8nNode) -> Class {
         };
     }
     let langchain_openai = n8n_type == "@n8n/n8n-nodes-langchain.openAi";
+    if matches!(n8n_type, "@n8n/n8n-nodes-langchain.agent" | "@n8n/n8n-nodes-langchain.chainLlm") {
+        // a chat step when its language model is OpenAI's (checked against its sub-nodes)
+        return Class::Kind(kinds::OPENAI_CHAT);
+    }
     if !base && !langchain_openai {
         if trigger_like {
             return service_trigger(node);
@@ -75,7 +84,7 @@ pub(super) fn classify(node: &N8nNode) -> Class {
                 .into(),
         },
         "httpRequest" => Class::Kind(kinds::HTTP_REQUEST),
-        "if" => Class::Kind(kinds::LOGIC_CONDITION),
+        "if" | "filter" => Class::Kind(kinds::LOGIC_CONDITION),
         "switch" => match switch_layout(node) {
             Ok(_) => Class::Kind(kinds::LOGIC_SWITCH),
             Err(why) => placeholder(format!("{why}; a placeholder that passes its input on stands in for it")),
@@ -114,6 +123,15 @@ pub(super) fn classify(node: &N8nNode) -> Class {
         "googleSheets" => integrations::classify_sheets(node),
         "openAi" => integrations::classify_openai(node),
         "emailSend" => Class::Kind(kinds::EMAIL_SEND),
+        "gmail" => {
+            match (node.param_str("resource").unwrap_or("message"), node.param_str("operation").unwrap_or("send")) {
+                ("message", "send") => Class::Kind(kinds::EMAIL_SEND),
+                (resource, operation) => placeholder(format!(
+                    "the Gmail {resource} {operation} operation has no equivalent (only sending does); a placeholder \
+                 that passes its input on stands in for it"
+                )),
+            }
+        }
         _ if trigger_like => service_trigger(node),
         _ => placeholder(no_equivalent(node)),
     }
@@ -168,7 +186,9 @@ pub(super) fn configure(kind: &str, node: &N8nNode, scope: &mut Scope<'_>) -> Ma
         kinds::HTTP_REQUEST => integrations::http(node, scope),
         kinds::SLACK_POST_MESSAGE => integrations::slack(node, scope),
         kinds::SHEETS_APPEND | kinds::SHEETS_READ => integrations::sheets(kind, node, scope),
+        kinds::OPENAI_CHAT if is_agent(node) => integrations::agent(node, scope),
         kinds::OPENAI_CHAT => integrations::openai(node, scope),
+        kinds::EMAIL_SEND if node.short_type() == "gmail" => integrations::gmail(node, scope),
         kinds::EMAIL_SEND => integrations::email(node, scope),
         _ => Map::new(),
     }

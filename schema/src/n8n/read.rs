@@ -56,6 +56,8 @@ pub(super) struct Workflow {
     pub(super) connections: Vec<Connection>,
     /// Nodes with a connection of another type than `main` (AI sub-nodes), by position.
     pub(super) other_connections: HashSet<usize>,
+    /// Those connections: `(from, type, to)`, `ai_languageModel` from a chat model into an agent.
+    pub(super) sub_connections: Vec<(usize, String, usize)>,
     /// Pinned sample data, node name → first item's `json`.
     pub(super) pinned: HashMap<String, Value>,
 }
@@ -102,6 +104,7 @@ impl Workflow {
             nodes: Vec::new(),
             connections: Vec::new(),
             other_connections: HashSet::new(),
+            sub_connections: Vec::new(),
             pinned: read_pinned(top.get("pinData")),
         };
         if let Some(connections) = connections {
@@ -153,6 +156,7 @@ impl Workflow {
                         } else {
                             self.other_connections.insert(from);
                             self.other_connections.insert(to);
+                            self.sub_connections.push((from, kind.clone(), to));
                         }
                     }
                 }

@@ -30,6 +30,8 @@ pub(super) struct Scope<'a> {
     /// Each node's [`data_source`], computed once.
     pub sources: &'a [Option<&'static str>],
     pub timezone: Option<&'a str>,
+    /// The sub-nodes feeding this node and their connection types (`ai_languageModel`, `ai_tool`).
+    pub sub_nodes: Vec<(&'a str, &'a N8nNode)>,
     pub pinned: &'a HashMap<String, Value>,
     pub warnings: &'a mut Vec<ImportWarning>,
     pub secrets: &'a mut Secrets,
