@@ -134,6 +134,15 @@ pub struct N8nReport {
     pub unmapped: Vec<Unmapped>,
     pub warnings: Vec<ImportWarning>,
     pub secrets: Vec<RequiredSecret>,
+    /// Nodes in the n8n file.
+    #[serde(default)]
+    pub nodes: usize,
+    /// Nodes imported as the step they were.
+    #[serde(default)]
+    pub mapped: usize,
+    /// Expressions translated (those kept as written are among `warnings`).
+    #[serde(default)]
+    pub translated: usize,
 }
 
 /// `POST /api/orgs/{org}/workflows/import?dry_run=true[&into=ID]`: what the import would make,

@@ -72,6 +72,12 @@ pub struct N8nImport {
     pub warnings: Vec<ImportWarning>,
     /// The secrets the imported workflow reads, sorted by name: set each before running it.
     pub secrets: Vec<RequiredSecret>,
+    /// Nodes in the n8n file.
+    pub nodes: usize,
+    /// Of those, the ones imported as the step they were (not left out, not a placeholder).
+    pub mapped: usize,
+    /// Expressions translated into ours (those kept as written are warnings).
+    pub translated: usize,
 }
 
 /// An n8n node that was not imported as the step it was.

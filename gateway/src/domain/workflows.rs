@@ -28,8 +28,14 @@ pub fn parse_import(body: &[u8]) -> Result<ParsedImport, DomainError> {
     let value = serde_json::from_slice::<Value>(body).ok();
     if value.as_ref().is_some_and(aos_schema::looks_like_n8n) {
         let converted = aos_schema::from_n8n(body).map_err(|err| DomainError::new(n8n_code(&err), err.to_string()))?;
-        let report =
-            N8nReport { unmapped: converted.unmapped, warnings: converted.warnings, secrets: converted.secrets };
+        let report = N8nReport {
+            unmapped: converted.unmapped,
+            warnings: converted.warnings,
+            secrets: converted.secrets,
+            nodes: converted.nodes,
+            mapped: converted.mapped,
+            translated: converted.translated,
+        };
         return Ok(ParsedImport { file: converted.file, n8n: Some(report) });
     }
     let file = aos_schema::import(body).map_err(|err| DomainError::new(import_code(&err), err.to_string()))?;

@@ -1,7 +1,7 @@
 // Export downloads the canonical file; a changed copy imported over the workflow shows its diff on
 // the canvas (added, changed) and writes nothing until it is applied.
 import { readFileSync } from 'node:fs';
-import { BASE, check, checkNoProblems, eventually, openPage, scenario, shot, signup } from './lib.mjs';
+import { BASE, check, checkAccessible, checkNoProblems, eventually, openPage, scenario, shot, signup } from './lib.mjs';
 import { call, draft, draftEventually, openWorkflow } from './_studio_support.mjs';
 
 await scenario('studio_import_export', async (browser) => {
@@ -47,22 +47,48 @@ await scenario('studio_import_export', async (browser) => {
   await draftEventually('the import in the draft', workflow.id, io.token, (graph) =>
     graph.nodes.length === 3 && graph.nodes.find((n) => n.id === 'wait').config.seconds === 5);
 
-  // an n8n file's preview says, in sentences, what could not be carried over
+  // an n8n file's preview reports what the importer carried over: nodes mapped, expressions
+  // translated and kept as written, stand-ins, the secrets to create, and each note in a sentence
   const n8n = {
     nodes: [
-      { id: '1', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
-      { id: '2', name: 'Crunch', type: 'n8n-nodes-base.code', typeVersion: 2, position: [200, 0], parameters: { jsCode: 'return items' } },
+      { id: '1', name: 'Hook', type: 'n8n-nodes-base.webhook', typeVersion: 2, position: [0, 0], parameters: { httpMethod: 'POST', path: 'hi' } },
+      { id: '2', name: 'Shape', type: 'n8n-nodes-base.set', typeVersion: 3.4, position: [200, 0], parameters: { assignments: { assignments: [
+        { id: 'a', name: 'greeting', type: 'string', value: "={{ 'Hi ' + $json.body.name }}" },
+        { id: 'b', name: 'execution', type: 'string', value: '={{ $execution.id }}' },
+      ] } } },
+      { id: '3', name: 'Tell', type: 'n8n-nodes-base.slack', typeVersion: 2.3, position: [400, 0],
+        parameters: { select: 'channel', channelId: { __rl: true, value: '#general', mode: 'name' }, text: '={{ $json.greeting }}' },
+        credentials: { slackApi: { id: '1', name: 'Slack account' } } },
+      { id: '4', name: 'Crunch', type: 'n8n-nodes-base.code', typeVersion: 2, position: [600, 0], parameters: { jsCode: 'return items' } },
     ],
-    connections: { Start: { main: [[{ node: 'Crunch', type: 'main', index: 0 }]] } },
+    connections: {
+      Hook: { main: [[{ node: 'Shape', type: 'main', index: 0 }]] },
+      Shape: { main: [[{ node: 'Tell', type: 'main', index: 0 }]] },
+      Tell: { main: [[{ node: 'Crunch', type: 'main', index: 0 }]] },
+    },
   };
+  const sentence = 'From n8n: 3 of 4 nodes mapped, 2 expressions translated, 1 kept as written (marked on its node until rewritten), 1 stand-in.';
   await page.getByTestId('open-import').click();
   await page.getByTestId('import-text').fill(JSON.stringify(n8n));
   await page.getByTestId('import-preview').click();
-  await eventually('the n8n note', async () => {
+  await eventually('the n8n report', async () => {
     const notes = await page.getByTestId('import-note').allTextContents();
-    return notes.some((n) => n.startsWith('“Crunch” (n8n-nodes-base.code) was not carried over'))
+    return (await page.getByTestId('import-n8n-summary').textContent()) === sentence
+      && (await page.getByTestId('import-n8n-secrets').textContent()).includes('SLACK_TOKEN')
+      && notes.some((n) => n.startsWith('“Crunch” (n8n-nodes-base.code) was not carried over'))
+      && notes.some((n) => n.startsWith('“Shape”, fields.execution: expression kept as written'))
       && notes.every((n) => !n.includes('Unmapped {'));
   });
-  await page.getByTestId('import-cancel').click();
+  await checkAccessible(page, 'an n8n import report');
+  // after applying, the report stays beside the canvas, and the expression kept as written is
+  // marked on its node until it is rewritten
+  await page.getByTestId('import-apply').click();
+  await page.waitForSelector('[data-testid="import-report"]');
+  check((await page.getByTestId('import-n8n-summary').textContent()) === sentence, 'the report after applying');
+  await page.waitForSelector('[data-testid="problem-shape"]', { state: 'attached' });
+  await draftEventually('the n8n import in the draft', workflow.id, io.token, (graph) =>
+    graph.nodes.some((n) => n.id === 'tell' && n.kind === 'slack.post_message'));
+  await page.getByTestId('import-report-dismiss').click();
+  await page.waitForSelector('[data-testid="import-report"]', { state: 'detached' });
   checkNoProblems(page);
 });

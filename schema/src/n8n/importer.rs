@@ -56,6 +56,7 @@ pub(super) struct Importer<'a> {
     unmapped: Vec<(usize, Unmapped)>,
     warnings: Vec<ImportWarning>,
     secrets: Secrets,
+    translated: usize,
 }
 
 impl<'a> Importer<'a> {
@@ -91,6 +92,7 @@ impl<'a> Importer<'a> {
             unmapped: Vec::new(),
             warnings: Vec::new(),
             secrets: Secrets::default(),
+            translated: 0,
         }
     }
 
@@ -138,7 +140,16 @@ impl<'a> Importer<'a> {
         if file.tags.is_empty() {
             file.tags = vec!["n8n".to_owned()];
         }
-        N8nImport { file, unmapped, warnings: self.warnings, secrets: self.secrets.finish() }
+        let mapped = self.classes.iter().filter(|class| matches!(class, Class::Kind(_))).count();
+        N8nImport {
+            file,
+            unmapped,
+            warnings: self.warnings,
+            secrets: self.secrets.finish(),
+            nodes: workflow.nodes.len(),
+            mapped,
+            translated: self.translated,
+        }
     }
 
     fn node(&self, at: usize, kind: &str, config: Map<String, Value>) -> Node {
@@ -170,6 +181,7 @@ impl<'a> Importer<'a> {
             pinned: &self.workflow.pinned,
             warnings: &mut self.warnings,
             secrets: &mut self.secrets,
+            translated: &mut self.translated,
         }
     }
 

@@ -35,6 +35,8 @@ pub(super) struct Scope<'a> {
     pub pinned: &'a HashMap<String, Value>,
     pub warnings: &'a mut Vec<ImportWarning>,
     pub secrets: &'a mut Secrets,
+    /// Expressions translated so far (for the report).
+    pub translated: &'a mut usize,
 }
 
 impl Resolve for Scope<'_> {
@@ -106,6 +108,7 @@ impl Scope<'_> {
     /// Translates a template (`=` stripped), reporting the blocks kept as written.
     fn template(&mut self, field: &str, template: &str) -> Option<String> {
         let (converted, kept) = expr::convert_template(template, &*self)?;
+        *self.translated += template.matches("{{").count().saturating_sub(kept.len());
         for block in kept {
             self.kept_verbatim(field, &block);
         }
@@ -156,7 +159,11 @@ impl Scope<'_> {
     pub(super) fn operand(&mut self, value: &Value, numeric: bool) -> Option<String> {
         match value {
             Value::String(text) => match text.strip_prefix('=') {
-                Some(template) => self.template_operand(template),
+                Some(template) => {
+                    let operand = self.template_operand(template)?;
+                    *self.translated += template.matches("{{").count();
+                    Some(operand)
+                }
                 None if numeric && text.trim().parse::<f64>().is_ok() => Some(text.trim().to_owned()),
                 None => Some(expr::string_literal(text)),
             },
@@ -218,7 +225,10 @@ impl Scope<'_> {
         let mut converted = Vec::with_capacity(blocks.len());
         for block in &blocks {
             match expr::convert_expression(block, &*self) {
-                Some(expression) => converted.push(format!("{{{{ {expression} }}}}")),
+                Some(expression) => {
+                    *self.translated += 1;
+                    converted.push(format!("{{{{ {expression} }}}}"));
+                }
                 None => {
                     let written = format!("{{{{{block}}}}}");
                     self.kept_verbatim(field, &written);

@@ -8,7 +8,7 @@ use dioxus::prelude::*;
 use super::app::Nav;
 use super::editor_page::{Ctx, Panel};
 use super::history::{Comparison, HistoryPanel, Reverted};
-use super::import::{ImportPanel, ImportPreview};
+use super::import::{AppliedReport, ImportPanel, ImportPreview, N8nReportView};
 use super::side_panel::NodeForm;
 use super::step_data::{StepData, StepRows};
 use super::webhook::WebhookUrl;
@@ -41,12 +41,17 @@ pub(super) fn SidePanel(
     published: Signal<Option<WorkflowGraph>>,
 ) -> Element {
     let (mut panel, mut preview) = (panel, preview);
+    // an applied n8n import's report stays beside the canvas until dismissed
+    let mut applied = use_signal(|| None::<AppliedReport>);
     // a test event chosen under the webhook trigger, the Run panel's input until another is chosen
     let mut chosen_input = use_signal(|| None::<TestInput>);
     let body = match panel() {
         Panel::Import => rsx! {
             ImportPanel { org, workflow_id, current: graph, preview,
-                on_apply: move |g: WorkflowGraph| ctx.commit(g),
+                on_apply: move |g: WorkflowGraph| {
+                    applied.set(preview.peek().as_ref().and_then(ImportPreview::applied_report));
+                    ctx.commit(g);
+                },
                 on_close: move |_| { preview.set(None); panel.set(Panel::Node); } }
         },
         Panel::History => rsx! {
@@ -106,8 +111,18 @@ pub(super) fn SidePanel(
             },
         },
     };
+    let report = applied().filter(|_| panel() == Panel::Node);
     rsx! {
-        aside { class: "sidepanel aos-surface", "data-testid": "sidepanel", {body} }
+        aside { class: "sidepanel aos-surface", "data-testid": "sidepanel",
+            if let Some(report) = report {
+                section { class: "import-report", "data-testid": "import-report", "aria-label": "Import report",
+                    h2 { "Imported from n8n" }
+                    N8nReportView { summary: report.summary, notes: report.notes }
+                    button { class: "aos-button", "data-testid": "import-report-dismiss", onclick: move |_| applied.set(None), "Dismiss" }
+                }
+            }
+            {body}
+        }
     }
 }
 

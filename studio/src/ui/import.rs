@@ -18,6 +18,67 @@ use crate::api;
 pub struct ParsedFile {
     pub graph: WorkflowGraph,
     pub notes: Vec<String>,
+    /// For an n8n file: what the importer carried over, in numbers.
+    pub summary: Option<N8nSummary>,
+}
+
+/// An n8n import in numbers: nodes mapped, expressions translated and kept as written, nodes
+/// standing in or left out, and the secrets to create.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct N8nSummary {
+    pub nodes: usize,
+    pub mapped: usize,
+    pub translated: usize,
+    pub kept: usize,
+    pub stand_ins: usize,
+    pub left_out: usize,
+    pub secrets: Vec<String>,
+}
+
+impl N8nSummary {
+    pub fn new(
+        (nodes, mapped, translated): (usize, usize, usize),
+        unmapped: &[aos_schema::Unmapped],
+        warnings: &[aos_schema::ImportWarning],
+        secrets: &[aos_schema::RequiredSecret],
+    ) -> Self {
+        let stand_ins = unmapped.iter().filter(|u| u.placeholder.is_some()).count();
+        Self {
+            nodes,
+            mapped,
+            translated,
+            kept: warnings.iter().filter(|w| w.message.starts_with("expression kept as written")).count(),
+            stand_ins,
+            left_out: unmapped.len() - stand_ins,
+            secrets: secrets.iter().map(|s| s.name.clone()).collect(),
+        }
+    }
+
+    /// The numbers in a sentence.
+    pub fn sentence(&self) -> String {
+        let mut parts = vec![
+            format!("{} of {} nodes mapped", self.mapped, self.nodes),
+            format!("{} {} translated", self.translated, plural(self.translated, "expression", "expressions")),
+        ];
+        if self.kept > 0 {
+            parts.push(format!(
+                "{} kept as written (marked on {} until rewritten)",
+                self.kept,
+                plural(self.kept, "its node", "their nodes")
+            ));
+        }
+        if self.stand_ins > 0 {
+            parts.push(format!("{} {}", self.stand_ins, plural(self.stand_ins, "stand-in", "stand-ins")));
+        }
+        if self.left_out > 0 {
+            parts.push(format!("{} left out", self.left_out));
+        }
+        format!("From n8n: {}.", parts.join(", "))
+    }
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
 }
 
 /// Reads an AutomateOS export file or an n8n workflow file.
@@ -27,10 +88,16 @@ pub fn parse_file(text: &str) -> Result<ParsedFile, String> {
     if looks_n8n {
         let converted = aos_schema::from_n8n(bytes).map_err(|e| e.to_string())?;
         let notes = n8n_notes(&converted.unmapped, &converted.warnings);
-        return Ok(ParsedFile { graph: converted.file.graph, notes });
+        let summary = N8nSummary::new(
+            (converted.nodes, converted.mapped, converted.translated),
+            &converted.unmapped,
+            &converted.warnings,
+            &converted.secrets,
+        );
+        return Ok(ParsedFile { graph: converted.file.graph, notes, summary: Some(summary) });
     }
     let file = aos_schema::import(bytes).map_err(|e| e.to_string())?;
-    Ok(ParsedFile { graph: file.graph, notes: Vec::new() })
+    Ok(ParsedFile { graph: file.graph, notes: Vec::new(), summary: None })
 }
 
 /// What an n8n import could not carry over, in sentences: each node left out or replaced, and
@@ -57,6 +124,37 @@ pub struct ImportPreview {
     pub notes: Vec<String>,
     /// Secrets the imported workflow reads (from the server's dry run).
     pub required_secrets: Vec<String>,
+    /// For an n8n file: what the importer carried over, in numbers.
+    pub summary: Option<N8nSummary>,
+}
+
+/// What an applied n8n import said, kept beside the canvas until dismissed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppliedReport {
+    pub summary: N8nSummary,
+    pub notes: Vec<String>,
+}
+
+impl ImportPreview {
+    /// The report to keep once this preview is applied (n8n files only).
+    pub fn applied_report(&self) -> Option<AppliedReport> {
+        self.summary.clone().map(|summary| AppliedReport { summary, notes: self.notes.clone() })
+    }
+}
+
+/// An n8n import's report: the numbers, the secrets to create, and each note.
+#[component]
+pub fn N8nReportView(summary: N8nSummary, notes: Vec<String>) -> Element {
+    rsx! {
+        p { "data-testid": "import-n8n-summary", "{summary.sentence()}" }
+        if !summary.secrets.is_empty() {
+            p { class: "muted", "data-testid": "import-n8n-secrets",
+                "Secrets to create (Dashboard → Secrets): {summary.secrets.join(\", \")}" }
+        }
+        for note in notes.iter() {
+            p { class: "muted", "data-testid": "import-note", "{note}" }
+        }
+    }
 }
 
 /// The import panel.
@@ -88,6 +186,7 @@ pub fn ImportPanel(
                     graph: parsed.graph,
                     notes: parsed.notes,
                     required_secrets: vec![],
+                    summary: parsed.summary,
                 }));
                 spawn(async move {
                     match api::import_dry_run(&org, Some(&id), &source).await {
@@ -97,6 +196,12 @@ pub fn ImportPanel(
                                 // the server's word on what it will carry over
                                 if let Some(n8n) = report.n8n {
                                     p.notes = n8n_notes(&n8n.unmapped, &n8n.warnings);
+                                    p.summary = Some(N8nSummary::new(
+                                        (n8n.nodes, n8n.mapped, n8n.translated),
+                                        &n8n.unmapped,
+                                        &n8n.warnings,
+                                        &n8n.secrets,
+                                    ));
                                 }
                             }
                         }
@@ -118,11 +223,15 @@ pub fn ImportPanel(
                     let graph = p.graph.clone();
                     rsx! {
                         DiffSummary { view: p.view.clone(), testid: "import-summary" }
-                        if !p.required_secrets.is_empty() {
-                            p { class: "muted", "data-testid": "import-secrets", "Needs secrets: {p.required_secrets.join(\", \")}" }
-                        }
-                        for note in p.notes.iter() {
-                            p { class: "muted", "data-testid": "import-note", "{note}" }
+                        if let Some(summary) = p.summary.clone() {
+                            N8nReportView { summary, notes: p.notes.clone() }
+                        } else {
+                            if !p.required_secrets.is_empty() {
+                                p { class: "muted", "data-testid": "import-secrets", "Needs secrets: {p.required_secrets.join(\", \")}" }
+                            }
+                            for note in p.notes.iter() {
+                                p { class: "muted", "data-testid": "import-note", "{note}" }
+                            }
                         }
                         div { class: "import-panel__actions",
                             button { class: "aos-button aos-button--primary", "data-testid": "import-apply",
@@ -174,8 +283,23 @@ mod tests {
         let n8n = r#"{"nodes":[{"id":"1","name":"Start","type":"n8n-nodes-base.manualTrigger","typeVersion":1,"position":[0,0],"parameters":{}}],"connections":{}}"#;
         let parsed = parse_file(n8n).unwrap();
         assert_eq!(parsed.graph.nodes.len(), 1);
+        assert_eq!(
+            parsed.summary.map(|s| s.sentence()).as_deref(),
+            Some("From n8n: 1 of 1 nodes mapped, 0 expressions translated.")
+        );
         assert!(parse_file("{").is_err());
         assert!(parse_file("[]").is_err());
+    }
+
+    #[test]
+    fn the_summary_counts_what_was_carried_over() {
+        let summary =
+            N8nSummary { nodes: 6, mapped: 4, translated: 12, kept: 1, stand_ins: 1, left_out: 1, secrets: vec![] };
+        assert_eq!(
+            summary.sentence(),
+            "From n8n: 4 of 6 nodes mapped, 12 expressions translated, 1 kept as written (marked on its node until \
+             rewritten), 1 stand-in, 1 left out."
+        );
     }
 
     #[test]
