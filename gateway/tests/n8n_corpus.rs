@@ -2,7 +2,7 @@
 //! the nodes and expression forms people use, each with inputs and what n8n 1.123 itself computed
 //! for them (`<name>.recorded.json`, written by `record.mjs` there). Each workflow is imported
 //! through the API, pointed at loopback servers that speak Slack's, Google Sheets', OpenAI's and
-//! SMTP's protocols (and a company directory for the HTTP request), published, and run by posting
+//! SMTP's protocols (and a company directory and a CRM for the HTTP requests), published, and run by posting
 //! each recorded input to the webhook URL the API gives. Then, field for field: every step n8n ran
 //! ran here on the same branch with the same output, every step n8n did not run did not run here,
 //! and what the services received (the Slack message, the sheet's row, the email, the chat
@@ -125,6 +125,20 @@ async fn directory() -> String {
             }
         }),
     );
+    // the CRM echoes the form it is sent, as record.mjs's does
+    let app = app.route(
+        "/crm",
+        axum::routing::post(|headers: axum::http::HeaderMap, body: axum::body::Bytes| async move {
+            let received: Map<String, Value> = form_urlencoded::parse(&body)
+                .map(|(name, value)| (name.into_owned(), Value::String(value.into_owned())))
+                .collect();
+            let form = headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+            axum::Json(json!({ "received": received, "form": form }))
+        }),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -212,6 +226,7 @@ async fn import_and_publish(
             }
             "http.request" => {
                 let url = config["url"].as_str().unwrap().replace(DIRECTORY_IN_CORPUS, &services.directory);
+                assert_ne!(url, config["url"].as_str().unwrap(), "{name}: requests go to the directory");
                 config.insert("url".into(), json!(url));
             }
             _ => {}

@@ -144,6 +144,19 @@ pub(super) fn http(node: &N8nNode, scope: &mut Scope<'_>) -> Map<String, Value> 
     config.insert("url".into(), url);
     let mut headers = headers;
     authentication(node, scope, &mut headers);
+    // a form body is sent as n8n sends it: urlencoded text with its content type
+    let body = match body {
+        Some(body) if modern && node.param_str("contentType") == Some("form-urlencoded") => {
+            if !headers.keys().any(|name| name.eq_ignore_ascii_case("content-type")) {
+                headers.insert("Content-Type".into(), json!("application/x-www-form-urlencoded"));
+            }
+            match body {
+                Value::Object(pairs) => Some(Value::String(encoded_pairs(&pairs))),
+                other => Some(other),
+            }
+        }
+        other => other,
+    };
     config.insert("headers".into(), Value::Object(headers));
     if let Some(body) = body {
         config.insert("body".into(), body);
@@ -158,7 +171,7 @@ fn modern_body(node: &N8nNode, scope: &mut Scope<'_>) -> Option<Value> {
     let content_type = node.param_str("contentType").unwrap_or("json");
     match content_type {
         "json" | "form-urlencoded" | "multipart-form-data" => {
-            if content_type != "json" {
+            if content_type == "multipart-form-data" {
                 scope.warn(Some("body"), format!("n8n sent the body as {content_type}; here it is sent as JSON"));
             }
             match node.param_str("specifyBody").unwrap_or("keypair") {
@@ -178,28 +191,40 @@ fn modern_body(node: &N8nNode, scope: &mut Scope<'_>) -> Option<Value> {
     }
 }
 
-/// The url with the query appended, literal parts percent-encoded and expressions through
-/// `urlencode`.
+/// The url with the query appended.
 fn with_query(url: &str, query: &Map<String, Value>) -> String {
-    let mut out = url.to_owned();
-    let mut separator = if url.contains('?') { '&' } else { '?' };
-    for (name, value) in query {
-        out.push(separator);
-        separator = '&';
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{}", encoded_pairs(query))
+}
+
+/// `name=value&…` as a query string or a form body: literal parts percent-encoded, expressions
+/// through `urlencode`.
+fn encoded_pairs(pairs: &Map<String, Value>) -> String {
+    let mut out = String::new();
+    for (name, value) in pairs {
+        if !out.is_empty() {
+            out.push('&');
+        }
         out.push_str(&percent_encode(name));
         out.push('=');
         let text = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
-        let trimmed = text.trim();
-        if let Some(inner) = trimmed.strip_prefix("{{").and_then(|t| t.strip_suffix("}}"))
-            && !inner.contains("{{")
-        {
-            out.push_str(&format!("{{{{ ({})|urlencode }}}}", inner.trim()));
-        } else if text.contains("{{") {
-            out.push_str(&text);
-        } else {
-            out.push_str(&percent_encode(&text));
-        }
+        out.push_str(&encoded_template(&text));
     }
+    out
+}
+
+/// Text that may hold expressions, encoded for a query string or a form: the literal parts
+/// percent-encoded, each `{{ … }}` through `urlencode`.
+fn encoded_template(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        let Some(close) = rest[open + 2..].find("}}") else { break };
+        out.push_str(&percent_encode(&rest[..open]));
+        out.push_str(&format!("{{{{ ({})|urlencode }}}}", rest[open + 2..open + 2 + close].trim()));
+        rest = &rest[open + 2 + close + 2..];
+    }
+    out.push_str(&percent_encode(rest));
     out
 }
 
@@ -535,6 +560,11 @@ mod tests {
         assert_eq!(
             with_query("https://api.example.com/search", &query),
             "https://api.example.com/search?page={{ (input.page)|urlencode }}&q=a%20b%26c"
+        );
+        assert_eq!(encoded_pairs(&query), "page={{ (input.page)|urlencode }}&q=a%20b%26c");
+        assert_eq!(
+            encoded_template("size {{ input.size }} & {{input.n}}"),
+            "size%20{{ (input.size)|urlencode }}%20%26%20{{ (input.n)|urlencode }}"
         );
         assert_eq!(spreadsheet_id_from_url("https://docs.google.com/spreadsheets/d/1AbC_x/edit#gid=0"), Some("1AbC_x"));
         assert_eq!(spreadsheet_id_from_url("https://example.com"), None);
