@@ -287,6 +287,10 @@ fn tokenize_chars(chars: &[char], depth: usize) -> Option<Vec<Token>> {
             if text.matches('.').count() > 1 || text.ends_with('.') {
                 return None;
             }
+            // an integer past i64 is a float in JavaScript and no integer minijinja reads
+            if !text.contains('.') && text.parse::<i64>().is_err() {
+                return None;
+            }
             tokens.push(Token::Num(text));
         } else if c.is_ascii_alphabetic() || c == '_' || c == '$' {
             let start = at;
@@ -1159,6 +1163,7 @@ mod tests {
             "'open",
             "$json.a = 1",
             "$json.a ? 1",
+            "22222222222222222222222222222222",
         ] {
             assert_eq!(convert(js), None, "{js}");
         }
