@@ -472,7 +472,8 @@ async fn a_respond_step_answers_the_webhook_request(backend: Backend) {
             { "id": "known", "kind": "logic.condition", "label": "Known?", "position": { "x": 200.0, "y": 0.0 },
               "config": { "condition": "{{ input.body.name is defined }}" } },
             { "id": "answer", "kind": "webhook.respond", "label": "Answer", "position": { "x": 400.0, "y": 0.0 },
-              "config": { "status": 201, "headers": { "x-answered-by": "automateos", "content-length": "1" },
+              "config": { "status": 201, "headers": { "x-answered-by": "automateos", "content-length": "1",
+                          "content-type": "text/html", "set-cookie": "session=stolen", "x-frame-options": "ALLOW" },
                           "body": "{{ 'hi ' ~ input.body.name }}" } }
         ],
         "edges": [
@@ -487,6 +488,12 @@ async fn a_respond_step_answers_the_webhook_request(backend: Backend) {
     let answered = api.client.post(&url).json(&json!({ "name": "Ada" })).send().await.unwrap();
     assert_eq!(answered.status().as_u16(), 201);
     assert_eq!(answered.headers()["x-answered-by"], "automateos");
+    // an answer is sandboxed and cannot set cookies or loosen the origin's policy: HTML a workflow
+    // answers runs no script as the apps' origin
+    assert_eq!(answered.headers()["content-security-policy"], "sandbox");
+    assert!(answered.headers().get("set-cookie").is_none());
+    assert_eq!(answered.headers()["x-frame-options"], "DENY");
+    assert_eq!(answered.headers()["content-type"], "text/html");
     assert_eq!(answered.text().await.unwrap(), "hi Ada", "the body is the step's, text as it is");
 
     let routed_around = api.client.post(&url).json(&json!({ "other": 1 })).send().await.unwrap();

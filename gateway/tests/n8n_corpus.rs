@@ -26,7 +26,7 @@ use support_http::wait_until;
 
 both_backends!(the_corpus_runs_as_it_did_in_n8n);
 
-const CORPUS: [&str; 4] = ["order-router", "lead-enrichment", "dates-and-data", "ai-support"];
+const CORPUS: [&str; 5] = ["order-router", "lead-enrichment", "dates-and-data", "ai-support", "order-lines"];
 /// Where the corpus's HTTP request nodes (and `record.mjs`) find the company directory.
 const DIRECTORY_IN_CORPUS: &str = "http://127.0.0.1:18099";
 /// The address the email steps send from, set as the importer's warnings ask.
@@ -59,6 +59,7 @@ impl Services {
         slack.api(|s| {
             s.channels.insert("#sales".into(), "C0SALES01".into());
             s.channels.insert("#enterprise".into(), "C0ENTERP1".into());
+            s.channels.insert("#orders".into(), "C0ORDERS1".into());
         });
         let sheets = sheets::Sheets::start(&[]).await;
         sheets.api(|s| {
@@ -71,43 +72,71 @@ impl Services {
         Self { slack, sheets, openai, smtp, directory: directory().await }
     }
 
-    /// What the service behind step `kind` received last, as n8n's recording names it.
-    fn last_sent(&self, kind: &str) -> Value {
+    /// Everything the service behind step `kind` has received, oldest first, as n8n's recording
+    /// names it.
+    fn sent(&self, kind: &str) -> Vec<Value> {
         match kind {
-            "slack.post_message" => {
-                let (channel, text) = self.slack.api(|s| s.posted.last().cloned()).expect("a Slack message");
-                let name =
-                    self.slack.api(|s| s.channels.iter().find(|(_, id)| **id == channel).map(|(n, _)| n.clone()));
-                json!({ "channel": name.unwrap_or(channel), "text": text })
-            }
+            "slack.post_message" => self.slack.api(|s| {
+                s.posted
+                    .iter()
+                    .map(|(channel, text)| {
+                        let name = s.channels.iter().find(|(_, id)| *id == channel).map(|(n, _)| n.clone());
+                        json!({ "channel": name.unwrap_or_else(|| channel.clone()), "text": text })
+                    })
+                    .collect()
+            }),
             "sheets.append" => {
                 let rows = self.sheets.api(|s| s.spreadsheets["1LeadsSheetId"]["Leads"].clone());
                 let header: Vec<String> = rows[0].iter().map(|c| c.as_str().unwrap_or_default().to_owned()).collect();
-                let row = rows.last().expect("a row");
-                header.into_iter().zip(row.iter().cloned()).collect::<Map<_, _>>().into()
+                rows[1..]
+                    .iter()
+                    .map(|row| header.iter().cloned().zip(row.iter().cloned()).collect::<Map<_, _>>().into())
+                    .collect()
             }
-            "email.send" => {
-                let mail = self.smtp.delivered().last().cloned().expect("an email");
-                json!({
-                    "to": mail.rcpt_to.join(", "),
-                    "subject": mail.header("Subject").unwrap_or_default(),
-                    "body": mail.body().replace("\r\n", "\n").trim_end().to_owned(),
+            "email.send" => self
+                .smtp
+                .delivered()
+                .iter()
+                .map(|mail| {
+                    json!({
+                        "to": mail.rcpt_to.join(", "),
+                        "subject": mail.header("Subject").unwrap_or_default(),
+                        "body": mail.body().replace("\r\n", "\n").trim_end().to_owned(),
+                    })
                 })
-            }
-            "openai.chat" => {
-                let request = self.openai.received().last().cloned().expect("a chat request").body;
-                let said = |role: &str| {
-                    request["messages"]
-                        .as_array()
-                        .and_then(|m| m.iter().find(|m| m["role"] == role))
-                        .map(|m| m["content"].clone())
-                        .unwrap_or(Value::Null)
-                };
-                json!({ "system": said("system"), "prompt": said("user") })
-            }
-            other => panic!("no service behind {other}"),
+                .collect(),
+            "openai.chat" => self
+                .openai
+                .received()
+                .iter()
+                .map(|request| {
+                    let said = |role: &str| {
+                        request.body["messages"]
+                            .as_array()
+                            .and_then(|m| m.iter().find(|m| m["role"] == role))
+                            .map(|m| m["content"].clone())
+                            .unwrap_or(Value::Null)
+                    };
+                    json!({ "system": said("system"), "prompt": said("user") })
+                })
+                .collect(),
+            _ => Vec::new(),
         }
     }
+
+    /// How many requests each service has received, to tell a case's from the ones before.
+    fn counts(&self) -> BTreeMap<&'static str, usize> {
+        SERVICE_KINDS.iter().map(|kind| (*kind, self.sent(kind).len())).collect()
+    }
+}
+
+/// The step kinds whose output is compared as what their service received.
+const SERVICE_KINDS: [&str; 4] = ["slack.post_message", "sheets.append", "email.send", "openai.chat"];
+
+/// `values` in a stable order: iterations of a for-each may finish in any order.
+fn sorted(mut values: Vec<Value>) -> Vec<Value> {
+    values.sort_by_key(Value::to_string);
+    values
 }
 
 /// The company directory `record.mjs` serves to n8n, here on a port of its own.
@@ -262,6 +291,7 @@ async fn the_corpus_runs_as_it_did_in_n8n(backend: Backend) {
         let responds = nodes.values().any(|(_, kind)| kind == "webhook.respond");
         for (at, case) in recorded["cases"].as_array().unwrap().iter().enumerate() {
             let input = &case["input"];
+            let before = services.counts();
             let reply = api.client.post(&url).json(input).send().await.unwrap();
             let run = if responds {
                 // a workflow with a respond step answers the request with it, as n8n did
@@ -288,7 +318,12 @@ async fn the_corpus_runs_as_it_did_in_n8n(backend: Backend) {
                 .collect();
             let outputs = case["outputs"].as_object().unwrap();
             for (id, (label, kind)) in &nodes {
-                let ran_here = steps.get(id).is_some_and(|s| s["status"] == "succeeded");
+                // a step inside a for-each ran once per item: `line[0]`, `line[1]`, …
+                let iterations: Vec<&Value> = (0..)
+                    .map_while(|i| steps.get(&format!("{id}[{i}]")).copied())
+                    .filter(|s| s["status"] == "succeeded")
+                    .collect();
+                let ran_here = steps.get(id).is_some_and(|s| s["status"] == "succeeded") || !iterations.is_empty();
                 let Some(n8n) = outputs.get(label) else {
                     assert!(!ran_here, "{name} #{at}: {label} did not run in n8n but ran here: {detail}");
                     continue;
@@ -297,35 +332,63 @@ async fn the_corpus_runs_as_it_did_in_n8n(backend: Backend) {
                 if kind.starts_with("trigger.") {
                     continue;
                 }
-                let want = &n8n["json"];
-                let ours = &steps[id]["output"];
-                match kind.as_str() {
-                    "slack.post_message" | "email.send" => {
-                        let sent = services.last_sent(kind);
-                        assert!(same(&sent, want), "{name} #{at}: {label} sent {sent}, n8n {want}");
-                    }
-                    "sheets.append" => {
-                        let row = services.last_sent(kind);
-                        for (column, value) in want.as_object().unwrap() {
-                            assert_eq!(cell(&row[column]), cell(value), "{name} #{at}: {label}, column {column}");
+                let items = n8n["items"].as_array().cloned().unwrap_or_else(|| vec![n8n["json"].clone()]);
+                let ours: Vec<Value> = if iterations.is_empty() {
+                    vec![steps[id]["output"].clone()]
+                } else {
+                    iterations.iter().map(|s| s["output"].clone()).collect()
+                };
+                if SERVICE_KINDS.contains(&kind.as_str()) {
+                    let sent = services.sent(kind)[before[kind.as_str()]..].to_vec();
+                    assert_eq!(sent.len(), items.len(), "{name} #{at}: {label} sent {sent:?}, n8n {items:?}");
+                    for (sent, want) in sorted(sent).iter().zip(sorted(items.clone()).iter()) {
+                        match kind.as_str() {
+                            // a sheet shows text
+                            "sheets.append" => {
+                                for (column, value) in want.as_object().unwrap() {
+                                    assert_eq!(cell(&sent[column]), cell(value), "{name} #{at}: {label}, {column}");
+                                }
+                            }
+                            "openai.chat" => {
+                                assert_eq!(sent["system"], want["system"], "{name} #{at}: {label}");
+                                assert_eq!(sent["prompt"], want["prompt"], "{name} #{at}: {label}");
+                            }
+                            _ => assert!(same(sent, want), "{name} #{at}: {label} sent {sent}, n8n {want}"),
                         }
                     }
-                    "openai.chat" => {
-                        let sent = services.last_sent(kind);
-                        assert_eq!(sent["system"], want["system"], "{name} #{at}: {label}");
-                        assert_eq!(sent["prompt"], want["prompt"], "{name} #{at}: {label}");
-                        assert_eq!(ours["content"], want["output"], "{name} #{at}: {label} answered {ours}");
+                    if kind == "openai.chat" {
+                        assert_eq!(ours[0]["content"], items[0]["output"], "{name} #{at}: {label} answered {ours:?}");
                     }
-                    // a step passing the webhook's item on: n8n's item also has the request's headers
-                    // and URL, which differ between the two servers by nature
-                    _ if want.get("webhookUrl").is_some() => {
-                        assert!(same(&ours["body"], &want["body"]), "{name} #{at}: {label}: {ours} vs n8n {want}");
-                        assert!(same(&ours["query"], &want["query"]), "{name} #{at}: {label}: {ours} vs n8n {want}");
+                } else if kind == "logic.for_each" {
+                    // the items it fans out are n8n's items
+                    let fanned = steps[id]["output"].clone();
+                    let fanned = fanned.get("items").cloned().unwrap_or(fanned);
+                    assert!(
+                        same(&fanned, &Value::Array(items.clone())),
+                        "{name} #{at}: {label}: {fanned} vs n8n {items:?}"
+                    );
+                } else {
+                    assert_eq!(ours.len(), items.len(), "{name} #{at}: {label}: {ours:?} vs n8n {items:?}");
+                    for (ours, want) in sorted(ours).iter().zip(sorted(items).iter()) {
+                        match kind.as_str() {
+                            // a step passing the webhook's item on: n8n's item also has the request's
+                            // headers and URL, which differ between the two servers by nature
+                            _ if want.get("webhookUrl").is_some() => {
+                                assert!(
+                                    same(&ours["body"], &want["body"]),
+                                    "{name} #{at}: {label}: {ours} vs n8n {want}"
+                                );
+                                assert!(
+                                    same(&ours["query"], &want["query"]),
+                                    "{name} #{at}: {label}: {ours} vs n8n {want}"
+                                );
+                            }
+                            "http.request" => {
+                                assert!(same(&ours["body"], want), "{name} #{at}: {label}: {ours} vs n8n {want}");
+                            }
+                            _ => assert!(same(ours, want), "{name} #{at}: {label}: ours {ours}\n n8n {want}"),
+                        }
                     }
-                    "http.request" => {
-                        assert!(same(&ours["body"], want), "{name} #{at}: {label}: {ours} vs n8n {want}");
-                    }
-                    _ => assert!(same(ours, want), "{name} #{at}: {label}: ours {ours}\n n8n {want}"),
                 }
                 compared += 1;
             }

@@ -671,7 +671,7 @@ fn a_condition_without_translation_is_left_empty_so_the_workflow_cannot_publish(
 fn the_corpus_maps_every_node_and_expression() {
     let dir = format!("{}/tests/fixtures/n8n/corpus", env!("CARGO_MANIFEST_DIR"));
     let catalog = Catalog::builtin();
-    for name in ["order-router", "lead-enrichment", "dates-and-data", "ai-support"] {
+    for name in ["order-router", "lead-enrichment", "dates-and-data", "ai-support", "order-lines"] {
         let result = from_n8n(&std::fs::read(format!("{dir}/{name}.json")).unwrap()).unwrap();
         assert!(result.unmapped.iter().all(|u| u.placeholder.is_none()), "{name}: {:?}", result.unmapped);
         assert!(

@@ -293,9 +293,25 @@ async fn ingress(
     Ok((status, ApiJson(aos_api::Accepted { run_id: accepted.run_id, duplicate: accepted.duplicate })).into_response())
 }
 
+/// Headers a respond step may not set: framing (the server's), cookies and the security policy of
+/// the origin the apps are served from.
+const RESERVED_HEADERS: [&str; 10] = [
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "set-cookie",
+    "content-security-policy",
+    "x-frame-options",
+    "x-content-type-options",
+    "referrer-policy",
+    "strict-transport-security",
+    "server",
+];
+
 /// A respond step's answer as the HTTP response: its status (200 when out of range), the headers
-/// that are valid ones (never framing ones, which the server sets), and the body: text as it is,
-/// anything else as JSON.
+/// that are valid and not [`RESERVED_HEADERS`] (nor CORS ones), and the body: text as it is,
+/// anything else as JSON. The answer is sandboxed (`Content-Security-Policy: sandbox`): a workflow
+/// that answers HTML cannot run script as the apps' origin.
 fn respond(answer: aos_engine_link::WebhookResponse) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
     let mut response = match answer.body {
@@ -308,11 +324,14 @@ fn respond(answer: aos_engine_link::WebhookResponse) -> Response {
         else {
             continue;
         };
-        if matches!(name.as_str(), "content-length" | "transfer-encoding" | "connection") {
+        if RESERVED_HEADERS.contains(&name.as_str()) || name.as_str().starts_with("access-control-") {
             continue;
         }
         response.headers_mut().insert(name, value);
     }
+    response
+        .headers_mut()
+        .insert(axum::http::header::CONTENT_SECURITY_POLICY, axum::http::HeaderValue::from_static("sandbox"));
     response
 }
 
