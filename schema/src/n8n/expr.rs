@@ -109,7 +109,8 @@ pub(super) fn convert_expression(js: &str, refs: &dyn Resolve) -> Option<String>
     }
     let mut parser = Parser { tokens: &tokens, at: 0, refs, depth: 0 };
     let out = parser.expression()?;
-    (parser.at == tokens.len()).then_some(out)
+    // a translation is a few times its source at most; anything more is refused, never built on
+    (parser.at == tokens.len() && out.len() <= MAX_GROWTH * js.len() + 256).then_some(out)
 }
 
 /// One expression translated against a fixed workflow (nodes `Webhook`, an HTTP request `Fetch`
@@ -395,6 +396,9 @@ const KEYWORDS: [&str; 13] =
 /// Nesting deeper than this is refused rather than risking the stack on hostile input.
 const MAX_DEPTH: usize = 64;
 
+/// How many times longer than its source a translation may be.
+const MAX_GROWTH: usize = 16;
+
 /// An instant as ISO 8601 text in UTC, as Luxon writes one in the UTC zone.
 const ISO_UTC: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
 /// An instant as ISO 8601 text in a named zone.
@@ -558,14 +562,17 @@ impl Parser<'_> {
         })
     }
 
-    /// `a ?? b`: `b` where `a` is null or undefined.
+    /// `a ?? b ?? c`: the first that is neither null nor undefined. Each operand is written once
+    /// (a chain never doubles the text).
     fn coalesce(&mut self) -> Option<String> {
-        let mut out = self.binary(1)?.0;
+        let mut operands = vec![self.binary(1)?.0];
         while self.eat("??").is_some() {
-            let right = self.binary(1)?.0;
-            out = format!("({} if {}|default(none) is none else {})", group(&right), group(&out), group(&out));
+            operands.push(self.binary(1)?.0);
         }
-        Some(out)
+        if operands.len() == 1 {
+            return operands.pop();
+        }
+        Some(format!("[{}]|reject(\"none\")|select(\"defined\")|first", operands.join(", ")))
     }
 
     /// Binary operators by precedence climbing; also says whether the result is text.
@@ -1178,8 +1185,11 @@ mod tests {
         );
         assert_eq!(
             convert("$json.nick ?? 'anon'").as_deref(),
-            Some("(\"anon\" if input.nick|default(none) is none else input.nick)")
+            Some("[input.nick, \"anon\"]|reject(\"none\")|select(\"defined\")|first")
         );
+        // a chain stays linear in size (each operand written once)
+        let chain = vec!["$json.a"; 40].join(" ?? ");
+        assert!(convert(&chain).is_some_and(|out| out.len() < 10 * chain.len()));
         assert_eq!(convert("$json.nick || 'anon'").as_deref(), Some("input.nick or \"anon\""));
         assert_eq!(
             convert("$json.customer?.address?.city").as_deref(),

@@ -237,15 +237,18 @@ fn schedule_config(node: &N8nNode, scope: &mut Scope<'_>) -> Map<String, Value> 
 
 fn merge(node: &N8nNode, scope: &mut Scope<'_>) -> Map<String, Value> {
     let mode = node.param_str("mode").unwrap_or("append");
-    if mode != "append" {
-        scope.warn(
-            None,
-            format!(
-                "n8n merged in {mode} mode; here a merge waits for its branches and outputs each one's output by \
-                 node id"
-            ),
-        );
-    }
+    // n8n's items from both inputs become one value here: say so, whatever the mode
+    let how = match mode {
+        "append" => "appended the items of its inputs, so the nodes after it ran once per item".to_owned(),
+        other => format!("merged in {other} mode"),
+    };
+    scope.warn(
+        None,
+        format!(
+            "n8n {how}; here a merge waits for its branches and outputs one value, each branch's output by node id \
+             (`input.<node id>` after it): check the expressions of the steps after it"
+        ),
+    );
     Map::new()
 }
 
