@@ -110,7 +110,8 @@ pub(super) fn convert_expression(js: &str, refs: &dyn Resolve) -> Option<String>
     let mut parser = Parser { tokens: &tokens, at: 0, refs, depth: 0 };
     let out = parser.expression()?;
     // a translation is a few times its source at most; anything more is refused, never built on
-    (parser.at == tokens.len() && out.len() <= MAX_GROWTH * js.len() + 256).then_some(out)
+    (parser.at == tokens.len() && out.len() <= MAX_GROWTH * js.len() + 256 && nesting(&out) <= MAX_NESTING)
+        .then_some(out)
 }
 
 /// One expression translated against a fixed workflow (nodes `Webhook`, an HTTP request `Fetch`
@@ -399,6 +400,38 @@ const MAX_DEPTH: usize = 64;
 /// How many times longer than its source a translation may be.
 const MAX_GROWTH: usize = 16;
 
+/// How deep a translation's brackets may nest: minijinja refuses deeper expressions (its parser
+/// bounds its recursion), so a translation past this is refused here instead.
+const MAX_NESTING: usize = 40;
+
+/// The deepest nesting of `(`, `[` and `{` in an expression, outside its string literals.
+fn nesting(expression: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in expression.chars() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '(' | '[' | '{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// An instant as ISO 8601 text in UTC, as Luxon writes one in the UTC zone.
 const ISO_UTC: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
 /// An instant as ISO 8601 text in a named zone.
@@ -579,6 +612,8 @@ impl Parser<'_> {
     fn binary(&mut self, min: u8) -> Option<(String, bool)> {
         let mut out = self.unary()?;
         let mut text = textual(&out);
+        // `out` is a chain of `~` already: it goes on without another pair of parentheses
+        let mut joined = false;
         while let Some(Token::Punct(p)) = self.peek() {
             let Some(&(_, op, precedence)) = BINARY.iter().find(|(js, _, _)| js == p) else { break };
             if precedence < min {
@@ -589,11 +624,14 @@ impl Parser<'_> {
             // JavaScript joins text and a number with `+`; minijinja does that with `~`, which
             // binds tighter than its `+`, so both sides are grouped
             if op == "+" && (text || right_text) {
-                out = format!("{} ~ {}", group(&out), group(&right));
+                let left = if joined { out } else { group(&out) };
+                out = format!("{left} ~ {}", group(&right));
                 text = true;
+                joined = true;
             } else {
                 out = format!("{out} {op} {right}");
                 text = false;
+                joined = false;
             }
         }
         Some((out, text))
@@ -1204,7 +1242,13 @@ mod tests {
         assert_eq!(convert("`nested ${`in ${$json.a}`}`").as_deref(), Some("(\"nested \" ~ (\"in \" ~ input.a))"));
         // `+` joins text from left to right, as JavaScript does
         assert_eq!(convert("$json.a + $json.b + ' items'").as_deref(), Some("(input.a + input.b) ~ \" items\""));
-        assert_eq!(convert("'n: ' + $json.a + $json.b").as_deref(), Some("(\"n: \" ~ input.a) ~ input.b"));
+        assert_eq!(convert("'n: ' + $json.a + $json.b").as_deref(), Some("\"n: \" ~ input.a ~ input.b"));
+        // a long join stays flat, and nesting minijinja could not read is refused
+        let long = vec!["$json.a"; 80].join(" + ' ' + ");
+        assert!(convert(&long).is_some_and(|out| nesting(&out) < 3), "{long}");
+        assert!(convert(&format!("$json{}", "?.b".repeat(20))).is_some());
+        assert_eq!(convert(&format!("$json{}", "?.b".repeat(60))), None);
+        assert_eq!(nesting("(a[\"(((\"] ~ {\"x\": (1)})"), 3);
         assert_eq!(convert("$json.a * 2 + 1 > 5 || $json.b").as_deref(), Some("input.a * 2 + 1 > 5 or input.b"));
     }
 
