@@ -269,7 +269,8 @@ fn webhook_condition_slack_and_sheets() {
     );
     let webhook = graph.node("order_webhook").unwrap();
     assert_eq!(webhook.label, "Order Webhook");
-    assert_eq!((webhook.position.x, webhook.position.y), (240.0, 300.0));
+    // n8n's layout, spread for our wider nodes
+    assert_eq!((webhook.position.x, webhook.position.y), (360.0, 375.0));
     assert_eq!(
         config(graph, "order_webhook"),
         json!({"sample": {"id": "A-1041", "total": 250, "currency": "EUR",

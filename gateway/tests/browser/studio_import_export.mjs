@@ -86,6 +86,7 @@ await scenario('studio_import_export', async (browser) => {
   await page.waitForSelector('[data-testid="import-report"]');
   check((await page.getByTestId('import-n8n-summary').textContent()) === sentence, 'the report after applying');
   await page.waitForSelector('[data-testid="problem-shape"]', { state: 'attached' });
+  await shot(page, 'studio-n8n-report');
   await draftEventually('the n8n import in the draft', workflow.id, io.token, (graph) =>
     graph.nodes.some((n) => n.id === 'tell' && n.kind === 'slack.post_message'));
   await page.getByTestId('import-report-dismiss').click();

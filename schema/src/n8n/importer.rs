@@ -155,7 +155,8 @@ impl<'a> Importer<'a> {
     fn node(&self, at: usize, kind: &str, config: Map<String, Value>) -> Node {
         let n8n = &self.workflow.nodes[at];
         let mut node = Node::new(self.ids[at].clone(), kind).with_label(n8n.name.clone());
-        node.position = crate::graph::Position { x: n8n.position.0, y: n8n.position.1 };
+        // n8n's nodes are about 100 px wide and ours 220: spread the layout so they do not overlap
+        node.position = crate::graph::Position { x: n8n.position.0 * SPREAD.0, y: n8n.position.1 * SPREAD.1 };
         node.config = config;
         node
     }
@@ -353,7 +354,7 @@ impl<'a> Importer<'a> {
         }
         let start = Node::new(id.clone(), kinds::TRIGGER_MANUAL)
             .with_label("Start")
-            .with_position(left - 240.0, if top.is_finite() { top } else { 0.0 });
+            .with_position(left - 220.0 * SPREAD.0, if top.is_finite() { top } else { 0.0 });
         graph.nodes.push(start);
         self.warnings.push(ImportWarning {
             node: None,
@@ -430,6 +431,10 @@ fn agent_class(workflow: &Workflow, at: usize, kind: &'static str) -> Class {
         },
     }
 }
+
+/// How much wider and taller the canvas is laid out than n8n's: n8n places nodes about 220 px
+/// apart, our nodes are 220 px wide.
+const SPREAD: (f64, f64) = (1.5, 1.25);
 
 fn reaches(successors: &HashMap<NodeId, Vec<NodeId>>, from: &NodeId, to: &NodeId) -> bool {
     let mut stack = vec![from];

@@ -104,7 +104,8 @@ pub fn parse_file(text: &str) -> Result<ParsedFile, String> {
 /// each setting carried over only in part.
 pub fn n8n_notes(unmapped: &[aos_schema::Unmapped], warnings: &[aos_schema::ImportWarning]) -> Vec<String> {
     let left = unmapped.iter().map(|u| {
-        let stand_in = if u.placeholder.is_some() { "; a pass-through step stands in for it" } else { "" };
+        let said = u.reason.contains("stands in");
+        let stand_in = if u.placeholder.is_some() && !said { "; a pass-through step stands in for it" } else { "" };
         format!("“{}” ({}) was not carried over: {}{stand_in}", u.node, u.n8n_type, u.reason)
     });
     let partial = warnings.iter().map(|w| match (&w.node, &w.field) {
@@ -146,7 +147,7 @@ impl ImportPreview {
 #[component]
 pub fn N8nReportView(summary: N8nSummary, notes: Vec<String>) -> Element {
     rsx! {
-        p { "data-testid": "import-n8n-summary", "{summary.sentence()}" }
+        p { class: "import-summary", "data-testid": "import-n8n-summary", "{summary.sentence()}" }
         if !summary.secrets.is_empty() {
             p { class: "muted", "data-testid": "import-n8n-secrets",
                 "Secrets to create (Dashboard → Secrets): {summary.secrets.join(\", \")}" }
