@@ -462,10 +462,20 @@ struct Date {
     zone: Option<String>,
     /// The value is already ISO 8601 text in UTC as Luxon writes it (the scope's `now`, a
     /// shifted date).
-    now: bool,
+    utc_iso: bool,
 }
 
 impl Date {
+    /// The scope's `now`, shown in `zone`.
+    fn now(zone: Option<String>) -> Self {
+        Self { value: "now".into(), zone, utc_iso: true }
+    }
+
+    /// The instant `value` reads as, shown in `zone`.
+    fn of(value: &str, zone: Option<String>) -> Self {
+        Self { value: value.to_owned(), zone, utc_iso: false }
+    }
+
     fn formatted(&self, pattern: &str) -> String {
         match &self.zone {
             Some(zone) => {
@@ -477,14 +487,14 @@ impl Date {
 
     fn iso(&self) -> String {
         match &self.zone {
-            None if self.now => self.value.clone(),
+            None if self.utc_iso => self.value.clone(),
             None => self.formatted(ISO_UTC),
             Some(_) => self.formatted(ISO_ZONED),
         }
     }
 
     fn utc(&self, pattern: &str) -> String {
-        if self.now && pattern == ISO_UTC {
+        if self.utc_iso && pattern == ISO_UTC {
             return self.value.clone();
         }
         format!("{}|format_date({})", group(&self.value), string_literal(pattern))
@@ -493,7 +503,7 @@ impl Date {
     fn start_of(&mut self, unit: &str) -> Option<()> {
         let offset = if self.zone.is_some() { "%:z" } else { "Z" };
         self.value = self.formatted(&format!("{}{offset}", super::dates::start_of(unit)?));
-        self.now = self.zone.is_none();
+        self.utc_iso = self.zone.is_none();
         Some(())
     }
 }
@@ -724,9 +734,9 @@ impl Parser<'_> {
                 let base = self.refs.step_base(&node)?;
                 self.base(base)
             }
-            "$now" => self.date(Date { value: "now".into(), zone: self.zone(), now: true })?,
+            "$now" => self.date(Date::now(self.zone()))?,
             "$today" => {
-                let mut today = Date { value: "now".into(), zone: self.zone(), now: true };
+                let mut today = Date::now(self.zone());
                 today.start_of("day")?;
                 self.date(today)?
             }
@@ -735,11 +745,9 @@ impl Parser<'_> {
                 let function = self.ident()?;
                 let arguments = self.arguments()?;
                 let date = match (function.as_str(), arguments.as_slice()) {
-                    ("now" | "local", []) => Date { value: "now".into(), zone: self.zone(), now: true },
-                    ("utc", []) => Date { value: "now".into(), zone: None, now: true },
-                    ("fromISO" | "fromMillis" | "fromJSDate", [value]) => {
-                        Date { value: value.clone(), zone: self.zone(), now: false }
-                    }
+                    ("now" | "local", []) => Date::now(self.zone()),
+                    ("utc", []) => Date::now(None),
+                    ("fromISO" | "fromMillis" | "fromJSDate", [value]) => Date::of(value, self.zone()),
                     _ => return None,
                 };
                 self.date(date)?
@@ -747,8 +755,8 @@ impl Parser<'_> {
             "new" => {
                 (self.ident()? == "Date").then_some(())?;
                 let date = match self.arguments()?.as_slice() {
-                    [] => Date { value: "now".into(), zone: None, now: true },
-                    [value] => Date { value: value.clone(), zone: None, now: false },
+                    [] => Date::now(None),
+                    [value] => Date::of(value, None),
                     _ => return None,
                 };
                 self.date(date)?
@@ -808,7 +816,7 @@ impl Parser<'_> {
                     self.eat("(")?;
                     let shift = self.duration(name == "minus")?;
                     date.value = format!("{}|shift_date({shift})", group(&date.value));
-                    date.now = true;
+                    date.utc_iso = true;
                     continue;
                 }
                 "setZone" | "startOf" | "toFormat" => {
