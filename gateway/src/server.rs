@@ -8,6 +8,7 @@ use std::time::Duration;
 use aos_actors::{ActorSystem, Dispatch, NodeIdentity, RunDeps, SystemConfig};
 
 use aos_persistence::{DatabaseTarget, Keyring, RedisLink, Store, StoreError, VaultError};
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::auth::{AuthSettings, JwtSecret, load_or_create_jwt_secret};
@@ -62,7 +63,16 @@ pub async fn serve_engine(
         .layer(axum::middleware::from_fn(crate::observe::observe));
     let listener = TcpListener::bind(args.addr).await.map_err(|source| StartError::Bind { addr: args.addr, source })?;
     tracing::info!(addr = %args.addr, authenticated = args.token.is_some(), "engine serving");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(StartError::Serve)
+    axum::serve(listener.tap_io(no_delay), app).with_graceful_shutdown(shutdown).await.map_err(StartError::Serve)
+}
+
+/// Sends each write at once (`TCP_NODELAY`): with Nagle's algorithm a small frame waits for the
+/// peer's acknowledgement of the previous one, which a delayed ACK holds back up to 40 ms; a live
+/// editor's frames and a webhook's answer are small.
+fn no_delay(stream: &mut tokio::net::TcpStream) {
+    if let Err(err) = stream.set_nodelay(true) {
+        tracing::debug!(error = %err, "TCP_NODELAY not set on a connection");
+    }
 }
 
 /// The longest one call to a remote engine may take before the step fails as retryable.
@@ -151,7 +161,10 @@ impl BoundServer {
         let actors = self.state.actors.clone();
         let app = routes::router(self.state);
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await.map_err(StartError::Serve);
+        let served = axum::serve(self.listener.tap_io(no_delay), app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(StartError::Serve);
         if let Some(actors) = actors {
             actors.stop();
         }

@@ -1,9 +1,13 @@
 //! A run survives the loss of the process running it: `automateos serve` is SIGKILLed mid-run
 //! (inside a delay), started again on the same database, resumes the run from what was recorded
-//! and finishes it; every step is recorded and billed exactly once. On SQLite and on Postgres.
+//! and finishes it; every step is recorded and billed exactly once. Live co-editing survives it
+//! too: SIGKILLed while editors write, the restarted process has every edit another editor had
+//! received. On SQLite and on Postgres.
 
 #[path = "support/http.rs"]
 mod support_http;
+#[path = "../../realtime/tests/support/mod.rs"]
+mod yjs;
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -13,6 +17,7 @@ use aos_persistence::{Backend, DatabaseTarget, Store};
 use aos_schema::{Edge, Node, RunId, RunStatus, StepStatus, WorkflowGraph};
 use serde_json::json;
 use support_http::wait_until;
+use yjs::{YClient, eventually};
 
 async fn queued_run(store: &Store) -> RunId {
     let graph = WorkflowGraph::new()
@@ -26,11 +31,15 @@ async fn queued_run(store: &Store) -> RunId {
 }
 
 fn serve(target: &DatabaseTarget, data_dir: &std::path::Path) -> tokio::process::Child {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    serve_on(target, data_dir, port)
+}
+
+fn serve_on(target: &DatabaseTarget, data_dir: &std::path::Path, port: u16) -> tokio::process::Child {
     let url = match target {
         DatabaseTarget::SqliteFile(path) => format!("sqlite:{}", path.display()),
         DatabaseTarget::Postgres(url) => url.clone(),
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     tokio::process::Command::new(env!("CARGO_BIN_EXE_automateos"))
         .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data_dir)
@@ -101,4 +110,83 @@ async fn a_run_survives_sigkill_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_survives_sigkill_on_postgres() {
     a_run_survives_sigkill(Backend::Postgres).await;
+}
+
+/// Editors add nodes as fast as the room takes them, asking to be told which of their frames
+/// are saved, while the process is SIGKILLed. Started again on the same database, a new editor's
+/// doc holds every node whose frame was acknowledged.
+async fn acknowledged_edits_survive_sigkill(backend: Backend) {
+    let fixture = TestStore::new(backend).await;
+    let data_dir = std::env::temp_dir().join(format!("aos-durable-{}", uuid::Uuid::new_v4().simple()));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let healthy = || async { support_http::call(&base, "GET", "/healthz", None, None).await.0 == 200 };
+    let mut first = serve_on(&fixture.target, &data_dir, port);
+    assert!(wait_until(Duration::from_secs(30), healthy).await, "the server started");
+    let email = format!("editor-{}@example.test", uuid::Uuid::new_v4().simple());
+    let signup = json!({ "email": email, "password": "correct horse battery", "name": "Ed", "org_name": "Ed org" });
+    let (status, signed_up) = support_http::call(&base, "POST", "/api/auth/signup", None, Some(signup)).await;
+    assert_eq!(status, 201, "{signed_up}");
+    let (token, org) = (signed_up["token"].as_str().unwrap(), signed_up["org_id"].as_str().unwrap());
+    let path = format!("/api/orgs/{org}/workflows");
+    let (status, created) =
+        support_http::call(&base, "POST", &path, Some(token), Some(json!({ "name": "Live" }))).await;
+    assert_eq!(status, 201, "{created}");
+    let doc_url = format!("ws://127.0.0.1:{port}/ws/docs/{}?token={token}&acks=true", created["id"].as_str().unwrap());
+
+    let mut writers = Vec::new();
+    for _ in 0..3 {
+        let writer = YClient::connect(&doc_url).await;
+        eventually("synced", || writer.synced() && writer.has_skeleton()).await;
+        writers.push(writer);
+    }
+    let writers = std::sync::Arc::new(writers);
+    // (writer, node id, the frame it went in)
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let writing = {
+        let (writers, sent) = (std::sync::Arc::clone(&writers), std::sync::Arc::clone(&sent));
+        tokio::spawn(async move {
+            for k in 0.. {
+                for (w, writer) in writers.iter().enumerate() {
+                    let id = format!("w{w}-{k}");
+                    let frame = writer.add_node(&Node::new(id.as_str(), "logic.delay"));
+                    sent.lock().unwrap().push((w, id, frame));
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+    };
+    eventually("edits were acknowledged", || writers.iter().all(|w| w.saved() >= 20)).await;
+    first.start_kill().unwrap(); // SIGKILL, mid-stream
+    first.wait().await.unwrap();
+    writing.abort();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let saved: Vec<u64> = writers.iter().map(YClient::saved).collect();
+    let sent = sent.lock().unwrap().clone();
+    let acknowledged: Vec<&String> =
+        sent.iter().filter(|(w, _, frame)| *frame <= saved[*w]).map(|(_, id, _)| id).collect();
+    assert!(acknowledged.len() < sent.len(), "the kill came while edits were in flight");
+
+    let mut second = serve_on(&fixture.target, &data_dir, port);
+    assert!(wait_until(Duration::from_secs(30), healthy).await, "the server started again");
+    let reader = YClient::connect(&doc_url).await;
+    eventually("the reader synced", || reader.synced() && reader.has_skeleton()).await;
+    let restored = reader.graph();
+    let missing: Vec<&&String> = acknowledged.iter().filter(|id| restored.node(id.as_str()).is_none()).collect();
+    assert!(missing.is_empty(), "{} of {} acknowledged edits lost: {missing:?}", missing.len(), acknowledged.len());
+    drop(reader);
+    second.start_kill().unwrap();
+    second.wait().await.unwrap();
+    fixture.cleanup().await;
+    let _ = std::fs::remove_dir_all(data_dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_edits_survive_sigkill_on_sqlite() {
+    acknowledged_edits_survive_sigkill(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_edits_survive_sigkill_on_postgres() {
+    acknowledged_edits_survive_sigkill(Backend::Postgres).await;
 }

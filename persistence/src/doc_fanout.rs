@@ -57,19 +57,29 @@ impl DocFanout {
 
     /// Publishes an update of `workflow` that this node logged under `seq`.
     pub async fn publish(&self, workflow: WorkflowId, seq: i64, update: &[u8]) -> StoreResult<()> {
-        let mut payload = Vec::with_capacity(10 + self.node.len() + update.len());
-        payload.extend_from_slice(&seq.to_be_bytes());
+        self.publish_all(workflow, [(seq, update)]).await
+    }
+
+    /// Publishes several logged updates of `workflow` in one round trip (a pipeline), in order.
+    pub async fn publish_all<'a>(
+        &self,
+        workflow: WorkflowId,
+        updates: impl IntoIterator<Item = (i64, &'a [u8])>,
+    ) -> StoreResult<()> {
         let node = self.node.as_bytes();
-        payload.extend_from_slice(&(node.len().min(u16::MAX as usize) as u16).to_be_bytes());
-        payload.extend_from_slice(&node[..node.len().min(u16::MAX as usize)]);
-        payload.extend_from_slice(update);
+        let node = &node[..node.len().min(u16::MAX as usize)];
+        let channel = channel(workflow);
+        let mut pipe = redis::pipe();
+        for (seq, update) in updates {
+            let mut payload = Vec::with_capacity(10 + node.len() + update.len());
+            payload.extend_from_slice(&seq.to_be_bytes());
+            payload.extend_from_slice(&(node.len() as u16).to_be_bytes());
+            payload.extend_from_slice(node);
+            payload.extend_from_slice(update);
+            pipe.cmd("PUBLISH").arg(&channel).arg(payload).ignore();
+        }
         let mut conn = self.publisher.clone();
-        let _receivers: i64 = redis::cmd("PUBLISH")
-            .arg(channel(workflow))
-            .arg(payload)
-            .query_async(&mut conn)
-            .await
-            .map_err(redis_error)?;
+        let () = pipe.query_async(&mut conn).await.map_err(redis_error)?;
         Ok(())
     }
 

@@ -35,7 +35,8 @@ pub use redis_link::{RedisLink, Subscription};
 pub use timestamp::Timestamp;
 pub use vault::{Keyring, Sealed, VaultError};
 pub use writer::{
-    Admission, Admitted, AdmittedEvent, AttemptRecord, DeadLetter, LogRecord, RunBill, RunRecords, Transition, Writer,
+    Admission, Admitted, AdmittedEvent, AttemptRecord, DeadLetter, DocAppend, LogRecord, RunBill, RunRecords,
+    Transition, Writer,
 };
 
 /// Where the SQL data lives.

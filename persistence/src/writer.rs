@@ -3,9 +3,9 @@
 //! once that transaction is durable. Under load the queue fills while a commit is under way, so
 //! the next transaction takes everything that arrived meanwhile: one commit (one fsync) for
 //! hundreds of runs instead of several per step. Rows of one kind go in multi-row statements.
-//! Of what it takes at once, the admissions commit first, in a transaction of their own, and the
-//! runs' records after: a delivery waits for its own few rows, never for the steps of the runs
-//! that finished meanwhile.
+//! Of what it takes at once, the admissions commit first, in a transaction of their own, then the
+//! live docs' changes (every doc room of the node appends through here), then the runs' records:
+//! a delivery waits for its own few rows, never for the steps of the runs that finished meanwhile.
 //!
 //! What a caller gets back is committed: an [`Admitted`] run exists, a [`RunRecords`] checkpoint's
 //! rows are all there. If a batch fails (a full disk, a broken connection), each job in it is
@@ -34,7 +34,7 @@ use crate::credits::Credits;
 use crate::db::{Db, in_tx, now};
 use crate::error::{StoreError, StoreResult};
 use crate::json_text::JsonText;
-use crate::queries::{CreditKind, NewRun, PricePlan, Run, RunLog, Usage};
+use crate::queries::{CreditKind, NewDocUpdate, NewRun, PricePlan, Run, RunLog, Usage};
 
 /// Jobs one transaction takes at most.
 const MAX_JOBS: usize = 512;
@@ -191,6 +191,14 @@ pub struct RunBill {
 enum Job {
     Admit { admission: Box<EncodedAdmission>, reply: oneshot::Sender<Answer<Admitted, EncodedAdmission>> },
     Record { records: Box<EncodedRecords>, reply: oneshot::Sender<Answer<(), EncodedRecords>> },
+    Docs { append: Box<DocAppend>, reply: oneshot::Sender<Answer<Vec<i64>, DocAppend>> },
+}
+
+/// Changes of one workflow's live doc to append to its log, in order.
+#[derive(Debug)]
+pub struct DocAppend {
+    pub workflow: WorkflowId,
+    pub updates: Vec<NewDocUpdate>,
 }
 
 /// A job's content with its JSON already encoded by the caller (on the caller's task, so the
@@ -254,6 +262,8 @@ type Answer<T, J> = (StoreResult<T>, Box<J>);
 enum Done {
     Admitted(Box<Admitted>),
     Recorded(Vec<i64>),
+    /// The doc updates' sequence numbers, in their order.
+    Appended(Vec<i64>),
 }
 
 /// What one transaction produced: one result per job in order, and the debits it made (org, micros).
@@ -271,6 +281,7 @@ impl std::fmt::Debug for Job {
         match self {
             Job::Admit { .. } => f.write_str("Admit"),
             Job::Record { records, .. } => write!(f, "Record({})", records.content.run_id),
+            Job::Docs { append, .. } => write!(f, "Docs({}, {})", append.workflow, append.updates.len()),
         }
     }
 }
@@ -334,6 +345,19 @@ impl Writer {
         answer.await.map_err(|_| gone())?.0
     }
 
+    /// Appends changes of a workflow's live doc to its log, in order, in one of the writer's
+    /// commits (shared with every other room's changes queued meanwhile); answers once committed,
+    /// with their sequence numbers, and hands the changes back (to be published after the commit).
+    pub async fn append_doc_updates(&self, append: DocAppend) -> StoreResult<(Vec<i64>, DocAppend)> {
+        if append.updates.is_empty() {
+            return Ok((Vec::new(), append));
+        }
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Docs { append: Box::new(append), reply })?;
+        let (result, append) = answer.await.map_err(|_| gone())?;
+        Ok((result?, *append))
+    }
+
     /// Every run-log row this store commits from now on (the writer's batches, and rows appended
     /// directly through `Runs::append_log`), after the commit.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<[RunLog]>> {
@@ -385,9 +409,11 @@ async fn write_loop(
         }
         // admissions first, in a transaction of their own: a delivery's 202 waits for its few rows,
         // not for the steps of the runs that finished meanwhile, and a run starts that much sooner
-        let (admissions, records): (Vec<Job>, Vec<Job>) =
+        let (admissions, rest): (Vec<Job>, Vec<Job>) =
             taken.into_iter().partition(|job| matches!(job, Job::Admit { .. }));
-        for (kind, batch) in [(BatchKind::Admissions, admissions), (BatchKind::Records, records)] {
+        let (docs, records): (Vec<Job>, Vec<Job>) = rest.into_iter().partition(|job| matches!(job, Job::Docs { .. }));
+        let batches = [(BatchKind::Admissions, admissions), (BatchKind::Docs, docs), (BatchKind::Records, records)];
+        for (kind, batch) in batches {
             if !batch.is_empty() {
                 write_batch(db, kind, batch, &credits, &feed).await;
             }
@@ -407,6 +433,8 @@ async fn write_loop(
 #[derive(Debug, Clone, Copy)]
 enum BatchKind {
     Admissions,
+    /// Changes of live docs (their rooms wait for them before anyone hears of them).
+    Docs,
     Records,
 }
 
@@ -414,6 +442,7 @@ impl BatchKind {
     fn as_str(self) -> &'static str {
         match self {
             BatchKind::Admissions => "admissions",
+            BatchKind::Docs => "docs",
             BatchKind::Records => "records",
         }
     }
@@ -508,6 +537,12 @@ impl Job {
             (Job::Record { reply, records }, result) => {
                 let _caller_gone = reply.send((result.and_then(|_| Err(mismatch())), records));
             }
+            (Job::Docs { reply, append }, Ok(Done::Appended(seqs))) => {
+                let _caller_gone = reply.send((Ok(seqs), append));
+            }
+            (Job::Docs { reply, append }, result) => {
+                let _caller_gone = reply.send((result.and_then(|_| Err(mismatch())), append));
+            }
         }
     }
 }
@@ -585,7 +620,7 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
         .enumerate()
         .filter_map(|(i, job)| match job {
             Job::Admit { admission, .. } => Some((i, &admission.content, &admission.json)),
-            Job::Record { .. } => None,
+            Job::Record { .. } | Job::Docs { .. } => None,
         })
         .collect();
     admissions.sort_by(|(_, a, _), (_, b, _)| {
@@ -596,7 +631,7 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
         .enumerate()
         .filter_map(|(i, job)| match job {
             Job::Record { records, .. } => Some((i, &records.content, &records.json)),
-            Job::Admit { .. } => None,
+            Job::Admit { .. } | Job::Docs { .. } => None,
         })
         .collect();
     type AttemptJson = (Option<JsonText>, Option<JsonText>);
@@ -610,6 +645,16 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
         .collect();
     let mut bills: Vec<(&RunRecords, RunBill)> = records.iter().filter_map(|(_, r, _)| Some((*r, r.bill?))).collect();
     bills.sort_by_key(|(r, _)| (r.org_id, r.run_id));
+    // doc changes: (job, workflow, change), in each job's order
+    let doc_rows: Vec<(usize, WorkflowId, &NewDocUpdate)> = jobs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, job)| match job {
+            Job::Docs { append, .. } => append.updates.iter().map(|u| (i, append.workflow, u)).collect(),
+            Job::Admit { .. } | Job::Record { .. } => Vec::new(),
+        })
+        .collect();
+    let mut doc_seqs: Vec<Vec<i64>> = jobs.iter().map(|_| Vec::new()).collect();
     let mut done: Vec<Option<Done>> = jobs.iter().map(|_| None).collect();
     let mut log_seqs: Vec<Vec<i64>> = jobs.iter().map(|_| Vec::new()).collect();
     let sqlite = db.backend() == crate::db::Backend::Sqlite;
@@ -773,28 +818,7 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
                     .push_bind(l.map(|l| l.at));
             });
             insert.push(") AS v WHERE v.column1 IS NOT NULL");
-            // only the sequence numbers come back (the rows are what was sent): an insert numbers
-            // its rows in the order of its VALUES on both backends; SQLite's are the run of numbers
-            // ending at the last rowid (no other writer can insert inside this transaction)
-            let seqs: Vec<i64> = if sqlite {
-                let result = insert.build().execute(&mut *tx).await?;
-                let (last, count) = (result.last_rowid().unwrap_or(0), result.rows_affected());
-                if count != chunk.len() as u64 {
-                    return Err(StoreError::Corrupt {
-                        what: "run log insert",
-                        reason: "a row was not inserted".into(),
-                    });
-                }
-                (last - chunk.len() as i64 + 1..=last).collect()
-            } else {
-                insert.push(" RETURNING seq");
-                let mut seqs: Vec<(i64,)> = insert.build_query_as().fetch_all(&mut *tx).await?;
-                seqs.sort_unstable();
-                seqs.into_iter().map(|(seq,)| seq).collect()
-            };
-            if seqs.len() != chunk.len() {
-                return Err(StoreError::Corrupt { what: "run log insert", reason: "a row was not numbered".into() });
-            }
+            let seqs = numbered!(insert, &mut *tx, sqlite, chunk.len(), "run log insert");
             for ((i, ..), seq) in chunk.iter().zip(seqs) {
                 log_seqs[*i].push(seq);
             }
@@ -860,13 +884,64 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
                 debited.extend(debits.iter().map(|(r, _, cost)| (r.org_id, *cost)));
             }
         }
+        for chunk in statement_chunks(&doc_rows) {
+            let mut insert = QueryBuilder::new(
+                "INSERT INTO doc_updates (workflow_id, update_bytes, origin, created_at) SELECT * FROM (",
+            );
+            insert.push_values(padded(chunk), |mut row, change| {
+                row.push_bind(change.map(|(_, workflow, _)| workflow.as_uuid()))
+                    .push_bind(change.map(|(.., u)| u.update.as_slice()))
+                    .push_bind(change.map(|(.., u)| u.origin.as_str()))
+                    .push_bind(change.map(|_| at));
+            });
+            insert.push(") AS v WHERE v.column1 IS NOT NULL");
+            let seqs = numbered!(insert, &mut *tx, sqlite, chunk.len(), "doc update insert");
+            for ((i, ..), seq) in chunk.iter().zip(seqs) {
+                doc_seqs[*i].push(seq);
+            }
+        }
     });
     for (i, ..) in &records {
         done[*i] = Some(Done::Recorded(std::mem::take(&mut log_seqs[*i])));
     }
+    for (i, job) in jobs.iter().enumerate() {
+        if let Job::Docs { .. } = job {
+            done[i] = Some(Done::Appended(std::mem::take(&mut doc_seqs[i])));
+        }
+    }
     let done = done.into_iter().map(|d| d.ok_or_else(mismatch)).collect::<StoreResult<Vec<Done>>>()?;
     Ok((done, debited))
 }
+
+/// Runs a multi-row insert (a `QueryBuilder`) of `$rows` rows into a table numbered by `seq`, in
+/// transaction `$tx`; evaluates to the numbers in the order of its VALUES. Only the numbers come
+/// back (the rows are what was sent): an insert numbers its rows in the order of its VALUES on
+/// both backends; SQLite's are the run of numbers ending at the last rowid (no other writer can
+/// insert inside this transaction). A macro, as each backend's transaction is its own type.
+macro_rules! numbered {
+    ($insert:expr, $tx:expr, $sqlite:expr, $rows:expr, $what:expr) => {{
+        let mut insert = $insert;
+        let rows: usize = $rows;
+        let seqs: Vec<i64> = if $sqlite {
+            let result = insert.build().execute($tx).await?;
+            let (last, count) = (result.last_rowid().unwrap_or(0), result.rows_affected());
+            if count != rows as u64 {
+                return Err(StoreError::Corrupt { what: $what, reason: "a row was not inserted".into() });
+            }
+            (last - rows as i64 + 1..=last).collect()
+        } else {
+            insert.push(" RETURNING seq");
+            let mut seqs: Vec<(i64,)> = insert.build_query_as().fetch_all($tx).await?;
+            seqs.sort_unstable();
+            seqs.into_iter().map(|(seq,)| seq).collect()
+        };
+        if seqs.len() != rows {
+            return Err(StoreError::Corrupt { what: $what, reason: "a row was not numbered".into() });
+        }
+        seqs
+    }};
+}
+use numbered;
 
 /// One run's status change, as the batch's UPDATE applies it.
 struct RunMove {

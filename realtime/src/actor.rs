@@ -1,12 +1,15 @@
 //! The [`DocRoom`] actor: one per open workflow doc on a node, the doc's single writer there. It
-//! loads the snapshot and the update log before it answers anyone, hands every accepted change to
-//! its log writer (which commits the changes queued meanwhile in one transaction) and holds the
-//! replies and broadcasts until their changes are committed, compacts the log into a snapshot when
-//! the log grows past the snapshot (or on a timer), sweeps silent presence, and stops itself when
-//! nobody has been connected for a while. If an append fails, the actor fails: its supervisor
-//! restarts it from the database, its connections close with "service restart", and the editors
-//! reconnect and sync again — an edit nobody saw acknowledged is still in its author's doc and is
-//! sent again on that sync. `realtime/SEMANTICS.md` has the whole contract.
+//! loads the snapshot and the update log before it answers anyone, relays every accepted change to
+//! the other editors at once (a burst as one merged update) and hands it to its log writer, which
+//! appends through the store's group-commit writer; what must wait for the disk — the author's
+//! acknowledgement that its frame is saved ([`MSG_SAVED`]), the answer to a server-side graph
+//! write — waits in order until its changes are committed. It compacts the log into a snapshot in
+//! the background when the log grows past the snapshot (or on a timer), sweeps silent presence,
+//! and stops itself when nobody has been connected for a while. If an append fails, the actor
+//! fails: its supervisor restarts it from the database, its connections close with "service
+//! restart", and the editors reconnect and sync again — a change not yet logged is still in its
+//! author's doc (and in those of the editors it was relayed to) and comes back on that sync.
+//! `realtime/SEMANTICS.md` has the whole contract.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -14,9 +17,10 @@ use std::time::{Duration, Instant};
 
 use aos_actors::supervisor::{BoxFuture, ChildFactory, parse_key, spawn_child};
 use aos_actors::{ActorKind, ActorStats};
-use aos_persistence::{DocBroadcast, DocFanout, DocSubscription, NewDocUpdate, Store, Timestamp};
+use aos_persistence::{DocAppend, DocBroadcast, DocFanout, DocSubscription, NewDocUpdate, Store, Timestamp};
 use aos_schema::doc::{ApplyStats, DocGraph};
 use aos_schema::{WorkflowGraph, WorkflowId};
+use axum::body::Bytes;
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr};
 use tokio::sync::mpsc;
 
@@ -84,8 +88,8 @@ impl Default for RoomConfig {
 /// What the room sends a connection's session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outbound {
-    /// A binary y-websocket frame.
-    Frame(Vec<u8>),
+    /// A binary y-websocket frame (the same bytes for every connection it is broadcast to).
+    Frame(Bytes),
     /// Close the socket with this code and reason.
     Close { code: u16, reason: String },
 }
@@ -101,10 +105,11 @@ pub struct Joined {
 /// What a doc room handles.
 #[derive(Debug)]
 pub enum DocRoomMsg {
-    /// Admits a connection whose frames go to `outbox`.
-    Join { access: Access, outbox: mpsc::Sender<Outbound>, reply: RpcReplyPort<Joined> },
+    /// Admits a connection whose frames go to `outbox`; with `acks`, it is told which of its frames
+    /// are durable ([`MSG_SAVED`]).
+    Join { access: Access, acks: bool, outbox: mpsc::Sender<Outbound>, reply: RpcReplyPort<Joined> },
     /// A binary frame from a connection.
-    Frame { conn: ConnId, bytes: Vec<u8> },
+    Frame { conn: ConnId, bytes: Bytes },
     /// The connection is gone.
     Leave { conn: ConnId },
     /// Writes a whole graph into the doc as a minimal change, logged and broadcast.
@@ -125,22 +130,33 @@ pub enum DocRoomMsg {
     Logged { count: usize, last_seq: i64, bytes: usize },
     /// From the room's log writer: appending failed, so the room fails (and is restarted).
     LogFailed { reason: String },
+    /// From a background compaction: the snapshot covering `upto_seq` (`bytes` long, taking the
+    /// first `log_bytes` of the log's bytes) was saved, or not.
+    Compacted { upto_seq: i64, bytes: usize, log_bytes: usize, saved: bool },
 }
 
 /// The most changes one log commit takes.
 const MAX_BATCH: usize = 256;
+/// The most doc changes relayed as one merged update.
+const MAX_RELAYED: usize = 64;
 
-/// Effects waiting for the log: delivered in order, once every change queued before them and their
-/// own are committed, so no client hears of a change the log does not have yet.
+/// What waits for the log: released in order, once every change queued before it and its own are
+/// committed.
 struct Held {
-    from: Option<ConnId>,
-    /// The effects without their changes (those went to the writer).
-    effects: Effects,
+    /// The connection whose frame this was, and that frame's number on it: acknowledged as saved
+    /// once released (to a connection that asked for acknowledgements).
+    ack: Option<(ConnId, u64)>,
     /// This step's changes not yet committed.
     waits_for: usize,
-    /// Runs on delivery (answers a server-side graph write once it is durable).
+    /// Runs once durable (answers a server-side graph write).
     then: Option<Box<dyn FnOnce() + Send>>,
 }
+
+/// The y-sync message type of an acknowledgement: `[100, buf(varuint n)]` (a custom message whose
+/// payload is `n`) says the first `n` frames the
+/// connection sent are durable (their changes are in the log, or they brought none). Sent only to
+/// connections that asked for it (`/ws/docs/{id}?acks=1`); other Yjs clients never see it.
+pub const MSG_SAVED: u8 = 100;
 
 /// The doc-room actor.
 #[derive(Debug, Default)]
@@ -160,6 +176,8 @@ pub struct DocRoomState {
     args: DocRoomArgs,
     room: Room,
     outboxes: HashMap<ConnId, mpsc::Sender<Outbound>>,
+    /// The connections that asked for acknowledgements, with how many frames each has sent.
+    frames_in: HashMap<ConnId, u64>,
     /// The highest log sequence number the doc contains.
     last_seq: i64,
     /// The sequence number the stored snapshot covers.
@@ -168,6 +186,8 @@ pub struct DocRoomState {
     /// Bytes appended to the log since the snapshot.
     log_bytes: usize,
     last_compaction: Instant,
+    /// A background compaction is under way.
+    compacting: bool,
     /// When the last connection left (the idle clock).
     empty_since: Option<Instant>,
     ticker: Option<tokio::task::JoinHandle<()>>,
@@ -176,8 +196,12 @@ pub struct DocRoomState {
     /// The log writer's queue: changes are appended in order, many per commit (group commit), so a
     /// burst of edits costs one commit rather than one each.
     writer: Option<mpsc::UnboundedSender<NewDocUpdate>>,
-    /// Effects waiting for their changes (or earlier ones) to be committed.
+    /// Acknowledgements and answers waiting for their changes (or earlier ones) to be committed.
     held: VecDeque<Held>,
+    /// Doc changes to relay, with each one's sender, gathered while more frames wait in the
+    /// mailbox: relayed as one merged update once it is empty (or the batch is full), so a burst
+    /// of edits costs each editor one frame and one apply, not one per edit.
+    relay: Vec<(Option<ConnId>, Vec<u8>)>,
 }
 
 impl std::fmt::Debug for DocRoomState {
@@ -222,16 +246,19 @@ impl DocRoomState {
             args,
             room,
             outboxes: HashMap::new(),
+            frames_in: HashMap::new(),
             last_seq,
             snapshot_seq,
             snapshot_bytes,
             log_bytes,
             last_compaction: Instant::now(),
+            compacting: false,
             empty_since: Some(Instant::now()),
             ticker: None,
             subscriber: None,
             writer: None,
             held: VecDeque::new(),
+            relay: Vec::new(),
         };
         let skeleton = state.room.ensure_skeleton();
         state.append(&skeleton, "server:skeleton").await?;
@@ -263,9 +290,12 @@ impl DocRoomState {
         }
     }
 
-    /// Performs effects for `from` (or for nobody): their changes go to the log writer; the
-    /// replies, broadcasts and close wait until those (and every change queued before) are
-    /// committed, unless nothing is waiting.
+    /// Performs effects for `from` (or for nobody): their changes go to the log writer, the replies,
+    /// broadcasts and close go out at once, and what must wait for the log — the sender's
+    /// acknowledgement, `then` — waits until those changes (and every change queued before) are
+    /// committed. Editors see each other's changes without waiting for the disk; a change is saved
+    /// within a commit of the writer, and until then every editor that has it holds it too (a
+    /// restarted room gets it back from their sync, see `SEMANTICS.md`).
     fn perform(
         &mut self,
         from: Option<ConnId>,
@@ -283,16 +313,25 @@ impl DocRoomState {
                     .map_err(|_| "the doc log writer stopped")?;
             }
         }
+        let ack = from.and_then(|conn| self.frames_in.get(&conn).map(|frames| (conn, *frames)));
+        self.deliver(from, effects);
         if waits_for == 0 && self.held.is_empty() {
-            self.deliver(from, effects, then);
-        } else {
-            self.held.push_back(Held { from, effects, waits_for, then });
+            if let Some((conn, frames)) = ack {
+                self.acknowledge(conn, frames);
+            }
+            if let Some(then) = then {
+                then();
+            }
+        } else if ack.is_some() || then.is_some() || waits_for > 0 {
+            self.held.push_back(Held { ack, waits_for, then });
         }
         Ok(())
     }
 
-    /// The writer committed the oldest `count` queued changes: deliver what waited for them.
+    /// The writer committed the oldest `count` queued changes: release what waited for them, and
+    /// acknowledge each connection's latest released frame.
     fn logged(&mut self, mut count: usize) {
+        let mut acks: Vec<(ConnId, u64)> = Vec::new();
         while let Some(front) = self.held.front_mut() {
             let taken = front.waits_for.min(count);
             front.waits_for -= taken;
@@ -301,33 +340,90 @@ impl DocRoomState {
                 break;
             }
             if let Some(held) = self.held.pop_front() {
-                self.deliver(held.from, held.effects, held.then);
+                if let Some((conn, frames)) = held.ack {
+                    match acks.iter_mut().find(|(c, _)| *c == conn) {
+                        Some(latest) => latest.1 = frames,
+                        None => acks.push((conn, frames)),
+                    }
+                }
+                if let Some(then) = held.then {
+                    then();
+                }
             }
+        }
+        for (conn, frames) in acks {
+            self.acknowledge(conn, frames);
         }
     }
 
-    /// Sends the replies and broadcasts, closes a bad sender, runs `then`.
-    fn deliver(&mut self, from: Option<ConnId>, effects: Effects, then: Option<Box<dyn FnOnce() + Send>>) {
+    /// Tells `conn` that its first `frames` frames are durable.
+    fn acknowledge(&mut self, conn: ConnId, frames: u64) {
+        let mut count = Vec::new();
+        yrs::encoding::write::Write::write_var(&mut count, frames);
+        let saved = yrs::sync::Message::Custom(MSG_SAVED, count);
+        self.send(conn, Outbound::Frame(yrs::updates::encoder::Encode::encode_v1(&saved).into()));
+    }
+
+    /// Sends the replies and broadcasts, closes a bad sender.
+    fn deliver(&mut self, from: Option<ConnId>, effects: Effects) {
         if let Some(conn) = from {
             for frame in effects.reply {
-                self.send(conn, Outbound::Frame(frame));
+                self.send(conn, Outbound::Frame(frame.into()));
             }
         }
-        if !effects.broadcast.is_empty() {
-            let others: Vec<ConnId> = self.outboxes.keys().copied().filter(|c| Some(*c) != from).collect();
-            for conn in others {
-                for frame in &effects.broadcast {
-                    self.send(conn, Outbound::Frame(frame.clone()));
+        for frame in effects.broadcast {
+            match crate::room::relayed_update(&frame) {
+                Some(change) => self.relay.push((from, change)),
+                None => {
+                    // presence and the like go out in order with the doc changes before them
+                    self.flush_relay();
+                    self.broadcast(from, frame.into());
                 }
             }
+        }
+        if self.relay.len() >= MAX_RELAYED {
+            self.flush_relay();
         }
         if let (Some(conn), Some(err)) = (from, effects.close) {
             tracing::info!(workflow = %self.args.workflow, conn, error = %err, "doc client disconnected");
             self.send(conn, Outbound::Close { code: err.close_code(), reason: close_reason(&err) });
             self.drop_connection(conn);
         }
-        if let Some(then) = then {
-            then();
+    }
+
+    /// Sends `frame` (encoded once: each connection gets the same bytes) to every connection but
+    /// `from`.
+    fn broadcast(&mut self, from: Option<ConnId>, frame: Bytes) {
+        let others: Vec<ConnId> = self.outboxes.keys().copied().filter(|c| Some(*c) != from).collect();
+        for conn in others {
+            self.send(conn, Outbound::Frame(frame.clone()));
+        }
+    }
+
+    /// Relays the gathered doc changes: one alone to everyone but its sender, several as one merged
+    /// update to everyone (a sender applying its own change again is a no-op).
+    fn flush_relay(&mut self) {
+        match self.relay.len() {
+            0 => {}
+            1 => {
+                if let Some((from, change)) = self.relay.pop() {
+                    let frame = crate::room::encode(&yrs::sync::Message::Sync(yrs::sync::SyncMessage::Update(change)));
+                    self.broadcast(from, frame.into());
+                }
+            }
+            _ => {
+                let relay = std::mem::take(&mut self.relay);
+                let changes: Vec<&[u8]> = relay.iter().map(|(_, change)| change.as_slice()).collect();
+                match crate::room::merged_update_frame(&changes) {
+                    Some(frame) => self.broadcast(None, frame.into()),
+                    None => {
+                        for (from, change) in relay {
+                            let message = yrs::sync::Message::Sync(yrs::sync::SyncMessage::Update(change));
+                            self.broadcast(from, crate::room::encode(&message).into());
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -338,21 +434,19 @@ impl DocRoomState {
         if outbox.try_send(message).is_err() {
             tracing::warn!(workflow = %self.args.workflow, conn, "doc client too slow or gone, dropping it");
             self.outboxes.remove(&conn);
+            self.frames_in.remove(&conn);
         }
     }
 
     fn drop_connection(&mut self, conn: ConnId) {
         self.outboxes.remove(&conn);
+        self.frames_in.remove(&conn);
         // a leave changes presence only, never the doc: nothing to log
         let effects = self.room.leave(conn);
         if self.outboxes.is_empty() {
             self.empty_since = Some(Instant::now());
         }
-        if self.held.is_empty() {
-            self.deliver(None, effects, None);
-        } else {
-            self.held.push_back(Held { from: None, effects, waits_for: 0, then: None });
-        }
+        self.deliver(None, effects);
     }
 
     /// Writes the whole doc as the snapshot covering `last_seq`. A failure is logged, not fatal:
@@ -375,6 +469,31 @@ impl DocRoomState {
         }
     }
 
+    /// Compacts without holding the room up: encodes the doc now and saves it on a task of its own,
+    /// which reports back with [`DocRoomMsg::Compacted`]; one at a time. The doc may hold changes
+    /// still on their way to the log: the snapshot then holds them too (a change applies once
+    /// however often it is loaded), and they are logged after `upto_seq` as well.
+    fn compact_in_background(&mut self, myself: ActorRef<DocRoomMsg>) {
+        if self.compacting {
+            return;
+        }
+        self.compacting = true;
+        let state = self.room.encode_state();
+        let (store, workflow, upto_seq, log_bytes) =
+            (self.args.store.clone(), self.args.workflow, self.last_seq, self.log_bytes);
+        tokio::spawn(async move {
+            let saved = match store.docs().save_snapshot(workflow, upto_seq, &state).await {
+                Ok(_) => true,
+                Err(err) => {
+                    tracing::warn!(%workflow, error = %err, "doc log compaction failed");
+                    false
+                }
+            };
+            let _room_gone =
+                myself.send_message(DocRoomMsg::Compacted { upto_seq, bytes: state.len(), log_bytes, saved });
+        });
+    }
+
     /// Applies what other nodes logged recently (pub/sub may have lost some of it).
     async fn catch_up(&mut self) -> Result<(), ActorProcessingErr> {
         let since = Timestamp::now() - overlap(&self.args.config);
@@ -392,9 +511,12 @@ impl DocRoomState {
     }
 }
 
-/// Appends queued changes in order, as many per commit as have queued up, and tells the room
-/// which are committed; publishes them to the other nodes afterwards. Ends when the room drops
-/// its queue (after writing what was queued) or when an append fails (the room then fails).
+/// Appends queued changes in order, as many per commit as have queued up, through the store's
+/// group-commit writer (whose transaction also takes every other room's changes queued meanwhile,
+/// so a node commits its rooms' edits together rather than one room at a time), and tells the room
+/// which are committed; publishes them to the other nodes afterwards, in one round trip. Ends when
+/// the room drops its queue (after writing what was queued) or when an append fails (the room
+/// then fails).
 async fn write_log(
     store: Store,
     workflow: WorkflowId,
@@ -402,27 +524,23 @@ async fn write_log(
     mut queue: mpsc::UnboundedReceiver<NewDocUpdate>,
     room: ActorRef<DocRoomMsg>,
 ) {
-    while let Some(first) = queue.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
-            }
-        }
-        match store.docs().append_updates(workflow, &batch).await {
-            Ok(seqs) => {
-                let bytes = batch.iter().map(|u| u.update.len()).sum();
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let append = DocAppend { workflow, updates: std::mem::take(&mut batch) };
+        match store.writer().append_doc_updates(append).await {
+            Ok((seqs, append)) => {
+                let bytes = append.updates.iter().map(|u| u.update.len()).sum();
                 let last_seq = seqs.iter().copied().max().unwrap_or(0);
-                let _room_gone = room.send_message(DocRoomMsg::Logged { count: batch.len(), last_seq, bytes });
+                let _room_gone = room.send_message(DocRoomMsg::Logged { count: append.updates.len(), last_seq, bytes });
                 if let Some(fanout) = &fanout {
-                    for (seq, new) in seqs.iter().zip(&batch) {
-                        if let Err(err) = fanout.publish(workflow, *seq, &new.update).await {
-                            // the other nodes catch up from the log on their next tick
-                            tracing::warn!(%workflow, error = %err, "doc update not published");
-                        }
+                    let logged = seqs.iter().copied().zip(append.updates.iter().map(|u| u.update.as_slice()));
+                    if let Err(err) = fanout.publish_all(workflow, logged).await {
+                        // the other nodes catch up from the log on their next tick
+                        tracing::warn!(%workflow, error = %err, "doc updates not published");
                     }
                 }
+                batch = append.updates;
+                batch.clear();
             }
             Err(err) => {
                 tracing::error!(%workflow, error = %err, "doc log append failed");
@@ -550,6 +668,7 @@ impl Actor for DocRoom {
         for task in [state.ticker.take(), state.subscriber.take()].into_iter().flatten() {
             task.abort();
         }
+        state.flush_relay();
         if state.log_bytes > 0 {
             state.compact().await;
         }
@@ -567,19 +686,29 @@ impl Actor for DocRoom {
     ) -> Result<(), ActorProcessingErr> {
         if !matches!(
             message,
-            DocRoomMsg::Tick | DocRoomMsg::Remote(_) | DocRoomMsg::Logged { .. } | DocRoomMsg::LogFailed { .. }
+            DocRoomMsg::Tick
+                | DocRoomMsg::Remote(_)
+                | DocRoomMsg::Logged { .. }
+                | DocRoomMsg::LogFailed { .. }
+                | DocRoomMsg::Compacted { .. }
         ) {
             state.args.stats.dequeued();
         }
         match message {
-            DocRoomMsg::Join { access, outbox, reply } => {
+            DocRoomMsg::Join { access, acks, outbox, reply } => {
                 let (conn, frames) = state.room.join(access);
                 state.outboxes.insert(conn, outbox);
+                if acks {
+                    state.frames_in.insert(conn, 0);
+                }
                 state.empty_since = None;
                 let _receiver_gone = reply.send(Joined { conn, frames });
             }
             DocRoomMsg::Frame { conn, bytes } => {
                 if state.outboxes.contains_key(&conn) {
+                    if let Some(frames) = state.frames_in.get_mut(&conn) {
+                        *frames += 1;
+                    }
                     let effects = state.room.receive(conn, &bytes);
                     let origin = state.origin(Some(conn));
                     state.perform(Some(conn), effects, origin, None)?;
@@ -619,12 +748,22 @@ impl Actor for DocRoom {
                 state.log_bytes += bytes;
                 state.logged(count);
                 let outgrown = state.log_bytes > state.snapshot_bytes.max(state.args.config.compact_min_bytes);
-                if outgrown && state.held.is_empty() {
-                    state.compact().await;
+                if outgrown {
+                    state.compact_in_background(myself);
                 }
             }
             DocRoomMsg::LogFailed { reason } => {
                 return Err(format!("doc log append failed: {reason}").into());
+            }
+            DocRoomMsg::Compacted { upto_seq, bytes, log_bytes, saved } => {
+                state.compacting = false;
+                if saved && upto_seq >= state.snapshot_seq {
+                    tracing::debug!(workflow = %state.args.workflow, upto_seq, bytes, "doc log compacted");
+                    state.snapshot_seq = upto_seq;
+                    state.snapshot_bytes = bytes;
+                    state.log_bytes = state.log_bytes.saturating_sub(log_bytes);
+                    state.last_compaction = Instant::now();
+                }
             }
             DocRoomMsg::Tick => {
                 if state.args.config.fanout.is_some() {
@@ -633,15 +772,19 @@ impl Actor for DocRoom {
                 let effects = state.room.sweep_presence(state.args.config.presence_timeout);
                 state.perform(None, effects, String::new(), None)?;
                 let due = state.last_compaction.elapsed() >= state.args.config.compact_every;
-                if state.log_bytes > 0 && state.held.is_empty() && due {
-                    state.compact().await;
+                if state.log_bytes > 0 && due {
+                    state.compact_in_background(myself.clone());
                 }
                 let idle = state.empty_since.is_some_and(|since| since.elapsed() >= state.args.config.idle_after);
-                if idle && state.outboxes.is_empty() && state.held.is_empty() {
+                if idle && state.outboxes.is_empty() && state.held.is_empty() && !state.compacting {
                     tracing::debug!(workflow = %state.args.workflow, "doc room idle, unloading");
                     myself.stop(Some("idle".to_owned()));
                 }
             }
+        }
+        // relay once the burst is over: nothing from a connection waits in the mailbox
+        if state.args.stats.mailbox() == 0 {
+            state.flush_relay();
         }
         Ok(())
     }

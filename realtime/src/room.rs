@@ -2,7 +2,7 @@
 //! decoded y-websocket frame from each connection. It returns effects (frames for the sender,
 //! frames for everyone else, doc changes to append to the log) and never touches a socket or a
 //! database, so unit tests drive it directly; the [`DocRoom`](crate::DocRoom) actor performs the
-//! effects in order (log first, then broadcast).
+//! effects (relay at once, log through the group-commit writer, acknowledge once logged).
 
 use std::collections::{BTreeSet, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -421,6 +421,24 @@ impl Room {
 }
 
 /// Encodes one y-sync message as one frame.
+/// The doc change a frame of the room relays (a sync update message), if it is one.
+pub fn relayed_update(frame: &[u8]) -> Option<Vec<u8>> {
+    // a sync (0) update (2) message: the change follows as a length-prefixed buffer
+    if !frame.starts_with(&[0, 2]) {
+        return None;
+    }
+    match Message::decode_v1(frame) {
+        Ok(Message::Sync(SyncMessage::Update(update))) => Some(update),
+        _ => None,
+    }
+}
+
+/// The frame relaying several doc changes as one (merged) update; `None` if they do not merge.
+pub fn merged_update_frame(updates: &[&[u8]]) -> Option<Vec<u8>> {
+    let merged = yrs::merge_updates_v1(updates).ok()?;
+    Some(encode(&Message::Sync(SyncMessage::Update(merged))))
+}
+
 pub fn encode(message: &Message) -> Vec<u8> {
     message.encode_v1()
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use aos_actors::{ActorStats, SupervisorHandle};
 use aos_schema::doc::{ApplyStats, DocGraph};
 use aos_schema::{WorkflowGraph, WorkflowId};
+use axum::body::Bytes;
 use ractor::rpc::CallResult;
 use ractor::{ActorRef, RpcReplyPort};
 use tokio::sync::mpsc;
@@ -48,7 +49,7 @@ impl RoomRef {
     }
 
     /// Hands a frame from `conn` to the room.
-    pub fn frame(&self, conn: ConnId, bytes: Vec<u8>) -> bool {
+    pub fn frame(&self, conn: ConnId, bytes: Bytes) -> bool {
         self.tell(DocRoomMsg::Frame { conn, bytes })
     }
 }
@@ -93,14 +94,17 @@ impl DocRooms {
         Err(RealtimeError::RoomUnavailable { workflow, reason: "the room kept stopping".to_owned() })
     }
 
-    /// Admits a connection to the room of `workflow`.
+    /// Admits a connection to the room of `workflow`; with `acks` it is told which of its frames
+    /// are durable.
     pub async fn join(
         &self,
         workflow: WorkflowId,
         access: Access,
+        acks: bool,
         outbox: mpsc::Sender<Outbound>,
     ) -> RealtimeResult<(RoomRef, Joined)> {
-        self.ask(workflow, |reply| DocRoomMsg::Join { access: access.clone(), outbox: outbox.clone(), reply }).await
+        self.ask(workflow, |reply| DocRoomMsg::Join { access: access.clone(), acks, outbox: outbox.clone(), reply })
+            .await
     }
 
     /// Writes a whole graph into the live doc as a minimal CRDT change; open editors see it.

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use aos_schema::WorkflowId;
+use axum::body::Bytes;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
@@ -18,7 +19,8 @@ use crate::rooms::DocRooms;
 /// A WebSocket frame, independent of the WebSocket library.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WsFrame {
-    Binary(Vec<u8>),
+    /// Shared bytes: a frame broadcast to a room is encoded once and the same bytes go to each.
+    Binary(Bytes),
     Text(String),
     Ping(Vec<u8>),
     Pong(Vec<u8>),
@@ -70,6 +72,9 @@ pub struct Session {
     pub rooms: DocRooms,
     pub workflow: WorkflowId,
     pub access: Access,
+    /// The client asked to be told which of its frames are durable (`?acks=1`, see
+    /// [`MSG_SAVED`](crate::MSG_SAVED)).
+    pub acks: bool,
     pub config: SessionConfig,
 }
 
@@ -94,7 +99,7 @@ impl Session {
         T: Stream<Item = Result<WsFrame, E>> + Sink<WsFrame, Error = S> + Unpin,
     {
         let (outbox, mut inbox) = mpsc::channel(self.config.outbox_capacity.max(1));
-        let (room, joined) = match self.rooms.join(self.workflow, self.access.clone(), outbox).await {
+        let (room, joined) = match self.rooms.join(self.workflow, self.access.clone(), self.acks, outbox).await {
             Ok(joined) => joined,
             Err(err) => {
                 tracing::warn!(workflow = %self.workflow, error = %err, "doc room unavailable");
@@ -105,15 +110,21 @@ impl Session {
         tracing::debug!(workflow = %self.workflow, conn, user = %self.access.user_id, "doc client joined");
         let mut end = SessionEnd::ClientGone;
         for frame in joined.frames {
-            if transport.send(WsFrame::Binary(frame)).await.is_err() {
+            if transport.feed(WsFrame::Binary(frame.into())).await.is_err() {
                 room.tell(crate::actor::DocRoomMsg::Leave { conn });
                 return end;
             }
+        }
+        if transport.flush().await.is_err() {
+            room.tell(crate::actor::DocRoomMsg::Leave { conn });
+            return end;
         }
         let mut ping = tokio::time::interval_at(Instant::now() + self.config.ping_every, self.config.ping_every);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
         let limit = self.config.limits.max_frame_bytes;
+        // grown on first use: an idle connection holds no buffer
+        let mut outgoing = Vec::new();
         loop {
             tokio::select! {
                 incoming = transport.next() => {
@@ -139,21 +150,29 @@ impl Session {
                         WsFrame::Close(_) => break,
                     }
                 }
-                outgoing = inbox.recv() => match outgoing {
-                    Some(Outbound::Frame(bytes)) => {
-                        if transport.send(WsFrame::Binary(bytes)).await.is_err() {
-                            break;
-                        }
-                    }
-                    Some(Outbound::Close { code, reason }) => {
-                        end = close(&mut transport, code, &reason).await;
-                        break;
-                    }
-                    None => {
+                taken = inbox.recv_many(&mut outgoing, OUTGOING_AT_ONCE) => {
+                    if taken == 0 {
                         end = close(&mut transport, close_code::SERVICE_RESTART, "doc room restarting").await;
                         break;
                     }
-                },
+                    // every frame queued meanwhile goes out in one write; a client that takes
+                    // nothing for as long as a silent one is given is dropped (the room already
+                    // dropped it once its outbox filled, so it never held the room up)
+                    let written = tokio::time::timeout(self.config.zombie_after, write_all(&mut transport, &mut outgoing));
+                    match written.await {
+                        Ok(Ok(None)) => {}
+                        Ok(Ok(Some((code, reason)))) => {
+                            end = close(&mut transport, code, &reason).await;
+                            break;
+                        }
+                        Ok(Err(())) => break,
+                        Err(_) => {
+                            tracing::info!(workflow = %self.workflow, conn, "doc client takes no frames, dropping it");
+                            end = SessionEnd::Closed { code: close_code::GOING_AWAY, reason: "not reading".to_owned() };
+                            break;
+                        }
+                    }
+                }
                 _ = ping.tick() => {
                     if last_heard.elapsed() >= self.config.zombie_after {
                         tracing::info!(workflow = %self.workflow, conn, "doc client silent, closing");
@@ -170,6 +189,30 @@ impl Session {
         tracing::debug!(workflow = %self.workflow, conn, ?end, "doc client left");
         end
     }
+}
+
+/// The most queued frames a session writes out with one flush.
+const OUTGOING_AT_ONCE: usize = 64;
+
+/// Writes `outgoing` (emptying it) and flushes once; a close among them ends the writing and is
+/// returned. `Err` when the socket is gone.
+async fn write_all<T, S>(transport: &mut T, outgoing: &mut Vec<Outbound>) -> Result<Option<(u16, String)>, ()>
+where
+    T: Sink<WsFrame, Error = S> + Unpin,
+{
+    let mut closing = None;
+    for message in outgoing.drain(..) {
+        match message {
+            Outbound::Frame(bytes) => transport.feed(WsFrame::Binary(bytes)).await.map_err(|_| ())?,
+            Outbound::Close { code, reason } => {
+                closing = Some((code, reason));
+                break;
+            }
+        }
+    }
+    outgoing.clear();
+    transport.flush().await.map_err(|_| ())?;
+    Ok(closing)
 }
 
 pub(crate) async fn close<T, S>(transport: &mut T, code: u16, reason: &str) -> SessionEnd
@@ -195,7 +238,7 @@ pub(crate) fn axum_transport(
 pub(crate) fn from_axum(message: axum::extract::ws::Message) -> WsFrame {
     use axum::extract::ws::Message;
     match message {
-        Message::Binary(bytes) => WsFrame::Binary(bytes.to_vec()),
+        Message::Binary(bytes) => WsFrame::Binary(bytes),
         Message::Text(text) => WsFrame::Text(text.to_string()),
         Message::Ping(bytes) => WsFrame::Ping(bytes.to_vec()),
         Message::Pong(bytes) => WsFrame::Pong(bytes.to_vec()),
@@ -206,7 +249,7 @@ pub(crate) fn from_axum(message: axum::extract::ws::Message) -> WsFrame {
 pub(crate) fn to_axum(frame: WsFrame) -> axum::extract::ws::Message {
     use axum::extract::ws::{CloseFrame, Message};
     match frame {
-        WsFrame::Binary(bytes) => Message::Binary(bytes.into()),
+        WsFrame::Binary(bytes) => Message::Binary(bytes),
         WsFrame::Text(text) => Message::Text(text.into()),
         WsFrame::Ping(bytes) => Message::Ping(bytes.into()),
         WsFrame::Pong(bytes) => Message::Pong(bytes.into()),

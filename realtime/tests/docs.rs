@@ -157,23 +157,24 @@ async fn corrupt_and_oversized_frames_close_only_their_sender(ctx: TestContext) 
     server.stop().await;
 }
 
-/// Every edit another editor saw (so the log had it) survives dropping the server and its rooms
-/// and starting again on the same database, with a snapshot in the middle of the log.
+/// Every edit the server acknowledged as saved survives dropping the server and its rooms and
+/// starting again on the same database, with a snapshot in the middle of the log.
 async fn a_restart_loses_no_acknowledged_edit(ctx: TestContext) {
     let server = TestServer::start(ctx.store.clone()).await;
     let workflow = WorkflowId::new();
     let alice = synced(&server, workflow, "alice").await;
     let witness = synced(&server, workflow, "bob").await;
     let mut graph = WorkflowGraph::new().with_node(node("start", "trigger.manual"));
-    alice.write_graph(&graph);
-    eventually("acknowledged", || witness.graph() == graph).await;
+    let frame = alice.write_graph(&graph);
+    eventually("acknowledged", || alice.saved() >= frame).await;
+    eventually("relayed", || witness.graph() == graph).await;
     let upto = server.rooms.compact(workflow).await.unwrap();
     assert!(upto > 0);
     graph = graph.with_node(node("fetch", "http.request").with_config("method", "GET"));
     graph = graph.with_edge(Edge::new("e1", "start", "fetch"));
-    alice.write_graph(&graph);
+    let frame = alice.write_graph(&graph);
     graph = graph.sorted();
-    eventually("acknowledged after the snapshot", || witness.graph() == graph).await;
+    eventually("acknowledged after the snapshot", || alice.saved() >= frame).await;
     let logged = ctx.store.docs().updates_after(workflow, upto).await.unwrap();
     assert!(!logged.is_empty(), "edits after the snapshot are in the log");
     drop((alice, witness));
@@ -324,9 +325,10 @@ async fn a_seeded_doc_opens_with_its_graph(ctx: TestContext) {
     server.stop().await;
 }
 
-/// A node loses its database while an editor's change is in flight: the room fails, every
-/// connection is closed for a restart, and the change — never acknowledged — comes back from its
-/// author's doc when the author reconnects (here to another node on the same database).
+/// A node loses its database while an editor's change is in flight: the other editor already has
+/// it, the room fails, every connection is closed for a restart, and the change — never
+/// acknowledged as saved — comes back from the editors' docs when they reconnect (here to another
+/// node on the same database).
 async fn a_failed_append_closes_the_room_and_the_author_resends(ctx: TestContext) {
     let store = Store::open(&ctx.target, Keyring::generate()).await.unwrap();
     let failing = TestServer::start(store.clone()).await;
@@ -334,15 +336,15 @@ async fn a_failed_append_closes_the_room_and_the_author_resends(ctx: TestContext
     let alice = synced(&failing, workflow, "alice").await;
     let bob = synced(&failing, workflow, "bob").await;
     let base = WorkflowGraph::new().with_node(node("start", "trigger.manual"));
-    alice.write_graph(&base);
-    eventually("the base is acknowledged", || bob.graph() == base).await;
+    let frame = alice.write_graph(&base);
+    eventually("the base is acknowledged", || alice.saved() >= frame && bob.graph() == base).await;
 
     store.db().close().await;
     let edited = base.clone().with_node(node("late", "logic.delay")).sorted();
-    alice.add_node(&node("late", "logic.delay"));
+    let late = alice.add_node(&node("late", "logic.delay"));
     eventually("both connections are closed for a restart", || alice.ended() && bob.ended()).await;
     assert_eq!(alice.closed().map(|(code, _)| code), Some(close_code::SERVICE_RESTART));
-    assert!(bob.graph().node("late").is_none(), "nobody heard of the unlogged change");
+    assert!(alice.saved() < late, "the unlogged change was never acknowledged as saved");
 
     let healthy = TestServer::start(ctx.store.clone()).await;
     let offline = alice.disconnect();
@@ -359,7 +361,42 @@ async fn a_failed_append_closes_the_room_and_the_author_resends(ctx: TestContext
     again.stop().await;
 }
 
+/// A client that stops reading is dropped — once its queued frames fill up, or once its socket has
+/// taken nothing for as long as a silent client is given — and never holds the room up: the
+/// other editor keeps receiving every edit at once.
+async fn a_stalled_client_is_dropped_and_never_slows_the_room(ctx: TestContext) {
+    let mut options = ServerOptions::default();
+    options.room.outbox_capacity = 128;
+    options.session.outbox_capacity = 128;
+    options.session.ping_every = Duration::from_millis(500);
+    options.session.zombie_after = Duration::from_secs(2);
+    let server = TestServer::start_with(ctx.store.clone(), options).await;
+    let workflow = WorkflowId::new();
+    let alice = synced(&server, workflow, "alice").await;
+    let bob = synced(&server, workflow, "bob").await;
+    alice.add_node(&node("start", "trigger.manual"));
+    eventually("bob has the node", || bob.graph().node("start").is_some()).await;
+    // carol connects and then never reads a frame
+    let (stalled, _) = tokio_tungstenite::connect_async(server.url(workflow, "carol")).await.unwrap();
+    eventually_async(|| async { server.rooms.connections(workflow).await.unwrap() == 3 }).await;
+
+    // ~10 MB of edits: more than the socket buffers between the server and carol hold
+    let text = "x".repeat(16 * 1024);
+    for round in 0..640 {
+        alice.edit(|txn| set_label(txn, "start", &format!("{round} {text}")));
+        if round % 64 == 63 {
+            let expected = format!("{round} {text}");
+            eventually("bob keeps up", || bob.graph().node("start").is_some_and(|n| n.label == expected)).await;
+        }
+    }
+    eventually_async(|| async { server.rooms.connections(workflow).await.unwrap() == 2 }).await;
+    assert!(bob.closed().is_none() && alice.closed().is_none(), "only the stalled client was dropped");
+    drop(stalled);
+    server.stop().await;
+}
+
 aos_persistence::conformance_suite!(
+    a_stalled_client_is_dropped_and_never_slows_the_room,
     a_failed_append_closes_the_room_and_the_author_resends,
     a_seeded_doc_opens_with_its_graph,
     editors_converge_concurrently,

@@ -30,6 +30,9 @@ pub fn routes() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct DocsQuery {
     pub token: Option<String>,
+    /// `true`: tell this client which of its frames are durable (`aos_realtime::MSG_SAVED`).
+    #[serde(default)]
+    pub acks: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -69,7 +72,7 @@ async fn docs(
         can_write: access.role.at_least(Role::Editor),
     };
     let config = SessionConfig::default();
-    let session = Session { rooms, workflow, access, config };
+    let session = Session { rooms, workflow, access, acks: query.acks, config };
     Ok(lean(upgrade).max_message_size(config.limits.max_frame_bytes).on_upgrade(move |socket| async move {
         let _open = OpenSocket::count("docs");
         let end = session.serve_axum(socket).await;

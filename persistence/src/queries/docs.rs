@@ -5,7 +5,7 @@
 use crate::Timestamp;
 use aos_schema::WorkflowId;
 
-use crate::db::{Db, in_tx, now, with_pool};
+use crate::db::{Db, now, with_pool};
 use crate::error::StoreResult;
 
 /// One stored CRDT update.
@@ -19,7 +19,7 @@ pub struct DocUpdate {
     pub origin: String,
 }
 
-/// One update to append with [`Docs::append_updates`].
+/// One update to append with [`Writer::append_doc_updates`](crate::Writer::append_doc_updates).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDocUpdate {
     /// The encoded update (yrs v1 encoding).
@@ -56,29 +56,6 @@ impl Docs<'_> {
             .bind(now())
             .fetch_all(pool)
             .await?.into_iter().next().ok_or(sqlx::Error::RowNotFound)?
-        }))
-    }
-
-    /// Appends several updates in one transaction (one commit for all of them), in order; returns
-    /// their sequence numbers. A doc room uses it to log, at once, the changes that queued up while
-    /// the previous commit was under way.
-    pub async fn append_updates(&self, workflow: WorkflowId, updates: &[NewDocUpdate]) -> StoreResult<Vec<i64>> {
-        let at = now();
-        Ok(in_tx!(self.db, |tx| {
-            let mut seqs = Vec::with_capacity(updates.len());
-            for new in updates {
-                let seq: i64 = sqlx::query_scalar(
-                    "INSERT INTO doc_updates (workflow_id, update_bytes, origin, created_at) VALUES ($1, $2, $3, $4) RETURNING seq",
-                )
-                .bind(workflow.as_uuid())
-                .bind(&new.update)
-                .bind(&new.origin)
-                .bind(at)
-                .fetch_all(&mut *tx)
-                .await?.into_iter().next().ok_or(sqlx::Error::RowNotFound)?;
-                seqs.push(seq);
-            }
-            seqs
         }))
     }
 

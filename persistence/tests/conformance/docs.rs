@@ -1,6 +1,7 @@
 //! The doc update log and snapshots.
 
 use aos_persistence::testing::TestContext;
+use aos_persistence::{DocAppend, NewDocUpdate};
 use aos_schema::WorkflowId;
 
 async fn updates_append_in_order_and_read_after_a_sequence(cx: TestContext) {
@@ -31,4 +32,34 @@ async fn snapshots_only_move_forward(cx: TestContext) {
     assert_eq!((snapshot.upto_seq, snapshot.state.as_slice()), (12, &b"state-12"[..]));
 }
 
-aos_persistence::conformance_suite!(updates_append_in_order_and_read_after_a_sequence, snapshots_only_move_forward);
+/// Several rooms append through the group-commit writer at once: each gets its changes' numbers in
+/// its order, and the log holds every change once, in that order.
+async fn rooms_append_through_the_writer_together(cx: TestContext) {
+    let rooms: Vec<WorkflowId> = (0..4).map(|_| WorkflowId::new()).collect();
+    let appends = rooms.iter().map(|room| {
+        let writer = cx.store.writer().clone();
+        let updates: Vec<NewDocUpdate> =
+            (0..50u8).map(|i| NewDocUpdate { update: vec![i, i], origin: format!("conn:{i}") }).collect();
+        let append = DocAppend { workflow: *room, updates };
+        async move { writer.append_doc_updates(append).await }
+    });
+    for (room, appended) in rooms.iter().zip(futures_util::future::join_all(appends).await) {
+        let (seqs, append) = appended.unwrap();
+        assert_eq!(append.workflow, *room, "the changes come back to their room");
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "numbered in order: {seqs:?}");
+        let logged = cx.store.docs().updates_after(*room, 0).await.unwrap();
+        assert_eq!(logged.iter().map(|u| u.seq).collect::<Vec<_>>(), seqs);
+        let bytes: Vec<Vec<u8>> = logged.iter().map(|u| u.update_bytes.clone()).collect();
+        assert_eq!(bytes, (0..50u8).map(|i| vec![i, i]).collect::<Vec<_>>());
+        assert_eq!(logged[7].origin, "conn:7");
+    }
+    let (seqs, _) =
+        cx.store.writer().append_doc_updates(DocAppend { workflow: rooms[0], updates: Vec::new() }).await.unwrap();
+    assert!(seqs.is_empty(), "nothing to append commits nothing");
+}
+
+aos_persistence::conformance_suite!(
+    updates_append_in_order_and_read_after_a_sequence,
+    snapshots_only_move_forward,
+    rooms_append_through_the_writer_together
+);

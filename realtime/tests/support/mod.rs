@@ -111,7 +111,7 @@ impl TestServer {
     }
 
     pub fn url(&self, workflow: WorkflowId, token: &str) -> String {
-        format!("ws://{}/ws/docs/{workflow}?token={token}", self.addr)
+        format!("ws://{}/ws/docs/{workflow}?token={token}&acks=true", self.addr)
     }
 
     /// Stops the server and the actor tree (rooms compact on the way out).
@@ -133,7 +133,8 @@ async fn ws_docs(
     let Some(access) = query.get("token").and_then(|t| state.tokens.get(t)).cloned() else {
         return (axum::http::StatusCode::UNAUTHORIZED, "bad token").into_response();
     };
-    let session = Session { rooms: state.rooms.clone(), workflow, access, config: state.session };
+    let acks = query.get("acks").is_some_and(|a| a == "true");
+    let session = Session { rooms: state.rooms.clone(), workflow, access, acks, config: state.session };
     // the transport allows more than the room so the room's own limit is what is tested
     upgrade.max_message_size(16 * 1024 * 1024).on_upgrade(move |socket| async move {
         let _end = session.serve_axum(socket).await;
@@ -151,6 +152,27 @@ pub struct Seen {
     pub ended: bool,
     /// Sync step 2 from the server arrived.
     pub synced: bool,
+    /// How many of the frames this client sent the server said are durable (`?acks=true`).
+    pub saved: u64,
+}
+
+/// The client's outgoing frames, numbered in the order they go out (the order the server counts
+/// them in for its acknowledgements).
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    queue: mpsc::UnboundedSender<WsMessage>,
+    sent: Arc<Mutex<u64>>,
+}
+
+impl Outgoing {
+    /// Queues a frame; returns its number (1 for the first).
+    pub fn push(&self, message: WsMessage) -> u64 {
+        let mut sent = self.sent.lock().unwrap();
+        if self.queue.send(message).is_ok() {
+            *sent += 1;
+        }
+        *sent
+    }
 }
 
 /// A y-websocket client: a yrs doc kept in sync over a real WebSocket.
@@ -158,7 +180,7 @@ pub struct YClient {
     pub doc: Doc,
     pub awareness: Arc<Mutex<Awareness>>,
     pub seen: Arc<Mutex<Seen>>,
-    out: mpsc::UnboundedSender<WsMessage>,
+    out: Outgoing,
     reader: tokio::task::JoinHandle<()>,
     writer: tokio::task::JoinHandle<()>,
 }
@@ -173,7 +195,8 @@ impl YClient {
     pub async fn connect_with(url: &str, doc: Doc) -> Self {
         let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
         let (mut sink, mut stream) = socket.split();
-        let (out, mut outgoing) = mpsc::unbounded_channel::<WsMessage>();
+        let (queue, mut outgoing) = mpsc::unbounded_channel::<WsMessage>();
+        let out = Outgoing { queue, sent: Arc::new(Mutex::new(0)) };
         let writer = tokio::spawn(async move {
             while let Some(message) = outgoing.recv().await {
                 if sink.send(message).await.is_err() {
@@ -210,27 +233,33 @@ impl YClient {
         client
     }
 
-    pub fn send(&self, message: Message) {
-        let _closed = self.out.send(WsMessage::Binary(message.encode_v1().into()));
+    /// Sends a message as one frame; returns the frame's number.
+    pub fn send(&self, message: Message) -> u64 {
+        self.out.push(WsMessage::Binary(message.encode_v1().into()))
     }
 
     /// Sends raw bytes as one binary frame.
     pub fn send_raw(&self, bytes: Vec<u8>) {
-        let _closed = self.out.send(WsMessage::Binary(bytes.into()));
+        self.out.push(WsMessage::Binary(bytes.into()));
+    }
+
+    /// How many of this client's frames the server acknowledged as durable.
+    pub fn saved(&self) -> u64 {
+        self.seen.lock().unwrap().saved
     }
 
     /// Writes a whole graph locally and sends the change.
-    pub fn write_graph(&self, graph: &WorkflowGraph) {
+    pub fn write_graph(&self, graph: &WorkflowGraph) -> u64 {
         let update = {
             let mut txn = self.doc.transact_mut();
             wfdoc::apply_graph(&mut txn, graph).expect("the doc has its skeleton");
             txn.encode_update_v1()
         };
-        self.send(Message::Sync(SyncMessage::Update(update)));
+        self.send(Message::Sync(SyncMessage::Update(update)))
     }
 
     /// Adds one node (only that key: a concurrent edit elsewhere is never undone by it).
-    pub fn add_node(&self, node: &aos_schema::Node) {
+    pub fn add_node(&self, node: &aos_schema::Node) -> u64 {
         use yrs::{Any, In, Map, MapPrelim, Out};
         self.edit(|txn| {
             let root = txn.get_map(wfdoc::ROOT).expect("skeleton");
@@ -245,17 +274,17 @@ impl YClient {
                 ("config", In::Map(config)),
             ]);
             nodes.insert(txn, node.id.as_str(), prelim);
-        });
+        })
     }
 
-    /// Changes the doc locally and sends the change.
-    pub fn edit(&self, change: impl FnOnce(&mut yrs::TransactionMut)) {
+    /// Changes the doc locally and sends the change; returns the frame's number.
+    pub fn edit(&self, change: impl FnOnce(&mut yrs::TransactionMut)) -> u64 {
         let update = {
             let mut txn = self.doc.transact_mut();
             change(&mut txn);
             txn.encode_update_v1()
         };
-        self.send(Message::Sync(SyncMessage::Update(update)));
+        self.send(Message::Sync(SyncMessage::Update(update)))
     }
 
     /// Announces presence.
@@ -294,22 +323,16 @@ impl YClient {
 
     /// Drops the connection and keeps the doc (going offline).
     pub fn disconnect(self) -> Doc {
-        let _ = self.out.send(WsMessage::Close(None));
+        self.out.push(WsMessage::Close(None));
         self.reader.abort();
         self.writer.abort();
         self.doc
     }
 }
 
-fn handle(
-    doc: &Doc,
-    awareness: &Arc<Mutex<Awareness>>,
-    seen: &Arc<Mutex<Seen>>,
-    out: &mpsc::UnboundedSender<WsMessage>,
-    message: Message,
-) {
+fn handle(doc: &Doc, awareness: &Arc<Mutex<Awareness>>, seen: &Arc<Mutex<Seen>>, out: &Outgoing, message: Message) {
     let reply = |message: Message| {
-        let _closed = out.send(WsMessage::Binary(message.encode_v1().into()));
+        out.push(WsMessage::Binary(message.encode_v1().into()));
     };
     match message {
         Message::Sync(SyncMessage::SyncStep1(sv)) => {
@@ -328,6 +351,13 @@ fn handle(
             }
         }
         Message::Auth(Some(reason)) => seen.lock().unwrap().denied.push(reason),
+        Message::Custom(aos_realtime::MSG_SAVED, payload) => {
+            use yrs::encoding::read::{Cursor, Read};
+            if let Ok(frames) = Cursor::new(&payload).read_var::<u64>() {
+                let mut seen = seen.lock().unwrap();
+                seen.saved = seen.saved.max(frames);
+            }
+        }
         Message::Awareness(update) => {
             let _ = awareness.lock().unwrap().apply_update(update);
         }

@@ -8,6 +8,7 @@
 
 mod automateos;
 mod criterion;
+mod editors;
 mod fanout;
 mod flame;
 mod hello;
@@ -28,7 +29,7 @@ use self::automateos::{Backend, NotAvailable};
 use self::fanout::FanoutSpec;
 use self::idle::IdleSpec;
 use self::load::{LoadResult, LoadSpec};
-use self::report::{Report, WebhookRow};
+use self::report::{FanoutRow, Report, WebhookRow};
 
 /// The steps of the webhook workflows (after the trigger).
 const WORKFLOW_STEPS: usize = 10;
@@ -40,10 +41,14 @@ struct Options {
     warmup: Duration,
     duration: Duration,
     fanout: FanoutSpec,
+    /// One room with many editors (the Rust client only).
+    hot_room: FanoutSpec,
     /// Idle connections to hold (0 skips the section).
     idle: IdleSpec,
     criterion: bool,
     n8n: bool,
+    /// Measure the Yjs peers too (n8n is `n8n`).
+    yjs_peers: bool,
     /// Sections to run (`webhooks`, `fanout`, `idle`); all when empty.
     only: Vec<String>,
     /// Record a CPU profile of the embedded server at its peak and draw it as a flame graph.
@@ -74,9 +79,11 @@ impl Options {
             warmup: Duration::from_secs(2),
             duration: Duration::from_secs(10),
             fanout: FanoutSpec { rooms: 20, editors: 25, ticks: 40, interval_ms: 100 },
+            hot_room: FanoutSpec { rooms: 1, editors: 100, ticks: 100, interval_ms: 100 },
             idle: IdleSpec { connections: 10_000, rooms: 100, hold: Duration::from_secs(10) },
             criterion: true,
             n8n: true,
+            yjs_peers: true,
             only: Vec::new(),
             flamegraph: false,
             embedded_only: false,
@@ -93,17 +100,19 @@ impl Options {
                 "--rooms" => options.fanout.rooms = value()?.parse()?,
                 "--editors" => options.fanout.editors = value()?.parse()?,
                 "--ticks" => options.fanout.ticks = value()?.parse()?,
+                "--hot-editors" => options.hot_room.editors = value()?.parse()?,
                 "--idle" => options.idle.connections = value()?.parse()?,
                 "--out" => options.out = PathBuf::from(value()?),
                 "--skip-criterion" => options.criterion = false,
                 "--skip-n8n" => options.n8n = false,
+                "--skip-yjs-peers" => options.yjs_peers = false,
                 "--only" => options.only.push(value()?.clone()),
                 "--flamegraph" => options.flamegraph = true,
                 "--embedded-only" => options.embedded_only = true,
                 "--binary" => options.binary = Some(PathBuf::from(value()?)),
                 other => bail!(
                     "unknown option {other}; options: --connections N --warmup S --duration S --rooms N --editors N \
-                     --ticks N --idle N --out FILE --skip-criterion --skip-n8n --only webhooks|fanout|idle \
+                     --ticks N --hot-editors N --idle N --out FILE --skip-criterion --skip-n8n --skip-yjs-peers --only webhooks|fanout|idle \
                      --flamegraph --embedded-only --binary PATH"
                 ),
             }
@@ -174,8 +183,8 @@ pub fn run(args: &[String]) -> Result<()> {
 fn options_summary(options: &Options) -> String {
     format!(
         "webhook load: {} concurrent keep-alive connections, {} s warm-up then {} s measured, each POSTing a small \
-         JSON body; fan-out: {} rooms × {} editors, every editor writing once every {} ms for {} rounds; idle: \
-         {} connections over {} rooms held {} s",
+         JSON body; fan-out: {} rooms × {} editors, every editor writing once every {} ms for {} rounds; hot room: {} editors \
+         in one room, each writing every {} ms for {} rounds; idle: {} connections over {} rooms held {} s",
         options.connections,
         options.warmup.as_secs(),
         options.duration.as_secs(),
@@ -183,6 +192,9 @@ fn options_summary(options: &Options) -> String {
         options.fanout.editors,
         options.fanout.interval_ms,
         options.fanout.ticks,
+        options.hot_room.editors,
+        options.hot_room.interval_ms,
+        options.hot_room.ticks,
         options.idle.connections,
         options.idle.rooms,
         options.idle.hold.as_secs()
@@ -315,63 +327,103 @@ impl Bench<'_> {
         recording?.finish(self.root)
     }
 
+    /// Each Yjs server in turn: the rooms × editors load from the Node driver and from the Rust
+    /// client, then one hot room from the Rust client.
     async fn fanout(&self, report: &mut Report, database_url: &str, redis_url: &str) {
-        for kind in [peers::YjsServer::Hocuspocus, peers::YjsServer::YWebsocket] {
+        let spec = self.options.fanout;
+        let hot = self.options.hot_room;
+        let peers = if self.options.yjs_peers {
+            &[peers::YjsServer::Hocuspocus, peers::YjsServer::YWebsocket][..]
+        } else {
+            &[]
+        };
+        for &kind in peers {
             eprintln!("bench: doc fan-out, {}", kind.name());
-            let row = async {
-                let (server, port) = peers::start_yjs_server(kind, self.scratch).await?;
-                let target = fanout::Target {
-                    kind: kind.name(),
-                    url: format!("ws://127.0.0.1:{port}"),
-                    server_pid: server.pid(),
-                    room_ids: None,
-                    token: None,
-                };
-                fanout::run(self.root, &target, self.options.fanout)
-            }
-            .await;
-            report.fanout.push((kind.name().to_owned(), row.map_err(|err| format!("failed: {err:#}"))));
+            let started = peers::start_yjs_server(kind, self.scratch).await;
+            let (server, port) = match started {
+                Ok(started) => started,
+                Err(err) => {
+                    report.fanout.push(FanoutRow::failed(kind.name(), "–", &err));
+                    continue;
+                }
+            };
+            let url = format!("ws://127.0.0.1:{port}");
+            let node = fanout::Target {
+                kind: kind.name(),
+                url: url.clone(),
+                server_pid: server.pid(),
+                room_ids: None,
+                token: None,
+            };
+            report.fanout.push(FanoutRow::of(kind.name(), "Node", fanout::run(self.root, &node, spec)));
+            let protocol = match kind {
+                peers::YjsServer::Hocuspocus => editors::Protocol::Hocuspocus,
+                peers::YjsServer::YWebsocket => editors::Protocol::YWebsocket,
+            };
+            let rust = editors::Target { protocol, url, server_pid: server.pid(), rooms: Vec::new(), token: None };
+            report.fanout.push(FanoutRow::of(kind.name(), "Rust", editors::drive(&rust, spec).await));
+            report.hot_room.push(FanoutRow::of(kind.name(), "Rust", editors::drive(&rust, hot).await));
         }
-        for backend in [
-            Backend::Embedded,
-            Backend::PostgresRedis { admin_url: database_url.to_owned(), redis_url: redis_url.to_owned() },
-        ] {
+        let mut backends = vec![Backend::Embedded];
+        if !self.options.embedded_only {
+            backends
+                .push(Backend::PostgresRedis { admin_url: database_url.to_owned(), redis_url: redis_url.to_owned() });
+        }
+        for backend in backends {
             let name = format!("AutomateOS, {}", backend.label());
             eprintln!("bench: doc fan-out, {name}");
-            let row = self.automateos_fanout(&backend).await.unwrap_or_else(|err| Err(format!("failed: {err:#}")));
-            report.fanout.push((name, row));
+            if let Err(err) = self.automateos_fanout(&name, &backend, report).await {
+                report.fanout.push(FanoutRow::failed(&name, "–", &err));
+            }
         }
     }
 
-    async fn automateos_fanout(&self, backend: &Backend) -> Result<Result<serde_json::Value, String>> {
+    /// Creates the rooms (workflows whose nodes are the editors) and runs the three loads.
+    async fn automateos_fanout(&self, name: &str, backend: &Backend, report: &mut Report) -> Result<()> {
+        let (spec, hot) = (self.options.fanout, self.options.hot_room);
         let client = self.client()?;
         let aos = automateos::start(&client, self.binary, backend, self.scratch).await?;
         let account = match automateos::signup(&client, &aos.base).await? {
             Ok(account) => account,
-            Err(NotAvailable(reason)) => return Ok(Err(format!("not available: {reason}"))),
+            Err(NotAvailable(reason)) => bail!("not available: {reason}"),
         };
-        let graph = automateos::editors_graph(self.options.fanout.editors);
-        let mut room_ids = Vec::new();
-        for i in 0..self.options.fanout.rooms {
-            match automateos::create_workflow(&client, &aos.base, &account, &format!("bench room {i}"), &graph).await? {
-                Ok(id) => room_ids.push(id),
-                Err(NotAvailable(reason)) => return Ok(Err(format!("not available: {reason}"))),
+        let rooms = |count: usize, editors: usize, label: &'static str| {
+            let (client, base, account) = (client.clone(), aos.base.clone(), account.clone());
+            async move {
+                let graph = automateos::editors_graph(editors);
+                let mut ids = Vec::new();
+                for i in 0..count {
+                    match automateos::create_workflow(&client, &base, &account, &format!("{label} {i}"), &graph).await?
+                    {
+                        Ok(id) => ids.push(id),
+                        Err(NotAvailable(reason)) => bail!("not available: {reason}"),
+                    }
+                }
+                anyhow::Ok(ids)
             }
-        }
-        let Some(first) = room_ids.first() else { bail!("no rooms to measure") };
-        // a plain GET tells whether the doc endpoint exists before the driver opens sockets
-        let probe = client.get(format!("{}/ws/docs/{first}?token={}", aos.base, account.token)).send().await?;
-        if probe.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok(Err(format!("not available: GET /ws/docs/{{id}} answered {}", probe.status())));
-        }
-        let target = fanout::Target {
+        };
+        let room_ids = rooms(spec.rooms, spec.editors, "bench room").await?;
+        let hot_ids = rooms(hot.rooms, hot.editors, "hot room").await?;
+        let url = format!("{}/ws/docs", aos.base.replace("http://", "ws://"));
+        let node = fanout::Target {
             kind: "automateos",
-            url: format!("{}/ws/docs", aos.base.replace("http://", "ws://")),
+            url: url.clone(),
             server_pid: aos.server.pid(),
-            room_ids: Some(room_ids),
+            room_ids: Some(room_ids.clone()),
             token: Some(account.token.clone()),
         };
-        Ok(fanout::run(self.root, &target, self.options.fanout).map_err(|err| format!("failed: {err:#}")))
+        report.fanout.push(FanoutRow::of(name, "Node", fanout::run(self.root, &node, spec)));
+        let mut rust = editors::Target {
+            protocol: editors::Protocol::AutomateOs,
+            url,
+            server_pid: aos.server.pid(),
+            rooms: room_ids,
+            token: Some(account.token.clone()),
+        };
+        report.fanout.push(FanoutRow::of(name, "Rust", editors::drive(&rust, spec).await));
+        rust.rooms = hot_ids;
+        report.hot_room.push(FanoutRow::of(name, "Rust", editors::drive(&rust, hot).await));
+        Ok(())
     }
 }
 

@@ -24,6 +24,50 @@ pub struct WebhookRow {
     pub note: Option<String>,
 }
 
+/// One fan-out measurement: a server driven by one client.
+#[derive(Debug)]
+pub struct FanoutRow {
+    pub server: String,
+    /// `Node` (the Yjs driver) or `Rust` (the yrs client).
+    pub client: &'static str,
+    /// The driver's JSON result, or why there is none.
+    pub outcome: Result<Value, String>,
+}
+
+impl FanoutRow {
+    pub fn of(server: &str, client: &'static str, outcome: anyhow::Result<Value>) -> Self {
+        Self { server: server.to_owned(), client, outcome: outcome.map_err(|err| format!("failed: {err:#}")) }
+    }
+
+    pub fn failed(server: &str, client: &'static str, err: &anyhow::Error) -> Self {
+        Self::of(server, client, Err(anyhow::anyhow!("{err:#}")))
+    }
+
+    fn render(&self, md: &mut String) {
+        let (server, client) = (&self.server, self.client);
+        match &self.outcome {
+            Ok(result) => {
+                let number = |key: &str| result.get(key).and_then(Value::as_f64);
+                let ms = |key: &str| number(key).map(|v| format!("{v:.1} ms")).unwrap_or_else(|| "–".into());
+                md.push_str(&format!(
+                    "| {server} | {client} | {} ({} × {}) | {} | {} / {} | {} | {} | {} | {} |\n",
+                    number("connections").unwrap_or_default(),
+                    number("rooms").unwrap_or_default(),
+                    number("editors").unwrap_or_default(),
+                    opt(number("updates_per_s")),
+                    number("deliveries").unwrap_or_default(),
+                    number("expected_deliveries").unwrap_or_default(),
+                    ms("p50_ms"),
+                    ms("p99_ms"),
+                    ms("max_ms"),
+                    number("server_rss_per_connection_kb").map(|v| format!("{v:.0} KiB")).unwrap_or_else(|| "–".into()),
+                ));
+            }
+            Err(reason) => md.push_str(&format!("| {server} | {client} | {} | | | | | | |\n", one_line(reason))),
+        }
+    }
+}
+
 /// Everything the report says.
 #[derive(Debug)]
 pub struct Report {
@@ -33,8 +77,10 @@ pub struct Report {
     pub peer_versions: Vec<(String, String)>,
     pub criterion: Option<Figures>,
     pub webhooks: Vec<WebhookRow>,
-    /// (server, driver result or why there is none).
-    pub fanout: Vec<(String, Result<Value, String>)>,
+    /// Rooms × editors, each server by each client.
+    pub fanout: Vec<FanoutRow>,
+    /// One room with many editors.
+    pub hot_room: Vec<FanoutRow>,
     /// (server, idle-connection figures or why there are none).
     pub idle: Vec<(String, Result<super::idle::IdleResult, String>)>,
     /// With `--skip-criterion`: the criterion section of the report being replaced, kept as it was.
@@ -53,6 +99,7 @@ impl Report {
             criterion: None,
             webhooks: Vec::new(),
             fanout: Vec::new(),
+            hot_room: Vec::new(),
             idle: Vec::new(),
             previous_criterion: None,
             flamegraph: None,
@@ -169,38 +216,31 @@ impl Report {
         md.push_str("## Doc update fan-out\n\n");
         md.push_str(
             "Each room has its editors (Yjs clients over one WebSocket each); every editor writes one small map \
-             entry per round and every other editor of the room must receive it. Latency is from the write to \
-             its arrival at each other editor (all clients share one Node process and clock). RSS per connection \
-             is the server's resident growth from before the clients connected to after the run, divided by the \
-             connections. Hocuspocus is driven by `@hocuspocus/provider`, y-websocket and AutomateOS by \
-             `y-websocket`'s client provider.\n\n",
+             entry per round and every other editor of the room must receive it (AutomateOS: editor i moves node \
+             e{i} of the workflow, its x, y and label). Latency is from the write to its arrival at each other \
+             editor, on one clock. RSS per connection is the server's resident growth from before the clients \
+             connected to after the run, divided by the connections. Two clients drive each server: **Node** is \
+             `xtask/bench-js/fanout.mjs`, real Yjs providers (`@hocuspocus/provider` for Hocuspocus, \
+             `y-websocket`'s for the others) in one Node process, which applies every update it receives to each \
+             editor's doc and writes all editors' rounds in one burst; **Rust** is `xtask/src/bench/editors.rs`, \
+             a yrs doc per editor that syncs, then writes with the editors spread evenly over the round, and \
+             reads each update it receives for the writes it carries without applying it, so its figure is \
+             nearer what the server sustains. Both share the machine's two cores with the server. AutomateOS logs every change (its rooms share the store's group-commit writer) and relays it \
+             without waiting for the commit; the loads do not ask for its save acknowledgements.\n\n",
         );
+        let header = "| server | client | connections | updates/s | deliveries | p50 | p99 | max | server RSS per connection |\n\
+             |---|---|---|---|---|---|---|---|---|\n";
+        md.push_str(header);
+        for row in &self.fanout {
+            row.render(&mut md);
+        }
         md.push_str(
-            "| server | connections | updates/s | deliveries | p50 | p99 | max | server RSS per connection |\n\
-             |---|---|---|---|---|---|---|---|\n",
+            "\nOne hot room: every editor of one workflow moves its node (writes its entry) 10 times a second; \
+             the Rust client only.\n\n",
         );
-        for (name, outcome) in &self.fanout {
-            match outcome {
-                Ok(result) => {
-                    let number = |key: &str| result.get(key).and_then(Value::as_f64);
-                    md.push_str(&format!(
-                        "| {name} | {} ({} × {}) | {} | {} / {} | {} | {} | {} | {} |\n",
-                        number("connections").unwrap_or_default(),
-                        number("rooms").unwrap_or_default(),
-                        number("editors").unwrap_or_default(),
-                        opt(number("updates_per_s")),
-                        number("deliveries").unwrap_or_default(),
-                        number("expected_deliveries").unwrap_or_default(),
-                        number("p50_ms").map(|v| format!("{v:.1} ms")).unwrap_or_else(|| "–".into()),
-                        number("p99_ms").map(|v| format!("{v:.1} ms")).unwrap_or_else(|| "–".into()),
-                        number("max_ms").map(|v| format!("{v:.1} ms")).unwrap_or_else(|| "–".into()),
-                        number("server_rss_per_connection_kb")
-                            .map(|v| format!("{v:.0} KiB"))
-                            .unwrap_or_else(|| "–".into()),
-                    ));
-                }
-                Err(reason) => md.push_str(&format!("| {name} | {} | | | | | | |\n", one_line(reason))),
-            }
+        md.push_str(header);
+        for row in &self.hot_room {
+            row.render(&mut md);
         }
         md.push('\n');
         self.render_idle(&mut md);
