@@ -202,6 +202,9 @@ pub struct DocRoomState {
     /// mailbox: relayed as one merged update once it is empty (or the batch is full), so a burst
     /// of edits costs each editor one frame and one apply, not one per edit.
     relay: Vec<(Option<ConnId>, Vec<u8>)>,
+    /// Presence changes gathered the same way, folded into one (the latest entry per client), and
+    /// the one connection they came from while only one did.
+    presence: Option<(Option<ConnId>, bool, yrs::sync::AwarenessUpdate)>,
 }
 
 impl std::fmt::Debug for DocRoomState {
@@ -259,6 +262,7 @@ impl DocRoomState {
             writer: None,
             held: VecDeque::new(),
             relay: Vec::new(),
+            presence: None,
         };
         let skeleton = state.room.ensure_skeleton();
         state.append(&skeleton, "server:skeleton").await?;
@@ -372,16 +376,25 @@ impl DocRoomState {
             }
         }
         for frame in effects.broadcast {
-            match crate::room::relayed_update(&frame) {
-                Some(change) => self.relay.push((from, change)),
-                None => {
-                    // presence and the like go out in order with the doc changes before them
-                    self.flush_relay();
-                    self.broadcast(from, frame.into());
+            if let Some(change) = crate::room::relayed_update(&frame) {
+                self.relay.push((from, change));
+            } else if let Some(update) = crate::room::relayed_presence(&frame) {
+                // a burst of cursor moves costs each editor one frame too
+                match &mut self.presence {
+                    Some((sender, mixed, gathered)) => {
+                        *mixed |= *sender != from;
+                        crate::room::fold_presence(gathered, update);
+                    }
+                    None => self.presence = Some((from, false, update)),
                 }
+            } else {
+                self.flush_relay();
+                self.broadcast(from, frame.into());
             }
         }
-        if self.relay.len() >= MAX_RELAYED {
+        if self.relay.len() >= MAX_RELAYED
+            || self.presence.as_ref().is_some_and(|(.., p)| p.clients.len() >= MAX_RELAYED)
+        {
             self.flush_relay();
         }
         if let (Some(conn), Some(err)) = (from, effects.close) {
@@ -400,8 +413,9 @@ impl DocRoomState {
         }
     }
 
-    /// Relays the gathered doc changes: one alone to everyone but its sender, several as one merged
-    /// update to everyone (a sender applying its own change again is a no-op).
+    /// Relays the gathered doc changes — one alone to everyone but its sender, several as one
+    /// merged update to everyone (a sender applying its own change again is a no-op) — then the
+    /// gathered presence.
     fn flush_relay(&mut self) {
         match self.relay.len() {
             0 => {}
@@ -424,6 +438,12 @@ impl DocRoomState {
                     }
                 }
             }
+        }
+        // presence after the doc changes gathered with it (a cursor may point at a new node)
+        if let Some((from, mixed, update)) = self.presence.take() {
+            // a client ignores its own presence coming back (its clock is not newer)
+            let to_all_but = if mixed { None } else { from };
+            self.broadcast(to_all_but, crate::room::presence_frame(update).into());
         }
     }
 

@@ -433,6 +433,35 @@ pub fn relayed_update(frame: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// The presence change a frame of the room relays (an awareness message), if it is one.
+pub fn relayed_presence(frame: &[u8]) -> Option<AwarenessUpdate> {
+    if frame.first() != Some(&1) {
+        return None;
+    }
+    match Message::decode_v1(frame) {
+        Ok(Message::Awareness(update)) => Some(update),
+        _ => None,
+    }
+}
+
+/// Folds a later presence change into `into`: per awareness client, the entry with the higher
+/// clock (the later one on a tie).
+pub fn fold_presence(into: &mut AwarenessUpdate, later: AwarenessUpdate) {
+    for (client, entry) in later.clients {
+        match into.clients.get(&client) {
+            Some(known) if known.clock > entry.clock => {}
+            _ => {
+                into.clients.insert(client, entry);
+            }
+        }
+    }
+}
+
+/// The frame relaying a presence change.
+pub fn presence_frame(update: AwarenessUpdate) -> Vec<u8> {
+    encode(&Message::Awareness(update))
+}
+
 /// The frame relaying several doc changes as one (merged) update; `None` if they do not merge.
 pub fn merged_update_frame(updates: &[&[u8]]) -> Option<Vec<u8>> {
     let merged = yrs::merge_updates_v1(updates).ok()?;

@@ -206,6 +206,35 @@ async fn presence_comes_and_goes_with_the_connection(ctx: TestContext) {
     server.stop().await;
 }
 
+/// A burst of presence changes (a cursor dragged across the canvas, here twenty positions in one
+/// frame) reaches the other editors as one frame holding the latest state, not one per change.
+async fn a_burst_of_presence_reaches_the_others_as_one_frame(ctx: TestContext) {
+    use yrs::updates::encoder::Encode;
+    let server = TestServer::start(ctx.store.clone()).await;
+    let workflow = WorkflowId::new();
+    let alice = synced(&server, workflow, "alice").await;
+    let bob = synced(&server, workflow, "bob").await;
+    let alice_id = alice.awareness.lock().unwrap().client_id();
+    let before = bob.seen.lock().unwrap().presence_frames;
+    let mut frame = Vec::new();
+    for x in 0..20 {
+        let update = {
+            let mut awareness = alice.awareness.lock().unwrap();
+            awareness.set_local_state(json!({ "cursor": { "x": x } })).unwrap();
+            awareness.update().unwrap()
+        };
+        frame.extend(yrs::sync::Message::Awareness(update).encode_v1());
+    }
+    alice.send_raw(frame);
+    let last = json!({ "cursor": { "x": 19 } });
+    let bob_sees =
+        |bob: &YClient| bob.awareness.lock().unwrap().state::<serde_json::Value>(alice_id) == Some(last.clone());
+    eventually("bob sees the last cursor", || bob_sees(&bob)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(bob.seen.lock().unwrap().presence_frames - before, 1, "one frame for the burst");
+    server.stop().await;
+}
+
 /// A room nobody is connected to unloads (compacting its log) and reloads on the next connection.
 async fn an_idle_room_unloads_and_comes_back(ctx: TestContext) {
     let options = ServerOptions {
@@ -396,6 +425,7 @@ async fn a_stalled_client_is_dropped_and_never_slows_the_room(ctx: TestContext) 
 }
 
 aos_persistence::conformance_suite!(
+    a_burst_of_presence_reaches_the_others_as_one_frame,
     a_stalled_client_is_dropped_and_never_slows_the_room,
     a_failed_append_closes_the_room_and_the_author_resends,
     a_seeded_doc_opens_with_its_graph,

@@ -154,6 +154,8 @@ pub struct Seen {
     pub synced: bool,
     /// How many of the frames this client sent the server said are durable (`?acks=true`).
     pub saved: u64,
+    /// Presence (awareness) messages received.
+    pub presence_frames: usize,
 }
 
 /// The client's outgoing frames, numbered in the order they go out (the order the server counts
@@ -359,6 +361,7 @@ fn handle(doc: &Doc, awareness: &Arc<Mutex<Awareness>>, seen: &Arc<Mutex<Seen>>,
             }
         }
         Message::Awareness(update) => {
+            seen.lock().unwrap().presence_frames += 1;
             let _ = awareness.lock().unwrap().apply_update(update);
         }
         _ => {}

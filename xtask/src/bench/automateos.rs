@@ -37,7 +37,13 @@ pub struct Aos {
     pub base: String,
     /// The Postgres database created for this run, dropped afterwards.
     database: Option<(String, String)>,
+    /// Postgres + Redis: what another node of the same cluster is started with.
+    cluster: Option<Vec<(String, String)>>,
 }
+
+/// The access-token signing secret of the benchmark's servers: every node of a cluster must
+/// accept the tokens of the others.
+const BENCH_JWT_SECRET: &str = "the benchmark cluster's shared token signing secret";
 
 impl Drop for Aos {
     fn drop(&mut self) {
@@ -93,7 +99,9 @@ pub async fn start(client: &reqwest::Client, binary: &Path, backend: &Backend, s
     command.env("AOS_RATE_LIMIT", "10000000");
     // nor is the credits gate: the account must not run dry mid-load ($1M of credits)
     command.env("AOS_SIGNUP_CREDITS", "1000000000000");
+    command.env("AOS_JWT_SECRET", BENCH_JWT_SECRET);
     let mut database = None;
+    let mut cluster = None;
     if let Backend::PostgresRedis { admin_url, redis_url } = backend {
         let suffix = format!("{}_{port}", std::process::id());
         let name = format!("aos_bench_{suffix}");
@@ -102,16 +110,39 @@ pub async fn start(client: &reqwest::Client, binary: &Path, backend: &Backend, s
             Some((server, _)) => format!("{server}/{name}"),
             None => bail!("cannot derive a database URL from {admin_url}"),
         };
-        command
-            .env("DATABASE_URL", url)
-            .env("REDIS_URL", redis_url)
-            .env("AOS_STEP_STREAM", format!("aos:bench:{suffix}"))
-            .env("AOS_NODE_ID", format!("bench-{suffix}"));
+        let shared = vec![
+            ("DATABASE_URL".to_owned(), url),
+            ("REDIS_URL".to_owned(), redis_url.clone()),
+            ("AOS_STEP_STREAM".to_owned(), format!("aos:bench:{suffix}")),
+        ];
+        command.envs(shared.iter().map(|(k, v)| (k, v))).env("AOS_NODE_ID", format!("bench-{suffix}"));
         database = Some((admin_url.clone(), name));
+        cluster = Some(shared);
     }
     let server =
         Server::start(&format!("automateos ({})", backend.label()), &mut command, &data_dir.join("serve.log"))?;
-    let mut aos = Aos { server, base: format!("http://127.0.0.1:{port}"), database };
+    let mut aos = Aos { server, base: format!("http://127.0.0.1:{port}"), database, cluster };
+    aos.server.wait_ready(client, &format!("{}/healthz", aos.base), Duration::from_secs(60)).await?;
+    Ok(aos)
+}
+
+/// Starts a second node of `first`'s cluster (Postgres + Redis only): the same database, Redis
+/// and token secret, a node id and data dir of its own. Dropping it stops it; the database stays
+/// `first`'s to drop.
+pub async fn start_second_node(client: &reqwest::Client, binary: &Path, first: &Aos, scratch: &Path) -> Result<Aos> {
+    let Some(shared) = &first.cluster else { bail!("only a Postgres + Redis server has a cluster to join") };
+    let port = free_port()?;
+    let data_dir = scratch.join(format!("aos-{port}"));
+    std::fs::create_dir_all(&data_dir)?;
+    let mut command = Command::new(binary);
+    command.args(["serve", "--addr", &format!("127.0.0.1:{port}")]).arg("--data-dir").arg(&data_dir);
+    command
+        .env("AOS_RATE_LIMIT", "10000000")
+        .env("AOS_JWT_SECRET", BENCH_JWT_SECRET)
+        .envs(shared.iter().map(|(k, v)| (k, v)))
+        .env("AOS_NODE_ID", format!("bench-second-{port}"));
+    let server = Server::start("automateos (second node)", &mut command, &data_dir.join("serve.log"))?;
+    let mut aos = Aos { server, base: format!("http://127.0.0.1:{port}"), database: None, cluster: None };
     aos.server.wait_ready(client, &format!("{}/healthz", aos.base), Duration::from_secs(60)).await?;
     Ok(aos)
 }

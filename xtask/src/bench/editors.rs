@@ -61,6 +61,8 @@ pub struct Target {
     pub protocol: Protocol,
     /// `ws://host:port` (AutomateOS: `ws://host:port/ws/docs`).
     pub url: String,
+    /// Another node of the same cluster: every second editor of a room connects there instead.
+    pub second_url: Option<String>,
     pub server_pid: u32,
     /// The rooms' names (AutomateOS: workflow ids); `spec.rooms` generated names when empty.
     pub rooms: Vec<String>,
@@ -68,11 +70,15 @@ pub struct Target {
 }
 
 impl Target {
-    fn room_url(&self, room: &str) -> String {
+    fn room_url(&self, room: &str, editor: usize) -> String {
+        let base = match &self.second_url {
+            Some(second) if editor % 2 == 1 => second,
+            _ => &self.url,
+        };
         match (self.protocol, &self.token) {
-            (Protocol::Hocuspocus, _) => self.url.clone(),
-            (_, Some(token)) => format!("{}/{room}?token={token}", self.url),
-            (_, None) => format!("{}/{room}", self.url),
+            (Protocol::Hocuspocus, _) => base.clone(),
+            (_, Some(token)) => format!("{base}/{room}?token={token}"),
+            (_, None) => format!("{base}/{room}"),
         }
     }
 }
@@ -109,7 +115,7 @@ pub async fn drive(target: &Target, spec: FanoutSpec) -> Result<Value> {
             let (ready, is_ready) = tokio::sync::oneshot::channel::<Result<()>>();
             synced.push(is_ready);
             let editor_spec = EditorSpec {
-                url: target.room_url(room),
+                url: target.room_url(room, editor),
                 room: room.clone(),
                 protocol: target.protocol,
                 editor,

@@ -360,7 +360,14 @@ impl Bench<'_> {
                 peers::YjsServer::Hocuspocus => editors::Protocol::Hocuspocus,
                 peers::YjsServer::YWebsocket => editors::Protocol::YWebsocket,
             };
-            let rust = editors::Target { protocol, url, server_pid: server.pid(), rooms: Vec::new(), token: None };
+            let rust = editors::Target {
+                protocol,
+                url,
+                second_url: None,
+                server_pid: server.pid(),
+                rooms: Vec::new(),
+                token: None,
+            };
             report.fanout.push(FanoutRow::of(kind.name(), "Rust", editors::drive(&rust, spec).await));
             report.hot_room.push(FanoutRow::of(kind.name(), "Rust", editors::drive(&rust, hot).await));
         }
@@ -416,13 +423,26 @@ impl Bench<'_> {
         let mut rust = editors::Target {
             protocol: editors::Protocol::AutomateOs,
             url,
+            second_url: None,
             server_pid: aos.server.pid(),
-            rooms: room_ids,
+            rooms: room_ids.clone(),
             token: Some(account.token.clone()),
         };
         report.fanout.push(FanoutRow::of(name, "Rust", editors::drive(&rust, spec).await));
-        rust.rooms = hot_ids;
+        rust.rooms = hot_ids.clone();
         report.hot_room.push(FanoutRow::of(name, "Rust", editors::drive(&rust, hot).await));
+        if matches!(backend, Backend::PostgresRedis { .. }) {
+            // every second editor of each room on another node of the cluster: each change reaches
+            // half its room through the other node's room (Redis pub/sub)
+            let two = format!("{name}, two nodes");
+            eprintln!("bench: doc fan-out, {two}");
+            let second = automateos::start_second_node(&client, self.binary, &aos, self.scratch).await?;
+            rust.second_url = Some(format!("{}/ws/docs", second.base.replace("http://", "ws://")));
+            rust.rooms = room_ids;
+            report.fanout.push(FanoutRow::of(&two, "Rust", editors::drive(&rust, spec).await));
+            rust.rooms = hot_ids;
+            report.hot_room.push(FanoutRow::of(&two, "Rust", editors::drive(&rust, hot).await));
+        }
         Ok(())
     }
 }
