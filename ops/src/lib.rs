@@ -90,7 +90,15 @@ impl Drop for Telemetry {
 pub fn init_telemetry(config: &TelemetryConfig) -> Result<Telemetry, TelemetryError> {
     let provider = traces::tracer_provider(config)?;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let most_verbose = filter.max_level_hint();
     let installed = subscriber(config, &provider, filter, std::io::stderr).try_init().is_ok();
+    if installed && let Some(level) = most_verbose {
+        // libraries that log through `log` (tungstenite logs every frame at trace) stop at the
+        // filter's most verbose level in one comparison; the per-layer filter of the trace export
+        // would otherwise leave `log` at trace, turning each such call into a subscriber lookup
+        use tracing_log::AsLog;
+        tracing_log::log::set_max_level(level.as_log());
+    }
     install_metrics()?;
     if !installed {
         // Another subscriber is in place, so nothing reaches this provider: stop its exporter.
