@@ -1,5 +1,5 @@
 //! Doc-update fan-out between nodes over Redis pub/sub: the room of a doc on one node publishes
-//! each update it logged, and the rooms of the same doc on other nodes apply it at once. Pub/sub is
+//! each update it accepted, and the rooms of the same doc on other nodes apply it at once. Pub/sub is
 //! a hint, never the truth: a message lost while a subscriber reconnects is caught up from the
 //! update log, which every room re-reads now and then.
 
@@ -12,7 +12,7 @@ use crate::error::{StoreError, StoreResult};
 /// One doc update as another node published it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocBroadcast {
-    /// The update's sequence number in the log.
+    /// The update's sequence number in the log; 0 when it was published before it was logged.
     pub seq: i64,
     /// The encoded update (yrs v1).
     pub update: Vec<u8>,
@@ -55,7 +55,7 @@ impl DocFanout {
         &self.node
     }
 
-    /// Publishes an update of `workflow` that this node logged under `seq`.
+    /// Publishes an update of `workflow` that this node logged under `seq` (0: not logged yet).
     pub async fn publish(&self, workflow: WorkflowId, seq: i64, update: &[u8]) -> StoreResult<()> {
         self.publish_all(workflow, [(seq, update)]).await
     }

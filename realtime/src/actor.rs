@@ -196,6 +196,8 @@ pub struct DocRoomState {
     /// The log writer's queue: changes are appended in order, many per commit (group commit), so a
     /// burst of edits costs one commit rather than one each.
     writer: Option<mpsc::UnboundedSender<NewDocUpdate>>,
+    /// With fan-out: the changes to publish to the other nodes' rooms, as they are relayed here.
+    publisher: Option<mpsc::UnboundedSender<Vec<u8>>>,
     /// Acknowledgements and answers waiting for their changes (or earlier ones) to be committed.
     held: VecDeque<Held>,
     /// Doc changes to relay, with each one's sender, gathered while more frames wait in the
@@ -260,6 +262,7 @@ impl DocRoomState {
             ticker: None,
             subscriber: None,
             writer: None,
+            publisher: None,
             held: VecDeque::new(),
             relay: Vec::new(),
             presence: None,
@@ -312,6 +315,10 @@ impl DocRoomState {
         if waits_for > 0 {
             let writer = self.writer.as_ref().ok_or("the doc log writer is not running")?;
             for update in updates {
+                if let Some(publisher) = &self.publisher {
+                    // the other nodes relay it as soon as this one does
+                    let _publisher_gone = publisher.send(update.clone());
+                }
                 writer
                     .send(NewDocUpdate { update, origin: origin.clone() })
                     .map_err(|_| "the doc log writer stopped")?;
@@ -534,13 +541,11 @@ impl DocRoomState {
 /// Appends queued changes in order, as many per commit as have queued up, through the store's
 /// group-commit writer (whose transaction also takes every other room's changes queued meanwhile,
 /// so a node commits its rooms' edits together rather than one room at a time), and tells the room
-/// which are committed; publishes them to the other nodes afterwards, in one round trip. Ends when
-/// the room drops its queue (after writing what was queued) or when an append fails (the room
-/// then fails).
+/// which are committed. Ends when the room drops its queue (after writing what was queued) or when
+/// an append fails (the room then fails).
 async fn write_log(
     store: Store,
     workflow: WorkflowId,
-    fanout: Option<DocFanout>,
     mut queue: mpsc::UnboundedReceiver<NewDocUpdate>,
     room: ActorRef<DocRoomMsg>,
 ) {
@@ -552,13 +557,6 @@ async fn write_log(
                 let bytes = append.updates.iter().map(|u| u.update.len()).sum();
                 let last_seq = seqs.iter().copied().max().unwrap_or(0);
                 let _room_gone = room.send_message(DocRoomMsg::Logged { count: append.updates.len(), last_seq, bytes });
-                if let Some(fanout) = &fanout {
-                    let logged = seqs.iter().copied().zip(append.updates.iter().map(|u| u.update.as_slice()));
-                    if let Err(err) = fanout.publish_all(workflow, logged).await {
-                        // the other nodes catch up from the log on their next tick
-                        tracing::warn!(%workflow, error = %err, "doc updates not published");
-                    }
-                }
                 batch = append.updates;
                 batch.clear();
             }
@@ -568,6 +566,19 @@ async fn write_log(
                 return;
             }
         }
+    }
+}
+
+/// Publishes a room's changes to the other nodes' rooms as they come, as many per round trip (a
+/// pipeline) as queued meanwhile, not yet numbered (sequence 0). Ends with the room's queue.
+async fn publish_changes(fanout: DocFanout, workflow: WorkflowId, mut queue: mpsc::UnboundedReceiver<Vec<u8>>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        if let Err(err) = fanout.publish_all(workflow, batch.iter().map(|u| (0, u.as_slice()))).await {
+            // the other nodes catch up from the log on their next tick
+            tracing::warn!(%workflow, error = %err, "doc updates not published");
+        }
+        batch.clear();
     }
 }
 
@@ -664,10 +675,14 @@ impl Actor for DocRoom {
             Ok(mut state) => {
                 state.subscriber = subscriber;
                 let (writer, queue) = mpsc::unbounded_channel();
-                let (store, workflow, fanout) =
-                    (state.args.store.clone(), state.args.workflow, state.args.config.fanout.clone());
-                tokio::spawn(write_log(store, workflow, fanout, queue, myself));
+                let (store, workflow) = (state.args.store.clone(), state.args.workflow);
+                tokio::spawn(write_log(store, workflow, queue, myself));
                 state.writer = Some(writer);
+                if let Some(fanout) = state.args.config.fanout.clone() {
+                    let (publisher, queue) = mpsc::unbounded_channel();
+                    tokio::spawn(publish_changes(fanout, workflow, queue));
+                    state.publisher = Some(publisher);
+                }
                 metrics::gauge!(aos_ops::metrics::DOC_ROOMS_ACTIVE).increment(1.0);
                 Ok(state)
             }

@@ -226,7 +226,9 @@ impl Report {
              a yrs doc per editor that syncs, then writes with the editors spread evenly over the round, and \
              reads each update it receives for the writes it carries without applying it, so its figure is \
              nearer what the server sustains. Both share the machine's two cores with the server. AutomateOS logs every change (its rooms share the store's group-commit writer) and relays it \
-             without waiting for the commit; the loads do not ask for its save acknowledgements.\n\n",
+             without waiting for the commit; the loads do not ask for its save acknowledgements. The two-node \
+             rows put every second editor of each room on a second node of the same Postgres + Redis \
+             cluster; their RSS per connection is the first node's growth over all connections.\n\n",
         );
         let header = "| server | client | connections | updates/s | deliveries | p50 | p99 | max | server RSS per connection |\n\
              |---|---|---|---|---|---|---|---|---|\n";
