@@ -137,6 +137,8 @@ pub enum DocRoomMsg {
 
 /// The most changes one log commit takes.
 const MAX_BATCH: usize = 256;
+/// How long a stopping room waits for its log writer to write what was queued.
+const STOP_WAIT: Duration = Duration::from_secs(5);
 /// The most doc changes relayed as one merged update.
 const MAX_RELAYED: usize = 64;
 
@@ -196,6 +198,8 @@ pub struct DocRoomState {
     /// The log writer's queue: changes are appended in order, many per commit (group commit), so a
     /// burst of edits costs one commit rather than one each.
     writer: Option<mpsc::UnboundedSender<NewDocUpdate>>,
+    /// The log writer's task: a stopping room waits for it to write what was queued.
+    log_task: Option<tokio::task::JoinHandle<()>>,
     /// With fan-out: the changes to publish to the other nodes' rooms, as they are relayed here.
     publisher: Option<mpsc::UnboundedSender<Vec<u8>>>,
     /// Acknowledgements and answers waiting for their changes (or earlier ones) to be committed.
@@ -262,6 +266,7 @@ impl DocRoomState {
             ticker: None,
             subscriber: None,
             writer: None,
+            log_task: None,
             publisher: None,
             held: VecDeque::new(),
             relay: Vec::new(),
@@ -676,7 +681,7 @@ impl Actor for DocRoom {
                 state.subscriber = subscriber;
                 let (writer, queue) = mpsc::unbounded_channel();
                 let (store, workflow) = (state.args.store.clone(), state.args.workflow);
-                tokio::spawn(write_log(store, workflow, queue, myself));
+                state.log_task = Some(tokio::spawn(write_log(store, workflow, queue, myself)));
                 state.writer = Some(writer);
                 if let Some(fanout) = state.args.config.fanout.clone() {
                     let (publisher, queue) = mpsc::unbounded_channel();
@@ -704,7 +709,14 @@ impl Actor for DocRoom {
             task.abort();
         }
         state.flush_relay();
-        if state.log_bytes > 0 {
+        // what was relayed is logged before the room is gone (a graceful stop loses nothing)
+        state.writer = None;
+        if let Some(task) = state.log_task.take()
+            && tokio::time::timeout(STOP_WAIT, task).await.is_err()
+        {
+            tracing::warn!(workflow = %state.args.workflow, "doc log writer still busy when the room stopped");
+        }
+        if state.log_bytes > 0 || !state.held.is_empty() {
             state.compact().await;
         }
         for outbox in state.outboxes.values() {

@@ -180,10 +180,15 @@ impl Room {
     }
 
     /// Applies an update that arrived from elsewhere (another node's room): broadcast to every
-    /// connection, nothing to log (the other node logged it).
+    /// connection, nothing to log (the other node logged it). An update whose every block the doc
+    /// already holds is skipped without applying it: the log catch-up re-reads the recent past on
+    /// every tick, and applying thousands of known updates held the room up.
     pub fn apply_remote(&mut self, update: &[u8]) -> Result<Effects, ClientError> {
         let update = decode_update(update)?;
         let mut effects = Effects::default();
+        if self.holds(&update) {
+            return Ok(effects);
+        }
         // another node's room checked it; what it depends on may still be on its way here
         let (delta, _) = self.apply(update, true)?;
         if let Some(delta) = delta {
@@ -377,6 +382,17 @@ impl Room {
             // keep the integrated part: the log must hold what the doc holds
             Err(_) => Ok((delta, dangling)),
         }
+    }
+
+    /// Whether the doc holds every block of `update`: then it was applied before (an update's
+    /// deletions come with its blocks). An update of deletions alone is never held.
+    fn holds(&self, update: &Update) -> bool {
+        let upper = update.state_vector();
+        if upper.is_empty() {
+            return false;
+        }
+        let known = self.doc().transact().state_vector();
+        upper.iter().all(|(client, clock)| known.get(client) >= *clock)
     }
 
     /// Whether an update would change the doc: new blocks, or deletions the doc does not have.

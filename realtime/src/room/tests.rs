@@ -266,3 +266,18 @@ fn a_presence_clock_at_its_limit_is_ignored_so_leaving_cannot_overflow_it() {
     assert!(room.presence().is_empty());
     assert!(room.leave(conn).broadcast.is_empty());
 }
+
+#[test]
+fn a_remote_update_the_doc_already_holds_is_skipped_and_a_new_one_applied() {
+    let mut room = room();
+    let remote = client_of(&room);
+    let added = edit(&remote, &one_node("start"));
+    let first = room.apply_remote(&added).unwrap();
+    assert_eq!(first.broadcast.len(), 1, "a new change is relayed");
+    let again = room.apply_remote(&added).unwrap();
+    assert!(again.broadcast.is_empty() && again.updates.is_empty(), "a known change is skipped");
+    // a deletion alone carries no blocks: it is applied however often it comes
+    let removed = edit(&remote, &WorkflowGraph::new());
+    assert_eq!(room.apply_remote(&removed).unwrap().broadcast.len(), 1);
+    assert!(room.graph().graph.node("start").is_none(), "the deletion took effect");
+}
