@@ -155,9 +155,9 @@ struct Held {
 }
 
 /// The y-sync message type of an acknowledgement: `[100, buf(varuint n)]` (a custom message whose
-/// payload is `n`) says the first `n` frames the
-/// connection sent are durable (their changes are in the log, or they brought none). Sent only to
-/// connections that asked for it (`/ws/docs/{id}?acks=1`); other Yjs clients never see it.
+/// payload is `n`) says the first `n` frames the connection sent are durable (their changes are in
+/// the log, or they brought none). Sent only to connections that asked for it
+/// (`/ws/docs/{id}?acks=true`); other Yjs clients never see it.
 pub const MSG_SAVED: u8 = 100;
 
 /// The doc-room actor.
