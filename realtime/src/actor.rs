@@ -387,21 +387,15 @@ impl DocRoomState {
                 self.send(conn, Outbound::Frame(frame.into()));
             }
         }
-        for frame in effects.broadcast {
-            if let Some(change) = crate::room::relayed_update(&frame) {
-                self.relay.push((from, change));
-            } else if let Some(update) = crate::room::relayed_presence(&frame) {
-                // a burst of cursor moves costs each editor one frame too
-                match &mut self.presence {
-                    Some((sender, mixed, gathered)) => {
-                        *mixed |= *sender != from;
-                        crate::room::fold_presence(gathered, update);
-                    }
-                    None => self.presence = Some((from, false, update)),
+        self.relay.extend(effects.changes.into_iter().map(|change| (from, change)));
+        for update in effects.presence {
+            // a burst of cursor moves costs each editor one frame too
+            match &mut self.presence {
+                Some((sender, mixed, gathered)) => {
+                    *mixed |= *sender != from;
+                    crate::room::fold_presence(gathered, update);
                 }
-            } else {
-                self.flush_relay();
-                self.broadcast(from, frame.into());
+                None => self.presence = Some((from, false, update)),
             }
         }
         if self.relay.len() >= MAX_RELAYED
@@ -433,8 +427,7 @@ impl DocRoomState {
             0 => {}
             1 => {
                 if let Some((from, change)) = self.relay.pop() {
-                    let frame = crate::room::encode(&yrs::sync::Message::Sync(yrs::sync::SyncMessage::Update(change)));
-                    self.broadcast(from, frame.into());
+                    self.broadcast(from, crate::room::change_frame(change).into());
                 }
             }
             _ => {
@@ -444,8 +437,7 @@ impl DocRoomState {
                     Some(frame) => self.broadcast(None, frame.into()),
                     None => {
                         for (from, change) in relay {
-                            let message = yrs::sync::Message::Sync(yrs::sync::SyncMessage::Update(change));
-                            self.broadcast(from, crate::room::encode(&message).into());
+                            self.broadcast(from, crate::room::change_frame(change).into());
                         }
                     }
                 }

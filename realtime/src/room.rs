@@ -76,18 +76,19 @@ pub const MAX_AWARENESS_IDS: usize = 8;
 /// The reason sent (in a y-websocket `Auth` message) when a viewer's update is refused.
 pub const READ_ONLY_REASON: &str = "permission denied: read-only access";
 
-/// What the room wants done after one step, in this order: append `updates` to the log, send
-/// `reply` to the sender, send `broadcast` to every other connection, then close the sender with
-/// `close` if set.
+/// What the room wants done after one step: append `updates` to the log, send `reply` to the
+/// sender, relay `changes` and `presence` to every other connection, then close the sender with
+/// `close` if set. Relays stay typed, so the actor can merge a burst of them before encoding.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Effects {
-    /// Encoded doc changes (yrs v1) that the step made; the log must have them before anyone
-    /// hears of them.
+    /// Encoded doc changes (yrs v1) that the step made, to log.
     pub updates: Vec<Vec<u8>>,
     /// Frames for the connection that sent the frame.
     pub reply: Vec<Vec<u8>>,
-    /// Frames for every other connection.
-    pub broadcast: Vec<Vec<u8>>,
+    /// Doc changes (yrs v1) for every other connection: the step's own, or another node's.
+    pub changes: Vec<Vec<u8>>,
+    /// Presence changes for every other connection.
+    pub presence: Vec<AwarenessUpdate>,
     /// Set when the sender must be disconnected (whatever it sent before the bad part still counts).
     pub close: Option<ClientError>,
     /// How many writes from a viewer were refused in this step.
@@ -192,7 +193,7 @@ impl Room {
         // another node's room checked it; what it depends on may still be on its way here
         let (delta, _) = self.apply(update, true)?;
         if let Some(delta) = delta {
-            effects.broadcast.push(encode(&Message::Sync(SyncMessage::Update(delta))));
+            effects.changes.push(delta);
         }
         Ok(effects)
     }
@@ -218,7 +219,7 @@ impl Room {
         let mut effects = Effects::default();
         let Some(client) = self.clients.remove(&conn) else { return effects };
         let ids: Vec<ClientID> = client.awareness_ids.iter().map(|id| ClientID::new(*id)).collect();
-        effects.broadcast.extend(self.remove_presence(&ids));
+        effects.presence.extend(self.remove_presence(&ids));
         effects
     }
 
@@ -234,7 +235,7 @@ impl Room {
             .map(|(id, _)| id)
             .collect();
         let mut effects = Effects::default();
-        effects.broadcast.extend(self.remove_presence(&silent));
+        effects.presence.extend(self.remove_presence(&silent));
         effects
     }
 
@@ -299,7 +300,7 @@ impl Room {
                 }
                 let (delta, dangling) = self.apply(update, false)?;
                 if let Some(delta) = delta {
-                    effects.broadcast.push(encode(&Message::Sync(SyncMessage::Update(delta.clone()))));
+                    effects.changes.push(delta.clone());
                     effects.updates.push(delta);
                 }
                 if dangling {
@@ -339,13 +340,13 @@ impl Room {
                 if let Some(client) = self.clients.get_mut(&conn) {
                     client.awareness_ids.extend(update.clients.keys().map(|id| id.get()));
                 }
-                let relay = encode(&Message::Awareness(update.clone()));
+                let relay = update.clone();
                 let changed = self
                     .awareness
                     .apply_update_summary(update)
                     .map_err(|err| ClientError::Malformed { reason: err.to_string() })?;
                 if changed.is_some() {
-                    effects.broadcast.push(relay);
+                    effects.presence.push(relay);
                 }
             }
             Message::AwarenessQuery => {
@@ -413,13 +414,13 @@ impl Room {
         drop(txn);
         let mut effects = Effects::default();
         if !is_empty_update(&delta) {
-            effects.broadcast.push(encode(&Message::Sync(SyncMessage::Update(delta.clone()))));
+            effects.changes.push(delta.clone());
             effects.updates.push(delta);
         }
         effects
     }
 
-    fn remove_presence(&mut self, ids: &[ClientID]) -> Option<Vec<u8>> {
+    fn remove_presence(&mut self, ids: &[ClientID]) -> Option<AwarenessUpdate> {
         let mut removed = Vec::new();
         for id in ids {
             let present = self.awareness.iter().any(|(known, state)| known == *id && state.data.is_some());
@@ -431,35 +432,11 @@ impl Room {
         if removed.is_empty() {
             return None;
         }
-        let update: AwarenessUpdate = self.awareness.update_with_clients(removed).ok()?;
-        Some(encode(&Message::Awareness(update)))
+        self.awareness.update_with_clients(removed).ok()
     }
 }
 
 /// Encodes one y-sync message as one frame.
-/// The doc change a frame of the room relays (a sync update message), if it is one.
-pub fn relayed_update(frame: &[u8]) -> Option<Vec<u8>> {
-    // a sync (0) update (2) message: the change follows as a length-prefixed buffer
-    if !frame.starts_with(&[0, 2]) {
-        return None;
-    }
-    match Message::decode_v1(frame) {
-        Ok(Message::Sync(SyncMessage::Update(update))) => Some(update),
-        _ => None,
-    }
-}
-
-/// The presence change a frame of the room relays (an awareness message), if it is one.
-pub fn relayed_presence(frame: &[u8]) -> Option<AwarenessUpdate> {
-    if frame.first() != Some(&1) {
-        return None;
-    }
-    match Message::decode_v1(frame) {
-        Ok(Message::Awareness(update)) => Some(update),
-        _ => None,
-    }
-}
-
 /// Folds a later presence change into `into`: per awareness client, the entry with the higher
 /// clock (the later one on a tie).
 pub fn fold_presence(into: &mut AwarenessUpdate, later: AwarenessUpdate) {
@@ -476,6 +453,11 @@ pub fn fold_presence(into: &mut AwarenessUpdate, later: AwarenessUpdate) {
 /// The frame relaying a presence change.
 pub fn presence_frame(update: AwarenessUpdate) -> Vec<u8> {
     encode(&Message::Awareness(update))
+}
+
+/// The frame relaying one doc change.
+pub fn change_frame(change: Vec<u8>) -> Vec<u8> {
+    encode(&Message::Sync(SyncMessage::Update(change)))
 }
 
 /// The frame relaying several doc changes as one (merged) update; `None` if they do not merge.
