@@ -14,6 +14,7 @@ pub mod registry;
 pub mod replay;
 pub mod run;
 pub mod schedule;
+pub mod starts;
 pub mod step;
 pub mod supervisor;
 pub mod system;
@@ -28,6 +29,7 @@ pub use registry::{ActorKind, ActorNode, ActorStats, ActorStatus, Registry};
 pub use replay::{ReplayFrom, replay_run};
 pub use run::{Dispatch, NodeIdentity, RunActor, RunArgs, RunDeps, RunFactory, RunMsg, RunSeed};
 pub use schedule::{CronSchedule, ScheduleActor, ScheduleArgs, ScheduleError, ScheduleFactory, ScheduleMsg, due_ticks};
+pub use starts::{RunStart, RunStarts, StartSlot};
 pub use supervisor::{
     ChildFactory, Seed, StartedChild, Supervisor, SupervisorArgs, SupervisorError, SupervisorFactory, SupervisorHandle,
     SupervisorMsg,

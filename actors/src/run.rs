@@ -46,6 +46,7 @@ use crate::policy::RetryPolicy;
 use crate::progress::{ReadyStep, RunOutcome, RunProgress, StepKey};
 use crate::recorded::{Restored, Waits, restore};
 use crate::registry::ActorStats;
+use crate::starts::{RunStart, StartSlot};
 use crate::step::{self, RunRef, StepResult};
 use crate::supervisor::{Seed, parse_key, spawn_child};
 
@@ -135,13 +136,15 @@ pub struct RunSeed {
 }
 
 /// A run actor's start arguments.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RunArgs {
     pub run_id: RunId,
     pub deps: RunDeps,
     pub stats: Arc<ActorStats>,
     /// A fresh run's state; `None` loads it from the database (a restart, a resumed run).
     pub seed: Option<RunSeed>,
+    /// The node's start slot the run holds until it first waits or ends (`crate::starts`).
+    pub slot: Option<StartSlot>,
 }
 
 /// What a run actor handles.
@@ -205,6 +208,8 @@ pub struct RunState {
     billed_per_step: bool,
     /// This actor counts in `aos_runs_active` (it drives a live run).
     active: bool,
+    /// The node's start slot, held until the run first waits or ends.
+    slot: Option<StartSlot>,
     deps: RunDeps,
     stats: Arc<ActorStats>,
 }
@@ -218,6 +223,7 @@ impl Actor for RunActor {
         if let Some(seed) = args.seed {
             let progress = RunProgress::new(Arc::clone(&seed.plan), seed.run.input.clone());
             let mut state = RunState::new(seed.run, progress, args.deps, args.stats);
+            state.slot = args.slot;
             state.set_active();
             state.stats.enqueued();
             myself.send_message(RunMsg::Advance)?;
@@ -236,6 +242,7 @@ impl Actor for RunActor {
         let recorded = if live { store.runs().steps(run.id).await? } else { Vec::new() };
         let Restored { pending, waiting } = restore(&mut progress, &recorded, Waits::Keep);
         let mut state = RunState::new(run, progress, args.deps, args.stats);
+        state.slot = args.slot;
         if !live {
             myself.stop(None);
             return Ok(state);
@@ -384,6 +391,7 @@ impl RunState {
             from_rows: false,
             billed_per_step: false,
             active: false,
+            slot: None,
             deps,
             stats,
         }
@@ -444,7 +452,8 @@ impl RunState {
             return Ok(());
         }
         match self.progress.outcome() {
-            RunOutcome::Running | RunOutcome::Failed => {}
+            // it waits now (a task, a job, a timer): its start slot goes to a run that can go on
+            RunOutcome::Running | RunOutcome::Failed => self.slot = None,
             RunOutcome::Succeeded => {
                 self.end(RunStatus::Succeeded, None).await?;
                 myself.stop(None);
@@ -944,8 +953,8 @@ fn jitter() -> f64 {
     (uuid::Uuid::new_v4().as_u128() >> 75) as f64 / (1u64 << 53) as f64
 }
 
-/// Starts run actors under the runs supervisor: the child key is the run id; a [`RunSeed`] seed
-/// starts a fresh run without reading it back.
+/// Starts run actors under the runs supervisor: the child key is the run id; a [`RunStart`] seed
+/// starts a fresh run without reading it back (its [`RunSeed`]) and hands over its start slot.
 #[derive(Debug, Clone)]
 pub struct RunFactory {
     pub deps: RunDeps,
@@ -962,7 +971,7 @@ impl crate::supervisor::ChildFactory for RunFactory {
         supervisor: ractor::ActorCell,
         stats: Arc<ActorStats>,
     ) -> crate::supervisor::BoxFuture<Result<ractor::ActorCell, ractor::SpawnErr>> {
-        self.spawn(key, None, supervisor, stats)
+        self.spawn(key, RunStart { seed: None, slot: None }, supervisor, stats)
     }
 
     fn start_seeded(
@@ -972,7 +981,8 @@ impl crate::supervisor::ChildFactory for RunFactory {
         supervisor: ractor::ActorCell,
         stats: Arc<ActorStats>,
     ) -> crate::supervisor::BoxFuture<Result<ractor::ActorCell, ractor::SpawnErr>> {
-        self.spawn(key, seed.take::<RunSeed>(), supervisor, stats)
+        let start = seed.take::<RunStart>().unwrap_or(RunStart { seed: None, slot: None });
+        self.spawn(key, start, supervisor, stats)
     }
 }
 
@@ -980,15 +990,16 @@ impl RunFactory {
     fn spawn(
         &self,
         key: String,
-        seed: Option<RunSeed>,
+        start: RunStart,
         supervisor: ractor::ActorCell,
         stats: Arc<ActorStats>,
     ) -> crate::supervisor::BoxFuture<Result<ractor::ActorCell, ractor::SpawnErr>> {
         let deps = self.deps.clone();
         Box::pin(async move {
             let run_id: RunId = parse_key(&key, "run id")?;
+            let RunStart { seed, slot } = start;
             let seed = seed.filter(|seed| seed.run.id == run_id);
-            spawn_child(RunActor, RunArgs { run_id, deps, stats, seed }, supervisor).await
+            spawn_child(RunActor, RunArgs { run_id, deps, stats, seed, slot }, supervisor).await
         })
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aos_persistence::{RedisLink, RunClaim};
-use aos_schema::{RunId, WebhookSourceId, WorkflowId};
+use aos_schema::{RunId, RunStatus, WebhookSourceId, WorkflowId};
 use ractor::{Actor, SpawnErr};
 
 use crate::notice::Notifier;
@@ -20,6 +20,7 @@ use crate::policy::RestartPolicy;
 use crate::registry::{ActorKind, ActorNode, Registry};
 use crate::run::{Dispatch, RunDeps, RunFactory};
 use crate::schedule::ScheduleFactory;
+use crate::starts::RunStarts;
 use crate::supervisor::{Supervisor, SupervisorArgs, SupervisorError, SupervisorFactory, SupervisorHandle};
 use crate::webhook::{Accepted, Delivery, DeliveryError, Gates, ParsedDelivery, WebhookFactory, WebhookMsg};
 use crate::worker::{WorkerDeps, WorkerFactory};
@@ -51,6 +52,8 @@ pub struct ActorSystem {
     extras: std::collections::HashMap<String, SupervisorHandle>,
     /// The admission gates of the webhook sources live on this node.
     gates: Arc<Gates>,
+    /// The node's start slots and the runs waiting for one (none: every run starts at once).
+    starts: Option<RunStarts>,
     deps: RunDeps,
     /// The heartbeat and adoption loop, and the step-notice listener.
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -70,6 +73,9 @@ pub struct SystemConfig {
     pub redis: Option<RedisLink>,
     /// Kinds other crates supervise under this root (the realtime crate's doc rooms), by name.
     pub extra_kinds: Vec<ExtraKind>,
+    /// Runs that may execute (or record) at once on this node; admitted runs beyond wait in line
+    /// (`crate::starts`). `None`: every run starts as it is admitted.
+    pub start_slots: Option<usize>,
 }
 
 /// A supervised kind another crate brings: its supervisor's name, restart policy and children.
@@ -96,6 +102,7 @@ impl SystemConfig {
             heartbeat_every,
             redis: None,
             extra_kinds: Vec::new(),
+            start_slots: None,
         }
     }
 }
@@ -162,7 +169,8 @@ impl ActorSystem {
     /// Starts the root and the kind supervisors, the step workers (queue dispatch), the heartbeat
     /// and adoption loop and the step-notice listener.
     pub async fn start_with(config: SystemConfig) -> Result<Self, SystemError> {
-        let SystemConfig { deps, workers, claim_timeout, heartbeat_every, redis, extra_kinds } = config;
+        let SystemConfig { deps, workers, claim_timeout, heartbeat_every, redis, extra_kinds, start_slots } = config;
+        let starts = start_slots.map(RunStarts::new);
         let registry = Arc::new(Registry::default());
         let runs_handle = Arc::new(std::sync::OnceLock::new());
         let schedules_handle = Arc::new(std::sync::OnceLock::new());
@@ -238,7 +246,9 @@ impl ActorSystem {
         deps.store.nodes().heartbeat(&deps.node.id).await?;
         let mut tasks = Vec::new();
         tasks.extend(notifier.listen());
-        let kept = Kept { deps: deps.clone(), runs: runs.clone(), schedules: schedules.clone() };
+        tasks.extend(starts.as_ref().map(|starts| starts.dispatch(deps.store.clone(), runs.clone())));
+        let kept =
+            Kept { deps: deps.clone(), runs: runs.clone(), schedules: schedules.clone(), starts: starts.clone() };
         tasks.push(tokio::spawn(keep_node(kept, heartbeat_every)));
         Ok(Self {
             registry,
@@ -250,9 +260,15 @@ impl ActorSystem {
             workers: worker_pool,
             extras,
             gates,
+            starts,
             deps,
             tasks,
         })
+    }
+
+    /// The node's start slots and the runs waiting for one, if it has them.
+    pub fn starts(&self) -> Option<&RunStarts> {
+        self.starts.as_ref()
     }
 
     /// Starts (or finds) the actor of a run, if no other live node drives it.
@@ -294,6 +310,13 @@ impl ActorSystem {
     /// Tells the run's actor on this node to stop the run for good. Returns whether one was here;
     /// a run driven on another node notices its cancelled row at its next check.
     pub async fn cancel_run(&self, run: RunId) -> bool {
+        if self.starts.as_ref().is_some_and(|starts| starts.forget(run)) {
+            // it never started: its row is all there is to cancel (the API did it already)
+            if let Err(err) = self.deps.store.runs().transition(run, RunStatus::Cancelled, Some("cancelled")).await {
+                tracing::warn!(run_id = %run, error = %err, "a waiting run's cancel was not recorded");
+            }
+            return true;
+        }
         let Ok(Some(child)) = self.runs.find(&run.to_string()).await else { return false };
         let actor: ractor::ActorRef<crate::run::RunMsg> = child.cell.into();
         child.stats.enqueued();
@@ -304,14 +327,26 @@ impl ActorSystem {
         true
     }
 
-    /// Starts an actor for every unfinished run this node may drive: its own, nobody's, and those
-    /// of nodes gone stale. Returns how many it started here.
+    /// Claims every unfinished run this node may drive (its own, nobody's, and those of nodes
+    /// gone stale) and has each start, in the line of the node's start slots. Returns how many
+    /// it claimed here.
     pub async fn resume_unfinished(&self) -> Result<usize, SystemError> {
         let runs = self.deps.store.runs().unfinished(100_000).await?;
         let mut here = 0;
         for run in &runs {
-            match self.start_run(run.id).await {
-                Ok(RunPlacement::Here) => here += 1,
+            let Some(starts) = &self.starts else {
+                match self.start_run(run.id).await {
+                    Ok(RunPlacement::Here) => here += 1,
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(run_id = %run.id, error = %err, "could not resume run"),
+                }
+                continue;
+            };
+            match self.deps.store.nodes().claim_run(run.id, &self.deps.node.id, self.deps.node.stale_after).await {
+                Ok(RunClaim::Claimed) => {
+                    starts.resume(run.id);
+                    here += 1;
+                }
                 Ok(_) => {}
                 Err(err) => tracing::warn!(run_id = %run.id, error = %err, "could not resume run"),
             }
@@ -325,14 +360,16 @@ impl ActorSystem {
             Some(gate) => gate,
             None => self.open_gate(source).await?,
         };
-        crate::webhook::admit(&self.deps.store, &self.runs, &self.deps.node.id, &gate, &delivery).await
+        crate::webhook::admit(&self.deps.store, &self.runs, self.starts.as_ref(), &self.deps.node.id, &gate, &delivery)
+            .await
     }
 
     /// Admits a delivery to the source whose token hashes to `token_hash`. A source seen before
     /// on this node is found in memory; another is read once and its actor started.
     pub async fn deliver_by_token(&self, token_hash: &str, delivery: Delivery) -> Result<Accepted, DeliveryError> {
         let gate = self.gate_by_token(token_hash).await?;
-        crate::webhook::admit(&self.deps.store, &self.runs, &self.deps.node.id, &gate, &delivery).await
+        crate::webhook::admit(&self.deps.store, &self.runs, self.starts.as_ref(), &self.deps.node.id, &gate, &delivery)
+            .await
     }
 
     /// A delivery as [`Self::deliver_by_token`] takes it; when the workflow answers its webhook
@@ -345,8 +382,15 @@ impl ActorSystem {
         limit: Duration,
     ) -> Result<(Accepted, Option<aos_engine_link::WebhookResponse>), DeliveryError> {
         let gate = self.gate_by_token(token_hash).await?;
-        let accepted =
-            crate::webhook::admit(&self.deps.store, &self.runs, &self.deps.node.id, &gate, &delivery).await?;
+        let accepted = crate::webhook::admit(
+            &self.deps.store,
+            &self.runs,
+            self.starts.as_ref(),
+            &self.deps.node.id,
+            &gate,
+            &delivery,
+        )
+        .await?;
         if accepted.duplicate || !gate.responds() {
             return Ok((accepted, None));
         }
@@ -499,10 +543,15 @@ async fn sync_schedules(store: &aos_persistence::Store, schedules: &SupervisorHa
     Ok(scheduled.len())
 }
 
-/// Starts an actor for every unfinished run this node owns that has none: a run whose actor gave
-/// up (its restarts failed while the database was down, or its supervisor escalated and came back
-/// empty) is driven again once the database answers, without waiting for a process restart.
-async fn restart_lost_runs(deps: &RunDeps, runs: &SupervisorHandle) -> Result<(), SystemError> {
+/// Has every unfinished run this node owns that has no actor and does not wait in line start
+/// again, in line: a run whose actor gave up (its restarts failed while the database was down, or
+/// its supervisor escalated and came back empty) is driven again once the database answers,
+/// without waiting for a process restart.
+async fn restart_lost_runs(
+    deps: &RunDeps,
+    runs: &SupervisorHandle,
+    starts: Option<&RunStarts>,
+) -> Result<(), SystemError> {
     let owned = deps.store.nodes().owned_runs(&deps.node.id, OWNED_BATCH).await?;
     if owned.is_empty() {
         return Ok(());
@@ -510,11 +559,17 @@ async fn restart_lost_runs(deps: &RunDeps, runs: &SupervisorHandle) -> Result<()
     let live: std::collections::HashSet<String> = runs.children().await?.into_iter().collect();
     for run in owned {
         let key = run.to_string();
-        if !live.contains(&key) {
-            match runs.start(&key).await {
+        match starts {
+            _ if live.contains(&key) => {}
+            Some(starts) if !starts.is_waiting(run) => {
+                tracing::info!(run_id = %run, "run had lost its actor, starting it again");
+                starts.resume(run);
+            }
+            Some(_) => {}
+            None => match runs.start(&key).await {
                 Ok(_) => tracing::info!(run_id = %run, "run had lost its actor, started it again"),
                 Err(err) => tracing::warn!(run_id = %run, error = %err, "could not start a lost run"),
-            }
+            },
         }
     }
     Ok(())
@@ -548,12 +603,13 @@ struct Kept {
     deps: RunDeps,
     runs: SupervisorHandle,
     schedules: SupervisorHandle,
+    starts: Option<RunStarts>,
 }
 
 /// Every `every`, until aborted: beats this node's heartbeat, adopts orphaned runs, and starts
 /// schedule actors for workflows that became scheduled on other nodes.
 async fn keep_node(kept: Kept, every: Duration) {
-    let Kept { deps, runs, schedules } = kept;
+    let Kept { deps, runs, schedules, starts } = kept;
     loop {
         tokio::time::sleep(every).await;
         if let Err(err) = deps.store.nodes().heartbeat(&deps.node.id).await {
@@ -575,7 +631,8 @@ async fn keep_node(kept: Kept, every: Duration) {
             }
         }
         record_gauges(&deps).await;
-        if let Err(err) = restart_lost_runs(&deps, &runs).await {
+        metrics::gauge!(aos_ops::metrics::RUNS_WAITING).set(starts.as_ref().map_or(0, RunStarts::waiting) as f64);
+        if let Err(err) = restart_lost_runs(&deps, &runs, starts.as_ref()).await {
             tracing::warn!(node = %deps.node.id, error = %err, "cannot check this node's runs");
         }
         if let Err(err) = sync_schedules(&deps.store, &schedules).await {

@@ -22,6 +22,7 @@ use sha2::Sha256;
 
 use crate::registry::ActorStats;
 use crate::run::RunSeed;
+use crate::starts::{RunStart, RunStarts};
 use crate::supervisor::{Seed, SupervisorHandle, parse_key, spawn_child};
 
 /// Headers never copied into the run's trigger payload (they carry credentials).
@@ -295,10 +296,12 @@ impl Actor for WebhookSourceActor {
 }
 
 /// Admits `delivery` through `gate`: checks it, records it and its run in one commit, and starts
-/// the run's actor on this node from memory. The credits gate reads the store's cached balance.
+/// the run's actor on this node from memory, or has it wait in line for a start slot (`starts`).
+/// The credits gate reads the store's cached balance.
 pub(crate) async fn admit(
     store: &Store,
     runs: &SupervisorHandle,
+    starts: Option<&RunStarts>,
     node: &str,
     gate: &SourceGate,
     delivery: &Delivery,
@@ -332,14 +335,16 @@ pub(crate) async fn admit(
     let admitted = store.writer().admit(admission).await.map_err(|err| store_refusal(source.id, &err))?;
     let run = admitted.run;
     // the run is recorded: the delivery is accepted without waiting for its actor to start (a
-    // cancel asked after the answer still finds it: the supervisor takes requests in order), and
-    // even if it cannot start right now (a restarting supervisor); the node's sweep starts
-    // unfinished runs nobody drives
-    if admitted.fresh
-        && runs
-            .start_seeded_soon(&run.id.to_string(), Seed::new(RunSeed { run: run.clone(), plan: target.plan }))
-            .await
-            .is_err()
+    // cancel asked after the answer still finds it: the supervisor takes requests in order, and a
+    // run waiting for a slot is taken out of the line), and even if it cannot start right now (a
+    // restarting supervisor); the node's sweep starts unfinished runs nobody drives
+    let start = match starts {
+        _ if !admitted.fresh => None,
+        Some(starts) => starts.admitted(run.clone(), target.plan),
+        None => Some(RunStart { seed: Some(RunSeed { run: run.clone(), plan: target.plan }), slot: None }),
+    };
+    if let Some(start) = start
+        && runs.start_seeded_soon(&run.id.to_string(), Seed::new(start)).await.is_err()
     {
         tracing::warn!(run_id = %run.id, "run recorded but not started now, the node's sweep will start it");
     }

@@ -28,6 +28,7 @@ async fn a_restarted_run_actor_waits_for_the_step_a_worker_holds(cx: TestContext
         deps: deps.clone(),
         stats: registry.register(ActorKind::Run, "run", None),
         seed: None,
+        slot: None,
     };
     let (first, _) = Actor::spawn(None, RunActor, args()).await.unwrap();
     let running = wait_until(Duration::from_secs(4), || async {

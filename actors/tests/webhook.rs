@@ -1,12 +1,13 @@
 //! Webhook deliveries through the webhook-source actors of two "nodes" (two actor trees on one
 //! database, SQLite and Postgres): 1,000 concurrent deliveries with one idempotency key make
 //! exactly one run; signatures, size, rate limits, bad bodies and private headers are handled; a
-//! run can be cancelled as soon as its delivery is answered.
+//! run can be cancelled as soon as its delivery is answered; runs beyond the node's start slots
+//! wait in line, in order, and one cancelled there never starts.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use aos_actors::{ActorSystem, Delivery, DeliveryError, RetryPolicy, RunDeps};
+use aos_actors::{ActorSystem, Delivery, DeliveryError, RetryPolicy, RunDeps, SystemConfig};
 use aos_engine_link::{EgressPolicy, EmbeddedEngine, EngineConfig};
 use aos_persistence::testing::{self, TestContext};
 use aos_persistence::testing::{wait_for, wait_until};
@@ -218,9 +219,84 @@ async fn a_cancel_asked_once_a_delivery_is_answered_reaches_its_run(cx: TestCont
     node.stop();
 }
 
+async fn runs_beyond_the_start_slots_wait_in_line_and_a_cancelled_one_never_starts(cx: TestContext) {
+    let (published, source) = source(&cx.store, WebhookSettings::default()).await;
+    let config = SystemConfig { start_slots: Some(1), ..SystemConfig::new(deps(&cx.store)) };
+    let node = ActorSystem::start_with(config).await.unwrap();
+    // the node's one slot is taken (as a long run would hold it): every delivery waits in line
+    let held =
+        node.starts().unwrap().admitted(placeholder_run(published.workflow), placeholder_plan()).expect("a free slot");
+    let mut runs = Vec::new();
+    for n in 0..20 {
+        let accepted = node.deliver(source, delivery(&[], &format!(r#"{{"email":"{n}@example.com"}}"#))).await;
+        runs.push(accepted.unwrap().run_id);
+    }
+    assert_eq!(node.starts().unwrap().waiting(), 20, "answered, recorded, and waiting");
+    for run in &runs {
+        assert_eq!(cx.store.runs().get(*run).await.unwrap().status, RunStatus::Queued);
+    }
+    // one is cancelled while it waits (the API records the cancel, then tells the node)
+    assert!(cx.store.runs().transition(runs[5], RunStatus::Cancelled, Some("cancelled")).await.unwrap());
+    assert!(node.cancel_run(runs[5]).await, "taken out of the line");
+    assert_eq!(node.starts().unwrap().waiting(), 19);
+
+    drop(held);
+    let mut started = Vec::new();
+    for (i, run) in runs.iter().enumerate() {
+        let ended = wait_for(Duration::from_secs(20), || async {
+            Some(cx.store.runs().get(*run).await.unwrap()).filter(|r| r.status.is_terminal())
+        })
+        .await
+        .expect("every run ends");
+        if i == 5 {
+            assert_eq!(ended.status, RunStatus::Cancelled);
+            assert!(cx.store.runs().steps(*run).await.unwrap().is_empty(), "the cancelled run never started");
+        } else {
+            assert_eq!(ended.status, RunStatus::Succeeded, "run {i}");
+            let shaped = cx.store.runs().steps(*run).await.unwrap().into_iter().find(|s| s.node_id == "shape");
+            let output = shaped.and_then(|s| s.output).expect("the step's output");
+            assert!(
+                output.to_string().contains(&format!("\"{i}@example.com\"")),
+                "run {i}: each run has its own delivery: {output}"
+            );
+            started.push(ended.started_at.expect("a started run has its start"));
+        }
+    }
+    // one slot: they ran one after another, in the order they were admitted
+    assert!(started.windows(2).all(|pair| pair[0] <= pair[1]), "{started:?}");
+    assert_eq!(node.starts().unwrap().waiting(), 0);
+    assert_eq!(node.starts().unwrap().free_slots(), 1);
+    node.stop();
+}
+
+/// A run as a starter holds it (only its ids matter to the slots).
+fn placeholder_run(workflow: aos_schema::WorkflowId) -> aos_persistence::Run {
+    aos_persistence::Run {
+        id: aos_schema::RunId::new(),
+        org_id: aos_schema::OrgId::new(),
+        workflow_id: workflow,
+        version: 0,
+        status: RunStatus::Queued,
+        trigger_kind: "manual".into(),
+        idempotency_key: None,
+        input: json!({}),
+        replay_of: None,
+        error: None,
+        created_at: aos_persistence::Timestamp::now(),
+        started_at: None,
+        finished_at: None,
+        traceparent: None,
+    }
+}
+
+fn placeholder_plan() -> Arc<aos_schema::ExecutionPlan> {
+    Arc::new(aos_schema::ExecutionPlan { trigger: "hook".into(), layers: Vec::new(), steps: Vec::new() })
+}
+
 aos_persistence::conformance_suite!(
     a_cancel_asked_once_a_delivery_is_answered_reaches_its_run,
     a_thousand_concurrent_deliveries_with_one_key_make_one_run,
     deliveries_are_checked_before_anything_is_recorded,
     deliveries_without_a_key_are_separate_runs,
+    runs_beyond_the_start_slots_wait_in_line_and_a_cancelled_one_never_starts,
 );

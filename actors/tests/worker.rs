@@ -306,7 +306,8 @@ async fn a_notice_with_its_result_is_applied_without_reading_rows(cx: TestContex
     let deps = deps(store);
     let queue = queue_of(&deps);
     let registry = Registry::default();
-    let args = RunArgs { run_id: run, deps, stats: registry.register(ActorKind::Run, "run", None), seed: None };
+    let args =
+        RunArgs { run_id: run, deps, stats: registry.register(ActorKind::Run, "run", None), seed: None, slot: None };
     let (actor, done) = Actor::spawn(None, RunActor, args).await.unwrap();
     let queued = wait_until(Duration::from_secs(10), || async { queue.depth().await.unwrap().waiting == 1 }).await;
     assert!(queued, "the run queued its step");

@@ -228,6 +228,12 @@ pub struct ClusterArgs {
     /// The Redis stream of ready steps.
     #[arg(long, env = "AOS_STEP_STREAM", default_value = "aos:steps")]
     pub step_stream: String,
+    /// Runs that may execute at once on this node; admitted runs beyond wait in line, in order, as
+    /// their rows. Unset (or 0): every admitted run starts at once. On SQLite, 32 admitted the
+    /// webhook bench's burst of deliveries about 1.8 times as fast, with about a tenth fewer runs
+    /// finished per second.
+    #[arg(long, env = "AOS_START_SLOTS")]
+    pub start_slots: Option<usize>,
 }
 
 impl Default for ClusterArgs {
@@ -238,6 +244,7 @@ impl Default for ClusterArgs {
             step_workers: 4,
             step_claim_timeout_ms: 30_000,
             step_stream: "aos:steps".into(),
+            start_slots: None,
         }
     }
 }

@@ -210,6 +210,7 @@ async fn start_actors(store: &Store, redis: Option<&RedisLink>, args: &ServeArgs
     let mut config = SystemConfig::new(deps);
     config.redis = redis.cloned();
     config.claim_timeout = Duration::from_millis(cluster.step_claim_timeout_ms.max(100));
+    config.start_slots = cluster.start_slots.filter(|slots| *slots > 0);
     config.workers = if args.role == Role::Gateway { 0 } else { cluster.step_workers };
     let fanout = match &args.redis_url {
         Some(url) if redis.is_some() => {

@@ -149,6 +149,7 @@ async fn every_catalog_metric_has_a_sample_after_real_work() {
     assert_eq!(value("aos_runs_finished_total", &[("status", "succeeded")]), 1.0);
     assert_eq!(value("aos_runs_finished_total", &[("status", "dead_lettered")]), 1.0);
     assert_eq!(value("aos_runs_active", &[]), 0.0, "both runs' actors ended");
+    assert_eq!(value("aos_runs_waiting", &[]), 0.0, "no run waits for a start slot");
     assert_eq!(value("aos_step_retries_total", &[("kind", "http.request")]), 2.0, "one retry in each run");
     assert_eq!(value("aos_steps_total", &[("kind", "http.request"), ("outcome", "retryable")]), 3.0);
     assert_eq!(value("aos_steps_total", &[("kind", "http.request"), ("outcome", "succeeded")]), 1.0);

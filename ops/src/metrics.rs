@@ -23,6 +23,8 @@ pub const RUNS_STARTED_TOTAL: &str = "aos_runs_started_total";
 pub const RUNS_FINISHED_TOTAL: &str = "aos_runs_finished_total";
 /// Runs in progress on this process (their run actors are alive).
 pub const RUNS_ACTIVE: &str = "aos_runs_active";
+/// Admitted runs waiting on this process for a start slot (read once a heartbeat).
+pub const RUNS_WAITING: &str = "aos_runs_waiting";
 /// Step attempts finished, by node `kind` and `outcome` (`succeeded`, `retryable`, `permanent`).
 pub const STEPS_TOTAL: &str = "aos_steps_total";
 /// Time one step attempt took in the engine, by node `kind`.
@@ -120,6 +122,13 @@ pub const CATALOG: &[MetricDesc] = &[
         labels: &[label::STATUS],
     },
     MetricDesc { name: RUNS_ACTIVE, kind: MetricKind::Gauge, unit: None, help: "Runs in progress", labels: &[] },
+    MetricDesc {
+        name: RUNS_WAITING,
+        kind: MetricKind::Gauge,
+        unit: None,
+        help: "Admitted runs waiting for a start slot",
+        labels: &[],
+    },
     MetricDesc {
         name: STEPS_TOTAL,
         kind: MetricKind::Counter,

@@ -36,6 +36,16 @@ use crate::error::{StoreError, StoreResult};
 use crate::json_text::JsonText;
 use crate::queries::{CreditKind, NewDocUpdate, NewRun, PricePlan, Run, RunLog, Usage};
 
+/// Runs' status changes, one multi-row `UPDATE … FROM (VALUES …)`: this head, the rows, then
+/// [`RUN_MOVES_WHERE`] (Postgres) or [`RUN_MOVES_WHERE_SQLITE`].
+const RUN_MOVES: &str = "UPDATE runs SET status = v.column2, error = COALESCE(v.column3, runs.error), \
+     started_at = COALESCE(runs.started_at, v.column4), finished_at = COALESCE(runs.finished_at, v.column5) FROM (";
+const RUN_MOVES_WHERE: &str = ") AS v WHERE runs.id = v.column1 AND runs.status IN ('queued', 'running')";
+/// On SQLite `status || ''`: the bare column matches the partial index of unfinished runs, and
+/// SQLite then scans every unfinished run for each batch (milliseconds per batch with thousands of
+/// runs waiting or delayed) instead of finding each run by its id. Postgres plans the join by id.
+const RUN_MOVES_WHERE_SQLITE: &str =
+    ") AS v WHERE runs.id = v.column1 AND (runs.status || '') IN ('queued', 'running')";
 /// Jobs one transaction takes at most.
 const MAX_JOBS: usize = 512;
 /// Rows one multi-row statement carries at most (SQLite allows 32,766 bound values). A power of
@@ -737,11 +747,7 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
         let moves: Vec<RunMove> = records.iter().filter_map(|(_, r, _)| RunMove::of(r, at)).collect();
         for chunk in statement_chunks(&moves) {
             // VALUES columns are `column1`… on both backends; padding rows match no run
-            let mut update = QueryBuilder::new(
-                "UPDATE runs SET status = v.column2, error = COALESCE(v.column3, runs.error), \
-                 started_at = COALESCE(runs.started_at, v.column4), finished_at = COALESCE(runs.finished_at, v.column5) \
-                 FROM (",
-            );
+            let mut update = QueryBuilder::new(RUN_MOVES);
             update.push_values(padded(chunk), |mut row, m| {
                 row.push_bind(m.map(|m| m.run_id.as_uuid()))
                     .push_bind(m.map(|m| m.status.as_str()))
@@ -749,7 +755,7 @@ async fn commit(db: &Db, jobs: &[Job]) -> StoreResult<Committed> {
                     .push_bind(m.and_then(|m| m.started))
                     .push_bind(m.and_then(|m| m.finished));
             });
-            update.push(") AS v WHERE runs.id = v.column1 AND runs.status IN ('queued', 'running')");
+            update.push(if sqlite { RUN_MOVES_WHERE_SQLITE } else { RUN_MOVES_WHERE });
             update.build().execute(&mut *tx).await?;
         }
         for (_, r, json) in &records {
@@ -1019,6 +1025,31 @@ pub const RUN_USAGE_NODE: &str = "";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// SQLite finds each run of a batch's status changes by its id, however many runs are
+    /// unfinished: the bare `status IN (…)` made it scan them all.
+    #[tokio::test]
+    async fn status_changes_find_their_runs_by_id_on_sqlite() {
+        let cx = crate::testing::TestStore::new(crate::Backend::Sqlite).await;
+        let Db::Sqlite(pool) = cx.store.db().clone() else { unreachable!("a SQLite store") };
+        let values = "VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10)";
+        let mut plans = Vec::new();
+        for tail in [RUN_MOVES_WHERE_SQLITE, RUN_MOVES_WHERE] {
+            let sql = format!("EXPLAIN QUERY PLAN {RUN_MOVES}{values}{tail}");
+            let rows: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&pool).await.unwrap();
+            plans.push(rows.into_iter().map(|(.., detail)| detail).collect::<Vec<_>>());
+        }
+        let (ours, bare) = (&plans[0], &plans[1]);
+        assert!(
+            ours.iter().any(|step| step.starts_with("SEARCH runs USING INDEX sqlite_autoindex_runs_1")),
+            "{ours:?}"
+        );
+        assert!(!ours.iter().any(|step| step.starts_with("SCAN runs")), "{ours:?}");
+        // the bare condition is what scanned (else this test could not catch its return)
+        assert!(bare.iter().any(|step| step.starts_with("SCAN runs")), "{bare:?}");
+        cx.cleanup().await;
+    }
 
     #[test]
     fn statements_come_in_power_of_two_sizes_covering_every_row() {

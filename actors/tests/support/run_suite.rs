@@ -108,6 +108,7 @@ async fn run_to_end(store: &Store, run_id: RunId, max_attempts: u32) {
         deps: deps(store, max_attempts),
         stats: registry.register(ActorKind::Run, "run", None),
         seed: None,
+        slot: None,
     };
     let (_actor, done) = Actor::spawn(None, RunActor, args).await.unwrap();
     tokio::time::timeout(Duration::from_secs(20), done).await.expect("run ends").unwrap();
@@ -282,6 +283,7 @@ async fn a_cancelled_run_stops_waiting(cx: TestContext) {
         deps: deps(&cx.store, 3),
         stats: registry.register(ActorKind::Run, "run", None),
         seed: None,
+        slot: None,
     };
     let (actor, done) = Actor::spawn(None, RunActor, args).await.unwrap();
     // the delay step has run once its row says so; then cancel

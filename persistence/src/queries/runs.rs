@@ -276,6 +276,46 @@ impl Runs<'_> {
         row.ok_or_else(|| not_found("run", id))?.try_into()
     }
 
+    /// The runs of `ids` that exist, whatever their org, in no particular order (at most 512 ids:
+    /// one statement).
+    pub async fn many(&self, ids: &[RunId]) -> StoreResult<Vec<Run>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = &ids[..ids.len().min(512)];
+        let rows: Vec<RunRow> = with_pool!(self.db, |pool| {
+            let mut query = sqlx::QueryBuilder::new("SELECT * FROM runs WHERE id IN (");
+            let mut listed = query.separated(", ");
+            for id in ids {
+                listed.push_bind(id.as_uuid());
+            }
+            listed.push_unseparated(")");
+            query.build_query_as().fetch_all(pool).await?
+        });
+        rows.into_iter().map(Run::try_from).collect()
+    }
+
+    /// The status of each of `ids` that exists, whatever its org (at most 512 ids: one
+    /// statement), without reading the runs' input.
+    pub async fn statuses(&self, ids: &[RunId]) -> StoreResult<std::collections::HashMap<RunId, RunStatus>> {
+        if ids.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        let ids = &ids[..ids.len().min(512)];
+        let rows: Vec<(uuid::Uuid, String)> = with_pool!(self.db, |pool| {
+            let mut query = sqlx::QueryBuilder::new("SELECT id, status FROM runs WHERE id IN (");
+            let mut listed = query.separated(", ");
+            for id in ids {
+                listed.push_bind(id.as_uuid());
+            }
+            listed.push_unseparated(")");
+            query.build_query_as().fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|(id, status)| Ok((RunId::from(id), status.parse().map_err(|err| corrupt("run status", err))?)))
+            .collect()
+    }
+
     /// The name of the workflow of each of `runs` that belongs to `org` (other orgs' runs and
     /// unknown ids are left out): how a person reads what a run's debit was for.
     pub async fn workflow_names(
