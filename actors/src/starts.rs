@@ -236,9 +236,6 @@ impl RunStarts {
         }
         let taken: Vec<Waiter> = (0..slots.len()).map_while(|_| line.order.pop_front()).collect();
         line.seeds -= taken.iter().filter(|waiter| matches!(waiter, Waiter::Fresh(_))).count();
-        if line.order.is_empty() && line.ids.len() == taken.len() {
-            line.plans.clear();
-        }
         taken
     }
 
@@ -309,6 +306,11 @@ impl RunStarts {
                 tracing::warn!(run_id = %id, "run not started now; the node's sweep starts it");
             }
             self.line().ids.remove(&id);
+        }
+        let mut line = self.line();
+        if line.ids.is_empty() {
+            // nobody waits or is being started: no stored waiter needs a plan
+            line.plans.clear();
         }
         Ok(())
     }
